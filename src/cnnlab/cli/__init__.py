@@ -1,0 +1,1 @@
+"""The ``cnnlab`` command: ``main.py`` builds the parser, one module per subcommand."""

@@ -1,0 +1,139 @@
+"""``cnnlab shape``: feature-map sizes with the formula filled in (no torch, instant)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cnnlab.cli._parser import non_negative_int, positive_int
+from cnnlab.inspection.tables import render_table
+from cnnlab.layers import shapes
+
+DESCRIPTION = """Feature-map size arithmetic, one spatial axis at a time, as PyTorch computes it.
+
+  convolution  o = floor((i - k + 2p) / s) + 1   (dilation d: k -> d(k - 1) + 1)
+  transposed   o = (i - 1)s - 2p + d(k - 1) + output_padding + 1
+  same         p = d(k - 1) / 2 keeps o = i (stride 1) or o = ceil(i / s)"""
+
+CHAIN_HELP = """Sizes and receptive fields through a chain of layers.
+
+Each layer is KIND:KERNEL[/STRIDE[/PADDING[/DILATION]]] with KIND conv or pool (a pool's stride
+defaults to its kernel). "size" is how many input pixels one unit sees, "jump" the distance in input
+pixels between neighbouring units, "start" the centre of the first unit's field.
+
+example (LeNet-5): cnnlab shape chain -i 32 conv:5 pool:2 conv:5 pool:2 conv:5"""
+
+
+def _window_args(parser: argparse.ArgumentParser, stride_default: int | None = 1) -> None:
+    parser.add_argument("-i", "--input", type=positive_int, required=True, help="input size i (pixels)")
+    parser.add_argument("-k", "--kernel", type=positive_int, required=True, help="kernel size k")
+    if stride_default is None:
+        parser.add_argument("-s", "--stride", type=positive_int, default=None, help="stride s (default: k)")
+    else:
+        parser.add_argument("-s", "--stride", type=positive_int, default=stride_default, help="stride s")
+    parser.add_argument("-p", "--padding", type=non_negative_int, default=0, help="zero padding p on each side")
+    parser.add_argument("-d", "--dilation", type=positive_int, default=1, help="dilation d")
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "shape", help="feature-map sizes with the formula filled in", description=DESCRIPTION
+    )
+    parser.set_defaults(handler=lambda _args: parser.print_help() or 0)
+    kinds = parser.add_subparsers(title="what to size", metavar="KIND")
+
+    conv = kinds.add_parser("conv", help="convolution output size", description="Output size of a convolution.")
+    _window_args(conv)
+    conv.set_defaults(handler=_conv, prog=conv.prog)
+
+    pool = kinds.add_parser("pool", help="pooling output size", description="Output size of max/mean pooling.")
+    _window_args(pool, stride_default=None)
+    pool.add_argument("--ceil-mode", action="store_true", help="round up, as ceil_mode=True in PyTorch")
+    pool.set_defaults(handler=_pool, prog=pool.prog)
+
+    transposed = kinds.add_parser(
+        "transposed", help="transposed convolution output size", description="Output size of a transposed conv."
+    )
+    _window_args(transposed)
+    transposed.add_argument(
+        "-o", "--output-padding", type=non_negative_int, default=0, help="extra rows/columns at the bottom/right"
+    )
+    transposed.set_defaults(handler=_transposed, prog=transposed.prog)
+
+    same = kinds.add_parser("same", help="padding that keeps the size", description="'Same' padding.")
+    same.add_argument("-k", "--kernel", type=positive_int, required=True, help="kernel size k")
+    same.add_argument("-s", "--stride", type=positive_int, default=1, help="stride s")
+    same.add_argument("-d", "--dilation", type=positive_int, default=1, help="dilation d")
+    same.set_defaults(handler=_same, prog=same.prog)
+
+    chain = kinds.add_parser("chain", help="sizes and receptive fields of a chain of layers", description=CHAIN_HELP)
+    chain.add_argument("-i", "--input", type=positive_int, required=True, help="input size (pixels)")
+    chain.add_argument("layers", nargs="+", type=_layer_spec, metavar="KIND:K[/S[/P[/D]]]", help="the layers")
+    chain.set_defaults(handler=_chain, prog=chain.prog)
+
+
+def _print(explanation: shapes.SizeExplanation, header: str) -> int:
+    print(header)
+    print(explanation)
+    return 0
+
+
+def _conv(args: argparse.Namespace) -> int:
+    i, k, s, p, d = args.input, args.kernel, args.stride, args.padding, args.dilation
+    return _print(shapes.explain_conv(i, k, s, p, d), f"convolution: i={i}, k={k}, s={s}, p={p}, d={d}")
+
+
+def _pool(args: argparse.Namespace) -> int:
+    i, k, s, p, d = args.input, args.kernel, args.stride, args.padding, args.dilation
+    header = f"pooling: i={i}, k={k}, s={k if s is None else s}, p={p}, d={d}, ceil_mode={args.ceil_mode}"
+    return _print(shapes.explain_pool(i, k, s, p, d, args.ceil_mode), header)
+
+
+def _transposed(args: argparse.Namespace) -> int:
+    i, k, s, p, d, a = args.input, args.kernel, args.stride, args.padding, args.dilation, args.output_padding
+    header = f"transposed convolution: i={i}, k={k}, s={s}, p={p}, d={d}, output_padding={a}"
+    return _print(shapes.explain_transposed(i, k, s, p, d, a), header)
+
+
+def _same(args: argparse.Namespace) -> int:
+    k, s, d = args.kernel, args.stride, args.dilation
+    return _print(shapes.explain_same_padding(k, s, d), f"same padding: k={k}, s={s}, d={d}")
+
+
+def _layer_spec(text: str) -> tuple[str, str, shapes.Window]:
+    """``conv:3/2/1`` -> ("conv", "conv:3/2/1", Window(3, 2, 1))."""
+    kind, _, numbers = text.partition(":")
+    kind = kind.strip().lower()
+    expected = f"expected KIND:KERNEL[/STRIDE[/PADDING[/DILATION]]] with KIND conv or pool, e.g. conv:3/1/1, got {text!r}"
+    try:
+        values = [int(v) for v in numbers.split("/")] if numbers else []
+    except ValueError:
+        raise argparse.ArgumentTypeError(expected) from None
+    if kind not in ("conv", "pool") or not 1 <= len(values) <= 4:
+        raise argparse.ArgumentTypeError(expected)
+    if kind == "pool" and len(values) == 1:
+        values.append(values[0])  # PyTorch's pooling stride defaults to the window
+    try:
+        window = shapes.Window(*values)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text}: {error}") from None
+    return kind, text, window
+
+
+def _chain(args: argparse.Namespace) -> int:
+    size = args.input
+    field = shapes.INPUT_FIELD
+    rows: list[list[object]] = [["input", "", size, 1, 1, 0.0]]
+    for index, (kind, text, w) in enumerate(args.layers, start=1):
+        try:
+            if kind == "conv":
+                size = shapes.conv_output_size(size, w.kernel, w.stride, w.padding, w.dilation)
+            else:
+                size = shapes.pool_output_size(size, w.kernel, w.stride, w.padding, w.dilation)
+        except ValueError as error:
+            raise ValueError(f"layer {index} ({text}) on a {size}-pixel input: {error}") from None
+        field = field.then(w)
+        window = f"k={w.kernel} s={w.stride} p={w.padding}" + (f" d={w.dilation}" if w.dilation > 1 else "")
+        rows.append([f"{index} {kind}", window, size, field.size, field.jump, field.start])
+    print(render_table(["layer", "window", "output", "field size", "jump", "start"], rows))
+    return 0

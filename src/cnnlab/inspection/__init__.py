@@ -1,0 +1,1 @@
+"""Looking at networks without training them: sizes, parameters, MACs, receptive fields."""

@@ -1,0 +1,61 @@
+"""Render a table as aligned text, Markdown, CSV or JSON: one renderer for every command that prints one."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+__all__ = ["TABLE_FORMATS", "render_table"]
+
+TABLE_FORMATS = ("text", "markdown", "csv", "json")
+
+Cell = str | int | float | None
+
+
+def _shown(value: Cell) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    return value
+
+
+def _is_number(value: Cell) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: str = "text") -> str:
+    """The rows under the headers, in ``fmt`` (one of :data:`TABLE_FORMATS`).
+
+    Text and Markdown show numbers with thousands separators, right-aligned; CSV and JSON keep them
+    as plain numbers for other programs.
+    """
+    if any(len(row) != len(headers) for row in rows):
+        raise ValueError("every row needs one cell per header")
+    if fmt == "json":
+        return json.dumps([dict(zip(headers, row, strict=True)) for row in rows], indent=2)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)
+        return buffer.getvalue().rstrip("\n")
+    if fmt not in TABLE_FORMATS:
+        raise ValueError(f"unknown table format {fmt!r}; expected one of {', '.join(TABLE_FORMATS)}")
+    cells = [[_shown(v) for v in row] for row in rows]
+    numeric = [bool(rows) and all(_is_number(row[j]) or row[j] is None for row in rows) for j in range(len(headers))]
+    widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> list[str]:
+        return [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
+
+    if fmt == "markdown":
+        rule = [("-" * (w - 1) + ":") if num else "-" * w for w, num in zip(widths, numeric, strict=True)]
+        return "\n".join("| " + " | ".join(line_) + " |" for line_ in [line(headers), rule, *map(line, cells)])
+    return "\n".join("  ".join(line_).rstrip() for line_ in [line(headers), *map(line, cells)])
