@@ -31,7 +31,13 @@ dilations = st.integers(1, 3)
 
 @st.composite
 def axis(draw, output_padding: bool = False):
-    params = {"i": draw(sizes), "k": draw(kernels), "s": draw(strides), "p": draw(paddings), "d": draw(dilations)}
+    params = {
+        "i": draw(sizes),
+        "k": draw(kernels),
+        "s": draw(strides),
+        "p": draw(paddings),
+        "d": draw(dilations),
+    }
     if output_padding:
         params["output_padding"] = draw(st.integers(0, 3))
     return params
@@ -61,7 +67,9 @@ def test_conv_output_size_equals_conv2d(h, w):
     x = torch.zeros(1, 1, h["i"], w["i"])
     weight = torch.zeros(1, 1, h["k"], w["k"])
     torch_shape = theirs(
-        lambda: F.conv2d(x, weight, stride=(h["s"], w["s"]), padding=(h["p"], w["p"]), dilation=(h["d"], w["d"]))
+        lambda: F.conv2d(
+            x, weight, stride=(h["s"], w["s"]), padding=(h["p"], w["p"]), dilation=(h["d"], w["d"])
+        )
     )
     assert both_axes(conv_output_size, h, w) == torch_shape
 
@@ -140,14 +148,23 @@ def test_same_padding_keeps_the_size(i, k, s, d):
     ("call", "message"),
     [
         (lambda: conv_output_size(3, 7, p=1), r"kernel 7 is larger than the padded input 5 \(i=3, p=1\)"),
-        (lambda: conv_output_size(5, 3, d=3), r"dilated kernel 7 \(k=3, d=3\) is larger than the padded input 5"),
+        (
+            lambda: conv_output_size(5, 3, d=3),
+            r"dilated kernel 7 \(k=3, d=3\) is larger than the padded input 5",
+        ),
         (lambda: conv_output_size(5, 3, s=0), "stride must be positive, got 0"),
         (lambda: conv_output_size(5, 3, p=-1), "padding must be non-negative, got -1"),
         (lambda: conv_output_size(5, 2.5), "kernel must be an integer, got 2.5"),
         (lambda: conv_output_size(True, 1), "input size must be an integer, got True"),
-        (lambda: pool_output_size(8, 3, 2, p=2), r"padding 2 is more than half the pooling window 3 \(at most 1\)"),
+        (
+            lambda: pool_output_size(8, 3, 2, p=2),
+            r"padding 2 is more than half the pooling window 3 \(at most 1\)",
+        ),
         (lambda: pool_output_size(2, 3), "pooling kernel 3 is larger than the padded input 2"),
-        (lambda: transposed_output_size(3, 3, s=2, output_padding=2), "output_padding 2 must be smaller than"),
+        (
+            lambda: transposed_output_size(3, 3, s=2, output_padding=2),
+            "output_padding 2 must be smaller than",
+        ),
         (lambda: transposed_output_size(2, 1, p=1), "padding 1 crops the whole output"),
         (lambda: same_padding(4), r"kernel 4 is even.*\(1 before, 2 after\)"),
     ],
@@ -191,7 +208,8 @@ def test_transposed_explanation_is_zero_insertion():
 
 
 def test_shapes_does_not_need_torch():
-    source = open(shapes.__file__).read()
+    with open(shapes.__file__) as file:
+        source = file.read()
     assert "import torch" not in source
 
 
@@ -200,7 +218,9 @@ def test_shapes_does_not_need_torch():
 # unit's value depends on it.
 
 layer_specs = st.lists(
-    st.tuples(st.sampled_from(["conv", "pool"]), st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), dilations),
+    st.tuples(
+        st.sampled_from(["conv", "pool"]), st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), dilations
+    ),
     min_size=1,
     max_size=4,
 )

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from cnnlab.layers.shapes import conv_output_size, effective_kernel_size
 
-__all__ = ["LayerCost", "LayerComparison", "compare_layers"]
+__all__ = ["LayerComparison", "LayerCost", "compare_layers"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,9 @@ def compare_layers(
     """
     channels, height, width = input_shape
     if min(channels, height, width) < 1 or out_channels < 1:
-        raise ValueError(f"input shape and out_channels must be positive, got {input_shape} and {out_channels}")
+        raise ValueError(
+            f"input shape and out_channels must be positive, got {input_shape} and {out_channels}"
+        )
     out_h = conv_output_size(height, kernel, stride, padding, dilation)
     out_w = conv_output_size(width, kernel, stride, padding, dilation)
     positions = out_h * out_w

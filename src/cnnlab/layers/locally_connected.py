@@ -90,7 +90,9 @@ def locally_connected2d_reference(
     for y in range(out_h):
         for x_pos in range(out_w):
             top, left = y * s_h, x_pos * s_w
-            window = padded[:, :, top : top + d_h * (k_h - 1) + 1 : d_h, left : left + d_w * (k_w - 1) + 1 : d_w]
+            window = padded[
+                :, :, top : top + d_h * (k_h - 1) + 1 : d_h, left : left + d_w * (k_w - 1) + 1 : d_w
+            ]
             out[:, :, y, x_pos] = torch.einsum("nchw,ochw->no", window, weight[y, x_pos])
     if bias is not None:
         out = out + bias
@@ -136,8 +138,12 @@ class LocallyConnected2d(nn.Module):
         self.stride = pair(stride, "stride")
         self.padding = pair(padding, "padding")
         self.dilation = pair(dilation, "dilation")
-        self.output_size = _output_hw(self.input_size, self.kernel_size, self.stride, self.padding, self.dilation)
-        self.weight = nn.Parameter(torch.empty(*self.output_size, out_channels, in_channels, *self.kernel_size))
+        self.output_size = _output_hw(
+            self.input_size, self.kernel_size, self.stride, self.padding, self.dilation
+        )
+        self.weight = nn.Parameter(
+            torch.empty(*self.output_size, out_channels, in_channels, *self.kernel_size)
+        )
         self.bias = nn.Parameter(torch.empty(out_channels, *self.output_size)) if bias else None
         self.reset_parameters()
 
@@ -162,7 +168,7 @@ class LocallyConnected2d(nn.Module):
             conv.padding,
             conv.dilation,
             bias=conv.bias is not None,
-        )
+        ).to(dtype=conv.weight.dtype, device=conv.weight.device)
         with torch.no_grad():
             layer.weight.copy_(conv.weight.expand_as(layer.weight))
             if layer.bias is not None and conv.bias is not None:

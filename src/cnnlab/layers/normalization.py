@@ -32,4 +32,4 @@ class LocalResponseNorm2d(nn.Module):
         return F.local_response_norm(x, self.size, alpha=self.alpha * self.size, beta=self.beta, k=self.k)
 
     def extra_repr(self) -> str:
-        return f"size={self.size}, alpha={self.alpha} (paper's, not divided by size), beta={self.beta}, k={self.k}"
+        return f"size={self.size}, alpha={self.alpha} (the paper's), beta={self.beta}, k={self.k}"

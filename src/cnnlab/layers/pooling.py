@@ -67,7 +67,9 @@ class _LearnedPool2d(nn.Module):
             check_pool_window(self.kernel_size[axis], self.stride[axis], self.padding[axis])
         self.ceil_mode = ceil_mode
         if num_channels is not None and num_channels < 1:
-            raise ValueError(f"num_channels must be positive or None (one parameter per layer), got {num_channels}")
+            raise ValueError(
+                f"num_channels must be positive or None (one parameter per layer), got {num_channels}"
+            )
         self.num_channels = num_channels
 
     @property
@@ -95,7 +97,12 @@ class _LearnedPool2d(nn.Module):
     def _ceil_extra(self, x: torch.Tensor, out_hw: tuple[int, int]) -> tuple[int, int]:
         """Zeros to add on the bottom/right so that a stride-``s`` sweep yields ``out_hw`` windows."""
         return tuple(  # type: ignore[return-value]
-            max(0, (out_hw[a] - 1) * self.stride[a] + self.kernel_size[a] - (x.shape[2 + a] + 2 * self.padding[a]))
+            max(
+                0,
+                (out_hw[a] - 1) * self.stride[a]
+                + self.kernel_size[a]
+                - (x.shape[2 + a] + 2 * self.padding[a]),
+            )
             for a in range(2)
         )
 
@@ -175,8 +182,7 @@ class GatedPool2d(_LearnedPool2d):
         x = F.pad(x, (0, extra_w, 0, extra_h))
         weight = self.gate_weight.expand(channels, 1, *self.kernel_size)
         bias = self.gate_bias.expand(channels)
-        logits = F.conv2d(x, weight, bias, self.stride, self.padding, groups=channels)
-        return torch.sigmoid(logits[:, :, : out_hw[0], : out_hw[1]])
+        return torch.sigmoid(F.conv2d(x, weight, bias, self.stride, self.padding, groups=channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.gate(x)
@@ -230,7 +236,9 @@ class LearnedLPPool2d(_LearnedPool2d):
         pad = (self.padding[1], self.padding[1] + extra_w, self.padding[0], self.padding[0] + extra_h)
 
         def windows(t: torch.Tensor) -> torch.Tensor:  # (N, C, kH*kW, H_out*W_out)
-            return F.unfold(F.pad(t, pad), self.kernel_size, stride=self.stride).view(t.shape[0], t.shape[1], -1, out_h * out_w)
+            return F.unfold(F.pad(t, pad), self.kernel_size, stride=self.stride).view(
+                t.shape[0], t.shape[1], -1, out_h * out_w
+            )
 
         regions = windows(x.abs())
         count = windows(torch.ones_like(x[:1, :1])).sum(2, keepdim=True)  # real pixels per region

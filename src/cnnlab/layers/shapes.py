@@ -144,11 +144,15 @@ def pool_output_size(
     if ceil_mode and (o - 1) * s >= i + p:
         o -= 1  # the last window would start in the right padding
     if o < 1:
-        raise ValueError(f"pooling {_kernel_words(k, d)} is larger than the padded input {padded} (i={i}, p={p})")
+        raise ValueError(
+            f"pooling {_kernel_words(k, d)} is larger than the padded input {padded} (i={i}, p={p})"
+        )
     return o
 
 
-def transposed_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0) -> int:
+def transposed_output_size(
+    i: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0
+) -> int:
     """Output size of a transposed convolution along one axis.
 
     ``o = (i - 1)s - 2p + d(k-1) + output_padding + 1``: Dumoulin & Visin's Relationship 14, where
