@@ -21,17 +21,12 @@ def test_formats(run):
     _, out, _ = run(*args, "--format", "csv")
     assert list(csv.reader(io.StringIO(out)))[3] == ["convolution", "54", "2", "56", "3456", "3x3"]
     _, out, _ = run(*args, "--format", "markdown")
-    assert any(
-        line.startswith("| convolution ") and line.endswith("| 3x3             |")
-        for line in out.splitlines()
-    )
+    assert any(line.startswith("| convolution ") and line.endswith("| 3x3             |") for line in out.splitlines())
 
 
 def test_bad_values(fails):
     base = ["compare-layers", "--out-channels", "6", "--kernel", "5"]
-    assert "expected CxHxW with positive sizes such as 1x32x32, got '0x32x32'" in fails(
-        *base, "--input", "0x32x32"
-    )
+    assert "expected CxHxW with positive sizes such as 1x32x32, got '0x32x32'" in fails(*base, "--input", "0x32x32")
     assert "expected CxHxW" in fails(*base, "--input", "1by32")
     assert "kernel 5 is larger than the padded input 4" in fails(*base, "--input", "1x4x4")
     assert "invalid choice: 'yaml'" in fails(*base, "--input", "1x8x8", "--format", "yaml")

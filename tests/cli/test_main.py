@@ -41,7 +41,4 @@ def test_a_bad_value_exits_2_from_the_real_process():
         text=True,
     )
     assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == "cnnlab shape conv: error: kernel 7 is larger than the padded input 3 (i=3, p=0)"
-    )
+    assert result.stderr.strip() == "cnnlab shape conv: error: kernel 7 is larger than the padded input 3 (i=3, p=0)"

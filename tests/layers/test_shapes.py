@@ -67,9 +67,7 @@ def test_conv_output_size_equals_conv2d(h, w):
     x = torch.zeros(1, 1, h["i"], w["i"])
     weight = torch.zeros(1, 1, h["k"], w["k"])
     torch_shape = theirs(
-        lambda: F.conv2d(
-            x, weight, stride=(h["s"], w["s"]), padding=(h["p"], w["p"]), dilation=(h["d"], w["d"])
-        )
+        lambda: F.conv2d(x, weight, stride=(h["s"], w["s"]), padding=(h["p"], w["p"]), dilation=(h["d"], w["d"]))
     )
     assert both_axes(conv_output_size, h, w) == torch_shape
 
@@ -81,9 +79,7 @@ def test_pool_output_size_equals_max_pool2d(h, w, ceil_mode, default_stride):
         h, w = {**h, "s": None}, {**w, "s": None}
     stride = None if default_stride else (h["s"], w["s"])
     torch_shape = theirs(
-        lambda: F.max_pool2d(
-            x, (h["k"], w["k"]), stride, (h["p"], w["p"]), (h["d"], w["d"]), ceil_mode=ceil_mode
-        )
+        lambda: F.max_pool2d(x, (h["k"], w["k"]), stride, (h["p"], w["p"]), (h["d"], w["d"]), ceil_mode=ceil_mode)
     )
     ours_shape = both_axes(lambda **a: pool_output_size(**a, ceil_mode=ceil_mode), h, w)
     assert ours_shape == torch_shape
@@ -218,9 +214,7 @@ def test_shapes_does_not_need_torch():
 # unit's value depends on it.
 
 layer_specs = st.lists(
-    st.tuples(
-        st.sampled_from(["conv", "pool"]), st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), dilations
-    ),
+    st.tuples(st.sampled_from(["conv", "pool"]), st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), dilations),
     min_size=1,
     max_size=4,
 )

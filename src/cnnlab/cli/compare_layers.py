@@ -24,9 +24,7 @@ def add_parser(subparsers: Any) -> None:
         help="FC vs locally connected vs convolution: weights, MACs, fields",
         description=DESCRIPTION,
     )
-    parser.add_argument(
-        "--input", type=chw_shape, required=True, metavar="CxHxW", help="input shape, e.g. 1x32x32"
-    )
+    parser.add_argument("--input", type=chw_shape, required=True, metavar="CxHxW", help="input shape, e.g. 1x32x32")
     parser.add_argument("--out-channels", type=positive_int, required=True, help="output feature maps")
     parser.add_argument("--kernel", type=positive_int, required=True, help="kernel size")
     parser.add_argument("--stride", type=positive_int, default=1, help="stride")
@@ -67,8 +65,6 @@ def render(comparison: LayerComparison, fmt: str = "text") -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    comparison = compare_layers(
-        args.input, args.out_channels, args.kernel, args.stride, args.padding, args.dilation
-    )
+    comparison = compare_layers(args.input, args.out_channels, args.kernel, args.stride, args.padding, args.dilation)
     print(render(comparison, args.format))
     return 0

@@ -31,9 +31,7 @@ def _window_args(parser: argparse.ArgumentParser, stride_default: int | None = 1
         parser.add_argument("-s", "--stride", type=positive_int, default=None, help="stride s (default: k)")
     else:
         parser.add_argument("-s", "--stride", type=positive_int, default=stride_default, help="stride s")
-    parser.add_argument(
-        "-p", "--padding", type=non_negative_int, default=0, help="zero padding p on each side"
-    )
+    parser.add_argument("-p", "--padding", type=non_negative_int, default=0, help="zero padding p on each side")
     parser.add_argument("-d", "--dilation", type=positive_int, default=1, help="dilation d")
 
 
@@ -44,15 +42,11 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=lambda _args: parser.print_help() or 0)
     kinds = parser.add_subparsers(title="what to size", metavar="KIND")
 
-    conv = kinds.add_parser(
-        "conv", help="convolution output size", description="Output size of a convolution."
-    )
+    conv = kinds.add_parser("conv", help="convolution output size", description="Output size of a convolution.")
     _window_args(conv)
     conv.set_defaults(handler=_conv, prog=conv.prog)
 
-    pool = kinds.add_parser(
-        "pool", help="pooling output size", description="Output size of max/mean pooling."
-    )
+    pool = kinds.add_parser("pool", help="pooling output size", description="Output size of max/mean pooling.")
     _window_args(pool, stride_default=None)
     pool.add_argument("--ceil-mode", action="store_true", help="round up, as ceil_mode=True in PyTorch")
     pool.set_defaults(handler=_pool, prog=pool.prog)
@@ -78,9 +72,7 @@ def add_parser(subparsers: Any) -> None:
     same.add_argument("-d", "--dilation", type=positive_int, default=1, help="dilation d")
     same.set_defaults(handler=_same, prog=same.prog)
 
-    chain = kinds.add_parser(
-        "chain", help="sizes and receptive fields of a chain of layers", description=CHAIN_HELP
-    )
+    chain = kinds.add_parser("chain", help="sizes and receptive fields of a chain of layers", description=CHAIN_HELP)
     chain.add_argument("-i", "--input", type=positive_int, required=True, help="input size (pixels)")
     chain.add_argument("layers", nargs="+", type=_layer_spec, metavar="KIND:K[/S[/P[/D]]]", help="the layers")
     chain.set_defaults(handler=_chain, prog=chain.prog)
@@ -118,9 +110,7 @@ def _layer_spec(text: str) -> tuple[str, str, shapes.Window]:
     """``conv:3/2/1`` -> ("conv", "conv:3/2/1", Window(3, 2, 1))."""
     kind, _, numbers = text.partition(":")
     kind = kind.strip().lower()
-    expected = (
-        f"expected KIND:KERNEL[/STRIDE[/PADDING[/DILATION]]] such as conv:3/1/1 or pool:2, got {text!r}"
-    )
+    expected = f"expected KIND:KERNEL[/STRIDE[/PADDING[/DILATION]]] such as conv:3/1/1 or pool:2, got {text!r}"
     try:
         values = [int(v) for v in numbers.split("/")] if numbers else []
     except ValueError:

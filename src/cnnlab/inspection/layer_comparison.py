@@ -77,9 +77,7 @@ def compare_layers(
     """
     channels, height, width = input_shape
     if min(channels, height, width) < 1 or out_channels < 1:
-        raise ValueError(
-            f"input shape and out_channels must be positive, got {input_shape} and {out_channels}"
-        )
+        raise ValueError(f"input shape and out_channels must be positive, got {input_shape} and {out_channels}")
     out_h = conv_output_size(height, kernel, stride, padding, dilation)
     out_w = conv_output_size(width, kernel, stride, padding, dilation)
     positions = out_h * out_w

@@ -49,9 +49,7 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: st
     if fmt not in TABLE_FORMATS:
         raise ValueError(f"unknown table format {fmt!r}; expected one of {', '.join(TABLE_FORMATS)}")
     cells = [[_shown(v) for v in row] for row in rows]
-    numeric = [
-        bool(rows) and all(_is_number(row[j]) or row[j] is None for row in rows) for j in range(len(headers))
-    ]
+    numeric = [bool(rows) and all(_is_number(row[j]) or row[j] is None for row in rows) for j in range(len(headers))]
     widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> list[str]:
@@ -59,7 +57,5 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: st
 
     if fmt == "markdown":
         rule = [("-" * (w - 1) + ":") if num else "-" * w for w, num in zip(widths, numeric, strict=True)]
-        return "\n".join(
-            "| " + " | ".join(line_) + " |" for line_ in [line(headers), rule, *map(line, cells)]
-        )
+        return "\n".join("| " + " | ".join(line_) + " |" for line_ in [line(headers), rule, *map(line, cells)])
     return "\n".join("  ".join(line_).rstrip() for line_ in [line(headers), *map(line, cells)])

@@ -112,9 +112,7 @@ class TrainableSubsampling(nn.Module):
             raise ValueError(f"TrainableSubsampling expects (N, {self.num_maps}, H, W), got {tuple(x.shape)}")
         k = self.kernel_size
         if x.shape[2] < k or x.shape[3] < k:
-            raise ValueError(
-                f"TrainableSubsampling needs an input of at least {k}x{k}, got {tuple(x.shape[2:])}"
-            )
+            raise ValueError(f"TrainableSubsampling needs an input of at least {k}x{k}, got {tuple(x.shape[2:])}")
         # avg_pool * k^2 is the sum of each region without a Python loop.
         region_sums = F.avg_pool2d(x, k) * (k * k)
         return region_sums * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)

@@ -32,6 +32,18 @@ def _output_hw(
     )
 
 
+class _DenseGradient(torch.autograd.Function):
+    """Identity whose backward makes the incoming gradient contiguous."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.view_as(tensor)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.contiguous()
+
+
 def locally_connected2d(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -61,9 +73,11 @@ def locally_connected2d(
             f"{columns.shape[-1]} positions"
         )
     # One small matrix product per position, batched over positions: (L, N, CkK) @ (L, CkK, C_out).
+    # bmm on CPU falls back to one slow copy per position unless each position's matrix is dense, on
+    # the way in (hence .contiguous()) and on the way back (hence _dense_gradient).
     kernels = weight.reshape(out_h * out_w, out_c, in_c * k_h * k_w)
-    out = torch.bmm(columns.permute(2, 0, 1), kernels.transpose(1, 2))  # (L, N, C_out)
-    out = out.permute(1, 2, 0).reshape(x.shape[0], out_c, out_h, out_w)
+    out = torch.bmm(columns.permute(2, 0, 1).contiguous(), kernels.transpose(1, 2))  # (L, N, C_out)
+    out = _DenseGradient.apply(out).permute(1, 2, 0).reshape(x.shape[0], out_c, out_h, out_w)
     if bias is not None:
         out = out + bias
     return out
@@ -90,9 +104,7 @@ def locally_connected2d_reference(
     for y in range(out_h):
         for x_pos in range(out_w):
             top, left = y * s_h, x_pos * s_w
-            window = padded[
-                :, :, top : top + d_h * (k_h - 1) + 1 : d_h, left : left + d_w * (k_w - 1) + 1 : d_w
-            ]
+            window = padded[:, :, top : top + d_h * (k_h - 1) + 1 : d_h, left : left + d_w * (k_w - 1) + 1 : d_w]
             out[:, :, y, x_pos] = torch.einsum("nchw,ochw->no", window, weight[y, x_pos])
     if bias is not None:
         out = out + bias
@@ -138,12 +150,8 @@ class LocallyConnected2d(nn.Module):
         self.stride = pair(stride, "stride")
         self.padding = pair(padding, "padding")
         self.dilation = pair(dilation, "dilation")
-        self.output_size = _output_hw(
-            self.input_size, self.kernel_size, self.stride, self.padding, self.dilation
-        )
-        self.weight = nn.Parameter(
-            torch.empty(*self.output_size, out_channels, in_channels, *self.kernel_size)
-        )
+        self.output_size = _output_hw(self.input_size, self.kernel_size, self.stride, self.padding, self.dilation)
+        self.weight = nn.Parameter(torch.empty(*self.output_size, out_channels, in_channels, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels, *self.output_size)) if bias else None
         self.reset_parameters()
 

@@ -67,9 +67,7 @@ class _LearnedPool2d(nn.Module):
             check_pool_window(self.kernel_size[axis], self.stride[axis], self.padding[axis])
         self.ceil_mode = ceil_mode
         if num_channels is not None and num_channels < 1:
-            raise ValueError(
-                f"num_channels must be positive or None (one parameter per layer), got {num_channels}"
-            )
+            raise ValueError(f"num_channels must be positive or None (one parameter per layer), got {num_channels}")
         self.num_channels = num_channels
 
     @property
@@ -99,9 +97,7 @@ class _LearnedPool2d(nn.Module):
         return tuple(  # type: ignore[return-value]
             max(
                 0,
-                (out_hw[a] - 1) * self.stride[a]
-                + self.kernel_size[a]
-                - (x.shape[2 + a] + 2 * self.padding[a]),
+                (out_hw[a] - 1) * self.stride[a] + self.kernel_size[a] - (x.shape[2 + a] + 2 * self.padding[a]),
             )
             for a in range(2)
         )

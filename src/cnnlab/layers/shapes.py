@@ -114,9 +114,7 @@ def check_pool_window(k: int, s: int | None = None, p: int = 0, d: int = 1) -> i
     return s
 
 
-def pool_output_size(
-    i: int, k: int, s: int | None = None, p: int = 0, d: int = 1, ceil_mode: bool = False
-) -> int:
+def pool_output_size(i: int, k: int, s: int | None = None, p: int = 0, d: int = 1, ceil_mode: bool = False) -> int:
     """Output size of max or average pooling along one axis, as PyTorch computes it.
 
     Args:
@@ -144,15 +142,11 @@ def pool_output_size(
     if ceil_mode and (o - 1) * s >= i + p:
         o -= 1  # the last window would start in the right padding
     if o < 1:
-        raise ValueError(
-            f"pooling {_kernel_words(k, d)} is larger than the padded input {padded} (i={i}, p={p})"
-        )
+        raise ValueError(f"pooling {_kernel_words(k, d)} is larger than the padded input {padded} (i={i}, p={p})")
     return o
 
 
-def transposed_output_size(
-    i: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0
-) -> int:
+def transposed_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0) -> int:
     """Output size of a transposed convolution along one axis.
 
     ``o = (i - 1)s - 2p + d(k-1) + output_padding + 1``: Dumoulin & Visin's Relationship 14, where
@@ -169,9 +163,7 @@ def transposed_output_size(
     _check_int("output_padding", output_padding, 0)
     k_eff = effective_kernel_size(k, d)
     if output_padding >= max(s, d):
-        raise ValueError(
-            f"output_padding {output_padding} must be smaller than the stride {s} or the dilation {d}"
-        )
+        raise ValueError(f"output_padding {output_padding} must be smaller than the stride {s} or the dilation {d}")
     o = (i - 1) * s + k_eff + output_padding - 2 * p
     if o < 1:
         raise ValueError(
@@ -271,9 +263,7 @@ def explain_pool(
     return SizeExplanation(o, tuple(lines), tuple(notes))
 
 
-def explain_transposed(
-    i: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0
-) -> SizeExplanation:
+def explain_transposed(i: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0) -> SizeExplanation:
     """The transposed-convolution size formula, and the same size seen as zero insertion + convolution."""
     o = transposed_output_size(i, k, s, p, d, output_padding)
     k_eff = effective_kernel_size(k, d)

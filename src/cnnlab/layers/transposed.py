@@ -119,9 +119,7 @@ class ZeroInsertionConvTranspose2d(nn.Module):
         self.output_padding = pair(output_padding, "output_padding")
         self.dilation = pair(dilation, "dilation")
         for a in range(2):  # fail at construction, not at the first forward
-            transposed_output_size(
-                1, self.kernel_size[a], self.stride[a], 0, self.dilation[a], self.output_padding[a]
-            )
+            transposed_output_size(1, self.kernel_size[a], self.stride[a], 0, self.dilation[a], self.output_padding[a])
         self.weight = nn.Parameter(torch.empty(in_channels, out_channels, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
@@ -136,9 +134,7 @@ class ZeroInsertionConvTranspose2d(nn.Module):
 
     def zero_inserted(self, x: torch.Tensor) -> torch.Tensor:
         """The stretched, padded map that the stride-1 convolution blurs (for pictures)."""
-        return zero_inserted_input(
-            x, self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation
-        )
+        return zero_inserted_input(x, self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return conv_transpose2d_by_zero_insertion(
