@@ -42,3 +42,10 @@ def test_a_bad_value_exits_2_from_the_real_process():
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "cnnlab shape conv: error: kernel 7 is larger than the padded input 3 (i=3, p=0)"
+
+
+def test_help_shows_real_defaults_only(run):
+    code, out, _ = run("shape", "pool", "--help")
+    assert code == 0
+    assert "(default: 0)" in out and "(default: k)" in out
+    assert "(default: None)" not in out and "(default: False)" not in out

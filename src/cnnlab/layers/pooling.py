@@ -69,6 +69,10 @@ class _LearnedPool2d(nn.Module):
         if num_channels is not None and num_channels < 1:
             raise ValueError(f"num_channels must be positive or None (one parameter per layer), got {num_channels}")
         self.num_channels = num_channels
+        self._create_parameters()
+
+    def _create_parameters(self) -> None:
+        """Subclasses create their learned parameters here (one per layer, or one per channel)."""
 
     @property
     def _param_count(self) -> int:
@@ -124,15 +128,7 @@ class MixedPool2d(_LearnedPool2d):
     layer is exactly max pooling at ``mix_logit = +inf`` and mean pooling at ``-inf``.
     """
 
-    def __init__(
-        self,
-        kernel_size: IntPair,
-        stride: IntPair | None = None,
-        padding: IntPair = 0,
-        ceil_mode: bool = False,
-        num_channels: int | None = None,
-    ) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode, num_channels)
+    def _create_parameters(self) -> None:
         self.mix_logit = nn.Parameter(torch.zeros(self._param_count))
 
     @property
@@ -156,15 +152,7 @@ class GatedPool2d(_LearnedPool2d):
     layer is an even mix; it is exactly max pooling at ``b = +inf`` and mean pooling at ``b = -inf``.
     """
 
-    def __init__(
-        self,
-        kernel_size: IntPair,
-        stride: IntPair | None = None,
-        padding: IntPair = 0,
-        ceil_mode: bool = False,
-        num_channels: int | None = None,
-    ) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode, num_channels)
+    def _create_parameters(self) -> None:
         self.gate_weight = nn.Parameter(torch.zeros(self._param_count, 1, *self.kernel_size))
         self.gate_bias = nn.Parameter(torch.zeros(self._param_count))
 
