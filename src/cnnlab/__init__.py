@@ -13,6 +13,10 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "compare_layers": "cnnlab.inspection.layer_comparison",
+    "create_model": "cnnlab.models",
+    "get_spec": "cnnlab.models",
+    "list_models": "cnnlab.models",
+    "load_torchvision_weights": "cnnlab.models",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

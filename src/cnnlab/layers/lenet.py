@@ -165,15 +165,22 @@ class SparseConv2d(nn.Module):
         self.bias = nn.Parameter(torch.empty(self.out_channels)) if bias else None
         self.reset_parameters()
 
+    def kernels_of(self, out_map: int) -> slice:
+        """Where the kernels of one output map are in ``weight`` (they are stored map by map)."""
+        start = sum(len(inputs) for inputs in self.connections[:out_map])
+        return slice(start, start + len(self.connections[out_map]))
+
+    def fan_in(self, out_map: int) -> int:
+        return len(self.connections[out_map]) * self.kernel_size[0] * self.kernel_size[1]
+
     def reset_parameters(self) -> None:
         # Like Conv2d: uniform(+-1/sqrt(fan_in)), where the fan-in is what each map actually reads.
-        for o, inputs in enumerate(self.connections):
-            bound = (len(inputs) * self.kernel_size[0] * self.kernel_size[1]) ** -0.5
-            rows = (self.flat_index // self.in_channels) == o
-            with torch.no_grad():
-                self.weight[rows] = torch.empty_like(self.weight[rows]).uniform_(-bound, bound)
+        with torch.no_grad():
+            for o in range(self.out_channels):
+                bound = self.fan_in(o) ** -0.5
+                nn.init.uniform_(self.weight[self.kernels_of(o)], -bound, bound)
                 if self.bias is not None:
-                    self.bias[o] = torch.empty(()).uniform_(-bound, bound)
+                    nn.init.uniform_(self.bias[o : o + 1], -bound, bound)
 
     @property
     def mask(self) -> torch.Tensor:

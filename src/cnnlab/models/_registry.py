@@ -1,0 +1,151 @@
+"""The model registry: one list of every network, that the CLI, the docs and the tests iterate.
+
+A family file registers each builder with :func:`register_model` and the facts of its paper; the spec is
+known without building the model, so ``cnnlab models`` can list 138-million-parameter networks instantly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from cnnlab.models._base import ImageClassifier
+
+__all__ = ["ModelSpec", "create_model", "get_spec", "list_models", "register_model"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model is, before it is built.
+
+    Attributes:
+        name: registry name, e.g. ``"resnet18"``.
+        paper: authors, year and title of the paper the model follows.
+        section: where in the paper the architecture is (section, table, figure).
+        year: the paper's year.
+        input_size: default input ``(C, H, W)``.
+        num_classes: default number of classes.
+        params: trainable parameters at the defaults (pinned by the tests).
+        notes: every deviation from the paper, and why.
+        family: the module the model lives in (``"resnet"``, ``"vgg"``, ...).
+    """
+
+    name: str
+    paper: str
+    section: str
+    year: int
+    input_size: tuple[int, int, int]
+    num_classes: int
+    params: int
+    notes: str = ""
+    family: str = ""
+
+
+Builder = Callable[..., "ImageClassifier"]
+B = TypeVar("B", bound=Builder)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    builder: Builder
+    spec: ModelSpec
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register_model(
+    *,
+    paper: str,
+    section: str,
+    year: int,
+    input_size: tuple[int, int, int],
+    params: int,
+    notes: str = "",
+) -> Callable[[B], B]:
+    """Register a builder under its function name, with the facts of its paper.
+
+    The builder must take only keyword arguments, including ``num_classes`` and ``in_channels`` with
+    the paper's defaults. Registering a name twice raises: a silently replaced model is a wrong model.
+    """
+
+    def decorate(builder: B) -> B:
+        name = builder.__name__
+        if name in _REGISTRY:
+            raise ValueError(f"a model named {name!r} is already registered")
+        parameters = inspect.signature(builder).parameters
+        positional = [p.name for p in parameters.values() if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        if positional or "num_classes" not in parameters or "in_channels" not in parameters:
+            raise TypeError(f"builder {name!r} must be keyword-only and take num_classes and in_channels")
+        num_classes = parameters["num_classes"].default
+        if input_size[0] != parameters["in_channels"].default:
+            raise TypeError(f"builder {name!r}: in_channels default differs from input_size {input_size}")
+        family = builder.__module__.rsplit(".", 1)[-1]
+        spec = ModelSpec(name, paper, section, year, input_size, num_classes, params, notes, family)
+        _REGISTRY[name] = _Entry(builder, spec)
+        return builder
+
+    return decorate
+
+
+def _entry(name: str) -> _Entry:
+    _load_families()
+    entry = _REGISTRY.get(name)
+    if entry is None:
+        close = difflib.get_close_matches(name, _REGISTRY, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `cnnlab models`"
+        raise ValueError(f"unknown model {name!r}{hint}")
+    return entry
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec of a registered model, without building it."""
+    return _entry(name).spec
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered model names matching a shell-style ``pattern`` (``"resnet*"``), sorted."""
+    _load_families()
+    return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
+
+
+def create_model(
+    name: str, *, num_classes: int | None = None, in_channels: int | None = None, **variant_args: Any
+) -> ImageClassifier:
+    """Build a registered model.
+
+    Args:
+        name: a name from :func:`list_models`.
+        num_classes: output classes (default: the paper's).
+        in_channels: input channels (default: the paper's).
+        **variant_args: the model's own options, such as ``aux_logits=True``; see its builder.
+
+    Raises:
+        ValueError: unknown model, an option the model does not have, or a bad value.
+    """
+    entry = _entry(name)
+    accepted = inspect.signature(entry.builder).parameters
+    unknown = sorted(set(variant_args) - set(accepted))
+    if unknown:
+        options = ", ".join(p for p in accepted if p not in ("num_classes", "in_channels")) or "none"
+        raise ValueError(f"model {name!r} has no option {', '.join(unknown)}; its options: {options}")
+    for label, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{label} must be a positive integer, got {value!r}")
+    if num_classes is not None:
+        variant_args["num_classes"] = num_classes
+    if in_channels is not None:
+        variant_args["in_channels"] = in_channels
+    model = entry.builder(**variant_args)
+    model.spec = entry.spec
+    return model
+
+
+def _load_families() -> None:
+    # Importing the package imports every family file, whose decorators fill the registry.
+    import cnnlab.models  # noqa: F401

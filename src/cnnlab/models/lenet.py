@@ -1,0 +1,164 @@
+"""LeNet-5: LeCun, Bottou, Bengio & Haffner, "Gradient-Based Learning Applied to Document Recognition",
+Proc. IEEE 86(11), 1998, Sec. II-B (architecture, Fig. 2, Table I) and Appendix A (squashing function,
+initialisation); and the modern simplification most tutorials call LeNet-5.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cnnlab.layers.lenet import (
+    LENET5_C3_TABLE,
+    LENET5_RBF_BITMAPS,
+    EuclideanRBF,
+    ScaledTanh,
+    SparseConv2d,
+    TrainableSubsampling,
+    bitmaps_to_prototypes,
+    connections_from_table,
+)
+from cnnlab.models._base import ImageClassifier
+from cnnlab.models._registry import register_model
+
+__all__ = ["LeNet5", "LeNet5Modern", "lenet5", "lenet5_modern"]
+
+PAPER = "LeCun, Bottou, Bengio, Haffner 1998, Gradient-Based Learning Applied to Document Recognition"
+
+
+def _rbf_prototypes(num_classes: int) -> torch.Tensor:
+    """The paper's digit bitmaps for 10 classes; fixed +-1 codes otherwise (the paper's alternative)."""
+    if num_classes == 10:
+        return bitmaps_to_prototypes(LENET5_RBF_BITMAPS)
+    generator = torch.Generator().manual_seed(1998)
+    return torch.randint(0, 2, (num_classes, 84), generator=generator).float() * 2 - 1
+
+
+class LeNet5(ImageClassifier):
+    """LeNet-5 as the paper builds it: 60,000 trainable parameters, 340,908 connections.
+
+    ``C1 -> S2 -> C3 -> S4 -> C5 -> F6 -> output``, each layer up to F6 followed by the scaled tanh
+    ``1.7159 tanh(2a/3)``. S2 and S4 are trainable sub-sampling (sum x coefficient + bias per map), C3
+    reads the S2 maps listed in Table I, and the output is ten Euclidean RBF units with fixed +-1
+    prototypes (7x12 bitmaps of the digits). Weights start uniform in ``+-2.4 / fan_in`` (Appendix A).
+
+    ``forward`` returns ``-(squared distance to each prototype)`` as logits, so the most likely class
+    is the largest logit and softmax cross-entropy on them is the paper's MAP criterion (Eq. 9)
+    without its constant rubbish-class term. ``head="linear"`` swaps the RBF layer for a trainable
+    ``Linear(84, num_classes)``.
+
+    Deviations: the paper trains with stochastic diagonal Levenberg-Marquardt (Appendix C); the
+    trainer uses a modern optimiser. The paper's input scaling (background -0.1, ink 1.175) is the
+    data pipeline's job. With other than 10 classes the fixed prototypes are random +-1 codes.
+    """
+
+    final_size = (1, 1)
+
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, head: str = "rbf") -> None:
+        if head not in ("rbf", "linear"):
+            raise ValueError(f"head must be 'rbf' (the paper's) or 'linear', got {head!r}")
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=120)
+        self.head = head
+        self.c1 = nn.Conv2d(in_channels, 6, 5)  # N x 6 x 28 x 28
+        self.s2 = TrainableSubsampling(6)  # N x 6 x 14 x 14
+        c3_inputs = connections_from_table(LENET5_C3_TABLE)
+        self.c3 = SparseConv2d(c3_inputs, in_channels=6, kernel_size=5)  # N x 16 x 10 x 10
+        self.s4 = TrainableSubsampling(16)  # N x 16 x 5 x 5
+        self.c5 = nn.Conv2d(16, 120, 5)  # N x 120 x 1 x 1
+        self.f6 = nn.Linear(120, 84)
+        self.squash = ScaledTanh()
+        self.output: nn.Module = (
+            EuclideanRBF(_rbf_prototypes(num_classes)) if head == "rbf" else nn.Linear(84, num_classes)
+        )
+        self.size_steps = ("c1", "s2", "c3", "s4", "c5")
+        self._init_like_the_paper()
+
+    def _init_like_the_paper(self) -> None:
+        """Appendix A: every weight uniform in [-2.4/F, 2.4/F], F the fan-in of its unit."""
+
+        def uniform(tensor: torch.Tensor, fan_in: int) -> None:
+            nn.init.uniform_(tensor, -2.4 / fan_in, 2.4 / fan_in)
+
+        with torch.no_grad():
+            for layer, fan_in in ((self.c1, self.in_channels * 25), (self.c5, 16 * 25), (self.f6, 120)):
+                uniform(layer.weight, fan_in)
+                uniform(layer.bias, fan_in)
+            for subsampling in (self.s2, self.s4):
+                uniform(subsampling.weight, 4)
+                uniform(subsampling.bias, 4)
+            for out_map in range(self.c3.out_channels):
+                uniform(self.c3.weight[self.c3.kernels_of(out_map)], self.c3.fan_in(out_map))
+                uniform(self.c3.bias[out_map : out_map + 1], self.c3.fan_in(out_map))
+            if isinstance(self.output, nn.Linear):
+                uniform(self.output.weight, 84)
+                uniform(self.output.bias, 84)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.squash(self.s2(self.squash(self.c1(x))))
+        x = self.squash(self.s4(self.squash(self.c3(x))))
+        return self.squash(self.c5(x))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.squash(self.f6(x.flatten(1)))
+        if pre_logits:
+            return x
+        return -self.output(x) if self.head == "rbf" else self.output(x)
+
+
+class LeNet5Modern(ImageClassifier):
+    """The LeNet-5 of today's tutorials: ReLU, max pooling, a dense C3 and a linear softmax head.
+
+    Same sizes as :class:`LeNet5` (6-16-120-84 maps), 61,706 parameters. It differs from the paper in
+    every way the lecture lists as later progress: ReLU instead of the scaled tanh, parameter-free max
+    pooling instead of trainable sub-sampling, a dense C3 instead of Table I, and a linear layer with
+    softmax instead of the RBF output.
+    """
+
+    final_size = (1, 1)
+
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10) -> None:
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=120)
+        self.c1 = nn.Conv2d(in_channels, 6, 5)  # N x 6 x 28 x 28
+        self.s2 = nn.MaxPool2d(2)  # N x 6 x 14 x 14
+        self.c3 = nn.Conv2d(6, 16, 5)  # N x 16 x 10 x 10
+        self.s4 = nn.MaxPool2d(2)  # N x 16 x 5 x 5
+        self.c5 = nn.Conv2d(16, 120, 5)  # N x 120 x 1 x 1
+        self.f6 = nn.Linear(120, 84)
+        self.output = nn.Linear(84, num_classes)
+        self.relu = nn.ReLU(inplace=True)
+        self.size_steps = ("c1", "s2", "c3", "s4", "c5")
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.s2(self.relu(self.c1(x)))
+        x = self.s4(self.relu(self.c3(x)))
+        return self.relu(self.c5(x))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.relu(self.f6(x.flatten(1)))
+        return x if pre_logits else self.output(x)
+
+
+@register_model(
+    paper=PAPER,
+    section="Sec. II-B, Fig. 2, Table I; Appendix A",
+    year=1998,
+    input_size=(1, 32, 32),
+    params=60_000,
+    notes="Plus 840 fixed RBF prototype values (a buffer). Logits are -(squared RBF distance). Trained with a "
+    "modern optimiser instead of stochastic diagonal Levenberg-Marquardt. head='linear' for a softmax layer.",
+)
+def lenet5(*, num_classes: int = 10, in_channels: int = 1, head: str = "rbf") -> LeNet5:
+    return LeNet5(in_channels=in_channels, num_classes=num_classes, head=head)
+
+
+@register_model(
+    paper=PAPER,
+    section="Sec. II-B, simplified as in modern tutorials",
+    year=1998,
+    input_size=(1, 32, 32),
+    params=61_706,
+    notes="ReLU, max pooling, dense C3 and a linear head instead of the paper's scaled tanh, trainable "
+    "sub-sampling, Table I and RBF output.",
+)
+def lenet5_modern(*, num_classes: int = 10, in_channels: int = 1) -> LeNet5Modern:
+    return LeNet5Modern(in_channels=in_channels, num_classes=num_classes)

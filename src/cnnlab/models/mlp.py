@@ -1,0 +1,99 @@
+"""The lecture's first two networks, as baselines for LeNet-5: fully connected and locally connected.
+
+The multilayer perceptron is the "3-layer NN, 300+100 hidden units" of LeCun et al. 1998, Sec. III-C
+(Fig. 9: 3.05% MNIST test error). The locally connected network is LeNet-5's modern form with every
+convolution replaced by :class:`~cnnlab.layers.LocallyConnected2d`: the same windows without shared
+weights, the kind of layer Taigman et al. 2014 (DeepFace, Sec. 3) used. Together with ``lenet5_modern``
+they make the lecture's FC -> LC -> conv comparison.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cnnlab.layers.locally_connected import LocallyConnected2d
+from cnnlab.models._base import ImageClassifier
+from cnnlab.models._registry import register_model
+
+__all__ = ["MLP", "LocallyConnectedNet", "locally_connected_net", "mlp"]
+
+IMAGE_SIZE = 32  # the bundled digits are padded to 32x32, LeNet-5's input
+
+
+class MLP(ImageClassifier):
+    """Flatten -> Linear 300 -> ReLU -> Linear 100 -> ReLU -> Linear ``num_classes``.
+
+    Deviation: ReLU instead of the paper's sigmoid units, to compare architectures, not activations.
+    Every pixel is connected to every hidden unit, so the input size is fixed at 32x32.
+    """
+
+    final_size = (IMAGE_SIZE, IMAGE_SIZE)
+
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10) -> None:
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=100)
+        self.fc1 = nn.Linear(in_channels * IMAGE_SIZE * IMAGE_SIZE, 300)
+        self.fc2 = nn.Linear(300, 100)
+        self.output = nn.Linear(100, num_classes)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.fc2(self.relu(self.fc1(x.flatten(1)))))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        return x if pre_logits else self.output(x)
+
+
+class LocallyConnectedNet(ImageClassifier):
+    """LeNet-5's modern form with unshared weights: LC 5x5 6 -> max pool -> LC 5x5 16 -> max pool ->
+    LC 5x5 120 -> Linear 84 -> Linear ``num_classes`` (ReLU after each hidden layer).
+
+    Every output position has its own kernel, so the input size is fixed at 32x32.
+    """
+
+    final_size = (1, 1)
+
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10) -> None:
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=120)
+        self.c1 = LocallyConnected2d(in_channels, 6, IMAGE_SIZE, 5)  # N x 6 x 28 x 28
+        self.s2 = nn.MaxPool2d(2)  # N x 6 x 14 x 14
+        self.c3 = LocallyConnected2d(6, 16, 14, 5)  # N x 16 x 10 x 10
+        self.s4 = nn.MaxPool2d(2)  # N x 16 x 5 x 5
+        self.c5 = LocallyConnected2d(16, 120, 5, 5)  # N x 120 x 1 x 1
+        self.f6 = nn.Linear(120, 84)
+        self.output = nn.Linear(84, num_classes)
+        self.relu = nn.ReLU(inplace=True)
+        self.size_steps = ("c1", "s2", "c3", "s4", "c5")
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.s2(self.relu(self.c1(x)))
+        x = self.s4(self.relu(self.c3(x)))
+        return self.relu(self.c5(x))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.relu(self.f6(x.flatten(1)))
+        return x if pre_logits else self.output(x)
+
+
+@register_model(
+    paper="LeCun, Bottou, Bengio, Haffner 1998, Gradient-Based Learning Applied to Document Recognition",
+    section="Sec. III-C, Fig. 9 (3-layer NN, 300+100 hidden units)",
+    year=1998,
+    input_size=(1, 32, 32),
+    params=338_610,
+    notes="ReLU instead of sigmoid units; 32x32 input (the padded digits) instead of 28x28.",
+)
+def mlp(*, num_classes: int = 10, in_channels: int = 1) -> MLP:
+    return MLP(in_channels=in_channels, num_classes=num_classes)
+
+
+@register_model(
+    paper="Taigman, Yang, Ranzato, Wolf 2014, DeepFace (locally connected layers); topology of LeNet-5",
+    section="DeepFace Sec. 3 (locally connected layers); LeNet-5 Sec. II-B (sizes)",
+    year=2014,
+    input_size=(1, 32, 32),
+    params=423_038,
+    notes="A baseline for the lecture, not a published network: lenet5_modern with unshared weights.",
+)
+def locally_connected_net(*, num_classes: int = 10, in_channels: int = 1) -> LocallyConnectedNet:
+    return LocallyConnectedNet(in_channels=in_channels, num_classes=num_classes)
