@@ -1,0 +1,200 @@
+"""Per-layer summary of a network: output shape, parameters, window, MACs, FLOPs, receptive field.
+
+Runs one forward pass on meta tensors (shapes only, no arithmetic), so a summary of VGG-16 at 224x224
+takes a fraction of a second. Multiply-accumulates come from PyTorch's own FLOP counter
+(``torch.utils.flop_counter``), which counts the matrix products and convolutions, two FLOPs for each
+multiply-accumulate; element-wise operations (ReLU, batch norm, pooling) are not counted by it, and so
+not by us. MACs and FLOPs are kept in separate columns, never confused.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnnlab.inspection.receptive_field import GLOBAL, ReceptiveFieldTracker
+from cnnlab.models import ImageClassifier, create_model
+from cnnlab.models._base import size_steps_of
+
+__all__ = ["LayerSummary", "ModelSummary", "summarize"]
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """One call of one layer in the forward pass.
+
+    ``rf`` and ``jump`` are per axis ``(height, width)``; ``rf`` is the input size for units that see
+    the whole input (after flatten or global pooling), where ``jump`` is ``None``; both are ``None``
+    where the field is not modelled.
+    """
+
+    name: str
+    type: str
+    output_shape: tuple[int, ...]
+    params: int
+    window: str
+    macs: int
+    flops: int
+    rf: tuple[int, int] | None
+    jump: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A whole network: its layers in the order they run, and the totals."""
+
+    model: str
+    input: tuple[int, int, int]
+    layers: list[LayerSummary]
+    total_params: int
+    trainable_params: int
+    fixed_values: int
+    total_macs: int
+    total_flops: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON form: ``rf`` and ``jump`` are a number for square fields, else ``[h, w]``."""
+
+        def scalar(pair: tuple[int, int] | None) -> int | list[int] | None:
+            if pair is None:
+                return None
+            return pair[0] if pair[0] == pair[1] else list(pair)
+
+        layers = []
+        for layer in self.layers:
+            row = asdict(layer)
+            row["output_shape"] = list(layer.output_shape)
+            row["rf"], row["jump"] = scalar(layer.rf), scalar(layer.jump)
+            layers.append(row)
+        data = asdict(self)
+        data.update(input=list(self.input), layers=layers)
+        return data
+
+
+def _window_text(name: str, module: nn.Module) -> str:
+    try:
+        height, width = size_steps_of(name, module)
+    except TypeError:
+        return ""
+    h, w = height.window, width.window
+    text = f"{h.kernel}x{w.kernel}"
+    text += f" s{h.stride}" if h.stride == w.stride else f" s{h.stride}x{w.stride}"
+    if h.padding or w.padding:
+        text += f" p{h.padding}" if h.padding == w.padding else f" p{h.padding}x{w.padding}"
+    if h.dilation > 1 or w.dilation > 1:
+        text += f" d{h.dilation}" if h.dilation == w.dilation else f" d{h.dilation}x{w.dilation}"
+    return text
+
+
+def _fixed_values(model: nn.Module) -> int:
+    """Buffers that are part of the model's function (LeNet-5's RBF prototypes), not BN statistics."""
+    count = 0
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._NormBase):
+            continue
+        count += sum(b.numel() for b in module.buffers(recurse=False) if b.is_floating_point())
+    return count
+
+
+def summarize(model: ImageClassifier | nn.Module | str, input_size: tuple[int, int, int] | None = None) -> ModelSummary:
+    """Summarize a model (a registry name or a module) for one input of ``input_size`` ``(C, H, W)``.
+
+    A name is built on the meta device; a module is copied there, so its weights are untouched.
+
+    Raises:
+        ValueError: unknown model, or an input the model does not accept (the message says what fits).
+    """
+    if isinstance(model, str):
+        name = model
+        with torch.device("meta"):
+            model = create_model(name)
+    else:
+        spec = getattr(model, "spec", None)
+        name = spec.name if spec is not None else type(model).__name__
+        model = copy.deepcopy(model).to("meta")
+    if input_size is None:
+        spec = getattr(model, "spec", None)
+        if spec is None:
+            raise ValueError(f"{name} has no default input size; pass input_size=(C, H, W)")
+        input_size = spec.input_size
+    model.eval()
+    if isinstance(model, ImageClassifier):
+        model.check_input(torch.empty(1, *input_size, device="meta"))
+
+    rows: list[LayerSummary] = []
+    seen_params: set[int] = set()
+    counter = FlopCounterMode(display=False)
+    tracker = ReceptiveFieldTracker()
+
+    def leaf_hooks(name: str, module: nn.Module) -> tuple[Callable[..., None], Callable[..., None]]:
+        start: list[int] = []
+
+        def before(_module: nn.Module, _inputs: Any) -> None:
+            start.append(counter.get_total_flops())
+
+        def after(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            flops = counter.get_total_flops() - start.pop()
+            params = 0
+            if id(module) not in seen_params:  # a module called twice owns its parameters once
+                seen_params.add(id(module))
+                params = sum(p.numel() for p in module.parameters())
+            out = output if isinstance(output, torch.Tensor) else None
+            rf = jump = None
+            field_ = tracker.field(out) if out is not None else None
+            if field_ is GLOBAL:
+                rf = input_size[1:]
+            elif isinstance(field_, tuple):
+                rf, jump = (field_[0].size, field_[1].size), (field_[0].jump, field_[1].jump)
+            rows.append(
+                LayerSummary(
+                    name=name,
+                    type=type(module).__name__,
+                    output_shape=tuple(out.shape[1:]) if out is not None else (),
+                    params=params,
+                    window=_window_text(name, module),
+                    macs=flops // 2,
+                    flops=flops,
+                    rf=rf,
+                    jump=jump,
+                )
+            )
+
+        return before, after
+
+    # The tracker's hooks set the fields of layers whose window the functions inside them hide (a locally
+    # connected layer is unfold + matmul); they must run before the hooks that read the fields into rows.
+    detach_tracker = tracker.attach(model)
+    handles = []
+    for module_name, module in model.named_modules():
+        if module_name and not any(True for _ in module.children()) and not isinstance(module, nn.Identity):
+            before, after = leaf_hooks(module_name, module)
+            handles.append(module.register_forward_pre_hook(before))
+            handles.append(module.register_forward_hook(after))
+    x = torch.empty(1, *input_size, device="meta")
+    tracker.watch(x)
+    try:
+        with counter, tracker, torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        detach_tracker()
+
+    parameters = list(model.parameters())
+    return ModelSummary(
+        model=name,
+        input=tuple(input_size),  # type: ignore[arg-type]
+        layers=rows,
+        total_params=sum(p.numel() for p in parameters),
+        trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
+        fixed_values=_fixed_values(model),
+        total_macs=counter.get_total_flops() // 2,
+        total_flops=counter.get_total_flops(),
+    )
