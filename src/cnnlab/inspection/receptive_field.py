@@ -47,7 +47,22 @@ _CONV_PARAMS = ("input", "weight", "bias", "stride", "padding", "dilation", "gro
 _MAX_POOL_PARAMS = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode")
 _AVG_POOL_PARAMS = ("input", "kernel_size", "stride", "padding", "ceil_mode")
 _LP_POOL_PARAMS = ("input", "norm_type", "kernel_size", "stride", "ceil_mode")
-_MERGING = {"add", "add_", "sub", "sub_", "mul", "mul_", "cat", "concat", "concatenate", "stack", "where"}
+_MERGING = {
+    "add",
+    "add_",
+    "__iadd__",
+    "__add__",
+    "__radd__",
+    "sub",
+    "sub_",
+    "mul",
+    "mul_",
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "where",
+}
 
 
 def _bind(names: Sequence[str], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
