@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -111,7 +112,12 @@ def get_spec(name: str) -> ModelSpec:
 def list_models(pattern: str = "*") -> list[str]:
     """Registered model names matching a shell-style ``pattern`` (``"resnet*"``), sorted."""
     _load_families()
-    return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
+    return sorted((name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern)), key=_natural_order)
+
+
+def _natural_order(name: str) -> list[str | int]:
+    """``resnet20`` before ``resnet110``: digits compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def create_model(
