@@ -1,28 +1,31 @@
 """The tests every registered model gets (shared/STYLE.md, "Tests every model gets")."""
 
 import copy
-import functools
+import inspect
 
 import pytest
 import torch
 
 from cnnlab.models import ImageClassifier, ModelOutput, create_model, get_spec, list_models
+from cnnlab.models._registry import _REGISTRY
 
 MODELS = list_models()
+AUX_MODELS = [n for n in MODELS if "aux_logits" in inspect.signature(_REGISTRY[n].builder).parameters]
 
 # Models whose full-size forward is costly on 2 CPU cores run the per-model tests at a small input.
 SMALL_INPUT = 64
 
 
-@functools.cache
-def _built(name: str) -> ImageClassifier:
+@pytest.fixture(scope="module", params=MODELS)
+def default_model(request: pytest.FixtureRequest) -> ImageClassifier:
+    """Each default model, built once; pytest groups the tests by model, so one big model lives at a time."""
     torch.manual_seed(0)
-    return create_model(name)
+    return create_model(request.param)
 
 
-def built(name: str) -> ImageClassifier:
-    """A fresh copy of the default model (building the big ones once per session)."""
-    return copy.deepcopy(_built(name))
+def fresh(model: ImageClassifier) -> ImageClassifier:
+    """A copy a test may train or change."""
+    return copy.deepcopy(model)
 
 
 def sample_input(model: ImageClassifier, batch: int = 2) -> torch.Tensor:
@@ -39,26 +42,22 @@ def test_registry_has_the_lectures_models():
         assert name in MODELS
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_parameter_count_is_pinned(name):
-    model = _built(name)
-    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == get_spec(name).params
+def test_parameter_count_is_pinned(default_model):
+    assert sum(p.numel() for p in default_model.parameters() if p.requires_grad) == default_model.spec.params
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_spec_cites_the_paper(name):
-    spec = get_spec(name)
-    assert spec.name == name
+def test_spec_cites_the_paper(default_model):
+    spec = default_model.spec
+    assert spec is get_spec(spec.name)
     assert spec.paper and spec.section and 1980 < spec.year < 2030
-    assert spec.family and spec.input_size[0] == _built(name).in_channels
-    assert spec.num_classes == _built(name).num_classes
+    assert spec.family and spec.input_size[0] == default_model.in_channels
+    assert spec.num_classes == default_model.num_classes
     family_doc = __import__(f"cnnlab.models.{spec.family}", fromlist=["_"]).__doc__
     assert str(spec.year) in family_doc or spec.paper.split(",")[0].split()[0] in family_doc
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_forward_shape_and_finiteness_at_batch_1_and_2(name):
-    model = built(name).eval()
+def test_forward_shape_and_finiteness_at_batch_1_and_2(default_model):
+    model = default_model.eval()
     for batch in (1, 2):
         with torch.no_grad():
             out = model(sample_input(model, batch))
@@ -66,17 +65,15 @@ def test_forward_shape_and_finiteness_at_batch_1_and_2(name):
         assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_other_classes_and_channels(name):
-    model = create_model(name, num_classes=7, in_channels=2).eval()
+def test_other_classes_and_channels(default_model):
+    model = create_model(default_model.spec.name, num_classes=7, in_channels=2).eval()
     assert (model.num_classes, model.in_channels) == (7, 2)
     with torch.no_grad():
         assert model(sample_input(model, 2)).shape == (2, 7)
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_backward_reaches_every_parameter_and_the_input(name):
-    model = built(name).train()
+def test_backward_reaches_every_parameter_and_the_input(default_model):
+    model = fresh(default_model).train()
     x = sample_input(model).requires_grad_()
     output = model.forward_train(x)
     assert isinstance(output, ModelOutput)
@@ -87,9 +84,8 @@ def test_backward_reaches_every_parameter_and_the_input(name):
     assert not missing, f"no (finite) gradient for {missing[:5]}"
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_each_stage_has_the_size_shapes_predicts(name):
-    model = built(name).eval()
+def test_each_stage_has_the_size_shapes_predicts(default_model):
+    model = default_model.eval()
     x = sample_input(model, 1)
     modules = dict(model.named_modules())
     seen: dict[str, tuple[int, int]] = {}
@@ -114,30 +110,28 @@ def test_each_stage_has_the_size_shapes_predicts(name):
         assert tuple(features.shape[2:]) == model.feature_size(*x.shape[2:])
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_eval_is_deterministic_and_state_dict_round_trips(name):
-    model = built(name).eval()
+def test_eval_is_deterministic_and_state_dict_round_trips(default_model):
+    model = default_model.eval()
     x = sample_input(model)
     with torch.no_grad():
         first = model(x)
         assert torch.equal(first, model(x))
-        twin = create_model(name).eval()
+        twin = create_model(model.spec.name).eval()
         twin.load_state_dict(model.state_dict())
         assert torch.equal(first, twin(x))
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_torch_export_matches_eager(name):
-    model = built(name).eval()
+def test_torch_export_matches_eager(default_model):
+    model = default_model.eval()
     x = sample_input(model, 2)
     exported = torch.export.export(model, (x,))
     with torch.no_grad():
         torch.testing.assert_close(exported.module()(x), model(x), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_too_small_or_wrong_channel_input_names_what_fits(name):
-    model = built(name).eval()
+def test_too_small_or_wrong_channel_input_names_what_fits(default_model):
+    model = default_model.eval()
+    name = model.spec.name
     (min_h, _), (min_w, _) = model.input_size_range()
     smallest = f"{model.in_channels}x{min_h}x{min_w}"
     if min_h > 1:
@@ -153,3 +147,20 @@ def test_builds_on_the_meta_device(name):
         model = create_model(name)
     assert all(p.is_meta for p in model.parameters())
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == get_spec(name).params
+
+
+@pytest.mark.parametrize("name", AUX_MODELS)
+def test_auxiliary_heads_exist_only_when_asked_and_come_back_from_forward_train(name):
+    plain = create_model(name).eval()
+    assert plain.aux_loss_weights == () and plain.forward_train(sample_input(plain, 1)).aux_logits == ()
+    model = create_model(name, aux_logits=True, num_classes=5).train()
+    assert sum(p.numel() for p in model.parameters()) > sum(p.numel() for p in plain.parameters())
+    (min_h, _), (min_w, _) = model.input_size_range()
+    x = torch.randn(2, model.in_channels, min_h, min_w, requires_grad=True)
+    output = model.forward_train(x)
+    assert isinstance(output.logits, torch.Tensor) and output.logits.shape == (2, 5)
+    assert len(output.aux_logits) == len(model.aux_loss_weights) > 0
+    assert all(aux.shape == (2, 5) for aux in output.aux_logits)
+    sum(t.square().mean() for t in (output.logits, *output.aux_logits)).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    assert isinstance(model.eval()(x), torch.Tensor)  # forward: the main logits, in eval as in training

@@ -18,7 +18,7 @@ from cnnlab.layers.pooling import _LearnedPool2d
 if TYPE_CHECKING:
     from cnnlab.models._registry import ModelSpec
 
-__all__ = ["ImageClassifier", "ModelOutput", "SizeStep"]
+__all__ = ["ImageClassifier", "ModelOutput", "SidePath", "SizeStep"]
 
 # Inputs up to this size are searched when computing the sizes a model accepts.
 _LARGEST_SEARCHED = 2048
@@ -52,6 +52,21 @@ class SizeStep:
         if self.kind == "conv":
             return shapes.conv_output_size(size, w.kernel, w.stride, w.padding, w.dilation)
         return shapes.pool_output_size(size, w.kernel, w.stride, w.padding, w.dilation, self.ceil_mode)
+
+
+@dataclass(frozen=True)
+class SidePath:
+    """A branch off the main path with sizes of its own, such as an auxiliary classifier.
+
+    Attributes:
+        steps: names of the modules that change the resolution, from the input to the branch's end.
+        final_size: the map size the branch's end needs (a flattening layer), or ``None`` for any.
+        reason: what needs it, said when an input does not fit.
+    """
+
+    steps: tuple[str, ...]
+    final_size: tuple[int, int] | None = None
+    reason: str = ""
 
 
 def _as_pair(value: int | Sequence[int] | str) -> tuple[int, int]:
@@ -91,6 +106,15 @@ def size_steps_of(name: str, module: nn.Module) -> tuple[SizeStep, SizeStep]:
     )
 
 
+def _intersect(a: tuple[int, int | None], b: tuple[int, int | None]) -> tuple[int, int | None]:
+    low = max(a[0], b[0])
+    highs = [high for high in (a[1], b[1]) if high is not None]
+    high = min(highs) if highs else None
+    if high is not None and high < low:
+        raise ValueError(f"no input size fits every path of the model ({a} and {b})")
+    return (low, high)
+
+
 def _accepted_range(steps: Sequence[SizeStep], final_size: int | None) -> tuple[int, int | None]:
     """Smallest and largest input size the chain of steps accepts (``None``: no largest)."""
     accepted = []
@@ -123,7 +147,8 @@ class ImageClassifier(nn.Module, ABC):
     Attributes:
         in_channels: input channels.
         num_classes: outputs of the classifier.
-        num_features: channels (or units) that ``forward_head`` receives.
+        num_features: channels of the feature map that ``forward_head`` receives (units, where the
+            features are a vector, as in the multilayer perceptron).
         spec: the registry's facts about the model (set by ``create_model``).
         aux_loss_weights: weight of each auxiliary classifier's loss (empty without them).
     """
@@ -162,18 +187,32 @@ class ImageClassifier(nn.Module, ABC):
     # ---------------------------------------------------------------------------------------------
     # sizes
 
-    def geometry(self) -> tuple[tuple[SizeStep, ...], tuple[SizeStep, ...]]:
-        """The resolution-changing steps of the main path, for height and for width."""
+    def side_paths(self) -> tuple[SidePath, ...]:
+        """Branches whose sizes also limit the input (auxiliary classifiers); none by default."""
+        return ()
+
+    def geometry(self, steps: Sequence[str] | None = None) -> tuple[tuple[SizeStep, ...], tuple[SizeStep, ...]]:
+        """The resolution-changing steps of the main path (or of ``steps``), for height and for width."""
         modules = dict(self.named_modules())
-        pairs = [size_steps_of(name, modules[name]) for name in self.size_steps]
+        pairs = [size_steps_of(name, modules[name]) for name in (self.size_steps if steps is None else steps)]
         return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
 
     def input_size_range(self) -> tuple[tuple[int, int | None], tuple[int, int | None]]:
-        """``((min_h, max_h), (min_w, max_w))`` the model accepts; a max of ``None`` means unbounded."""
+        """``((min_h, max_h), (min_w, max_w))`` the model accepts; a max of ``None`` means unbounded.
+
+        Every path must fit: the main one and each of :meth:`side_paths`.
+        """
         if self._input_range is None:
-            steps_h, steps_w = self.geometry()
-            final = self.final_size or (None, None)
-            self._input_range = (_accepted_range(steps_h, final[0]), _accepted_range(steps_w, final[1]))
+            paths = [SidePath(self.size_steps, self.final_size), *self.side_paths()]
+            ranges = []
+            for path in paths:
+                steps_h, steps_w = self.geometry(path.steps)
+                final = path.final_size or (None, None)
+                ranges.append((_accepted_range(steps_h, final[0]), _accepted_range(steps_w, final[1])))
+            height, width = ranges[0]
+            for range_h, range_w in ranges[1:]:
+                height, width = _intersect(height, range_h), _intersect(width, range_w)
+            self._input_range = (height, width)
         return self._input_range
 
     def min_input_size(self) -> tuple[int, int]:
@@ -193,10 +232,13 @@ class ImageClassifier(nn.Module, ABC):
         (min_h, max_h), (min_w, max_w) = self.input_size_range()
         smallest = f"{self.in_channels}x{min_h}x{min_w}"
         if max_h == min_h and max_w == min_w:
-            return f"of exactly {smallest}"
-        if max_h is None and max_w is None:
-            return f"of at least {smallest}"
-        return f"from {smallest} to {self.in_channels}x{max_h}x{max_w}"
+            text = f"of exactly {smallest}"
+        elif max_h is None and max_w is None:
+            text = f"of at least {smallest}"
+        else:
+            text = f"from {smallest} to {self.in_channels}x{max_h}x{max_w}"
+        reasons = [path.reason for path in self.side_paths() if path.reason]
+        return ", ".join([text, *reasons])
 
     def check_input(self, x: torch.Tensor) -> None:
         """Raise a ValueError that names what the model accepts, instead of a shape error deep inside."""

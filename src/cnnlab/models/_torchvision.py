@@ -17,8 +17,9 @@ def load_torchvision_weights(
 ) -> ImageClassifier:
     """Copy a torchvision model's weights (or its ``state_dict``) into the matching cnnlab model.
 
-    Works for the families whose layers and names follow torchvision (``resnet*``, ``vgg*``,
-    ``alexnet_tv``, ``googlenet_tv``, ``inception_v3``); the outputs are then the same as torchvision's.
+    Works for the models whose layers and names follow torchvision (``resnet18/34/50/101/152``,
+    ``vgg11/13/16/19`` and their ``_bn`` versions, ``alexnet_tv``, ``googlenet_tv``, ``inception_v3``);
+    the outputs are then the same as torchvision's.
     Nothing is downloaded: pass a torchvision model you built or loaded yourself.
 
     Raises:

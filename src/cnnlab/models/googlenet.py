@@ -38,7 +38,7 @@ from torch import nn
 
 from cnnlab.layers.normalization import LocalResponseNorm2d
 from cnnlab.layers.pooling import GlobalAvgPool2d
-from cnnlab.models._base import ImageClassifier, ModelOutput, SizeStep, _accepted_range, size_steps_of
+from cnnlab.models._base import ImageClassifier, ModelOutput, SidePath
 from cnnlab.models._registry import register_model
 
 __all__ = [
@@ -310,40 +310,17 @@ class GoogLeNet(ImageClassifier):
     # ---------------------------------------------------------------------------------------------
     # sizes
 
-    def _aux_geometry(self) -> tuple[tuple[SizeStep, ...], tuple[SizeStep, ...]] | None:
-        """Size steps from the input to the output of the aux heads' pool, when that pool needs an exact size."""
+    def side_paths(self) -> tuple[SidePath, ...]:
+        """With fixed-pool aux heads, only the inputs that pool to their 4 x 4 fit; adaptive heads take any."""
         if self.aux1 is None or isinstance(self.aux1.pool, nn.AdaptiveAvgPool2d):
-            return None
+            return ()
         # Both heads read stage 4 (4a and 4d), which maxpool3 opens and no layer resizes until maxpool4.
-        names = (*self.size_steps[: self.size_steps.index("maxpool3") + 1], "aux1.pool")
-        modules = dict(self.named_modules())
-        pairs = [size_steps_of(name, modules[name]) for name in names]
-        return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
-
-    def input_size_range(self) -> tuple[tuple[int, int | None], tuple[int, int | None]]:
-        """The main path's range; with fixed-pool aux heads, only the sizes that pool to their 4 x 4."""
-        if self._input_range is None:
-            (main_h, main_w), aux = super().input_size_range(), self._aux_geometry()
-            if aux is not None:
-                aux_h, aux_w = (_accepted_range(steps, AUX_POOLED_SIZE) for steps in aux)
-                self._input_range = (_intersect(main_h, aux_h), _intersect(main_w, aux_w))
-        return super().input_size_range()  # the cached range
-
-    def describe_input(self) -> str:
-        text = super().describe_input()
-        if self._aux_geometry() is not None:
-            text += f", where the auxiliary classifiers' 5x5/3 pools give the {AUX_POOLED_SIZE}x{AUX_POOLED_SIZE} maps"
-            text += " their FC layers take"
-        return text
-
-
-def _intersect(a: tuple[int, int | None], b: tuple[int, int | None]) -> tuple[int, int | None]:
-    low = max(a[0], b[0])
-    highs = [high for high in (a[1], b[1]) if high is not None]
-    high = min(highs) if highs else None
-    if high is not None and high < low:
-        raise ValueError(f"no input size fits both the main path {a} and the auxiliary classifiers {b}")
-    return (low, high)
+        steps = (*self.size_steps[: self.size_steps.index("maxpool3") + 1], "aux1.pool")
+        reason = (
+            f"where the auxiliary classifiers' 5x5/3 pools give the {AUX_POOLED_SIZE}x{AUX_POOLED_SIZE} maps "
+            "their FC layers take"
+        )
+        return (SidePath(steps, (AUX_POOLED_SIZE, AUX_POOLED_SIZE), reason),)
 
 
 class TorchvisionGoogLeNet(GoogLeNet):

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from cnnlab.models._base import ImageClassifier, ModelOutput, _accepted_range, size_steps_of
+from cnnlab.models._base import ImageClassifier, ModelOutput, SidePath
 from cnnlab.models._inception_blocks import (
     BasicConv2d,
     Figure5Module,
@@ -242,23 +242,12 @@ class RethinkingInception(ImageClassifier):
     # ---------------------------------------------------------------------------------------------
     # sizes
 
-    def input_size_range(self) -> tuple[tuple[int, int | None], tuple[int, int | None]]:
-        """The sizes both the main path and, if built, the auxiliary head accept (computed with ``shapes``)."""
-        if self._input_range is None:
-            main = super().input_size_range()
-            self._input_range = main if self.AuxLogits is None else _intersect(main, self._aux_input_range())
-        return self._input_range
-
-    def _aux_input_range(self) -> tuple[tuple[int, int | None], tuple[int, int | None]]:
-        assert self.AuxLogits is not None
-        modules = dict(self.named_modules())
-        names = [*self.size_steps[: self._aux_steps_before], *(f"AuxLogits.{n}" for n in self.AuxLogits.size_steps)]
-        pairs = [size_steps_of(name, modules[name]) for name in names]
-        final = self.AuxLogits.final_size or (None, None)
-        return (
-            _accepted_range([p[0] for p in pairs], final[0]),
-            _accepted_range([p[1] for p in pairs], final[1]),
-        )
+    def side_paths(self) -> tuple[SidePath, ...]:
+        """The auxiliary head, if built: its layers limit the input sizes too (computed with ``shapes``)."""
+        if self.AuxLogits is None:
+            return ()
+        steps = (*self.size_steps[: self._aux_steps_before], *(f"AuxLogits.{n}" for n in self.AuxLogits.size_steps))
+        return (SidePath(steps, self.AuxLogits.final_size),)
 
     # ---------------------------------------------------------------------------------------------
     # forward
@@ -299,20 +288,6 @@ class TorchvisionInception3(RethinkingInception):
     """Inception-v3 with torchvision's layer names: its weights load unchanged."""
 
     torchvision_compatible = True
-
-
-def _intersect(
-    a: tuple[tuple[int, int | None], ...], b: tuple[tuple[int, int | None], ...]
-) -> tuple[tuple[int, int | None], tuple[int, int | None]]:
-    axes = []
-    for (lo_a, hi_a), (lo_b, hi_b) in zip(a, b, strict=True):
-        lo = max(lo_a, lo_b)
-        his = [h for h in (hi_a, hi_b) if h is not None]
-        hi = min(his) if his else None
-        if hi is not None and hi < lo:
-            raise ValueError(f"the main path and the auxiliary head accept no common input size ({a} vs {b})")
-        axes.append((lo, hi))
-    return (axes[0], axes[1])
 
 
 V2_NOTES = (
