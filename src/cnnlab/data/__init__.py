@@ -1,0 +1,6 @@
+"""Datasets in memory (bundled digits, torchvision's sets), image folders from disk, batched augmentation."""
+
+from cnnlab.data.datasets import DATASETS, InMemoryDataset, Split, load_dataset
+from cnnlab.data.loader import BatchLoader, Normalization, fit_to_model
+
+__all__ = ["DATASETS", "BatchLoader", "InMemoryDataset", "Normalization", "Split", "fit_to_model", "load_dataset"]

