@@ -8,7 +8,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlab.inspection.receptive_field import GLOBAL, ReceptiveFieldTracker
-from cnnlab.inspection.summary import summarize
+from cnnlab.inspection.summary import meta_model, summarize
 from cnnlab.models import create_model, get_spec, list_models
 
 
@@ -80,10 +80,14 @@ def test_json_form():
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_every_model_summarizes(name):
+def test_every_model_summarizes_with_the_flop_counters_totals(name):
     summary = summarize(name)
     assert summary.layers and summary.total_macs > 0
     assert summary.trainable_params == get_spec(name).params
+    model = meta_model(name).eval()
+    with FlopCounterMode(display=False) as counter:
+        model(torch.empty(1, *model.spec.input_size, device="meta"))
+    assert summary.total_flops == counter.get_total_flops()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,10 +28,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from cnnlab.inspection.summary import summarize
-    from cnnlab.models import create_model, get_spec, list_models
+    from cnnlab.inspection.summary import meta_model, summarize
+    from cnnlab.models import get_spec, list_models
 
     names = list_models(args.pattern)
     if not names:
@@ -39,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for name in names:
         spec = get_spec(name)
-        with torch.device("meta"):
-            model = create_model(name)
+        model = meta_model(name)
         (min_h, _), (min_w, _) = model.input_size_range()
         macs = summarize(model, spec.input_size).total_macs
         author = spec.paper.split(",")[0].split()[0]

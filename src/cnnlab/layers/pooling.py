@@ -42,7 +42,8 @@ class GlobalAvgPool2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4:
             raise ValueError(f"GlobalAvgPool2d expects input (N, C, H, W), got {tuple(x.shape)}")
-        return x.mean(dim=(2, 3), keepdim=self.keepdim)
+        pooled = F.adaptive_avg_pool2d(x, 1)
+        return pooled if self.keepdim else pooled.flatten(1)
 
     def extra_repr(self) -> str:
         return f"keepdim={self.keepdim}"
