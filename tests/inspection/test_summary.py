@@ -46,11 +46,26 @@ def test_totals_equal_pytorchs_flop_counter_on_real_tensors(name):
 
 
 @pytest.mark.parametrize(
-    ("name", "layer", "field"), [("resnet18", "layer4.1.relu", 435), ("resnet50", "layer4.2.relu", 427)]
+    ("name", "layer", "field"),
+    [
+        ("alexnet", "features.pool5", 195),
+        ("vgg16", "features.30", 212),
+        ("lenet5", "c5", 32),
+        # a residual add takes the larger field of its two paths: the widely quoted 435 and 427
+        ("resnet18", "layer4.1.relu", 435),
+        ("resnet50", "layer4.2.relu", 427),
+    ],
 )
-def test_resnet_receptive_fields_follow_the_longest_path(name, layer, field):
-    # A residual add takes the larger field of its two paths: the widely quoted 435 and 427.
+def test_known_receptive_fields(name, layer, field):
     assert _layer(summarize(name), layer).rf == (field, field)
+
+
+def test_an_inception_concat_takes_the_largest_branch_field():
+    summary = summarize("googlenet")
+    fields_3a = [row.rf[0] for row in summary.layers if row.name.startswith("inception3a.branch")]
+    assert max(fields_3a) == _layer(summary, "inception3a.branch3.1.conv").rf[0]  # the 5x5 branch
+    # 3b's 1x1 branch adds nothing to what it reads: the concat of 3a, whose field is the widest branch's
+    assert _layer(summary, "inception3b.branch1.conv").rf[0] == max(fields_3a) > min(fields_3a)
 
 
 def test_summary_of_a_trained_module_leaves_it_untouched():
