@@ -1,0 +1,81 @@
+"""Checkpoints that survive a crash mid-write and load without executing anything.
+
+Written to a temporary file in the same directory, flushed to disk (fsync), then renamed over the old
+one: a reader sees the old checkpoint or the new one, never half of one. Read with
+``torch.load(weights_only=True)``, which unpickles only tensors and plain containers, so a malicious
+file cannot run code; a file that is not a cnnlab checkpoint, or one of another model, is refused with a
+message that says what it is.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "save_checkpoint"]
+
+CHECKPOINT_FORMAT = "cnnlab-checkpoint-1"
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` (tensors, numbers, strings and containers of them) atomically to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save({"format": CHECKPOINT_FORMAT, **state}, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a power cut
+    finally:
+        os.close(directory)
+    return path
+
+
+def load_checkpoint(path: str | Path, *, model: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Args:
+        path: the checkpoint file.
+        model: if given, the checkpoint must be of this model.
+
+    Raises:
+        ValueError: missing, corrupt, unsafe or foreign file, or a checkpoint of another model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        unsafe = [
+            line.strip()
+            for line in str(error).splitlines()
+            if "global" in line.lower() and "unsupported" in line.lower()
+        ]
+        if unsafe:  # it asks to import a function: what a malicious file does
+            raise ValueError(
+                f"{path} is not a safe cnnlab checkpoint, refused without running it ({unsafe[0]})"
+            ) from None
+        raise ValueError(f"{path} is corrupt or not a checkpoint (not a file torch.save wrote)") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path} is corrupt or not a checkpoint ({first})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a cnnlab checkpoint")
+    if model is not None and state.get("model") != model:
+        raise ValueError(f"{path} is a checkpoint of {state.get('model')!r}, not of {model!r}")
+    return state

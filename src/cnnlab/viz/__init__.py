@@ -1,0 +1,1 @@
+"""Pictures (matplotlib, imported only when a picture is drawn)."""

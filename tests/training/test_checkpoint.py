@@ -1,0 +1,82 @@
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from cnnlab.training.checkpoint import load_checkpoint, save_checkpoint
+
+
+def test_round_trip(tmp_path):
+    state = {"model": "lenet5", "weights": torch.randn(3, 3), "epoch": 2, "history": [{"loss": 0.5}]}
+    save_checkpoint(tmp_path / "last.pt", state)
+    loaded = load_checkpoint(tmp_path / "last.pt", model="lenet5")
+    assert torch.equal(loaded["weights"], state["weights"]) and loaded["history"] == [{"loss": 0.5}]
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary files left behind
+
+
+def test_foreign_corrupt_and_missing_files_are_refused(tmp_path):
+    save_checkpoint(tmp_path / "a.pt", {"model": "resnet20"})
+    with pytest.raises(ValueError, match="a checkpoint of 'resnet20', not of 'lenet5'"):
+        load_checkpoint(tmp_path / "a.pt", model="lenet5")
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "plain.pt")
+    with pytest.raises(ValueError, match="is not a cnnlab checkpoint"):
+        load_checkpoint(tmp_path / "plain.pt")
+    (tmp_path / "junk.pt").write_bytes(b"\x00not a checkpoint")
+    with pytest.raises(ValueError, match="is corrupt or not a checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    truncated = (tmp_path / "a.pt").read_bytes()[:100]
+    (tmp_path / "cut.pt").write_bytes(truncated)
+    with pytest.raises(ValueError, match="is corrupt or not a checkpoint"):
+        load_checkpoint(tmp_path / "cut.pt")
+    with pytest.raises(ValueError, match="does not exist"):
+        load_checkpoint(tmp_path / "none.pt")
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_a_malicious_pickle_executes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with open("evil.pt", "wb") as file:
+        pickle.dump({"format": "cnnlab-checkpoint-1", "x": _Payload()}, file)
+    with pytest.raises(ValueError, match="not a safe cnnlab checkpoint|corrupt or not a checkpoint"):
+        load_checkpoint("evil.pt")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_process_killed_mid_save_leaves_the_previous_checkpoint_whole(tmp_path):
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, {"model": "m", "epoch": 0, "w": torch.zeros(10)})
+    writer = (
+        "import torch, sys\n"
+        "from cnnlab.training.checkpoint import save_checkpoint\n"
+        "big = torch.randn(8_000_000)\n"
+        "print('ready', flush=True)\n"
+        "i = 0\n"
+        "while True:\n"
+        "    i += 1\n"
+        f"    save_checkpoint({str(path)!r}, {{'model': 'm', 'epoch': i, 'w': big}})\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    time.sleep(1.5)  # several 32 MB saves in flight
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    state = load_checkpoint(path, model="m")  # whole: the old one or a complete new one
+    assert state["epoch"] == 0 or state["w"].numel() == 8_000_000
+
+
+def test_a_pickle_that_imports_a_function_is_called_unsafe(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with open("evil2.pt", "wb") as file:
+        pickle.dump({"x": _Payload()}, file, protocol=2)
+    with pytest.raises(ValueError, match="not a safe cnnlab checkpoint, refused without running it"):
+        load_checkpoint("evil2.pt")
+    assert not (tmp_path / "pwned").exists()

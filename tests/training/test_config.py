@@ -1,0 +1,64 @@
+import json
+
+import pytest
+
+from cnnlab.training import TrainConfig, recipe_for, resolve_config
+from cnnlab.training.config import load_config_file
+
+
+def test_recipe_then_file_then_flags():
+    config = resolve_config("resnet20", {"epochs": 7, "lr": 0.5}, lr=0.2, batch_size=None)
+    assert config.recipe == "resnet_cifar"
+    assert (config.epochs, config.lr, config.batch_size) == (7, 0.2, 128)  # file, flag, recipe
+    assert config.milestones == (91, 137) and config.weight_decay == 1e-4
+
+
+@pytest.mark.parametrize(
+    ("model", "recipe", "facts"),
+    [
+        ("alexnet", "alexnet", {"lr": 0.01, "batch_size": 128, "weight_decay": 5e-4, "momentum": 0.9}),
+        ("vgg16", "vgg", {"lr": 0.01, "batch_size": 256, "weight_decay": 5e-4}),
+        ("googlenet", "googlenet", {"schedule": "exponential", "gamma": 0.96, "step_epochs": 8}),
+        ("inception_v3", "inception", {"optimizer": "rmsprop", "rmsprop_eps": 1.0, "label_smoothing": 0.1}),
+        ("resnet50", "resnet_imagenet", {"lr": 0.1, "batch_size": 256, "weight_decay": 1e-4}),
+        ("plain56", "resnet_cifar", {"lr": 0.1, "batch_size": 128, "epochs": 182}),
+    ],
+)
+def test_each_family_gets_its_papers_recipe(model, recipe, facts):
+    assert recipe_for(model)[0] == recipe
+    config = resolve_config(model)
+    assert {k: getattr(config, k) for k in facts} == facts
+
+
+def test_resnet110_warms_up_as_the_paper_says():
+    assert resolve_config("resnet110").warmup_epochs == 1.0
+    assert resolve_config("resnet56").warmup_epochs == 0.0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"batch_size": 0}, "batch size must be at least 1, got 0"),
+        ({"lr": -0.1}, "learning rate must be positive, got -0.1"),
+        ({"optimizer": "lbfgs"}, "optimizer must be one of"),
+        ({"augment": ("rotate",)}, "unknown augmentation rotate"),
+        ({"val_fraction": 1.0}, r"validation fraction must be in \[0, 1\)"),
+    ],
+)
+def test_bad_values_are_refused_with_the_reason(change, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(model="lenet5").replace(**change)
+
+
+def test_config_round_trips_through_json_and_refuses_unknown_keys(tmp_path):
+    config = resolve_config("lenet5", epochs=3)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    assert TrainConfig.from_dict(load_config_file(path)) == config
+    with pytest.raises(ValueError, match="unknown config key.*epochz"):
+        TrainConfig.from_dict({"model": "lenet5", "epochz": 3})
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        load_config_file(path)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_config_file(tmp_path / "missing.json")

@@ -1,0 +1,142 @@
+"""Training runs on the bundled digits: files, exact resume, interruption, non-finite loss."""
+
+import csv
+import json
+from contextlib import contextmanager
+
+import pytest
+import torch
+
+from cnnlab.training import TrainingInterrupted, TrainingStopped, resolve_config, train
+from cnnlab.training import loop as loop_module
+from cnnlab.training.checkpoint import load_checkpoint
+
+
+def _config(tmp_path, name="run", **changes):
+    settings = {"epochs": 2, "output": str(tmp_path / name), "deterministic": True, "device": "cpu"}
+    settings.update(changes)
+    return resolve_config("lenet5", **settings)
+
+
+def _quiet(_message):
+    pass
+
+
+@pytest.fixture(scope="module")
+def two_epochs(tmp_path_factory):
+    """A 2-epoch deterministic LeNet-5 run, shared by the tests that only read it."""
+    return train(_config(tmp_path_factory.mktemp("straight")), progress=False, log=_quiet)
+
+
+def test_a_run_writes_everything_a_user_needs(two_epochs):
+    run = two_epochs.run_dir
+    assert {p.name for p in run.iterdir()} >= {
+        "config.json",
+        "metrics.csv",
+        "last.pt",
+        "best.pt",
+        "summary.json",
+        "curves.png",
+    }
+    with open(run / "metrics.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert set(rows[0]) >= {
+        "lr",
+        "train_loss",
+        "train_top1",
+        "train_top5",
+        "val_loss",
+        "val_top1",
+        "val_top5",
+        "images_per_s",
+    }
+    summary = json.loads((run / "summary.json").read_text())
+    assert {"model", "dataset", "params", "epochs", "test_top1", "test_top5", "train_seconds"} <= set(summary)
+    assert summary["model"] == "lenet5" and summary["params"] == 60_000 and summary["test_images"] == 1000
+    assert summary["test_top1"] > 0.5  # it learned something in two short epochs
+    assert json.loads((run / "config.json").read_text())["logit_temperature"] == 16.0
+    from PIL import Image
+
+    image = Image.open(run / "curves.png")
+    pixels = torch.tensor(list(image.convert("L").tobytes()), dtype=torch.float)
+    assert image.size[0] > 500 and pixels.std() > 10
+
+
+def test_checkpoints_remember_how_to_preprocess(two_epochs):
+    state = load_checkpoint(two_epochs.run_dir / "best.pt", model="lenet5")
+    assert state["classes"] == list("0123456789") and state["input_size"] == [1, 32, 32]
+    assert state["normalization"]["mean"] == pytest.approx([0.1 / 1.275])
+    assert state["epoch"] >= 1 and "optimizer" in state and state["config"]["model"] == "lenet5"
+
+
+def _weights(run_dir):
+    return load_checkpoint(run_dir / "last.pt")["model_state"]
+
+
+def _same_weights(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_one_epoch_plus_resume_equals_two_epochs_straight(tmp_path):
+    # A schedule that does not depend on the planned length, so that --epochs can extend the run.
+    straight = train(_config(tmp_path, "straight", schedule="constant"), progress=False, log=_quiet)
+    first = train(_config(tmp_path, epochs=1, schedule="constant"), progress=False, log=_quiet)
+    resumed = train(resume=first.run_dir, epochs=2, progress=False, log=_quiet)
+    assert _same_weights(_weights(resumed.run_dir), _weights(straight.run_dir))
+    assert resumed.summary["test_top1"] == straight.summary["test_top1"]
+    with open(resumed.run_dir / "metrics.csv") as file:
+        assert len(list(csv.DictReader(file))) == 2
+
+
+class _StopAfter(list):
+    """A Ctrl-C flag that goes up after a number of checks."""
+
+    def __init__(self, checks):
+        super().__init__([False])
+        self.checks = checks
+
+    def __getitem__(self, index):
+        self.checks -= 1
+        return self.checks < 0
+
+
+def test_an_interruption_mid_epoch_saves_and_resumes_exactly(tmp_path, monkeypatch, two_epochs):
+    @contextmanager
+    def interrupt_soon():
+        yield _StopAfter(80)  # in the second epoch (56 steps each)
+
+    monkeypatch.setattr(loop_module, "_stop_on_ctrl_c", interrupt_soon)
+    with pytest.raises(TrainingInterrupted, match=r"interrupted at epoch 2, step 25.*cnnlab train --resume"):
+        train(_config(tmp_path), progress=False, log=_quiet)
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert (state["epoch"], state["batches_done"]) == (1, 25)
+    monkeypatch.undo()
+    resumed = train(resume=tmp_path / "run", progress=False, log=_quiet)
+    assert _same_weights(_weights(resumed.run_dir), _weights(two_epochs.run_dir))
+
+
+def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real_loss = loop_module.training_loss
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        calls["n"] += 1
+        loss = real_loss(*args, **kwargs)
+        return loss * float("nan") if calls["n"] > 60 else loss  # poisoned in the second epoch
+
+    monkeypatch.setattr(loop_module, "training_loss", poisoned)
+    with pytest.raises(TrainingStopped, match="the loss became nan at epoch 2, step 5.*last good checkpoint"):
+        train(_config(tmp_path), progress=False, log=_quiet)
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(t).all() for t in state["model_state"].values())
+
+
+def test_resume_refuses_a_foreign_or_finished_run(tmp_path, two_epochs):
+    with pytest.raises(ValueError, match="is a run of 'lenet5', not of 'resnet20'"):
+        train(resolve_config("resnet20"), resume=two_epochs.run_dir)
+    with pytest.raises(ValueError, match="already trained 2 of 2 epochs; pass --epochs"):
+        train(resume=two_epochs.run_dir, progress=False, log=_quiet)
+    with pytest.raises(ValueError, match="has no last.pt: not a cnnlab run directory"):
+        train(resume=tmp_path)
