@@ -80,3 +80,10 @@ def test_a_pickle_that_imports_a_function_is_called_unsafe(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="not a safe cnnlab checkpoint, refused without running it"):
         load_checkpoint("evil2.pt")
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("junk", [b"\x89junk\x00" * 40, b"PK\x03\x04" + b"\x00" * 60, b""])
+def test_any_junk_is_a_clear_error(tmp_path, junk):
+    (tmp_path / "junk.pt").write_bytes(junk)
+    with pytest.raises(ValueError, match="is corrupt or not a checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
