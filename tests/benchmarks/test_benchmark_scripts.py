@@ -1,0 +1,53 @@
+"""The benchmark scripts run end to end with their smallest settings and print the lines people read.
+
+Smoke tests only: the numbers depend on the machine and its load, so nothing here asserts a speed.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NUMBER = r"\d+(?:\.\d+)?"
+
+
+def _run(script: str, *args: str) -> str:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # as the test suite runs torch: one thread per process
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py"])
+def test_help_says_how_to_run(script):
+    out = _run(script, "--help")
+    assert "Run:" in out and "--quick" in out
+
+
+def test_main_job_prints_time_to_accuracy():
+    out = _run("main_job.py", "--quick")
+    assert re.search(rf"^\s+0\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}%\s+1\s", out, re.M), out  # seed 0, 1 epoch
+    assert re.search(rf"^whole command: {NUMBER} s; training: {NUMBER} s$", out, re.M), out
+    assert re.search(rf"^test top-1: {NUMBER}%$", out, re.M), out
+    for threshold in ("98.0%", "98.5%"):
+        assert re.search(rf"^time to val >= {re.escape(threshold)}: ", out, re.M), out
+    assert re.search(r"^target: whole command <= 60 s: (met|NOT met) .*goal 30 s: (met|NOT met)$", out, re.M), out
+    assert re.search(r"^target: test top-1 >= 98\.0%: (met|NOT met) .*goal 98\.5%: (met|NOT met)$", out, re.M), out
+
+
+def test_pipeline_prints_ratios_and_recommendation():
+    out = _run("pipeline.py", "--quick")
+    match = re.search(rf"^lenet5: ours / pure step = ({NUMBER}) \(target >= 0\.9: (met|NOT met)\)$", out, re.M)
+    assert match and float(match.group(1)) > 0, out
+    for workers in ("0", "2"):
+        line = rf"^lenet5: ours / torchvision DataLoader tv w{workers} = ({NUMBER})x \(target >= 2x: (met|NOT met)\)$"
+        match = re.search(line, out, re.M)
+        assert match and float(match.group(1)) > 0, out
+    assert re.search(rf"^channels_last helps resnet20 on this CPU: (yes|no) \(({NUMBER})x", out, re.M), out
