@@ -166,9 +166,15 @@ def load_dataset(name: str, data_dir: str | Path | None = None, download: bool =
     """Load a dataset into memory.
 
     Raises:
-        ValueError: unknown name (with the closest names), missing directory, or a torchvision set that is
-            not there and ``download`` is False.
+        ValueError: unknown name (with the closest names), an image folder (``folder:PATH``, see
+            :mod:`cnnlab.data.folder`), missing directory, or a torchvision set that is not there and
+            ``download`` is False.
     """
+    if name.startswith("folder:"):  # e.g. a checkpoint's dataset, handed here by code that only knows these sets
+        raise ValueError(
+            f"{name} is an image folder, streamed from disk and not loaded into memory "
+            "(cnnlab.data.load_folder_dataset lists it, cnnlab.data.folder.evaluation_loader reads it)"
+        )
     loader = DATASETS.get(name)
     if loader is None:
         close = difflib.get_close_matches(name, [*DATASETS, "folder:PATH"], n=2)

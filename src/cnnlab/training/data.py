@@ -1,4 +1,8 @@
-"""From a config to batches: load the dataset, fit it to the model, split off validation, augment."""
+"""From a config to batches: load the dataset, fit it to the model, split off validation, augment.
+
+In-memory datasets become :class:`BatchLoader` s; image folders (``folder:PATH``) become
+:class:`FolderLoader` s that decode files in worker processes. Both give the loop the same surface.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,17 @@ from typing import Any
 
 from cnnlab.data import BatchLoader, InMemoryDataset, Normalization, fit_to_model, load_dataset
 from cnnlab.data.augment import PCAColourNoise, random_affine, random_crop, random_flip
+from cnnlab.data.folder import (
+    FolderDataset,
+    FolderLoader,
+    ImageFiles,
+    estimate_statistics,
+    evaluation_loader,
+    image_mode,
+    is_folder_name,
+    load_folder_dataset,
+    train_transform,
+)
 from cnnlab.data.loader import Augmentation
 from cnnlab.models import ImageClassifier, get_spec
 from cnnlab.training.config import TrainConfig
@@ -21,9 +36,9 @@ EVAL_BATCH = 500
 class PreparedData:
     """The loaders of one run and what a checkpoint must remember to use the model later."""
 
-    train: BatchLoader
-    val: BatchLoader | None
-    test: BatchLoader
+    train: BatchLoader | FolderLoader
+    val: BatchLoader | FolderLoader | None
+    test: BatchLoader | FolderLoader
     classes: tuple[str, ...]
     channels: int
     image_size: tuple[int, int]
@@ -43,15 +58,21 @@ class PreparedData:
         }
 
 
-def load_training_dataset(config: TrainConfig) -> InMemoryDataset:
-    """The dataset the config names (image folders are not kept in memory; see :mod:`cnnlab.data.folder`)."""
+def load_training_dataset(config: TrainConfig) -> InMemoryDataset | FolderDataset:
+    """The dataset the config names; an image folder is only listed here (see :mod:`cnnlab.data.folder`)."""
+    if is_folder_name(config.data):
+        return load_folder_dataset(config.data)
     return load_dataset(config.data, config.data_dir, config.download)
+
+
+def _lenet_normalization(channels: int) -> Normalization:
+    lenet = Normalization.lenet()
+    return Normalization(lenet.mean * channels, lenet.std * channels)
 
 
 def _normalization(config: TrainConfig, dataset: InMemoryDataset) -> Normalization:
     if config.normalization == "lenet":
-        lenet = Normalization.lenet()
-        return Normalization(lenet.mean * dataset.channels, lenet.std * dataset.channels)
+        return _lenet_normalization(dataset.channels)
     return Normalization.of(dataset.train)
 
 
@@ -82,15 +103,18 @@ def _augmentations(
 
 
 def prepare_data(
-    config: TrainConfig, dataset: InMemoryDataset, model: ImageClassifier, dist: Distributed
+    config: TrainConfig, dataset: InMemoryDataset | FolderDataset, model: ImageClassifier, dist: Distributed
 ) -> PreparedData:
     """Fit ``dataset`` to ``model`` and build the training, validation and test loaders.
 
     Raises:
-        ValueError: the batch size does not split evenly across processes, or the data cannot be fitted.
+        ValueError: the batch size does not split evenly across processes, or the data cannot be fitted
+            (for an image folder also: a sampled image cannot be decoded).
     """
     if config.batch_size % dist.world_size:
         raise ValueError(f"batch size {config.batch_size} does not split evenly across {dist.world_size} processes")
+    if isinstance(dataset, FolderDataset):
+        return _prepare_folder(config, dataset, model, dist)
     spec = get_spec(config.model)
     (min_h, max_h), (min_w, max_w) = model.input_size_range()
 
@@ -112,3 +136,51 @@ def prepare_data(
     val = BatchLoader(dataset.val, EVAL_BATCH, **common) if dataset.val is not None else None
     test = BatchLoader(dataset.test, EVAL_BATCH, **common)
     return PreparedData(train, val, test, dataset.classes, dataset.channels, dataset.image_size, normalization, notes)
+
+
+def _prepare_folder(
+    config: TrainConfig, dataset: FolderDataset, model: ImageClassifier, dist: Distributed
+) -> PreparedData:
+    """Loaders that decode an image folder's files in ``config.workers`` processes, at the model's input size.
+
+    The images are converted to the model's channels and resized and cropped to its default input size
+    (:func:`~cnnlab.data.folder.train_transform`); the normalisation is estimated once from the first 500
+    training images of a seeded order; PCA colour noise is applied to whole batches, as in memory.
+    """
+    size, channels = get_spec(config.model).input_size[1:], model.in_channels
+    mode = image_mode(channels)
+    notes = [dataset.layout]
+    if config.val_fraction:
+        dataset = dataset.with_validation(config.val_fraction, seed=config.seed)
+    pca = "pca" in config.augment and channels == 3
+    if "pca" in config.augment and not pca:
+        notes.append("no PCA colour noise: the model does not take RGB images")
+    stats = None
+    if config.normalization != "lenet" or pca:  # decoding 500 images costs seconds: only when they are used
+        stats = estimate_statistics(dataset.train, mode, size, seed=config.seed, workers=config.workers)
+    if stats is None or config.normalization == "lenet":
+        normalization = _lenet_normalization(channels)
+    else:
+        normalization = stats.normalization
+        mean, std = (", ".join(f"{v:.3f}" for v in values) for values in (normalization.mean, normalization.std))
+        notes.append(f"normalisation from {stats.images} training images: mean {mean}, std {std}")
+    transform, transform_notes = train_transform(size, config.augment, normalization, config.crop_padding)
+    notes += transform_notes
+    augment: tuple[Augmentation, ...] = ()
+    if pca and stats is not None:
+        augment = (PCAColourNoise(normalization.apply(stats.pixels)),)
+    notes.append(f"images converted to {mode} (PIL) and to {size[0]}x{size[1]} for the model")
+    common = {"workers": config.workers, "device": dist.device, "channels_last": config.channels_last}
+    train = FolderLoader(
+        ImageFiles(dataset.train, transform, mode, size), config.batch_size // dist.world_size, shuffle=True,
+        drop_last=True, augment=augment, seed=config.seed, rank=dist.rank, world_size=dist.world_size, **common,
+    )  # fmt: skip
+    if len(train) == 0:
+        raise ValueError(f"batch size {config.batch_size} is larger than the {len(dataset.train)} training images")
+
+    def loader(files: tuple[tuple[str, int], ...]) -> FolderLoader:
+        # Decoded images are large (224x224x3 floats: 600 kB): training-sized batches, not EVAL_BATCH.
+        return evaluation_loader(files, channels, size, normalization, config.batch_size, **common)
+
+    val = loader(dataset.val) if dataset.val else None
+    return PreparedData(train, val, loader(dataset.test), dataset.classes, channels, size, normalization, notes)

@@ -1,0 +1,535 @@
+"""Image folders streamed from disk: torchvision's ``ImageFolder`` rules and transforms, in worker processes.
+
+``--data folder:PATH`` accepts two layouts:
+
+* ``PATH/train/<class>/*.jpg`` with ``PATH/test/<class>/*`` (or ``PATH/val/<class>/*`` when there is no
+  ``test/``; when both exist ``test/`` is the test split and ``val/`` is left alone);
+* ``PATH/<class>/*.jpg``: a fixed 80/20 test split is carved out of every class (seed 0, whatever ``--seed``
+  says, so runs with different seeds are tested on the same images). Every class needs 2 images or more.
+
+Classes and files follow ``torchvision.datasets.ImageFolder``: class folders sorted by name, files kept by
+extension (``.jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp``, any case), everything else ignored. The
+test split must have exactly the training split's classes.
+
+Images are decoded, converted to the model's channels (PIL ``convert("L")`` or ``convert("RGB")``) and
+transformed one at a time in ``DataLoader`` worker processes, so a folder never has to fit in memory. Each
+training image's random transform is seeded by (seed, epoch, image), so an epoch is the same whatever the
+number of workers or processes, and a resumed run replays it exactly.
+
+A file that cannot be decoded is not found up front (opening every file of a large folder before training
+would take minutes); the worker reports it to the main process, which raises :class:`UnreadableImageError`
+naming the file instead of a worker's traceback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from cnnlab.data.loader import Augmentation, Normalization
+
+__all__ = [
+    "FOLDER_PREFIX",
+    "FolderDataset",
+    "FolderLoader",
+    "FolderStatistics",
+    "ImageFiles",
+    "UnreadableImageError",
+    "estimate_statistics",
+    "eval_resize",
+    "eval_transform",
+    "evaluation_loader",
+    "image_mode",
+    "is_folder_name",
+    "load_folder_dataset",
+    "train_transform",
+]
+
+FOLDER_PREFIX = "folder:"
+TEST_FRACTION = 0.2  # of every class, when the folder has no test split of its own
+SPLIT_SEED = 0  # the carved test split never changes with --seed
+SMALL_INPUT = 64  # model inputs up to this size get Resize + RandomCrop instead of RandomResizedCrop
+STATS_IMAGES = 500  # training images the normalisation is estimated from
+
+Sample = tuple[str, int]  # (file path, class index), as ImageFolder lists them
+Transform = Callable[[Image.Image], torch.Tensor]
+
+
+class UnreadableImageError(ValueError):
+    """An image file that PIL cannot decode (or transform); the message names the file."""
+
+
+def is_folder_name(name: str) -> bool:
+    """Whether a ``--data`` value names an image folder (``folder:PATH``)."""
+    return name.startswith(FOLDER_PREFIX)
+
+
+@dataclass(frozen=True)
+class FolderDataset:
+    """The files of an image folder, split into train, (optional) validation and test lists.
+
+    Attributes:
+        name: the ``--data`` value, ``folder:PATH``.
+        root: the folder.
+        classes: class folder names, sorted; a sample's label indexes them.
+        train, test, val: ``(path, label)`` lists that never share a file.
+        layout: how the test split was found, for the run's notes.
+    """
+
+    name: str
+    root: Path
+    classes: tuple[str, ...]
+    train: tuple[Sample, ...]
+    test: tuple[Sample, ...]
+    val: tuple[Sample, ...] | None = None
+    layout: str = ""
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def with_validation(self, fraction: float, seed: int = 0) -> FolderDataset:
+        """Carve a validation part out of the training part: the same fraction of every class."""
+        if not 0 < fraction < 1:
+            raise ValueError(f"validation fraction must be between 0 and 1, got {fraction}")
+        train, val = _stratified_split(self.train, self.num_classes, fraction, seed)
+        return replace(self, train=train, val=val)
+
+
+def _by_class(samples: Sequence[Sample], num_classes: int) -> list[list[int]]:
+    """The positions of every class's files (one pass: ImageNet has 1.28 million)."""
+    members: list[list[int]] = [[] for _ in range(num_classes)]
+    for i, (_, label) in enumerate(samples):
+        members[label].append(i)
+    return members
+
+
+def _stratified_split(
+    samples: Sequence[Sample], num_classes: int, fraction: float, seed: int, at_least_one: bool = False
+) -> tuple[tuple[Sample, ...], tuple[Sample, ...]]:
+    """``round(n * fraction)`` random files of every class go to the second part; both keep the file order."""
+    generator = torch.Generator().manual_seed(seed)
+    chosen: set[int] = set()
+    for members in _by_class(samples, num_classes):
+        take = round(len(members) * fraction)
+        if at_least_one:
+            take = min(max(take, 1), len(members) - 1)
+        order = torch.randperm(len(members), generator=generator)[:take]
+        chosen.update(members[i] for i in order.tolist())
+    rest = tuple(s for i, s in enumerate(samples) if i not in chosen)
+    return rest, tuple(s for i, s in enumerate(samples) if i in chosen)
+
+
+def _scan(directory: Path, root: Path) -> tuple[tuple[str, ...], list[Sample]]:
+    """Class names and files of one split folder, by ImageFolder's rules, with errors that say what to do."""
+    from torchvision.datasets import ImageFolder  # torchvision takes a second or two to import: only when used
+
+    try:
+        found = ImageFolder(str(directory), allow_empty=False)
+    except FileNotFoundError as error:
+        if "class folder" in str(error):  # torchvision: "Couldn't find any class folder in ..."
+            raise ValueError(
+                f"no class folders in {directory}: expected {root}/<class>/<images>, or {root}/train/<class>/"
+                f"<images> with {root}/test/ (or val/) beside it"
+            ) from None
+        # torchvision: "Found no valid file for the classes a, b. Supported extensions are: .jpg, ..."
+        raise ValueError(f"{directory}: {error}") from None
+    return tuple(found.classes), list(found.samples)
+
+
+def _check_several(classes: tuple[str, ...], directory: Path) -> None:
+    if len(classes) < 2:
+        raise ValueError(f"{directory} has one class folder ({classes[0]}); a classifier needs at least two")
+
+
+def _check_same_classes(train: tuple[str, ...], test: tuple[str, ...], train_dir: Path, test_dir: Path) -> None:
+    if train == test:
+        return
+    missing, extra = sorted(set(train) - set(test)), sorted(set(test) - set(train))
+    parts = ([f"missing from {test_dir}: {', '.join(missing)}"] if missing else []) + (
+        [f"not in {train_dir}: {', '.join(extra)}"] if extra else []
+    )
+    raise ValueError(f"the test split must have the training split's classes; {'; '.join(parts)}")
+
+
+def load_folder_dataset(name: str | Path) -> FolderDataset:
+    """List an image folder's classes and files (nothing is decoded yet).
+
+    Args:
+        name: ``folder:PATH`` or a path; ``~`` is expanded.
+
+    Raises:
+        ValueError: no such folder, no class folders, a class folder without images, a single class, test
+            classes that differ from the training classes, or a class too small to split.
+    """
+    text = str(name)
+    path = text.removeprefix(FOLDER_PREFIX)
+    if not path:
+        raise ValueError("folder: needs a path, e.g. --data folder:~/imagenette")
+    label = text if is_folder_name(text) else FOLDER_PREFIX + text
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise ValueError(f"image folder {root} does not exist")
+    if not root.is_dir():
+        raise ValueError(f"image folder {root} is not a directory")
+    if (root / "train").is_dir():
+        test_dir = next((root / d for d in ("test", "val") if (root / d).is_dir()), None)
+        if test_dir is None:
+            raise ValueError(f"{root} has train/ but neither test/ nor val/ beside it")
+        classes, train = _scan(root / "train", root)
+        _check_several(classes, root / "train")
+        test_classes, test = _scan(test_dir, root)
+        _check_same_classes(classes, test_classes, root / "train", test_dir)
+        layout = f"{label}: training images from {root / 'train'}, test images from {test_dir}"
+    else:
+        classes, samples = _scan(root, root)
+        _check_several(classes, root)
+        members = _by_class(samples, len(classes))
+        small = [c for c, files in zip(classes, members, strict=True) if len(files) < 2]
+        if small:
+            raise ValueError(f"class folder(s) {', '.join(small)} of {root} need 2 images or more to split")
+        train, test = _stratified_split(samples, len(classes), TEST_FRACTION, SPLIT_SEED, at_least_one=True)
+        layout = f"{label}: a fixed stratified 80/20 train/test split of {root} (seed {SPLIT_SEED})"
+    return FolderDataset(label, root, classes, tuple(train), tuple(test), layout=layout)
+
+
+# -------------------------------------------------------------------------------------------------
+# decoding and transforms
+
+
+def image_mode(channels: int) -> str:
+    """The PIL mode images are converted to for a model with ``channels`` input channels."""
+    modes = {1: "L", 3: "RGB"}
+    if channels not in modes:
+        raise ValueError(f"image folders give grayscale or RGB images, but the model takes {channels} channels")
+    return modes[channels]
+
+
+def open_image(path: str, mode: str) -> Image.Image:
+    """Decode ``path`` fully and convert it to ``mode``.
+
+    Raises:
+        UnreadableImageError: the file is not an image PIL can decode, or is truncated.
+    """
+    try:
+        with Image.open(path) as image:
+            return image.convert(mode)  # decodes now, so a truncated file fails here and not in a transform
+    except UnidentifiedImageError:
+        raise UnreadableImageError(f"cannot read image {path}: not an image format PIL recognises") from None
+    except Exception as error:  # PIL raises OSError, SyntaxError, ValueError, zlib.error... for broken files
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UnreadableImageError(f"cannot read image {path}: {reason}") from None
+
+
+def eval_resize(size: tuple[int, int]) -> int:
+    """The shorter side images are resized to before the centre crop: ``input * 256 / 224`` (ImageNet's rule)."""
+    return round(min(size) * 256 / 224)
+
+
+def eval_transform(size: tuple[int, int], normalization: Normalization | None) -> Transform:
+    """Resize the shorter side to :func:`eval_resize`, centre crop ``size``, to tensor, normalise (if given)."""
+    from torchvision import transforms as T
+
+    steps: list[Callable] = [T.Resize(eval_resize(size), antialias=True), T.CenterCrop(size), T.ToTensor()]
+    if normalization is not None:
+        steps.append(T.Normalize(normalization.mean, normalization.std))
+    return T.Compose(steps)
+
+
+def train_transform(
+    size: tuple[int, int], augment: Sequence[str], normalization: Normalization, crop_padding: int = 4
+) -> tuple[Transform, list[str]]:
+    """The per-image training transform for the config's augmentation names, and what it did with them.
+
+    * ``crop``: ``RandomResizedCrop(size)`` (Szegedy et al. 2015's scale and aspect jitter) for inputs larger
+      than 64 pixels; for small inputs (LeNet, CIFAR models) an 8%-of-the-area crop would leave a few pixels,
+      so ``Resize`` to :func:`eval_resize` + ``RandomCrop(size)``: the evaluation view, shifted.
+      Without ``crop`` training sees the evaluation view (``Resize`` + ``CenterCrop``).
+    * ``shift``: ``RandomCrop(size, padding=crop_padding)``, black borders (as the in-memory ``shift``).
+    * ``affine``: ``RandomAffine`` with the in-memory defaults: 10 degrees, 2 pixels, 10% scale.
+    * ``flip``: ``RandomHorizontalFlip``.
+    * ``pca`` is not a per-image transform: :class:`FolderLoader` applies it to whole batches.
+
+    Returns:
+        The transform and one note describing it.
+    """
+    from torchvision import transforms as T
+
+    h, w = size
+    steps: list[Callable] = []
+    if "crop" in augment and min(size) > SMALL_INPUT:
+        steps.append(T.RandomResizedCrop(size, antialias=True))
+    elif "crop" in augment:
+        steps += [T.Resize(eval_resize(size), antialias=True), T.RandomCrop(size)]
+    else:
+        steps += [T.Resize(eval_resize(size), antialias=True), T.CenterCrop(size)]
+    if "shift" in augment:
+        steps.append(T.RandomCrop(size, padding=crop_padding, fill=0))
+    if "affine" in augment:
+        bilinear = T.InterpolationMode.BILINEAR
+        steps.append(T.RandomAffine(10, translate=(2 / w, 2 / h), scale=(0.9, 1.1), interpolation=bilinear, fill=0))
+    if "flip" in augment:
+        steps.append(T.RandomHorizontalFlip())
+    names = ", ".join(type(step).__name__ for step in steps)
+    steps += [T.ToTensor(), T.Normalize(normalization.mean, normalization.std)]
+    return T.Compose(steps), [f"image folder training transform: {names}; evaluation: Resize, CenterCrop"]
+
+
+class ImageFiles(Dataset):
+    """Image files decoded and transformed one at a time, by a ``DataLoader``'s workers.
+
+    Items are asked for as ``(index, seed)``: with a seed the transform's random numbers come from it,
+    without one the transform must be deterministic.
+
+    An unreadable file does not raise in the worker, where it would reach the user as a traceback: the
+    item comes back as a blank image with label ``-1 - index``, and :class:`FolderLoader` raises
+    :class:`UnreadableImageError` for that file in the main process.
+
+    Args:
+        samples: ``(path, label)`` pairs.
+        transform: PIL image -> ``(C, H, W)`` tensor of the model's input size.
+        mode: PIL mode of the model's channels (:func:`image_mode`).
+        size: the transform's output ``(H, W)``, the shape of a blank image.
+    """
+
+    def __init__(self, samples: Sequence[Sample], transform: Transform, mode: str, size: tuple[int, int]) -> None:
+        self.samples, self.transform, self.mode = tuple(samples), transform, mode
+        self.blank_shape = (len(mode), *size)  # "L": 1 channel, "RGB": 3
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def load(self, index: int, seed: int | None = None) -> tuple[torch.Tensor, int]:
+        """The transformed image ``index`` and its label; raises :class:`UnreadableImageError` naming a bad file."""
+        path, label = self.samples[index]
+        image = open_image(path, self.mode)
+        try:
+            if seed is None:
+                return self.transform(image), label
+            with torch.random.fork_rng(devices=[]):  # torchvision draws from the global RNG: keep the caller's
+                torch.manual_seed(seed)
+                return self.transform(image), label
+        except Exception as error:  # a transform that fails on an odd image (e.g. a zero-width one)
+            raise UnreadableImageError(f"cannot transform image {path}: {error}") from None
+
+    def __getitem__(self, key: tuple[int, int | None]) -> tuple[torch.Tensor, int]:
+        index, seed = key
+        try:
+            return self.load(index, seed)
+        except UnreadableImageError:
+            return torch.zeros(self.blank_shape), -1 - index
+
+
+class _ShardSampler(Sampler[tuple[int, int | None]]):
+    """BatchLoader's order and sharding, as ``(index, seed)`` keys for :class:`ImageFiles`.
+
+    The shuffled order is ``randperm`` seeded by (seed, epoch), as in :class:`~cnnlab.data.loader.BatchLoader`;
+    each process takes every ``world_size``-th file from ``rank`` and all take the same number, so
+    DistributedDataParallel's processes step together (what ``DistributedSampler(drop_last=True)`` does).
+    """
+
+    def __init__(self, n: int, *, shuffle: bool, seed: int, rank: int, world_size: int) -> None:
+        self.n, self.shuffle, self.seed, self.rank, self.world_size = n, shuffle, seed, rank, world_size
+        self.epoch = 0
+
+    def order(self) -> list[int]:
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            order = torch.randperm(self.n, generator=generator).tolist()
+        else:
+            order = list(range(self.n))
+        per_rank = self.n // self.world_size
+        return order[self.rank :: self.world_size][:per_rank]
+
+    def __len__(self) -> int:
+        return self.n // self.world_size
+
+    def __iter__(self) -> Iterator[tuple[int, int | None]]:
+        for index in self.order():
+            # One seed per (run seed, epoch, image): the same augmentation for any worker count or shard.
+            seed = ((self.seed * 1_000_003 + self.epoch) * 10_000_019 + index) % 2**63 if self.shuffle else None
+            yield index, seed
+
+
+# The DataLoader of every live FolderLoader, with its persistent worker processes. Held here, not by the
+# FolderLoader: a FolderLoader in a reference cycle (a Trainer kept by a traceback) is freed by the garbage
+# collector, which first closes the worker queues of everything it frees, so that the DataLoader's shutdown
+# could no longer reach its workers and waited 5 s for each of them. From here it is released by a
+# finalizer while its queues still work.
+_DATA_LOADERS: dict[int, DataLoader] = {}
+_KEYS = itertools.count()
+
+
+class FolderLoader:
+    """Batches of ``(images, labels)`` from an image folder, with the surface of :class:`BatchLoader`.
+
+    Args:
+        files: the images and their transform.
+        batch_size: images per batch (per process, under torchrun).
+        shuffle: a new order and new random transforms every epoch (call :meth:`set_epoch`), the same for a
+            given seed and epoch.
+        drop_last: skip a last, smaller batch (training) or keep it (evaluation).
+        augment: functions ``(batch, generator) -> batch`` applied to each normalised batch on the device
+            (AlexNet's PCA colour noise).
+        seed: seeds the order, the per-image transforms and ``augment``.
+        rank, world_size: this process's share under DDP: every process gets the same number of batches.
+        workers: decoding processes (0: in this process); they persist across epochs.
+        device: where batches are delivered (memory is pinned for CUDA).
+        channels_last: hand out batches in channels-last memory format.
+    """
+
+    def __init__(
+        self,
+        files: ImageFiles,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        augment: tuple[Augmentation, ...] = (),
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        workers: int = 0,
+        device: torch.device | str = "cpu",
+        channels_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch size must be positive, got {batch_size}")
+        self.files, self.batch_size, self.drop_last, self.augment = files, batch_size, drop_last, augment
+        self.seed, self.rank, self.device, self.channels_last = seed, rank, torch.device(device), channels_last
+        self.sampler = _ShardSampler(len(files), shuffle=shuffle, seed=seed, rank=rank, world_size=world_size)
+        self.generator = torch.Generator(device=self.device)
+        self.workers = workers
+        self._key = next(_KEYS)
+        _DATA_LOADERS[self._key] = self._data_loader()
+        weakref.finalize(self, _DATA_LOADERS.pop, self._key, None)
+
+    @property
+    def loader(self) -> DataLoader:
+        """The ``DataLoader`` behind this loader."""
+        return _DATA_LOADERS[self._key]
+
+    def _data_loader(self) -> DataLoader:
+        return DataLoader(
+            self.files,
+            batch_size=self.batch_size,
+            sampler=self.sampler,
+            drop_last=self.drop_last,
+            num_workers=self.workers,
+            persistent_workers=self.workers > 0,
+            pin_memory=self.device.type == "cuda",
+            # Its own generator: worker seeds are not drawn from the global RNG, which the loop checkpoints.
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose order and augmentation the next iteration uses."""
+        self.sampler.epoch = epoch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    @property
+    def num_images(self) -> int:
+        """Images one pass hands out (after sharding and dropping the last batch)."""
+        n = len(self.sampler)
+        return (n // self.batch_size) * self.batch_size if self.drop_last else n
+
+    def _raise_unreadable(self, labels: torch.Tensor) -> None:
+        _DATA_LOADERS[self._key] = self._data_loader()  # the old one stops its workers now
+        index = -1 - int(labels[labels < 0][0])
+        self.files.load(index, seed=0)  # decode it again here: raises with PIL's reason and the file's name
+        path = self.files.samples[index][0]
+        raise UnreadableImageError(f"cannot read image {path}: a worker failed to decode it (flaky storage?)")
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        self.generator.manual_seed(self.seed * 1_000_003 + self.sampler.epoch * 7919 + self.rank)
+        for x, y in self.loader:
+            if (y < 0).any():
+                self._raise_unreadable(y)
+            x = x.to(self.device, non_blocking=True)
+            for augmentation in self.augment:
+                x = augmentation(x, self.generator)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, y.to(self.device, non_blocking=True)
+
+
+def evaluation_loader(
+    samples: Sequence[Sample],
+    channels: int,
+    size: tuple[int, int],
+    normalization: Normalization,
+    batch_size: int,
+    *,
+    workers: int = 0,
+    device: torch.device | str = "cpu",
+    channels_last: bool = False,
+) -> FolderLoader:
+    """Batches of ``samples`` in file order, preprocessed as for evaluation (what a checkpoint's model expects)."""
+    files = ImageFiles(samples, eval_transform(size, normalization), image_mode(channels), size)
+    return FolderLoader(files, batch_size, workers=workers, device=device, channels_last=channels_last)
+
+
+# -------------------------------------------------------------------------------------------------
+# normalisation
+
+
+@dataclass(frozen=True)
+class FolderStatistics:
+    """What is estimated once from a sample of training images.
+
+    Attributes:
+        normalization: per-channel mean and standard deviation of the evaluation view's pixels.
+        images: how many images they come from.
+        pixels: a grid of about 16x16 pixels of each sampled image, uint8 ``(N, C, h, w)``, enough for the
+            3x3 colour covariance of AlexNet's PCA noise.
+    """
+
+    normalization: Normalization
+    images: int
+    pixels: torch.Tensor
+
+
+def estimate_statistics(
+    samples: Sequence[Sample],
+    mode: str,
+    size: tuple[int, int],
+    *,
+    seed: int = 0,
+    count: int = STATS_IMAGES,
+    workers: int = 0,
+) -> FolderStatistics:
+    """Per-channel mean and std of ``count`` training images taken in a seeded order, as the model sees them.
+
+    Images are resized and centre-cropped as for evaluation (so a huge photo costs no more than a small
+    one) and the moments are summed in float64 over every pixel.
+
+    Raises:
+        UnreadableImageError: a sampled file cannot be decoded.
+    """
+    order = torch.randperm(len(samples), generator=torch.Generator().manual_seed(seed))[:count].tolist()
+    files = ImageFiles([samples[i] for i in order], eval_transform(size, None), mode, size)
+    total = torch.zeros(len(mode), dtype=torch.float64)
+    squares = torch.zeros_like(total)
+    pixels, grids = 0, []
+    step = max(1, min(size) // 16)
+    for x, _ in FolderLoader(files, 50, workers=min(workers, math.ceil(len(files) / 50))):
+        x = x.double()
+        total += x.sum(dim=(0, 2, 3))
+        squares += (x * x).sum(dim=(0, 2, 3))
+        pixels += x.shape[0] * x.shape[2] * x.shape[3]
+        grids.append((x[:, :, ::step, ::step] * 255).round().to(torch.uint8))
+    mean = total / pixels
+    std = (squares / pixels - mean * mean).clamp(min=0).sqrt().clamp(min=1e-3)
+    normalization = Normalization(tuple(mean.tolist()), tuple(std.tolist()))
+    return FolderStatistics(normalization, len(files), torch.cat(grids))
