@@ -15,7 +15,8 @@ printed with each run: other work on a 2-core machine slows training down, by fa
 fights torch's two intra-op threads (compare ``--threads 1``; ``--busy 1`` runs a busy loop alongside, a
 repeatable stand-in for another engineer's tests). Run:
 
-    .venv/bin/python benchmarks/main_job.py [--seeds 0 1 2] [--epochs N] [--threads N] [--busy N] [--quick]
+    .venv/bin/python benchmarks/main_job.py [--seeds 0 1 2] [--epochs N] [--threads N] [--busy N]
+        [--train-args="--channels-last"] [--quick]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import csv
 import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -64,7 +66,7 @@ def run_command(args: argparse.Namespace, seed: int, output: Path) -> Run:
     """Run ``cnnlab train`` once, timestamping each epoch line as it is printed, and read its metrics."""
     command = [sys.executable, "-m", "cnnlab", "train", args.model, "--no-progress", "--output", str(output),
                "--seed", str(seed), *(["--epochs", str(args.epochs)] if args.epochs else []),
-               *(["--data", args.data] if args.data else [])]  # fmt: skip
+               *(["--data", args.data] if args.data else []), *shlex.split(args.train_args)]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
@@ -123,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", help="override the default data set, mnist5k")
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS for the command (default: torch's choice)")
     parser.add_argument("--busy", type=int, default=0, help="busy loops alongside (one core each): others' tests")
+    parser.add_argument("--train-args", default="", help="more cnnlab train flags: --train-args=--channels-last")
     parser.add_argument("--keep", type=Path, help="keep the run directories under this folder")
     parser.add_argument("--quick", action="store_true", help="smoke test: 1 epoch on scikit-learn's small digits")
     args = parser.parse_args(argv)
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         args.epochs, args.data = 1, args.data or "digits"
     threads = args.threads or os.cpu_count()
     what = f"cnnlab train {args.model}" + (f" --epochs {args.epochs}" if args.epochs else "") + (
-        f" --data {args.data}" if args.data else "")  # fmt: skip
+        f" --data {args.data}" if args.data else "") + (f" {args.train_args}" if args.train_args else "")  # fmt: skip
     busy = f", {args.busy} busy-loop process(es) alongside" if args.busy else ""
     print(f"{what}: {os.cpu_count()} cores, {threads} thread(s){busy}, python {sys.version.split()[0]}")
     header = (f"{'seed':>4} {'wall s':>7} {'train s':>8} {'test top-1':>10} {'epochs':>6}"
