@@ -308,6 +308,16 @@ def test_cnnlab_train_on_an_image_folder(flat, tmp_path, workers, capsys):
     assert summary["dataset"] == f"folder:{flat}" and summary["test_images"] == 6
     assert set(summary["per_class_accuracy"]) == {"blue", "green", "red"}
     assert "test accuracy" in capsys.readouterr().out
+    # the run evaluates again on its own folder, preprocessed as in training
+    assert main(["evaluate", str(out), "--format", "json"]) == 0
+    evaluation = json.loads(capsys.readouterr().out)
+    assert evaluation["top1"] == pytest.approx(summary["test_top1"]) and evaluation["images"] == 6
+    # and predicts a 40x40 file of the folder, resized and cropped as in evaluation
+    image = next((flat / "green").glob("*.png"))
+    assert main(["predict", str(out), str(image), "--format", "json"]) == 0
+    predictions = json.loads(capsys.readouterr().out)["images"][0]["predictions"]
+    assert {p["class"] for p in predictions} == {"blue", "green", "red"}
+    assert sum(p["probability"] for p in predictions) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_cnnlab_train_names_an_unreadable_image(broken, tmp_path, capsys):

@@ -1,7 +1,8 @@
+import pytest
 import torch
 
 from cnnlab.data import BatchLoader, Normalization, Split, fit_to_model, load_dataset
-from cnnlab.data.augment import PCAColourNoise, random_affine, random_crop, random_flip
+from cnnlab.data.augment import PCAColourNoise, random_affine, random_crop, random_elastic, random_flip
 
 
 def _split(n=10, c=1, size=4):
@@ -87,3 +88,55 @@ def test_fit_to_model_pads_digits_and_converts_channels():
     small = type(digits)("m", digits.classes, mnist_like, mnist_like)
     padded, notes = fit_to_model(small, 1, lambda h, w: h == 32, (32, 32))
     assert padded.train.images.shape[2:] == (32, 32) and notes == ["m: 28x28 images padded to 32x32 for the model"]
+
+
+def test_random_affine_samples_where_affine_grid_would():
+    x = torch.randn(5, 2, 12, 9)
+    generator = torch.Generator().manual_seed(3)
+    out = random_affine(x, generator, fill=0.0)
+    # the same draws, through F.affine_grid
+    generator = torch.Generator().manual_seed(3)
+    u = [torch.rand(5, generator=generator) for _ in range(4)]
+    angle = (u[0] * 20 - 10) * torch.pi / 180
+    scale = 1 + (u[1] * 0.2 - 0.1)
+    shift_x, shift_y = (u[2] * 4 - 2) * (2 / 9), (u[3] * 4 - 2) * (2 / 12)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    expected = torch.nn.functional.grid_sample(x, grid, align_corners=False)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_prefetching_hands_out_the_same_batches():
+    identity = Normalization((0.0,), (1.0,))
+
+    def flip_half(x, generator):
+        return random_flip(x, generator)
+
+    plain = BatchLoader(_split(50), 4, identity, shuffle=True, augment=(flip_half,), seed=2)
+    ahead = BatchLoader(_split(50), 4, identity, shuffle=True, augment=(flip_half,), seed=2, prefetch=True)
+    for (x1, y1), (x2, y2) in zip(plain, ahead, strict=True):
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    first = next(iter(ahead))  # stopping early must not hang
+    assert first[0].shape == (4, 1, 4, 4)
+
+
+def test_prefetching_passes_errors_on():
+    def broken(x, generator):
+        raise ValueError("augmentation failed")
+
+    loader = BatchLoader(_split(10), 2, Normalization((0.0,), (1.0,)), augment=(broken,), prefetch=True)
+    with pytest.raises(ValueError, match="augmentation failed"):
+        list(loader)
+
+
+def test_elastic_distortion_moves_pixels_smoothly_and_keeps_the_background():
+    x = torch.full((8, 1, 32, 32), -0.1)
+    x[:, :, 10:22, 14:18] = 1.0  # a stroke
+    out = random_elastic(x, torch.Generator().manual_seed(0), fill=-0.1)
+    assert out.shape == x.shape and not torch.allclose(out, x)
+    assert torch.allclose(out[:, :, 0, :], torch.tensor(-0.1))  # the border stays background
+    ink = (out > 0.3).float().sum(dim=(1, 2, 3))
+    assert ((ink - 48).abs() < 30).all()  # the stroke is moved and bent, not destroyed
+    again = random_elastic(x, torch.Generator().manual_seed(0), fill=-0.1)
+    assert torch.equal(out, again)

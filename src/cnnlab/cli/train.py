@@ -47,7 +47,9 @@ def add_parser(subparsers: Any) -> None:
     data.add_argument("--data-dir", help="where torchvision's datasets are (or go, with --download)")
     data.add_argument("--download", action="store_true", default=None, help="let torchvision download the dataset")
     data.add_argument("--val-fraction", type=_float(0, True, "a fraction in [0, 1)"), help="held out for validation")
-    data.add_argument("--augment", type=_augmentations, help="comma list of shift,affine,crop,flip,pca, or none")
+    data.add_argument(
+        "--augment", type=_augmentations, help="comma list of shift,affine,elastic,crop,flip,pca, or none"
+    )
     optim = parser.add_argument_group("optimisation (defaults: the model's recipe)")
     optim.add_argument("--epochs", type=positive_int, help="passes over the training data")
     optim.add_argument("-b", "--batch-size", type=positive_int, help="images per step, over all processes")
@@ -66,6 +68,7 @@ def add_parser(subparsers: Any) -> None:
     speed.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
     speed.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels")
     speed.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    speed.add_argument("--threads", type=non_negative_int, help="CPU threads for the model (0: one per core)")
     speed.add_argument("--workers", type=non_negative_int, help="data-loading processes for image folders")
     run = parser.add_argument_group("run")
     run.add_argument("--output", help="run directory (default: runs/MODEL-DATA-TIME)")
@@ -82,6 +85,7 @@ FLAG_TO_FIELD = {
     "momentum": "momentum", "wd": "weight_decay", "sched": "schedule", "warmup_epochs": "warmup_epochs",
     "label_smoothing": "label_smoothing", "amp": "amp", "channels_last": "channels_last", "compile": "compile",
     "seed": "seed", "deterministic": "deterministic", "device": "device", "workers": "workers", "output": "output",
+    "threads": "threads",
 }  # fmt: skip
 
 

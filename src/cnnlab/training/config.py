@@ -17,7 +17,7 @@ __all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig", "load_config_file"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "multistep", "cosine", "onecycle", "plateau", "exponential")
-AUGMENTATIONS = ("shift", "affine", "crop", "flip", "pca")
+AUGMENTATIONS = ("shift", "affine", "elastic", "crop", "flip", "pca")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class TrainConfig:
         label_smoothing: epsilon of label smoothing (Szegedy et al. 2016, Sec. 7).
         logit_temperature: divide the logits by this before the softmax (for RBF outputs, see the lenet5 recipe).
         val_fraction: share of the training split held out for validation (model selection, plateau).
-        augment: batched augmentations, in order: ``shift``, ``affine`` (digits), ``crop``, ``flip``, ``pca``.
+        augment: batched augmentations, in order: ``shift``, ``affine``, ``elastic`` (digits), ``crop``, ``flip``,
+            ``pca``.
         crop_padding: pixels of padding for ``shift``/``crop``.
         normalization: ``dataset`` (per-channel mean/std of the training split) or ``lenet`` (LeNet-5's -0.1/1.175).
         amp: mixed precision (bfloat16 on CPU, float16 with loss scaling on CUDA).
@@ -54,6 +55,8 @@ class TrainConfig:
         seed: seeds data order, augmentation and initialisation.
         deterministic: deterministic kernels, for bit-exact reruns and resumes.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        threads: intra-op CPU threads (0: PyTorch's default, one per core). With fewer threads than cores,
+            the next batches are made in a background thread on the spare core.
         workers: data-loading processes for image folders.
         output: run directory (default: ``runs/<model>-<data>-<time>``).
         model_args: extra builder options (e.g. ``{"aux_logits": true}``).
@@ -91,6 +94,7 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     device: str = "auto"
+    threads: int = 0
     workers: int = 2
     output: str | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
@@ -112,6 +116,7 @@ class TrainConfig:
             (self.grad_clip >= 0, f"gradient clipping must be >= 0, got {self.grad_clip}"),
             (self.normalization in ("dataset", "lenet"), f"normalization is dataset or lenet: {self.normalization!r}"),
             (self.workers >= 0, f"workers must be >= 0, got {self.workers}"),
+            (self.threads >= 0, f"threads must be >= 0, got {self.threads}"),
             (0 < self.gamma <= 1, f"gamma must be in (0, 1], got {self.gamma}"),
         ]  # fmt: skip
         for ok, message in checks:

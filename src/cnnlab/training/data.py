@@ -6,11 +6,14 @@ In-memory datasets become :class:`BatchLoader` s; image folders (``folder:PATH``
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from cnnlab.data import BatchLoader, InMemoryDataset, Normalization, fit_to_model, load_dataset
-from cnnlab.data.augment import PCAColourNoise, random_affine, random_crop, random_flip
+from cnnlab.data.augment import PCAColourNoise, random_affine, random_crop, random_elastic, random_flip
 from cnnlab.data.folder import (
     FolderDataset,
     FolderLoader,
@@ -86,6 +89,8 @@ def _augmentations(
             chosen.append(lambda x, g: random_crop(x, config.crop_padding, g, fill=background))
         elif name == "affine":
             chosen.append(lambda x, g: random_affine(x, g, fill=background))
+        elif name == "elastic":
+            chosen.append(lambda x, g: random_elastic(x, g, fill=background))
         elif name == "crop":
             chosen.append(lambda x, g: random_crop(x, config.crop_padding, g))
         elif name == "flip":
@@ -127,9 +132,11 @@ def prepare_data(
     normalization = _normalization(config, dataset)
     augment = _augmentations(config, dataset, normalization, notes)
     common = {"normalization": normalization, "device": dist.device, "channels_last": config.channels_last}
+    # A core the model leaves idle makes the next batches (one intra-op thread on a 2-core machine).
+    spare_core = dist.device.type == "cpu" and torch.get_num_threads() < (os.cpu_count() or 1)
     train = BatchLoader(
         dataset.train, config.batch_size // dist.world_size, shuffle=True, drop_last=True, augment=augment,
-        seed=config.seed, rank=dist.rank, world_size=dist.world_size, **common,
+        seed=config.seed, rank=dist.rank, world_size=dist.world_size, prefetch=spare_core, **common,
     )  # fmt: skip
     if len(train) == 0:
         raise ValueError(f"batch size {config.batch_size} is larger than the {len(dataset.train)} training images")

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.data import BatchLoader, InMemoryDataset, Normalization, Split, fit_to_model, load_dataset
+from cnnlab.data.folder import eval_transform, evaluation_loader, image_mode, is_folder_name, load_folder_dataset
 from cnnlab.models import ImageClassifier, create_model, get_spec
 from cnnlab.training.checkpoint import load_checkpoint
 from cnnlab.training.config import TrainConfig
@@ -244,6 +245,8 @@ def evaluation_data(
         raise ValueError(f"split must be train, val or test, got {split!r}")
     config = trained.config
     name = data or config.data
+    if is_folder_name(name):
+        return _folder_evaluation_data(trained, name, split, batch_size)
     dataset = load_dataset(name, data_dir if data_dir is not None else config.data_dir, download)
     if dataset.num_classes != trained.num_classes:
         raise ValueError(
@@ -268,6 +271,25 @@ def evaluation_data(
         raise ValueError(f"the run of {trained.checkpoint} held out no validation split (val_fraction 0)")
     loader = BatchLoader(chosen, batch_size, trained.normalization)
     return EvaluationData(name, split, loader, dataset.classes, notes)
+
+
+def _folder_evaluation_data(trained: TrainedModel, name: str, split: str, batch_size: int) -> EvaluationData:
+    """An image folder's split, decoded and resized as the run evaluated it (resize + centre crop)."""
+    config = trained.config
+    folder = load_folder_dataset(name)
+    if folder.num_classes != trained.num_classes:
+        raise ValueError(
+            f"{name} has {folder.num_classes} classes and the {trained.name} of {trained.checkpoint} was "
+            f"trained on {trained.num_classes}: evaluate on a folder with the same classes"
+        )
+    if split != "test" and config.val_fraction:
+        folder = folder.with_validation(config.val_fraction, seed=config.seed)
+    chosen = {"train": folder.train, "val": folder.val, "test": folder.test}[split]
+    if chosen is None:
+        raise ValueError(f"the run of {trained.checkpoint} held out no validation split (val_fraction 0)")
+    channels, height, width = trained.input_size
+    loader = evaluation_loader(chosen, channels, (height, width), trained.normalization, batch_size)
+    return EvaluationData(name, split, loader, folder.classes, [folder.layout])
 
 
 # -------------------------------------------------------------------------------------------------
@@ -445,6 +467,11 @@ def load_image(path: str | Path, trained: TrainedModel, preprocess: str = "auto"
     if preprocess == "digit" and layout is None:
         raise ValueError(f"--preprocess digit is for models trained on digits; {trained.name} was trained on "
                          f"{trained.config.data}")  # fmt: skip
+    if is_folder_name(trained.config.data) and preprocess == "auto":
+        # as the run evaluated its folder: shorter side resized, centre crop, in the model's channels
+        mode = image_mode(channels)
+        pixels = eval_transform((height, width), None)(image.convert(mode))
+        return (pixels * 255).round().to(torch.uint8)
     gray = np.asarray(image.convert("L"))
     if layout is not None and (
         preprocess == "digit" or (preprocess == "auto" and not _looks_like_training_data(gray, trained, layout))

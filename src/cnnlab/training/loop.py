@@ -132,6 +132,8 @@ class Trainer:
     def __init__(self, config: TrainConfig, dist: Distributed, log: Callable[[str], None], progress: bool) -> None:
         self.config, self.dist, self.progress = config, dist, progress
         self.log = log if dist.is_main else (lambda _message: None)
+        if config.threads:
+            torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
         if config.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
