@@ -79,6 +79,8 @@ def torchvision_transform(config: TrainConfig, loader: BatchLoader, image_size: 
             steps.append(
                 transforms.RandomAffine(10, translate=(2 / w, 2 / h), scale=(0.9, 1.1), interpolation=bilinear)
             )
+        elif name == "elastic":  # cnnlab.data.augment.random_elastic's defaults: Simard et al.'s alpha 34, sigma 4
+            steps.append(transforms.ElasticTransform(alpha=34.0, sigma=4.0))
         elif name in ("shift", "crop"):
             steps.append(transforms.RandomCrop((h, w), padding=config.crop_padding))
         elif name == "flip" and flips:
@@ -109,7 +111,7 @@ def truncated(loader: BatchLoader, steps: int) -> BatchLoader:
     return BatchLoader(
         Split(loader.images[:n], loader.labels[:n]), loader.batch_size, loader.normalization,
         shuffle=loader.shuffle, drop_last=loader.drop_last, augment=loader.augment, seed=loader.seed,
-        device=loader.device, channels_last=loader.channels_last,
+        device=loader.device, channels_last=loader.channels_last, prefetch=loader.prefetch,
     )  # fmt: skip
 
 
@@ -121,7 +123,7 @@ def timed(function: Callable[[], None]) -> float:
 
 def pipeline_rates(model_name: str, args: argparse.Namespace, run_dir: Path) -> dict[str, float]:
     """Images/s of each variant, best of ``args.rounds`` interleaved rounds of ``steps`` batches each."""
-    config = resolve_config(model_name, output=str(run_dir), device="cpu")
+    config = resolve_config(model_name, output=str(run_dir), device="cpu", threads=args.threads)
     trainer = Trainer(config, setup_distributed("cpu"), log=lambda _m: None, progress=False)
     loader = trainer.data.train
     steps = min(args.steps or len(loader), len(loader))
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (best counts)")
     parser.add_argument("--steps", type=int, default=0, help="batches per round (0: one whole epoch)")
     parser.add_argument("--workers", type=int, nargs="*", default=[0, 2], help="DataLoader workers of the baselines")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch intra-op threads")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: the recipe's)")
     parser.add_argument("--cl-batch", type=int, default=128, help="resnet20 batch for the channels_last test")
     parser.add_argument("--cl-steps", type=int, default=3, help="resnet20 steps per channels_last round")
     parser.add_argument("--no-channels-last", action="store_true", help="skip the channels_last test")
@@ -210,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.rounds, args.cl_batch, args.cl_steps = 2, 1, 4, 1
+    # The recipe's threads (the Trainer sets them too), so that every variant runs as the real run does.
+    args.threads = args.threads or resolve_config(args.models[0]).threads or torch.get_num_threads()
     torch.set_num_threads(args.threads)
     machine = platform.processor() or platform.machine()
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())

@@ -140,3 +140,13 @@ def test_elastic_distortion_moves_pixels_smoothly_and_keeps_the_background():
     assert ((ink - 48).abs() < 30).all()  # the stroke is moved and bent, not destroyed
     again = random_elastic(x, torch.Generator().manual_seed(0), fill=-0.1)
     assert torch.equal(out, again)
+
+
+def test_closing_a_prefetching_iterator_stops_its_thread():
+    import threading
+
+    loader = BatchLoader(_split(400), 2, Normalization((0.0,), (1.0,)), prefetch=True)
+    batches = iter(loader)
+    next(batches)
+    batches.close()
+    assert not any(t.name == "cnnlab-prefetch" for t in threading.enumerate())

@@ -232,4 +232,11 @@ def _prefetched(
                 raise item
             yield item
     finally:
-        stop.set()  # the consumer stopped early (break, Ctrl-C, error): let the producer go
+        # The consumer stopped (done, break, Ctrl-C, error): stop the producer and wait for it, so that no
+        # thread is left inside a torch operation when the interpreter exits.
+        stop.set()
+        while worker.is_alive():
+            try:
+                ready.get_nowait()  # unblock a put
+            except queue.Empty:
+                worker.join(timeout=0.05)

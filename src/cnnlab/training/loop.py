@@ -215,12 +215,29 @@ class Trainer:
     # ---------------------------------------------------------------------------------------------
     # the loop
 
-    def _stop_flags(self, loss: torch.Tensor, interrupted: bool) -> tuple[bool, bool]:
-        flags = torch.tensor(
-            [0.0 if torch.isfinite(loss) else 1.0, 1.0 if interrupted else 0.0], device=self.dist.device
-        )
+    def _stop_flags(self, loss: float, interrupted: bool) -> tuple[bool, bool]:
+        nonfinite = not math.isfinite(loss)
+        if not self.dist.enabled:
+            return nonfinite, interrupted
+        flags = torch.tensor([float(nonfinite), float(interrupted)], device=self.dist.device)
         flags = self.dist.all_reduce_sum(flags)  # every process stops at the same step
         return bool(flags[0] > 0), bool(flags[1] > 0)
+
+    def _optimise(self, loss: torch.Tensor) -> None:
+        """Backward, gradient clipping and the optimiser step (with loss scaling under CUDA AMP)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+        else:
+            loss.backward()
+        if self.config.grad_clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
 
     def train_epoch(self, run_dir: Path, stop: list[bool]) -> None:
         from tqdm.auto import tqdm
@@ -238,46 +255,42 @@ class Trainer:
             dynamic_ncols=True,
         )
         started = time.perf_counter()
-        for index, (x, y) in enumerate(loader):
-            if index < self.batches_done:
-                continue  # resuming mid-epoch: the loader replays the same order and augmentation
-            lr = self.schedule.apply(self.optimizer, self.global_step)
-            with self.autocast:
-                output = self.step_module(x)
-                loss = training_loss(output, y, config, self.model.aux_loss_weights)
-            nonfinite, interrupted = self._stop_flags(loss.detach(), stop[0])
-            if nonfinite:
-                bar.close()
-                raise TrainingStopped(
-                    f"the loss became {loss.item()} at epoch {self.epoch + 1}, step {index + 1}; training stopped "
-                    f"and the last good checkpoint is kept in {run_dir} (try a smaller --lr)"
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            if self.scaler is not None:
-                self.scaler.scale(loss).backward()
-                self.scaler.unscale_(self.optimizer)
-            else:
-                loss.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
-            if self.scaler is not None:
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            else:
-                self.optimizer.step()
-            self.running.update(loss.item(), output.logits.detach().float(), y)
-            self.batches_done, self.global_step = index + 1, self.global_step + 1
-            bar.update()
-            bar.set_postfix(loss=f"{self.running.loss:.3f}", acc=f"{self.running.top1:.1%}", lr=f"{lr:.2g}")
-            if interrupted:
-                self.train_seconds += time.perf_counter() - started
-                bar.close()
-                self.save(run_dir, "last.pt")
-                raise TrainingInterrupted(
-                    f"interrupted at epoch {self.epoch + 1}, step {index + 1}: "
-                    f"checkpoint saved to {run_dir / 'last.pt'}; "
-                    f"continue with: cnnlab train --resume {run_dir}"
-                )
+        batches = iter(loader)
+        try:
+            for index, (x, y) in enumerate(batches):
+                if index < self.batches_done:
+                    continue  # resuming mid-epoch: the loader replays the same order and augmentation
+                lr = self.schedule.apply(self.optimizer, self.global_step)
+                with self.autocast:
+                    output = self.step_module(x)
+                    loss = training_loss(output, y, config, self.model.aux_loss_weights)
+                loss_value = loss.item()
+                nonfinite, interrupted = self._stop_flags(loss_value, stop[0])
+                if nonfinite:
+                    bar.close()
+                    raise TrainingStopped(
+                        f"the loss became {loss_value} at epoch {self.epoch + 1}, step {index + 1}; training stopped "
+                        f"and the last good checkpoint is kept in {run_dir} (try a smaller --lr)"
+                    )
+                self._optimise(loss)
+                self.running.update(loss_value, output.logits.detach(), y)
+                self.batches_done, self.global_step = index + 1, self.global_step + 1
+                bar.update()
+                bar.set_postfix(loss=f"{self.running.loss:.3f}", acc=f"{self.running.top1:.1%}", lr=f"{lr:.2g}")
+                if interrupted:
+                    self.train_seconds += time.perf_counter() - started
+                    bar.close()
+                    self.save(run_dir, "last.pt")
+                    raise TrainingInterrupted(
+                        f"interrupted at epoch {self.epoch + 1}, step {index + 1}: "
+                        f"checkpoint saved to {run_dir / 'last.pt'}; "
+                        f"continue with: cnnlab train --resume {run_dir}"
+                    )
+        finally:
+            # a prefetching loader stops its thread now, not when the traceback is gone
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
         bar.close()
         self.train_seconds += time.perf_counter() - started
 
