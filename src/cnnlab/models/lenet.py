@@ -18,6 +18,7 @@ from cnnlab.layers.lenet import (
     bitmaps_to_prototypes,
     connections_from_table,
 )
+from cnnlab.layers.pooling import GatedPool2d, LearnedLPPool2d, MixedPool2d
 from cnnlab.models._base import ImageClassifier
 from cnnlab.models._registry import register_model
 
@@ -45,7 +46,8 @@ class LeNet5(ImageClassifier):
     ``forward`` returns ``-(squared distance to each prototype)`` as logits, so the most likely class
     is the largest logit and softmax cross-entropy on them is the paper's MAP criterion (Eq. 9)
     without its constant rubbish-class term. ``head="linear"`` swaps the RBF layer for a trainable
-    ``Linear(84, num_classes)``.
+    ``Linear(84, num_classes)``; ``c3="dense"`` connects every C3 map to every S2 map (2,416 parameters
+    instead of Table I's 1,516), for the lecture's sparse-connectivity comparison.
 
     Deviations: the paper trains with stochastic diagonal Levenberg-Marquardt (Appendix C); the
     trainer uses a modern optimiser. The paper's input scaling (background -0.1, ink 1.175) is the
@@ -54,14 +56,16 @@ class LeNet5(ImageClassifier):
 
     final_size = (1, 1)
 
-    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, head: str = "rbf") -> None:
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, head: str = "rbf", c3: str = "table") -> None:
         if head not in ("rbf", "linear"):
             raise ValueError(f"head must be 'rbf' (the paper's) or 'linear', got {head!r}")
+        if c3 not in ("table", "dense"):
+            raise ValueError(f"c3 must be 'table' (the paper's Table I) or 'dense', got {c3!r}")
         super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=120)
         self.head = head
         self.c1 = nn.Conv2d(in_channels, 6, 5)  # N x 6 x 28 x 28
         self.s2 = TrainableSubsampling(6)  # N x 6 x 14 x 14
-        c3_inputs = connections_from_table(LENET5_C3_TABLE)
+        c3_inputs = connections_from_table(LENET5_C3_TABLE) if c3 == "table" else [tuple(range(6))] * 16
         self.c3 = SparseConv2d(c3_inputs, in_channels=6, kernel_size=5)  # N x 16 x 10 x 10
         self.s4 = TrainableSubsampling(16)  # N x 16 x 5 x 5
         self.c5 = nn.Conv2d(16, 120, 5)  # N x 120 x 1 x 1
@@ -105,6 +109,21 @@ class LeNet5(ImageClassifier):
         return -self.output(x) if self.head == "rbf" else self.output(x)
 
 
+POOLS = ("max", "mean", "mixed", "gated", "lp")
+
+
+def make_pool(kind: str, channels: int) -> nn.Module:
+    """A 2x2, stride-2 pooling of the given kind; the learned ones get one parameter per channel."""
+    if kind == "max":
+        return nn.MaxPool2d(2)
+    if kind == "mean":
+        return nn.AvgPool2d(2)
+    learned = {"mixed": MixedPool2d, "gated": GatedPool2d, "lp": LearnedLPPool2d}
+    if kind not in learned:
+        raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {kind!r}")
+    return learned[kind](2, num_channels=channels)
+
+
 class LeNet5Modern(ImageClassifier):
     """The LeNet-5 of today's tutorials: ReLU, max pooling, a dense C3 and a linear softmax head.
 
@@ -112,16 +131,20 @@ class LeNet5Modern(ImageClassifier):
     every way the lecture lists as later progress: ReLU instead of the scaled tanh, parameter-free max
     pooling instead of trainable sub-sampling, a dense C3 instead of Table I, and a linear layer with
     softmax instead of the RBF output.
+
+    ``pool`` chooses the 2x2 pooling of S2 and S4, for the lecture's "you can also learn a pooling type":
+    ``max`` (default), ``mean``, or the learned ``mixed``, ``gated`` and ``lp`` of :mod:`cnnlab.layers.pooling`
+    (one parameter per channel).
     """
 
     final_size = (1, 1)
 
-    def __init__(self, *, in_channels: int = 1, num_classes: int = 10) -> None:
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, pool: str = "max") -> None:
         super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=120)
         self.c1 = nn.Conv2d(in_channels, 6, 5)  # N x 6 x 28 x 28
-        self.s2 = nn.MaxPool2d(2)  # N x 6 x 14 x 14
+        self.s2 = make_pool(pool, 6)  # N x 6 x 14 x 14
         self.c3 = nn.Conv2d(6, 16, 5)  # N x 16 x 10 x 10
-        self.s4 = nn.MaxPool2d(2)  # N x 16 x 5 x 5
+        self.s4 = make_pool(pool, 16)  # N x 16 x 5 x 5
         self.c5 = nn.Conv2d(16, 120, 5)  # N x 120 x 1 x 1
         self.f6 = nn.Linear(120, 84)
         self.output = nn.Linear(84, num_classes)
@@ -147,8 +170,8 @@ class LeNet5Modern(ImageClassifier):
     notes="Plus 840 fixed RBF prototype values (a buffer). Logits are -(squared RBF distance). Trained with a "
     "modern optimiser instead of stochastic diagonal Levenberg-Marquardt. head='linear' for a softmax layer.",
 )
-def lenet5(*, num_classes: int = 10, in_channels: int = 1, head: str = "rbf") -> LeNet5:
-    return LeNet5(in_channels=in_channels, num_classes=num_classes, head=head)
+def lenet5(*, num_classes: int = 10, in_channels: int = 1, head: str = "rbf", c3: str = "table") -> LeNet5:
+    return LeNet5(in_channels=in_channels, num_classes=num_classes, head=head, c3=c3)
 
 
 @register_model(
@@ -160,5 +183,5 @@ def lenet5(*, num_classes: int = 10, in_channels: int = 1, head: str = "rbf") ->
     notes="ReLU, max pooling, dense C3 and a linear head instead of the paper's scaled tanh, trainable "
     "sub-sampling, Table I and RBF output.",
 )
-def lenet5_modern(*, num_classes: int = 10, in_channels: int = 1) -> LeNet5Modern:
-    return LeNet5Modern(in_channels=in_channels, num_classes=num_classes)
+def lenet5_modern(*, num_classes: int = 10, in_channels: int = 1, pool: str = "max") -> LeNet5Modern:
+    return LeNet5Modern(in_channels=in_channels, num_classes=num_classes, pool=pool)

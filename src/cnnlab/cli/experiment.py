@@ -1,0 +1,69 @@
+"""``cnnlab experiment``: check one of the lecture's claims on this machine, with a table and a figure."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cnnlab.cli._parser import non_negative_int, positive_int
+
+DESCRIPTION = """Run one of the lecture's claims as an experiment: it prints a table, writes results.json and a
+figure, and says in one sentence whether the claim held on this run.
+
+experiments:
+  weights             FC vs locally connected vs convolution: weights, MACs, accuracy
+  equivariance        a convolution of a shifted image is the shifted feature map; pooling absorbs small shifts
+  pooling             max vs mean vs learned pooling (mixed, gated, Lp) in the same network
+  lenet-connectivity  LeNet-5's sparse S2-C3 table against a dense C3
+  degradation         plain-20/56 against ResNet-20/56: deeper isn't always better without shortcuts
+  upsampling          a transposed convolution is zero insertion + a learned blur
+
+--quick (default) runs in minutes on 2 CPU cores with the bundled digits; --full follows the papers'
+recipes where data is available (e.g. --data cifar10 --data-dir ~/data for degradation).
+
+examples:
+  cnnlab experiment weights
+  cnnlab experiment degradation --full --data cifar10 --data-dir ~/data --out runs/degradation"""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("experiment", help="check one of the lecture's claims (table, figure, verdict)",
+                                   description=DESCRIPTION)  # fmt: skip
+    parser.add_argument("name", nargs="?", help="the experiment (see the list above)")
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument("--quick", dest="preset", action="store_const", const="quick", help="minutes on 2 cores")
+    preset.add_argument("--full", dest="preset", action="store_const", const="full", help="the papers' recipes")
+    parser.add_argument("--data", help="dataset for the training runs (default: the experiment's choice)")
+    parser.add_argument("--data-dir", help="where torchvision's datasets are (or go, with --download)")
+    parser.add_argument("--download", action="store_true", help="let torchvision download the dataset")
+    parser.add_argument("--seeds", type=non_negative_int, nargs="+", help="seeds of the training runs")
+    parser.add_argument("--epochs", type=positive_int, help="epochs of each training run (default: the preset's)")
+    parser.add_argument("--out", help="output directory (default: experiments/NAME)")
+    parser.add_argument("--list", action="store_true", help="list the experiments and their claims")
+    parser.set_defaults(handler=run, prog=parser.prog, preset="quick")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnlab.experiments import EXPERIMENTS, Settings, list_experiments, run_experiment
+    from cnnlab.inspection.tables import render_table
+
+    if args.list or args.name is None:
+        if args.name is None and not args.list:
+            raise ValueError(f"which experiment? one of {', '.join(list_experiments())} (or --list)")
+        for name in list_experiments():
+            print(f"{name:20} {EXPERIMENTS[name].claim}")
+        return 0
+    out = Path(args.out) if args.out else Path("experiments") / args.name
+    settings = Settings(args.preset, out, args.data, args.data_dir, args.download,
+                        tuple(args.seeds) if args.seeds else None, args.epochs)  # fmt: skip
+    result = run_experiment(args.name, settings)
+    print(f"{result.name}: {result.claim}")
+    print()
+    print(render_table(result.headers, result.rows))
+    print()
+    print(result.verdict)
+    print(f"results: {out / 'results.json'}")
+    if result.figure is not None:
+        print(f"figure:  {result.figure}")
+    return 0

@@ -1,0 +1,115 @@
+"""What every experiment shares: its result, the registry, and a short training run."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "Settings", "register", "train_briefly"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much an experiment may spend and on what.
+
+    Attributes:
+        preset: ``quick`` (a few minutes on 2 CPU cores, bundled data) or ``full`` (the paper's recipe).
+        out: directory for ``results.json``, the figure and any training runs.
+        data: dataset override (``None``: the experiment's own choice for the preset).
+        data_dir, download: where torchvision's datasets are, and whether to fetch them.
+        seeds: seeds to repeat training runs over (``None``: the preset's).
+        epochs: epochs of each training run (``None``: the preset's); the tests use 1.
+    """
+
+    preset: str = "quick"
+    out: Path = Path("experiments")
+    data: str | None = None
+    data_dir: str | None = None
+    download: bool = False
+    seeds: tuple[int, ...] | None = None
+    epochs: int | None = None
+
+
+@dataclass
+class ExperimentResult:
+    """An experiment's numbers, table, figure and verdict on the lecture's claim."""
+
+    name: str
+    claim: str
+    held: bool | None
+    verdict: str
+    headers: list[str]
+    rows: list[list[Any]]
+    data: dict[str, Any] = field(default_factory=dict)
+    figure: Path | None = None
+
+    def save(self, out: Path) -> Path:
+        """Write ``results.json`` (numbers, table, verdict) into ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "results.json"
+        record = asdict(self)
+        record["figure"] = str(self.figure) if self.figure else None
+        path.write_text(json.dumps(_jsonable(record), indent=2) + "\n")
+        return path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    claim: str
+    run: Callable[[Settings], ExperimentResult]
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(
+    name: str, claim: str
+) -> Callable[[Callable[[Settings], ExperimentResult]], Callable[[Settings], ExperimentResult]]:
+    """Register an experiment function under ``name`` with the lecture's ``claim`` it checks."""
+
+    def decorate(function: Callable[[Settings], ExperimentResult]) -> Callable[[Settings], ExperimentResult]:
+        if name in EXPERIMENTS:
+            raise ValueError(f"an experiment named {name!r} is already registered")
+        EXPERIMENTS[name] = Experiment(name, claim, function)
+        return function
+
+    return decorate
+
+
+def train_briefly(model: str, settings: Settings, run_name: str, **overrides: Any) -> dict[str, Any]:
+    """Train ``model`` with its recipe and ``overrides`` into ``settings.out / runs / run_name``; its summary.
+
+    The summary gains ``history`` (the per-epoch metrics), for curves.
+    """
+    from cnnlab.training import resolve_config, train
+
+    values = {"output": str(settings.out / "runs" / run_name), "data_dir": settings.data_dir}
+    values.update(overrides)
+    if settings.download:
+        values["download"] = True
+    if settings.epochs is not None:
+        values["epochs"] = settings.epochs
+    config = resolve_config(model, **values)
+    result = train(config, progress=False, log=lambda _message: None)
+    summary = dict(result.summary)
+    from cnnlab.viz.curves import read_metrics
+
+    summary["history"] = read_metrics(result.run_dir / "metrics.csv")
+    return summary
