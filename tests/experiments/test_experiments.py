@@ -1,0 +1,114 @@
+"""Each experiment on a tiny budget: its structure, files, and the invariants that hold at any budget."""
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from cnnlab.experiments import Settings, list_experiments, run_experiment
+from cnnlab.inspection.layer_comparison import compare_layers
+
+
+def _check_files(result, out):
+    record = json.loads((out / "results.json").read_text())
+    assert record["name"] == result.name and record["claim"] and record["verdict"].endswith("on this run.")
+    assert record["held"] in (True, False)
+    assert ("held on this run" in record["verdict"]) == record["held"]
+    image = Image.open(result.figure)
+    pixels = torch.tensor(list(image.convert("L").tobytes()), dtype=torch.float)
+    assert image.size[0] >= 600 and pixels.std() > 10  # a real picture, not a blank
+    assert all(len(row) == len(result.headers) for row in result.rows)
+    return record
+
+
+def test_the_six_experiments_are_registered():
+    assert list_experiments() == [
+        "weights",
+        "equivariance",
+        "pooling",
+        "lenet-connectivity",
+        "degradation",
+        "upsampling",
+    ]
+
+
+def test_weights(tmp_path):
+    result = run_experiment("weights", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    for row in record["data"]["arithmetic"]:
+        assert row["fc_weights"] > row["lc_weights"] > row["conv_weights"] == 150
+        fully, local, conv = compare_layers((1, row["input"], row["input"]), 6, 5).layers
+        assert (row["fc_weights"], row["lc_weights"], row["lc_macs"]) == (fully.weights, local.weights, conv.macs)
+    assert {k: v["params"] for k, v in record["data"]["accuracy"].items()} == {
+        "mlp": 338_610, "locally_connected_net": 423_038, "lenet5_modern": 61_706,
+    }  # fmt: skip
+
+
+def test_equivariance_is_exact_away_from_borders(tmp_path):
+    result = run_experiment("equivariance", Settings("quick", tmp_path))
+    record = _check_files(result, tmp_path)
+    assert max(record["data"]["equivariance_error"]) <= 1e-5  # at any budget: it is an identity
+    changes = record["data"]["relative_change"]
+    assert set(changes) == {"none", "max", "mean", "mixed", "lp"}
+    assert all(values[0] == 0 for values in changes.values())  # no shift, no change
+    assert all(values[4] > values[1] for values in changes.values())  # larger shifts change more
+
+
+def test_lenet_connectivity(tmp_path):
+    result = run_experiment("lenet-connectivity", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    variants = record["data"]["variants"]
+    assert (variants["Table I (sparse)"]["c3_params"], variants["dense"]["c3_params"]) == (1_516, 2_416)
+    assert (variants["Table I (sparse)"]["params"], variants["dense"]["params"]) == (60_000, 60_900)
+    assert variants["Table I (sparse)"]["c3_connections"] == 151_600  # the paper's count for C3
+
+
+def test_pooling_reads_back_what_was_learned(tmp_path):
+    result = run_experiment("pooling", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    pools = record["data"]["pools"]
+    assert set(pools) == {"max", "mean", "mixed", "gated", "lp"}
+    assert pools["max"]["learned"] == [{}] and pools["mean"]["learned"] == [{}]
+    shares = pools["mixed"]["learned"][0]["s2 max share"]
+    assert len(shares) == 6 and all(0 <= s <= 1 for s in shares)
+    assert all(p >= 1 for p in pools["lp"]["learned"][0]["s4 p"]) and len(pools["lp"]["learned"][0]["s4 p"]) == 16
+
+
+def test_upsampling_equals_zero_insertion_at_any_budget(tmp_path):
+    result = run_experiment("upsampling", Settings("quick", tmp_path, epochs=1))
+    record = _check_files(result, tmp_path)
+    assert record["data"]["max_difference"] <= 1e-5
+    assert record["data"]["steps"] == 50 and len(record["data"]["kernel"]) == 4
+
+
+def test_command_line(run, fails, tmp_path):
+    code, out, _ = run("experiment", "--list")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == list_experiments()
+    code, out, _ = run("experiment", "equivariance", "--out", str(tmp_path / "eq"))
+    assert code == 0 and "the claim held on this run" in out and (tmp_path / "eq" / "results.json").exists()
+    assert "unknown experiment 'weight'; did you mean weights" in fails("experiment", "weight")
+    assert "which experiment?" in fails("experiment")
+    assert "not allowed with argument" in fails("experiment", "weights", "--quick", "--full")
+
+
+@pytest.fixture
+def run(capsys):
+    from cnnlab.cli.main import main
+
+    def call(*args):
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return call
+
+
+@pytest.fixture
+def fails(run):
+    def call(*args):
+        code, out, err = run(*args)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (out, err)
+        return err
+
+    return call
