@@ -49,38 +49,6 @@ def confusion_png_name(dataset: str, split: str) -> str:
     return f"confusion-{safe}-{split}.png"
 
 
-def plot_confusion(confusion: list[list[int]], classes: tuple[str, ...], title: str, out: Path) -> Path:
-    """Draw a confusion matrix (rows: true class, columns: predicted) with the counts in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    counts = np.asarray(confusion)
-    n = len(classes)
-    side = min(4 + 0.45 * n, 30)  # cells stay legible up to ~60 classes, then the picture stops growing
-    figure, axis = plt.subplots(figsize=(side, side * 0.9), dpi=100)
-    # Row-normalised colours: a rare class's errors show as clearly as a common one's.
-    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    image = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04, label="share of the true class")
-    if n <= 40:
-        for i in range(n):
-            for j in range(n):
-                if counts[i, j]:
-                    colour = "white" if shares[i, j] > 0.5 else "black"
-                    axis.text(j, i, str(counts[i, j]), ha="center", va="center", color=colour, fontsize=8)
-    axis.set_xticks(range(n), classes, rotation=90 if max(map(len, classes), default=0) > 3 else 0)
-    axis.set_yticks(range(n), classes)
-    axis.set(xlabel="predicted class", ylabel="true class", title=title)
-    figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out)
-    plt.close(figure)
-    return out
-
-
 def _report(trained: TrainedModel, data: EvaluationData, result: Evaluation, png: Path) -> dict[str, Any]:
     totals = result.confusion.sum(dim=1).tolist()
     per_class = [
@@ -125,6 +93,7 @@ def _print_text(report: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnlab.training.inference import evaluation_data, load_trained_model
     from cnnlab.training.metrics import evaluate
+    from cnnlab.viz.confusion import plot_confusion
 
     folder = Path(args.out).expanduser() if args.out else None
     if folder is not None and folder.exists() and not folder.is_dir():

@@ -19,7 +19,19 @@ from cnnlab.cli._parser import CommandParser
 __all__ = ["build_parser", "main"]
 
 # Order of appearance in `cnnlab --help`.
-SUBCOMMANDS = ("train", "evaluate", "predict", "export", "experiment", "models", "summary", "shape", "compare_layers")
+SUBCOMMANDS = (
+    "train",
+    "evaluate",
+    "predict",
+    "export",
+    "show",
+    "report",
+    "experiment",
+    "models",
+    "summary",
+    "shape",
+    "compare_layers",
+)
 
 EPILOG = """examples:
   cnnlab shape conv -i 32 -k 5            feature-map size, with the formula filled in

@@ -1,0 +1,177 @@
+"""Feature maps and filters as grids of small images: every channel of a layer is one tile.
+
+A layer of 512 channels gives 512 tiles: the grid is as square as it can be, and the tiles shrink so
+that the picture stays under about 1,600 pixels a side (a 7x7 map still gets 30 pixels or more, drawn
+as blocks). Tiles are in channel order, row by row; :class:`GridPicture` says how many rows and columns
+the grid has. The pictures are drawn as one image (a mosaic), so even 2,048 tiles take a fraction of a
+second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab.viz._figure import DPI, GridPicture, grid_shape, mosaic, pyplot, save, wrap
+
+__all__ = ["SCALES", "plot_feature_maps", "plot_filters"]
+
+SCALES = ("layer", "channel")
+"""How feature maps are coloured: one scale for the whole layer (maps compare; weak ones look dark) or
+each map stretched to its own range (every pattern shows; strengths do not compare)."""
+
+_LARGEST_MOSAIC = 1600  # pixels a side of the grid itself
+_SMALLEST_MOSAIC = 360  # a grid of a few tiles is enlarged to this many pixels along its longer side
+_MARGINS = (20, 110, 16)  # left, right (colour bar), bottom, in pixels; the title sets the top
+_LINE = 16  # pixels per title line
+_NARROWEST = 560  # figure width in pixels, so that the title fits
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the grid goes in the figure, and the title wrapped to fit, in pixels."""
+
+    width: int
+    height: int
+    grid_width: int
+    grid_height: int
+    top: int
+    title: str
+
+
+def _layout(canvas_hw: tuple[int, int], cols: int, rows: int, tile_pixels: int, title: str) -> _Layout:
+    """Show ``rows x cols`` tiles of about ``tile_pixels`` a side, within the smallest and largest grid."""
+    scale = max(tile_pixels * max(cols, rows), _SMALLEST_MOSAIC) / max(canvas_hw)
+    scale = min(scale, _LARGEST_MOSAIC / canvas_hw[0], _LARGEST_MOSAIC / canvas_hw[1])
+    grid_w, grid_h = max(1, round(canvas_hw[1] * scale)), max(1, round(canvas_hw[0] * scale))
+    left, right, bottom = _MARGINS
+    width = max(grid_w + left + right, _NARROWEST)
+    title = wrap(title, width - 20)
+    top = 20 + _LINE * len(title.splitlines())
+    return _Layout(width, grid_h + top + bottom, grid_w, grid_h, top, title)
+
+
+def _draw_grid(
+    canvas: np.ndarray,
+    layout: _Layout,
+    out: str | Path,
+    *,
+    cmap: str = "viridis",
+    limits: tuple[float, float] | None = None,
+    colorbar: str | None = None,
+) -> Path:
+    plt = pyplot()
+    figure = plt.figure(figsize=(layout.width / DPI, layout.height / DPI), dpi=DPI)
+    left, right, _ = _MARGINS
+    beside = right - left if colorbar is not None else 0
+    x0 = (layout.width - layout.grid_width - beside) / 2  # grid and colour bar centred together
+    box = [
+        x0 / layout.width,
+        (layout.height - layout.top - layout.grid_height) / layout.height,
+        layout.grid_width / layout.width,
+        layout.grid_height / layout.height,
+    ]
+    axis = figure.add_axes(box)
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")
+    smooth = canvas.shape[0] > layout.grid_height  # shrinking: average, do not drop pixels
+    vmin, vmax = limits if limits is not None else (None, None)
+    image = axis.imshow(
+        canvas, cmap=colours, vmin=vmin, vmax=vmax, aspect="auto", interpolation="antialiased" if smooth else "nearest"
+    )
+    axis.set_axis_off()
+    figure.text(0.5, 1 - 10 / layout.height, layout.title, ha="center", va="top", fontsize=10)
+    if colorbar is not None:
+        bar = figure.add_axes([(x0 + layout.grid_width + 16) / layout.width, box[1], 14 / layout.width, box[3]])
+        figure.colorbar(image, cax=bar, label=colorbar)
+    return save(figure, out)
+
+
+def plot_feature_maps(
+    maps: np.ndarray, out: str | Path, *, name: str, caption: str = "", scale: str = "layer"
+) -> GridPicture:
+    """Draw every channel of ``maps`` ``(C, H, W)`` as one tile of a grid.
+
+    Args:
+        maps: one image's activations at one layer.
+        out: the file (``.png`` or ``.svg``).
+        name: the layer, for the title (with its shape and value range).
+        caption: a second title line (model, weights, image).
+        scale: one of :data:`SCALES`.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3:
+        raise ValueError(f"feature maps are (C, H, W), got shape {maps.shape}")
+    channels, height, width = maps.shape
+    low, high = float(maps.min()), float(maps.max())
+    title = f"{name}: {channels} maps of {height}x{width}, values {low:.3g} to {high:.3g}"
+    if scale == "channel":
+        flat = maps.reshape(channels, -1)
+        lows, spans = flat.min(axis=1), np.ptp(flat, axis=1)
+        maps = (maps - lows[:, None, None]) / np.where(spans > 0, spans, 1)[:, None, None]
+        title += " (each map scaled to its own range)"
+    rows, cols = grid_shape(channels, height / width)
+    canvas = mosaic(maps, cols)
+    text = f"{title}\n{caption}" if caption else title
+    layout = _layout(canvas.shape[:2], cols, rows, min(max(2 * max(height, width), 48), 128), text)
+    limits = (low, high) if scale == "layer" and high > low else None
+    path = _draw_grid(canvas, layout, out, limits=limits, colorbar="activation" if scale == "layer" else None)
+    return GridPicture(path, rows, cols, channels, (layout.width, layout.height))
+
+
+def plot_filters(
+    weight: np.ndarray,
+    out: str | Path,
+    *,
+    name: str,
+    caption: str = "",
+    rgb: bool = False,
+    limits: Sequence[int] = (48, 32),
+) -> GridPicture:
+    """Draw the kernels of a convolution with weight ``(C_out, C_in, kH, kW)``.
+
+    With ``rgb`` (a first layer on colour images) each filter is one colour tile, stretched to its own
+    range as AlexNet's paper shows them. Otherwise each tile is one 2-D kernel on a shared scale centred
+    on zero (red positive, blue negative): one filter per row, one input channel per column, at most
+    ``limits`` = (filters, input channels) of them; single-channel kernels (a first layer on gray
+    images) fill a square grid instead.
+    """
+    weight = np.asarray(weight, dtype=np.float32)
+    if weight.ndim != 4:
+        raise ValueError(f"a convolution's weight is (C_out, C_in, kH, kW), got shape {weight.shape}")
+    out_channels, in_channels, kh, kw = weight.shape
+    shape_text = f"{in_channels}x{kh}x{kw}"
+    if rgb and in_channels == 3:
+        flat = weight.reshape(out_channels, -1)
+        low, span = flat.min(axis=1), np.ptp(flat, axis=1)
+        tiles = (weight - low[:, None, None, None]) / np.where(span > 0, span, 1)[:, None, None, None]
+        tiles = tiles.transpose(0, 2, 3, 1)  # (N, kH, kW, RGB)
+        rows, cols = grid_shape(out_channels, kh / kw)
+        title = f"{name}: {out_channels} filters of {shape_text}, each stretched to its own range (RGB)"
+        canvas = mosaic(tiles, cols, fill=1.0)
+        text = f"{title}\n{caption}" if caption else title
+        layout = _layout(canvas.shape[:2], cols, rows, min(max(8 * max(kh, kw), 40), 96), text)
+        path = _draw_grid(canvas, layout, out)
+        return GridPicture(path, rows, cols, out_channels, (layout.width, layout.height))
+    shown_out, shown_in = min(out_channels, limits[0]), min(in_channels, limits[1])
+    kernels = weight[:shown_out, :shown_in]
+    if in_channels == 1:
+        tiles = kernels[:, 0]
+        rows, cols = grid_shape(shown_out, kh / kw)
+        title = f"{name}: {out_channels} filters of {shape_text}"
+    else:
+        tiles = kernels.reshape(shown_out * shown_in, kh, kw)
+        rows, cols = shown_out, shown_in
+        title = f"{name}: {out_channels} filters of {shape_text}; a row per filter, a column per input channel"
+    if (shown_out, shown_in) != (out_channels, in_channels):
+        title += f"\nthe first {shown_out} filters x {shown_in} input channels"
+    bound = float(np.abs(kernels).max()) or 1.0
+    canvas = mosaic(tiles, cols)
+    text = f"{title}\n{caption}" if caption else title
+    layout = _layout(canvas.shape[:2], cols, rows, min(max(8 * max(kh, kw), 24), 64), text)
+    path = _draw_grid(canvas, layout, out, cmap="RdBu_r", limits=(-bound, bound), colorbar="weight")
+    return GridPicture(path, rows, cols, len(tiles), (layout.width, layout.height))
