@@ -11,6 +11,7 @@ from cnnlab.cli._parser import CommandParser
 if TYPE_CHECKING:
     from cnnlab.cli._subject import Subject
     from cnnlab.inspection.feature_maps import MapLayer
+    from cnnlab.viz._figure import GridPicture
 
 DESCRIPTION = """Pictures (PNG, or SVG with --format svg) of what a network computes. RUN_OR_MODEL is a run
 directory or checkpoint (trained weights) or a model name from `cnnlab models` (random weights, and the
@@ -211,6 +212,10 @@ def _list_layers(subject: Subject, layers: list[MapLayer]) -> int:
     return 0
 
 
+def _pixels(grid: GridPicture) -> str:
+    return f"{grid.size[0]}x{grid.size[1]} px"
+
+
 def _names(values: list[str] | None) -> list[str] | None:
     if values is None:
         return None
@@ -242,7 +247,7 @@ def run_feature_maps(args: argparse.Namespace) -> int:
             caption=f"{subject.label}\non {about}",
             scale=args.scale,
         )
-        print(f"{grid.path}  {layer.shape_text}: {grid.tiles} maps in {grid.rows}x{grid.cols}")
+        print(f"{grid.path}  {layer.shape_text}: {grid.tiles} maps in {grid.rows}x{grid.cols}, {_pixels(grid)}")
     return 0
 
 
@@ -272,7 +277,8 @@ def run_filters(args: argparse.Namespace) -> int:
     grid = plot_filters(
         weight.float().numpy(), out, name=f"{name} ({type(layers[name]).__name__})", caption=caption, rgb=rgb
     )
-    print(f"{grid.path}  {'x'.join(map(str, weight.shape))}: {grid.tiles} tiles in {grid.rows}x{grid.cols}")
+    shape = "x".join(map(str, weight.shape))
+    print(f"{grid.path}  {shape}: {grid.tiles} tiles in {grid.rows}x{grid.cols}, {_pixels(grid)}")
     return 0
 
 

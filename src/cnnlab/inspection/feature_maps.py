@@ -188,10 +188,16 @@ def one_per_resolution(layers: Sequence[MapLayer], limit: int = 6) -> list[MapLa
 
 def _unknown_layer(name: str, layers: Sequence[MapLayer], model_name: str) -> ValueError:
     names = [layer.name for layer in layers if layer.has_maps]
-    close = difflib.get_close_matches(name, names, n=3)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(close)}?" if close else "."
-    listed = ", ".join(names[:40]) + (f", ... ({len(names)} in all)" if len(names) > 40 else "")
-    return ValueError(f"{model_name} has no layer {name!r}{hint} Layers with feature maps: {listed}")
+    if len(names) <= 40:
+        return ValueError(f"{model_name} has no layer {name!r}{hint} Layers with feature maps: {', '.join(names)}")
+    shown = [layer.name for layer in shown_layers(layers)]
+    listed = ", ".join(shown[:40]) + (", ..." if len(shown) > 40 else "")
+    return ValueError(
+        f"{model_name} has no layer {name!r}{hint} Its convolutions, pools and blocks: {listed} "
+        f"({len(names)} layers with feature maps in all; --list-layers lists them)"
+    )
 
 
 def choose_layers(layers: Sequence[MapLayer], names: Sequence[str], model_name: str = "the model") -> list[MapLayer]:

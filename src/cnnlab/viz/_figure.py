@@ -88,7 +88,7 @@ def mosaic(tiles: np.ndarray, cols: int, fill: float = np.nan) -> np.ndarray:
     if repeat > 1:
         tiles = tiles.repeat(repeat, axis=1).repeat(repeat, axis=2)
     count, height, width = tiles.shape[:3]
-    gap = max(1, round(max(height, width) / 16))
+    gap = max(1, round(max(height, width) / 12))
     rows = max(1, math.ceil(count / cols))
     shape = (rows * height + (rows - 1) * gap, cols * width + (cols - 1) * gap, *tiles.shape[3:])
     canvas = np.full(shape, fill, dtype=np.float32)

@@ -11,7 +11,8 @@ from cnnlab.viz._figure import DPI, GridPicture, pyplot, save
 
 __all__ = ["plot_examples"]
 
-_TILE = (150, 176)  # width and height of one image with its caption, in pixels
+_TILE = (150, 196)  # width and height of one image with its caption, in pixels
+_CAPTION = 62  # pixels under each image: three lines of caption
 _TITLE = 48
 
 
@@ -34,8 +35,8 @@ def plot_examples(
     for index, (image, caption) in enumerate(zip(images, captions, strict=True)):
         row, col = divmod(index, cols)
         left = (10 + col * _TILE[0] + 10) / width
-        bottom = (height - _TITLE - (row + 1) * _TILE[1] + 40) / height
-        axis = figure.add_axes((left, bottom, (_TILE[0] - 20) / width, (_TILE[1] - 46) / height))
+        bottom = (height - _TITLE - (row + 1) * _TILE[1] + _CAPTION) / height
+        axis = figure.add_axes((left, bottom, (_TILE[0] - 20) / width, (_TILE[1] - _CAPTION - 6) / height))
         pixels = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
         axis.imshow(pixels, cmap="gray" if pixels.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
         axis.set_axis_off()

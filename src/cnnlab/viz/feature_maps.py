@@ -75,7 +75,8 @@ def _draw_grid(
         layout.grid_height / layout.height,
     ]
     axis = figure.add_axes(box)
-    colours = plt.get_cmap(cmap).with_extremes(bad="white")
+    # the lines between tiles: white, unless white means something (zero, on a diverging scale)
+    colours = plt.get_cmap(cmap).with_extremes(bad="#555555" if cmap == "RdBu_r" else "white")
     smooth = canvas.shape[0] > layout.grid_height  # shrinking: average, do not drop pixels
     vmin, vmax = limits if limits is not None else (None, None)
     image = axis.imshow(

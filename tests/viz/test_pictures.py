@@ -1,0 +1,94 @@
+"""The plotting functions: sizes known in advance, one tile per channel, nothing blank, a self-contained page."""
+
+import base64
+import re
+
+import numpy as np
+import pytest
+
+from cnnlab.viz._figure import grid_shape, mosaic
+from cnnlab.viz.confusion import plot_confusion
+from cnnlab.viz.curves import plot_curves
+from cnnlab.viz.examples import plot_examples
+from cnnlab.viz.feature_maps import plot_feature_maps, plot_filters
+from cnnlab.viz.report import Section, image_tag, render_report, table_html
+from tests._pictures import check_picture
+
+
+def test_mosaic_places_every_tile_row_by_row():
+    tiles = np.arange(5 * 16 * 16, dtype=np.float32).reshape(5, 16, 16)
+    canvas = mosaic(tiles, cols=3)
+    gap = 1  # 16-pixel tiles: one line between them
+    assert canvas.shape == (2 * 16 + gap, 3 * 16 + 2 * gap)
+    np.testing.assert_array_equal(canvas[17:33, 17:33], tiles[4])  # second row, second column
+    assert np.isnan(canvas[17:, 34:]).all()  # the sixth place is empty
+    small = mosaic(np.ones((4, 2, 2)), cols=2)  # 2x2 tiles are enlarged 8x first: lines stay thin
+    assert small.shape == (2 * 16 + 1, 2 * 16 + 1)
+
+
+@pytest.mark.parametrize(("count", "expected"), [(1, (1, 1)), (6, (2, 3)), (16, (4, 4)), (512, (23, 23))])
+def test_grids_are_near_square(count, expected):
+    assert grid_shape(count) == expected
+
+
+@pytest.mark.parametrize(("channels", "side"), [(6, 28), (16, 5), (512, 14), (2048, 7), (64, 112), (1, 32)])
+def test_feature_maps_one_tile_per_channel_at_a_bounded_size(tmp_path, channels, side):
+    maps = np.random.default_rng(0).standard_normal((channels, side, side))
+    grid = plot_feature_maps(maps, tmp_path / "maps.png", name="layer", caption="a caption")
+    assert grid.tiles == channels and grid.rows * grid.cols >= channels > (grid.rows - 1) * grid.cols
+    assert max(grid.size) <= 1800
+    check_picture(grid.path, grid.size)
+
+
+def test_feature_maps_per_channel_scale_and_svg(tmp_path):
+    maps = np.zeros((4, 8, 8))
+    maps[1] = 1000.0  # one strong map would hide the others on a shared scale
+    maps[2, 2:4, 2:4] = 1e-3
+    grid = plot_feature_maps(maps, tmp_path / "maps.svg", name="layer", scale="channel")
+    assert grid.path.read_text().startswith("<?xml")
+    with pytest.raises(ValueError, match="scale must be one of layer, channel"):
+        plot_feature_maps(maps, tmp_path / "x.png", name="layer", scale="global")
+    with pytest.raises(ValueError, match="pictures are written as png or svg"):
+        plot_feature_maps(maps, tmp_path / "x.jpg", name="layer")
+
+
+def test_filters_rgb_gray_and_per_channel(tmp_path):
+    rng = np.random.default_rng(0)
+    rgb = plot_filters(rng.standard_normal((96, 3, 11, 11)), tmp_path / "rgb.png", name="conv1", rgb=True)
+    assert (rgb.tiles, rgb.rows, rgb.cols) == (96, 10, 10)
+    pixels = check_picture(rgb.path, rgb.size)
+    assert np.abs(pixels[..., 0] - pixels[..., 1]).mean() > 5  # in colour
+    gray = plot_filters(rng.standard_normal((6, 1, 5, 5)), tmp_path / "gray.png", name="c1")
+    assert (gray.tiles, gray.rows, gray.cols) == (6, 2, 3)
+    check_picture(gray.path, gray.size)
+    deep = plot_filters(rng.standard_normal((256, 48, 5, 5)), tmp_path / "deep.png", name="conv2")
+    assert (deep.rows, deep.cols, deep.tiles) == (48, 32, 48 * 32)  # capped: 48 filters x 32 input channels
+    check_picture(deep.path, deep.size)
+
+
+def test_confusion_curves_and_examples(tmp_path):
+    confusion = [[50, 2, 0], [3, 40, 7], [0, 0, 0]]
+    check_picture(plot_confusion(confusion, ("a", "b", "c"), "title", tmp_path / "confusion.png"), (635, 481))
+    rows = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "train_top1": 0.5 + e / 20,
+             "val_top1": 0.45 + e / 20} for e in range(1, 6)]  # fmt: skip
+    check_picture(plot_curves([("a", rows), ("b", rows[:3])], tmp_path / "curves.png"), (1000, 400))
+    images = [np.random.default_rng(i).random((28, 28)) for i in range(7)]
+    grid = plot_examples(images, [f"#{i}\ntrue 1\npredicted 7" for i in range(7)], tmp_path / "x.png", title="t")
+    assert (grid.rows, grid.cols, grid.tiles) == (2, 6, 7)
+    check_picture(grid.path, grid.size)
+
+
+def test_the_page_inlines_pictures_and_escapes_text(tmp_path):
+    grid = plot_feature_maps(np.random.default_rng(0).random((3, 8, 8)), tmp_path / "m.png", name="layer")
+    page = render_report(
+        "a <title>",
+        [("run", "runs/x & y")],
+        [Section("maps", "Maps", image_tag(grid.path, "maps") + table_html(["a", "b"], [[1_000, "<b>"]]))],
+    )
+    assert "a &lt;title&gt;" in page and "runs/x &amp; y" in page and "&lt;b&gt;" in page
+    assert '<td class="number">1,000</td>' in page and '<section id="maps">' in page
+    (uri,) = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert base64.b64decode(uri) == grid.path.read_bytes()
+    assert "http" not in page and "<script" not in page
+    with pytest.raises(ValueError, match="only PNG pictures are inlined"):
+        image_tag(b"GIF89a", "a gif")
