@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,37 @@ __all__ = ["plot_receptive_field"]
 
 SIZE = (640, 720)
 """Width and height of the picture in pixels."""
+
+
+def _dim_outside(axis: Any, inside: tuple[float, float, float, float], height: int, width: int) -> None:
+    """Dim the image around the rectangle ``inside`` (x, y, w, h) with four bands."""
+    from matplotlib.patches import Rectangle
+
+    x, y, w, h = inside
+    shade = {"color": "#1c2a4a", "alpha": 0.6, "linewidth": 0}  # dims a photo, tints a black background
+    for bx, by, bw, bh in (
+        (-0.5, -0.5, width, y + 0.5),
+        (-0.5, y + h, width, height - 0.5 - y - h),
+        (-0.5, y, x + 0.5, h),
+        (x + w, y, width - 0.5 - x - w, h),
+    ):
+        if bw > 0 and bh > 0:
+            axis.add_patch(Rectangle((bx, by), bw, bh, **shade))
+
+
+def _show_padding(axis: Any, full: tuple[float, float, float, float], height: int, width: int) -> None:
+    """Grow the axes to the whole field ``full`` (x, y, w, h), dashed, over a hatched band: the padding."""
+    from matplotlib.patches import Rectangle
+
+    x, y, w, h = full
+    axis.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor="#ff9500", linewidth=1.5, linestyle="--"))
+    margin = 0.02 * max(w, h, width, height)
+    axis.set_xlim(min(x, -0.5) - margin, max(x + w, width - 0.5) + margin)
+    axis.set_ylim(max(y + h, height - 0.5) + margin, min(y, -0.5) - margin)
+    axis.add_patch(Rectangle((-0.5, -0.5), width, height, fill=False, edgecolor="gray", linewidth=1))
+    axis.set_facecolor("#eeeeee")
+    axis.patch.set_hatch("//")
+    axis.patch.set_edgecolor("#bbbbbb")
 
 
 def plot_receptive_field(image: np.ndarray, box: FieldBox, out: str | Path, *, title: str, caption: str = "") -> Path:
@@ -31,35 +62,16 @@ def plot_receptive_field(image: np.ndarray, box: FieldBox, out: str | Path, *, t
     height, width = image.shape[:2]
     figure = plt.figure(figsize=(SIZE[0] / DPI, SIZE[1] / DPI), dpi=DPI)
     axis = figure.add_axes((0.1, 0.07, 0.86, 0.75))
-    gray = image.ndim == 2
-    axis.imshow(
-        image, cmap="gray" if gray else None, extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest"
-    )
-    full = (box.left - 0.5, box.top - 0.5, box.right - box.left + 1, box.bottom - box.top + 1)
+    extent = (-0.5, width - 0.5, height - 0.5, -0.5)  # pixel j covers j - 0.5 .. j + 0.5
+    axis.imshow(image, cmap="gray" if image.ndim == 2 else None, extent=extent, interpolation="nearest")
     top, left, bottom, right = box.clipped
     inside = (left - 0.5, top - 0.5, right - left + 1, bottom - top + 1)
-    # Dim everything outside the field with four bands around it.
-    shade = {"color": "#1c2a4a", "alpha": 0.6, "linewidth": 0}  # dims a photo, tints a black background
-    for x, y, w, h in (
-        (-0.5, -0.5, width, inside[1] + 0.5),
-        (-0.5, inside[1] + inside[3], width, height - 0.5 - inside[1] - inside[3]),
-        (-0.5, inside[1], inside[0] + 0.5, inside[3]),
-        (inside[0] + inside[2], inside[1], width - 0.5 - inside[0] - inside[2], inside[3]),
-    ):
-        if w > 0 and h > 0:
-            axis.add_patch(Rectangle((x, y), w, h, **shade))
-    axis.add_patch(Rectangle(inside[:2], inside[2], inside[3], fill=False, edgecolor="#ff3b30", linewidth=2.5))
+    _dim_outside(axis, inside, height, width)
     if box.extends_past_input:
-        axis.add_patch(
-            Rectangle(full[:2], full[2], full[3], fill=False, edgecolor="#ff9500", linewidth=1.5, linestyle="--")
-        )
-        margin = 0.02 * max(full[2], full[3], width, height)
-        axis.set_xlim(min(full[0], -0.5) - margin, max(full[0] + full[2], width - 0.5) + margin)
-        axis.set_ylim(max(full[1] + full[3], height - 0.5) + margin, min(full[1], -0.5) - margin)
-        axis.add_patch(Rectangle((-0.5, -0.5), width, height, fill=False, edgecolor="gray", linewidth=1))
-        axis.set_facecolor("#eeeeee")
-        axis.patch.set_hatch("//")
-        axis.patch.set_edgecolor("#bbbbbb")
+        full = (box.left - 0.5, box.top - 0.5, box.right - box.left + 1, box.bottom - box.top + 1)
+        _show_padding(axis, full, height, width)
+    # the part inside the image last, so that it shows where it runs along the dashed whole
+    axis.add_patch(Rectangle(inside[:2], inside[2], inside[3], fill=False, edgecolor="#ff3b30", linewidth=2.5))
     axis.plot([box.centre[1]], [box.centre[0]], "o", color="#ff3b30", markersize=5)
     axis.set(xlabel="input column (pixels)", ylabel="input row (pixels)")
     text = wrap(f"{title}\n{caption}" if caption else title, SIZE[0] - 20)

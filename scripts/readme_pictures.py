@@ -1,0 +1,61 @@
+"""Draw the README's pictures with the commands the README shows, so that they stay true.
+
+Trains LeNet-5 with its default recipe (about 20 s on 2 cores), then runs ``cnnlab show`` on the run and
+on GoogLeNet, and copies the pictures to ``docs/images/``:
+
+    lenet5-c1.png                    C1's six feature maps of a test digit
+    lenet5-c3.png                    C3's sixteen maps, each combining several of S2's
+    googlenet-receptive-field.png    what one unit of inception4a sees of scikit-learn's sample photo
+
+Run from the repository root:
+
+    .venv/bin/python scripts/readme_pictures.py [--epochs N] [--out docs/images]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from cnnlab.cli.main import main as cnnlab
+
+# picture -> (the file the command draws, under {out}; the command, or None when an earlier one drew it)
+PICTURES = {
+    "lenet5-c1.png": ("c1.png", ["show", "feature-maps", "{run}", "--layers", "c1", "c3", "--out", "{out}"]),
+    "lenet5-c3.png": ("c3.png", None),
+    "googlenet-receptive-field.png": (
+        "receptive-field-inception4a-6-4.png",
+        ["show", "receptive-field", "googlenet", "--layer", "inception4a", "--unit", "6,4", "--out", "{out}"],
+    ),
+}
+
+
+def run(*args: str) -> None:
+    print("$ cnnlab", " ".join(args))
+    if cnnlab(list(args)) != 0:
+        raise SystemExit(f"cnnlab {' '.join(args)} failed")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's 30)")
+    parser.add_argument("--out", type=Path, default=Path("docs/images"), help="where the pictures go")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        run_dir = work / "lenet5"  # the pictures name the run by its folder: keep it short
+        epochs = ["--epochs", str(args.epochs)] if args.epochs else []
+        run("train", "lenet5", "--no-progress", "--output", str(run_dir), *epochs)
+        pictures = work / "pictures"
+        for name, (drawn, command) in PICTURES.items():
+            if command is not None:
+                run(*(part.format(run=run_dir, out=pictures) for part in command))
+            shutil.copyfile(pictures / drawn, args.out / name)
+            print(f"{args.out / name}")
+
+
+if __name__ == "__main__":
+    main()
