@@ -159,10 +159,9 @@ def _feature_maps_section(trained: TrainedModel, image: torch.Tensor, label: int
             maps[layer.name][0].float().numpy(), folder / f"maps-{index}.png", name=f"{layer.name} ({layer.type})"
         )
         parts.append(image_tag(grid.path, f"{grid.tiles} feature maps of {layer.name}"))
-    intro = paragraph(
-        "The first convolution, then one layer for each map size, deeper layers last: "
-        "`cnnlab show feature-maps RUN --layers all` draws every layer.",
-        "note",
+    intro = (
+        '<p class="note">The first convolution, then one layer for each map size, deeper layers last; '
+        "<code>cnnlab show feature-maps RUN --layers all</code> draws every layer.</p>"
     )
     return Section("feature-maps", "Feature maps of a test image", intro + "\n".join(parts))
 

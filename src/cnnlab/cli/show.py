@@ -309,8 +309,9 @@ def run_receptive_field(args: argparse.Namespace) -> int:
             if amount > 0
         ]
         past = f"; the field reaches {', '.join(edges)}: zero padding"
+    note = f", first of {layer.calls} calls" if layer.calls > 1 else ""
     title = (
-        f"{layer.name} ({layer.type}), unit ({y}, {x}) of {layer.output_shape[1]}x{layer.output_shape[2]}: "
+        f"{layer.name} ({layer.type}{note}), unit ({y}, {x}) of {layer.output_shape[1]}x{layer.output_shape[2]}: "
         f"a {box.size[0]}x{box.size[1]} field"
     )
     out = folder / f"receptive-field-{layer.name}-{y}-{x}.{args.format}"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Section", "image_tag", "render_report", "table_html"]
+__all__ = ["Section", "facts_html", "image_tag", "paragraph", "render_report", "table_html"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
