@@ -1,15 +1,19 @@
 """Draw the README's pictures with the commands the README shows, so that they stay true.
 
 Trains LeNet-5 with its default recipe (about 20 s on 2 cores), then runs ``cnnlab show`` on the run and
-on GoogLeNet, and copies the pictures to ``docs/images/``:
+on GoogLeNet, then the quick degradation experiment (about 4 minutes), and copies the pictures to
+``docs/images/``:
 
     lenet5-c1.png                    C1's six feature maps of a test digit
     lenet5-c3.png                    C3's sixteen maps, each combining several of S2's
     googlenet-receptive-field.png    what one unit of inception4a sees of scikit-learn's sample photo
+    degradation.png                  plain-20/56 against ResNet-20/56: training and validation error
 
 Run from the repository root:
 
-    .venv/bin/python scripts/readme_pictures.py [--epochs N] [--out docs/images]
+    .venv/bin/python scripts/readme_pictures.py [--epochs N] [--seeds S...] [--out docs/images]
+
+``--epochs`` and ``--seeds`` shorten the training runs (for a check that the script works, not for the README).
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ PICTURES = {
         "receptive-field-inception4a-6-4.png",
         ["show", "receptive-field", "googlenet", "--layer", "inception4a", "--unit", "6,4", "--out", "{out}"],
     ),
+    "degradation.png": ("degradation/degradation.png", ["experiment", "degradation", "--out", "{out}/degradation"]),
 }
+TRAINING_COMMANDS = ("train", "experiment")  # the commands that --epochs and --seeds shorten
 
 
 def run(*args: str) -> None:
@@ -41,18 +47,22 @@ def run(*args: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's 30)")
+    parser.add_argument("--seeds", nargs="+", default=None, help="the experiment's seeds (default: its preset's)")
     parser.add_argument("--out", type=Path, default=Path("docs/images"), help="where the pictures go")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         run_dir = work / "lenet5"  # the pictures name the run by its folder: keep it short
-        epochs = ["--epochs", str(args.epochs)] if args.epochs else []
-        run("train", "lenet5", "--no-progress", "--output", str(run_dir), *epochs)
+        shorter = ["--epochs", str(args.epochs)] if args.epochs else []
+        run("train", "lenet5", "--no-progress", "--output", str(run_dir), *shorter)
+        if args.seeds:
+            shorter += ["--seeds", *args.seeds]
         pictures = work / "pictures"
         for name, (drawn, command) in PICTURES.items():
             if command is not None:
-                run(*(part.format(run=run_dir, out=pictures) for part in command))
+                extra = shorter if command[0] in TRAINING_COMMANDS else []
+                run(*(part.format(run=run_dir, out=pictures) for part in command), *extra)
             shutil.copyfile(pictures / drawn, args.out / name)
             print(f"{args.out / name}")
 

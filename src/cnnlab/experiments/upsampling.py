@@ -50,7 +50,8 @@ def _figure(panels: list[tuple[torch.Tensor, str]], out: Path) -> Path:
 
     figure, axes = plt.subplots(1, len(panels), figsize=(2.3 * len(panels), 2.8), dpi=100)
     for axis, (picture, title) in zip(axes, panels, strict=True):
-        axis.imshow(picture.detach().numpy(), cmap="gray" if "kernel" not in title else "RdBu_r", interpolation="nearest")
+        colours = "RdBu_r" if "kernel" in title else "gray"
+        axis.imshow(picture.detach().numpy(), cmap=colours, interpolation="nearest")
         axis.set_title(title, fontsize=9)
         axis.axis("off")
     figure.tight_layout()

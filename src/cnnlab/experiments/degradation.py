@@ -1,0 +1,254 @@
+"""Deeper isn't always better: plain-20 and plain-56 against ResNet-20 and ResNet-56 under one recipe.
+
+The lecture: "deeper isn't always better ... due to optimisation difficulties ... this led to ResNet, which had
+residual connections jumping over weighted layers". He et al. 2016 (Sec. 4.2, Fig. 1 and Fig. 6) show it on
+CIFAR-10: the 56-layer plain network ends with a *higher training error* than the 20-layer one, so the fault is
+optimisation, not overfitting; the same networks with identity shortcuts (option A: exactly the parameters of
+their plain twins) get better with depth. The claim holds on a run when plain-56's final training error is above
+plain-20's and ResNet-56's is not above ResNet-20's (means over the run's seeds).
+
+Training error is measured as the paper means it, on the training set: the last epoch's weights, in eval mode,
+on the un-augmented training split the run trained on. The ``train_top1`` the loop records per epoch is not
+that: it is averaged over an epoch while the weights change, with batch-norm in training mode and on augmented
+batches, so it overstates the final error of a network that is still learning. The figure draws that running
+error (solid) because it is the only training error the loop records per epoch, beside the validation error
+(dashed), as Fig. 6 draws training and test error; the verdict and the table use the final measurement.
+
+Presets:
+    quick: scikit-learn's 8x8 digits (1,293 training images after the 10% validation split; bundled, offline),
+        kept at 8x8, so the three stages see 8x8, 4x4 and 2x2 maps instead of CIFAR's 32, 16 and 8. The paper's
+        recipe but for: batch 32 (40 steps an epoch), peak learning rate 0.05 after a one-epoch linear warm-up
+        (the paper warms ResNet-110 up the same way), cosine decay to zero over 30 epochs, no augmentation (a
+        contest of training error). The same recipe and seeds for all four networks. At 8x8 a step costs a
+        sixteenth of one at 32x32, which buys the ~1,200 steps the four networks need in about 75 s per seed
+        (all four networks) on 2 CPU cores; 5 epochs of mnist5k at 32x32 (~140 steps, ~2 minutes) left
+        ResNet-56 at 13% training error against ResNet-20's 1.4%: too short for the deeper residual net, so no
+        verdict on the claim. Measured over seeds 0-9 (``--quick`` and ``--quick --seeds 3 4 5 6 7 8 9``, 3 min
+        48 s and 8 min 24 s): plain-56 ended at 19-65% training error (mean over the ten 49.5%), plain-20,
+        ResNet-20 and ResNet-56 at 0.00% on every seed, so the claim held on 10 of 10 seeds. The residual half
+        holds as a tie, both nets fitting the training set; their test errors (0.6-2.5%) overlap across seeds.
+    full: the paper's CIFAR-10 recipe unchanged (the ``resnet_cifar`` recipe: SGD 0.1, momentum 0.9, weight
+        decay 1e-4, batch 128, divided by 10 at epochs 91 and 137 of 182, 4-pixel crops and flips, a 45k/5k
+        split); it needs ``--data cifar10 --data-dir DIR``.
+
+Deviations from the paper in the quick preset, besides the data and the recipe above: the budget (~1,200 steps
+against 64k) keeps every network early in its training, so plain-56's gap is far wider than Fig. 1's (about 6%
+against 2% training error after 64k iterations).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
+
+__all__ = ["degradation_experiment"]
+
+CLAIM = "a deeper plain net trains worse (plain-56 above plain-20 in training error); with shortcuts deeper is not"
+
+# registry name, label, weighted layers, identity shortcuts
+NETWORKS: tuple[tuple[str, str, int, bool], ...] = (
+    ("plain20", "plain-20", 20, False),
+    ("plain56", "plain-56", 56, False),
+    ("resnet20", "ResNet-20", 20, True),
+    ("resnet56", "ResNet-56", 56, True),
+)
+
+# Plain nets in blues, residual nets in reds; the deeper of each pair darker.
+COLOURS = {"plain20": "#6baed6", "plain56": "#08519c", "resnet20": "#fc9272", "resnet56": "#a50f15"}
+
+# Overrides of the ``resnet_cifar`` recipe for the quick preset (see the module docstring for why).
+QUICK_RECIPE: dict[str, Any] = {
+    "epochs": 30, "batch_size": 32, "lr": 0.05, "warmup_epochs": 1.0, "schedule": "cosine", "milestones": (),
+    "augment": (),
+}  # fmt: skip
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"data": "digits", "seeds": (0, 1, 2), "recipe": QUICK_RECIPE},
+    "full": {"data": "cifar10", "seeds": (0,), "recipe": {}},
+}
+BUNDLED = ("digits", "mnist5k")  # the datasets that need no --data-dir
+
+
+def _dataset(settings: Settings) -> str:
+    """The preset's dataset, or the override; the full preset refuses to start without its data."""
+    data = settings.data or PRESETS[settings.preset]["data"]
+    if settings.preset == "full" and data not in BUNDLED and settings.data_dir is None:
+        raise ValueError(
+            f"the full degradation preset is the paper's CIFAR-10 recipe and needs the data: add --data {data} "
+            "--data-dir DIR (with --download to fetch it there), or run --quick on the bundled digits"
+        )
+    return data
+
+
+def _final_errors(run_dir: Path) -> dict[str, float]:
+    """Top-1 error of the last epoch's weights, in eval mode, on the un-augmented training split and the test set."""
+    from cnnlab.training.inference import evaluation_data, load_trained_model
+    from cnnlab.training.metrics import evaluate
+
+    trained = load_trained_model(run_dir / "last.pt")
+    errors = {}
+    for split in ("train", "test"):
+        batches = evaluation_data(trained, split=split)
+        errors[split] = 1 - evaluate(trained.model, batches.loader, trained.num_classes).top1
+    return errors
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _mean_curve(runs: list[dict[str, Any]], key: str) -> list[float]:
+    """The per-epoch mean over seeds of one curve (every run has the same number of epochs)."""
+    return [_mean(list(values)) for values in zip(*(run[key] for run in runs), strict=True)]
+
+
+def _train(model: str, settings: Settings, data: str, seed: int) -> dict[str, Any]:
+    """One training run of ``model`` and its final errors, per-epoch curves and seconds."""
+    started = time.perf_counter()
+    recipe = PRESETS[settings.preset]["recipe"]
+    summary = train_briefly(model, settings, f"{model}-seed{seed}", seed=seed, data=data, **recipe)
+    run_dir = Path(summary["run_dir"])
+    errors = _final_errors(run_dir)
+    return {
+        "seed": seed,
+        "train_error": errors["train"],
+        "test_error": errors["test"],
+        "params": summary["params"],
+        "seconds": time.perf_counter() - started,
+        "last_running_train_error": 1 - summary["history"][-1]["train_top1"],
+        "curve_train_error": [1 - row["train_top1"] for row in summary["history"]],
+        "curve_val_error": [1 - row["val_top1"] for row in summary["history"]],
+        "config": json.loads((run_dir / "config.json").read_text()),
+    }
+
+
+def _figure(networks: dict[str, dict[str, Any]], title: str, out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    figure, (curves, bars) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=100, gridspec_kw={"width_ratios": [3, 1]})
+    for name, network in networks.items():
+        train = [100 * e for e in _mean_curve(network["runs"], "curve_train_error")]
+        val = [100 * e for e in _mean_curve(network["runs"], "curve_val_error")]
+        epochs = range(1, len(train) + 1)
+        marker = "o" if len(train) == 1 else None  # one epoch is a point, not a line
+        curves.plot(
+            epochs, train, "-", marker=marker, color=COLOURS[name], lw=1.6, label=f"{network['label']} training"
+        )
+        curves.plot(
+            epochs, val, "--", marker=marker, color=COLOURS[name], lw=1.2, label=f"{network['label']} validation"
+        )
+    curves.set(xlabel="epoch", ylabel="error (%)", title=title, ylim=(0, None))
+    curves.xaxis.set_major_locator(MaxNLocator(integer=True))
+    curves.grid(alpha=0.3)
+    curves.legend(fontsize=7, ncol=2)
+    names = list(networks)
+    finals = [100 * networks[n]["train_error"] for n in names]
+    drawn = bars.bar(range(len(names)), finals, color=[COLOURS[n] for n in names])
+    for bar, value in zip(drawn, finals, strict=True):
+        bars.annotate(f"{value:.2f}%", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                      va="bottom", fontsize=8)  # fmt: skip
+    bars.set_xticks(range(len(names)), [networks[n]["label"] for n in names], rotation=30, fontsize=8)
+    bars.set(ylabel="final training error (%)", title="last epoch, eval mode", ylim=(0, max(1.0, *finals) * 1.15))
+    bars.grid(alpha=0.3, axis="y")
+    figure.tight_layout()
+    path = out / "degradation.png"
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def claim_holds(train_errors: dict[str, float]) -> tuple[bool, bool]:
+    """The rule on final training errors: (plain-56 above plain-20, ResNet-56 not above ResNet-20)."""
+    return train_errors["plain56"] > train_errors["plain20"], train_errors["resnet56"] <= train_errors["resnet20"]
+
+
+@register("degradation", CLAIM)
+def degradation_experiment(settings: Settings) -> ExperimentResult:
+    """Train plain-20/56 and ResNet-20/56 under one recipe; compare their final training and test errors.
+
+    Args:
+        settings: the preset (``quick``: 8x8 digits, ``full``: the paper's CIFAR-10 recipe), seeds, epochs, data.
+
+    Returns:
+        The table (one row per network), the per-seed numbers and curves in ``data``, the figure and the verdict.
+
+    Raises:
+        ValueError: the full preset without ``--data-dir`` for its torchvision dataset.
+    """
+    data = _dataset(settings)
+    preset = PRESETS[settings.preset]
+    seeds = tuple(settings.seeds or preset["seeds"])
+    networks: dict[str, dict[str, Any]] = {}
+    config: dict[str, Any] = {}
+    for name, label, layers, residual in NETWORKS:
+        runs = [_train(name, settings, data, seed) for seed in seeds]
+        # the recipe every run shared (the same for all four networks but for the model, seed and directory)
+        config = {k: v for k, v in runs[0]["config"].items() if k not in ("model", "seed", "output")}
+        networks[name] = {
+            "label": label,
+            "layers": layers,
+            "residual": residual,
+            "params": runs[0]["params"],
+            "train_error": _mean([r["train_error"] for r in runs]),
+            "test_error": _mean([r["test_error"] for r in runs]),
+            "seconds": sum(r["seconds"] for r in runs),
+            "runs": [{k: v for k, v in r.items() if k != "config"} for r in runs],
+        }
+    plain_worse, residual_fine = claim_holds({n: networks[n]["train_error"] for n in networks})
+    held = plain_worse and residual_fine
+    per_seed = [claim_holds({n: networks[n]["runs"][i]["train_error"] for n in networks}) for i in range(len(seeds))]
+    plain_count = sum(p for p, _ in per_seed)
+    residual_count = sum(r for _, r in per_seed)
+    error = {n: networks[n]["train_error"] for n in networks}
+    seeds_text = (
+        f" (mean of {len(seeds)} seeds; plain-56 above plain-20 in {plain_count}/{len(seeds)}, "
+        f"ResNet-56 at or below ResNet-20 in {residual_count}/{len(seeds)})"
+        if len(seeds) > 1
+        else f" (seed {seeds[0]})"
+    )
+    ending = "the claim held" if held else f"{_why_not(plain_worse, residual_fine)}, so the claim did not hold"
+    verdict = (
+        f"Plain-56 ended with {error['plain56']:.2%} training error against plain-20's {error['plain20']:.2%}, "
+        f"ResNet-56 with {error['resnet56']:.2%} against ResNet-20's {error['resnet20']:.2%}{seeds_text}: "
+        f"{ending} on this run."
+    )
+    headers = ["network", "layers", "shortcuts", "params", "training error", "test error", "seconds"]
+    rows: list[list[Any]] = [
+        [n["label"], n["layers"], "identity (A)" if n["residual"] else "none", n["params"],
+         f"{n['train_error']:.2%}", f"{n['test_error']:.2%}", round(n["seconds"], 1)]
+        for n in networks.values()
+    ]  # fmt: skip
+    epochs = config["epochs"]
+    title = f"{data}, {epochs} epochs" + (f", mean of {len(seeds)} seeds" if len(seeds) > 1 else f", seed {seeds[0]}")
+    figure = _figure(networks, title, settings.out)
+    result_data = {
+        "preset": settings.preset,
+        "dataset": data,
+        "seeds": list(seeds),
+        "epochs": epochs,
+        "config": config,
+        "training_error": "top-1 error of the last epoch's weights, eval mode, un-augmented training split",
+        "curves": "per epoch: running training error over the epoch (train mode, as trained) and validation error",
+        "networks": networks,
+        "plain_deeper_worse": plain_worse,
+        "residual_deeper_not_worse": residual_fine,
+        "seeds_plain_deeper_worse": plain_count,
+        "seeds_residual_deeper_not_worse": residual_count,
+    }
+    return ExperimentResult("degradation", CLAIM, held, verdict, headers, rows, result_data, figure)
+
+
+def _why_not(plain_worse: bool, residual_fine: bool) -> str:
+    reasons = []
+    if not plain_worse:
+        reasons.append("plain-56 did not end above plain-20")
+    if not residual_fine:
+        reasons.append("ResNet-56 ended above ResNet-20")
+    return " and ".join(reasons)

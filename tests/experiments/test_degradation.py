@@ -1,0 +1,88 @@
+"""The degradation experiment on a tiny budget: structure, files, and the invariants that hold at any budget."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnlab.experiments import Settings, run_experiment
+from cnnlab.experiments.degradation import COLOURS, claim_holds
+
+NAMES = ["plain20", "plain56", "resnet20", "resnet56"]
+EPOCHS = 2  # two points make a line in the figure; the quick preset's digits keep this to seconds
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("degradation")
+    result = run_experiment("degradation", Settings("quick", out, epochs=EPOCHS, seeds=(0,)))
+    return result, out, json.loads((out / "results.json").read_text())
+
+
+def test_results_json_has_the_four_networks(tiny):
+    result, out, record = tiny
+    assert record["name"] == "degradation" and record["claim"] and record["held"] in (True, False)
+    assert record["verdict"] == result.verdict and record["verdict"].endswith("on this run.")
+    data = record["data"]
+    assert data["preset"] == "quick" and data["dataset"] == "digits"
+    assert data["seeds"] == [0] and data["epochs"] == EPOCHS and data["config"]["epochs"] == EPOCHS
+    assert list(data["networks"]) == NAMES
+    assert [row[0] for row in record["rows"]] == ["plain-20", "plain-56", "ResNet-20", "ResNet-56"]
+    assert all(len(row) == len(record["headers"]) for row in record["rows"])
+    for name, network in data["networks"].items():
+        assert network["layers"] == int(name[-2:]) and network["residual"] == name.startswith("resnet")
+        assert 0 <= network["train_error"] <= 1 and 0 <= network["test_error"] <= 1
+        (run,) = network["runs"]
+        assert run["seed"] == 0 and run["train_error"] == network["train_error"]
+        assert len(run["curve_train_error"]) == len(run["curve_val_error"]) == EPOCHS
+        assert (out / "runs" / f"{name}-seed0" / "last.pt").exists()
+
+
+def test_plain_and_residual_twins_have_equal_parameters(tiny):
+    _, _, record = tiny
+    params = {name: network["params"] for name, network in record["data"]["networks"].items()}
+    assert params == {"plain20": 269_722, "resnet20": 269_722, "plain56": 853_018, "resnet56": 853_018}
+    assert [row[3] for row in record["rows"]] == [269_722, 853_018, 269_722, 853_018]
+
+
+def test_held_is_the_rule_applied_to_the_reported_numbers(tiny):
+    _, _, record = tiny
+    data = record["data"]
+    errors = {name: network["train_error"] for name, network in data["networks"].items()}
+    plain_worse = errors["plain56"] > errors["plain20"]
+    residual_fine = errors["resnet56"] <= errors["resnet20"]
+    assert (data["plain_deeper_worse"], data["residual_deeper_not_worse"]) == (plain_worse, residual_fine)
+    assert record["held"] == (plain_worse and residual_fine)
+    assert ("the claim held on this run" in record["verdict"]) == record["held"]
+    for name, row in zip(NAMES, record["rows"], strict=True):
+        assert row[4] == f"{errors[name]:.2%}" and f"{errors[name]:.2%}" in record["verdict"]
+
+
+def test_the_figure_overlays_the_curves(tiny):
+    result, out, _ = tiny
+    assert result.figure == out / "degradation.png"
+    with Image.open(result.figure) as image:
+        image.load()
+        pixels = np.asarray(image.convert("RGB"), dtype=np.int64)
+    assert pixels.shape[1] >= 600 and pixels.var() > 50  # decodes, and is not blank
+    curves = pixels[:, : pixels.shape[1] * 2 // 3]  # the left panel: the curves, not the bars
+    for name in NAMES:
+        colour = np.array([int(COLOURS[name][i : i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(curves - colour).sum(axis=2) < 30).sum() > 200, f"no {name} curve"  # more than its legend entry
+
+
+def test_the_rule_on_ties():
+    assert claim_holds({"plain20": 0.0, "plain56": 0.1, "resnet20": 0.0, "resnet56": 0.0}) == (True, True)
+    assert claim_holds({"plain20": 0.1, "plain56": 0.1, "resnet20": 0.0, "resnet56": 0.01}) == (False, False)
+
+
+def test_full_preset_without_data_is_one_line(capsys, tmp_path):
+    from cnnlab.cli.main import main
+
+    code = main(["experiment", "degradation", "--full", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 2 and "Traceback" not in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert "--data cifar10 --data-dir" in captured.err
+    assert not (tmp_path / "runs").exists()  # refused before any training
