@@ -140,3 +140,30 @@ def test_resume_refuses_a_foreign_or_finished_run(tmp_path, two_epochs):
         train(resume=two_epochs.run_dir, progress=False, log=_quiet)
     with pytest.raises(ValueError, match="has no last.pt: not a cnnlab run directory"):
         train(resume=tmp_path)
+
+
+def test_a_run_puts_back_the_process_wide_torch_settings(tmp_path):
+    # The LeNet recipe asks for one thread and the test config for determinism; neither may outlive the run,
+    # or the next run in the same process (an experiment trains several) would be slower and differ.
+    before = torch.get_num_threads()  # the suite runs on one thread (conftest): give the run something to change
+    torch.set_num_threads(2)
+    assert not torch.are_deterministic_algorithms_enabled()
+    config = _config(tmp_path, epochs=1)
+    assert config.threads == 1
+    seen = {}
+    original = loop_module.Trainer.__init__
+
+    def spy(self, *args, **kwargs):
+        seen["threads"] = torch.get_num_threads()
+        seen["deterministic"] = torch.are_deterministic_algorithms_enabled()
+        original(self, *args, **kwargs)
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(loop_module.Trainer, "__init__", spy)
+            train(config, progress=False, log=_quiet)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert seen == {"threads": 1, "deterministic": True}  # applied during the run
+    assert after == 2 and not torch.are_deterministic_algorithms_enabled()

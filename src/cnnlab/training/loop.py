@@ -100,6 +100,29 @@ def _stop_on_ctrl_c() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextmanager
+def _torch_settings(config: TrainConfig) -> Iterator[None]:
+    """The run's thread count and determinism, put back afterwards.
+
+    They are process-wide: without this, a short recipe's one thread would slow every later run in the same
+    process (an experiment trains several models in a row) and change its floating-point results.
+    """
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    benchmark = torch.backends.cudnn.benchmark
+    try:
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        if config.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
+        torch.backends.cudnn.benchmark = benchmark
+
+
 def _new_run_dir(config: TrainConfig, dist: Distributed) -> Path:
     if config.output:
         return Path(config.output)
@@ -132,12 +155,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, dist: Distributed, log: Callable[[str], None], progress: bool) -> None:
         self.config, self.dist, self.progress = config, dist, progress
         self.log = log if dist.is_main else (lambda _message: None)
-        if config.threads:
-            torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
-        if config.deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-            torch.backends.cudnn.benchmark = False
         dataset = load_training_dataset(config)
         torch.manual_seed(config.seed)
         model = create_model(config.model, num_classes=dataset.num_classes, **config.model_args)
@@ -370,29 +388,37 @@ def train(
         raise ValueError("train needs a config or a run to resume")
     dist = setup_distributed(config.device)
     try:
-        trainer = Trainer(config, dist, log, progress)
-        run_dir = _new_run_dir(config, dist) if state is None else Path(config.output or ".")
-        if state is not None:
-            trainer.restore(state)
-            if trainer.epoch >= config.epochs:
-                raise ValueError(
-                    f"{run_dir} already trained {trainer.epoch} of {config.epochs} epochs; pass --epochs N to go on"
-                )
-            trainer.log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.batches_done + 1}")
-        if dist.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-        writer = _tensorboard(run_dir) if dist.is_main else None
-        with _stop_on_ctrl_c() as stop:
-            while trainer.epoch < config.epochs:
-                started = time.perf_counter()
-                trainer.train_epoch(run_dir, stop)
-                trainer.end_epoch(run_dir, time.perf_counter() - started, writer)
-        if writer is not None:
-            writer.close()
-        return _finish(trainer, run_dir)
+        with _torch_settings(config):
+            return _run(config, state, dist, log, progress)
     finally:
         dist.shutdown()
+
+
+def _run(
+    config: TrainConfig, state: dict[str, Any] | None, dist: Distributed, log: Callable[[str], None], progress: bool
+) -> RunResult:
+    """A new run, or the rest of the one ``state`` checkpointed, to the end of its epochs."""
+    trainer = Trainer(config, dist, log, progress)
+    run_dir = _new_run_dir(config, dist) if state is None else Path(config.output or ".")
+    if state is not None:
+        trainer.restore(state)
+        if trainer.epoch >= config.epochs:
+            raise ValueError(
+                f"{run_dir} already trained {trainer.epoch} of {config.epochs} epochs; pass --epochs N to go on"
+            )
+        trainer.log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.batches_done + 1}")
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    writer = _tensorboard(run_dir) if dist.is_main else None
+    with _stop_on_ctrl_c() as stop:
+        while trainer.epoch < config.epochs:
+            started = time.perf_counter()
+            trainer.train_epoch(run_dir, stop)
+            trainer.end_epoch(run_dir, time.perf_counter() - started, writer)
+    if writer is not None:
+        writer.close()
+    return _finish(trainer, run_dir)
 
 
 def _finish(trainer: Trainer, run_dir: Path) -> RunResult:
