@@ -2,8 +2,11 @@
 
 import os
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
+
+from cnnlab.cli.main import main
 
 # "ci" replays the same examples on every run (a failure on CI reproduces locally with
 # HYPOTHESIS_PROFILE=ci); "dev" explores new ones each time.
@@ -15,3 +18,29 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 # The machines have 2 cores; tiny tensors run faster without intra-op threads fighting each other.
 torch.set_num_threads(1)
+
+
+@pytest.fixture
+def run(capsys):
+    """Run ``cnnlab ARGS`` in-process; returns (exit code, stdout, stderr)."""
+
+    def call(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return call
+
+
+@pytest.fixture
+def fails(run):
+    """Run a command that must fail: exit code 2 and one line on stderr without a traceback."""
+
+    def call(*args: str) -> str:
+        code, out, err = run(*args)
+        assert code == 2, (out, err)
+        assert len(err.strip().splitlines()) == 1, err
+        assert "Traceback" not in err
+        return err.strip()
+
+    return call

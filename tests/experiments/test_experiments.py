@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 import torch
 from PIL import Image
 
@@ -90,25 +89,3 @@ def test_command_line(run, fails, tmp_path):
     assert "unknown experiment 'weight'; did you mean weights" in fails("experiment", "weight")
     assert "which experiment?" in fails("experiment")
     assert "not allowed with argument" in fails("experiment", "weights", "--quick", "--full")
-
-
-@pytest.fixture
-def run(capsys):
-    from cnnlab.cli.main import main
-
-    def call(*args):
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return call
-
-
-@pytest.fixture
-def fails(run):
-    def call(*args):
-        code, out, err = run(*args)
-        assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (out, err)
-        return err
-
-    return call

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
 from cnnlab.models import create_model
+from cnnlab.viz._figure import pyplot, save
 
 __all__ = ["connectivity_experiment"]
 
@@ -30,10 +31,7 @@ def _c3_costs(c3: str) -> tuple[int, int, int]:
 
 
 def _figure(results: dict[str, dict[str, object]], out: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
     names = list(results)
@@ -49,10 +47,7 @@ def _figure(results: dict[str, dict[str, object]], out: Path) -> Path:
     for axis in (left, right):
         axis.grid(alpha=0.3, axis="y")
     figure.tight_layout()
-    path = out / "lenet-connectivity.png"
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return save(figure, out / "lenet-connectivity.png")
 
 
 @register("lenet-connectivity", CLAIM)

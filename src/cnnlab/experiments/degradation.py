@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
+from cnnlab.viz._figure import pyplot, save
 
 __all__ = ["degradation_experiment"]
 
@@ -126,10 +127,7 @@ def _train(model: str, settings: Settings, data: str, seed: int) -> dict[str, An
 
 
 def _figure(networks: dict[str, dict[str, Any]], title: str, out: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     figure, (curves, bars) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=100, gridspec_kw={"width_ratios": [3, 1]})
@@ -158,10 +156,7 @@ def _figure(networks: dict[str, dict[str, Any]], title: str, out: Path) -> Path:
     bars.set(ylabel="final training error (%)", title="last epoch, eval mode", ylim=(0, max(1.0, *finals) * 1.15))
     bars.grid(alpha=0.3, axis="y")
     figure.tight_layout()
-    path = out / "degradation.png"
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return save(figure, out / "degradation.png")
 
 
 def claim_holds(train_errors: dict[str, float]) -> tuple[bool, bool]:

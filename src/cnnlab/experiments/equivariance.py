@@ -21,6 +21,7 @@ from torch import nn
 from cnnlab.data import Normalization, load_dataset
 from cnnlab.experiments._base import ExperimentResult, Settings, register
 from cnnlab.layers.pooling import LearnedLPPool2d, MixedPool2d
+from cnnlab.viz._figure import pyplot, save
 
 __all__ = ["equivariance_experiment", "shift_right"]
 
@@ -70,10 +71,7 @@ def _relative_change(network: nn.Module, x: torch.Tensor, fill: float) -> list[f
 
 
 def _figure(x: torch.Tensor, conv: nn.Conv2d, fill: float, changes: dict[str, list[float]], out: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure = plt.figure(figsize=(12, 4.2), dpi=100)
     grid = figure.add_gridspec(2, 4, width_ratios=[1, 1, 1, 2.6])
@@ -98,10 +96,7 @@ def _figure(x: torch.Tensor, conv: nn.Conv2d, fill: float, changes: dict[str, li
     curve.grid(alpha=0.3)
     curve.legend()
     figure.tight_layout()
-    path = out / "equivariance.png"
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return save(figure, out / "equivariance.png")
 
 
 @register("equivariance", CLAIM)

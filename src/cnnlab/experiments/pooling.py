@@ -18,6 +18,7 @@ import torch
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
 from cnnlab.models.lenet import POOLS
 from cnnlab.training.checkpoint import load_checkpoint
+from cnnlab.viz._figure import pyplot, save
 
 __all__ = ["pooling_experiment"]
 
@@ -44,10 +45,7 @@ def _describe(learned: dict[str, list[float]]) -> str:
 
 
 def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=100, gridspec_kw={"width_ratios": [1.3, 1]})
     names = list(results)
@@ -68,10 +66,7 @@ def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
     right.set(title="what the learned poolings chose (all channels, seed 0)", xlabel="value", ylabel="channels")
     right.legend()
     figure.tight_layout()
-    path = out / "pooling.png"
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return save(figure, out / "pooling.png")
 
 
 @register("pooling", CLAIM)

@@ -19,6 +19,7 @@ from torch import nn
 from cnnlab.data import Normalization, load_dataset
 from cnnlab.experiments._base import ExperimentResult, Settings, register
 from cnnlab.layers.transposed import ZeroInsertionConvTranspose2d
+from cnnlab.viz._figure import pyplot, save
 
 __all__ = ["upsampling_experiment"]
 
@@ -43,10 +44,7 @@ def _learn_upsampling(low: torch.Tensor, high: torch.Tensor, steps: int) -> nn.C
 
 
 def _figure(panels: list[tuple[torch.Tensor, str]], out: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(1, len(panels), figsize=(2.3 * len(panels), 2.8), dpi=100)
     for axis, (picture, title) in zip(axes, panels, strict=True):
@@ -55,10 +53,7 @@ def _figure(panels: list[tuple[torch.Tensor, str]], out: Path) -> Path:
         axis.set_title(title, fontsize=9)
         axis.axis("off")
     figure.tight_layout()
-    path = out / "upsampling.png"
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return save(figure, out / "upsampling.png")
 
 
 @register("upsampling", CLAIM)

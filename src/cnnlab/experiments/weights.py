@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
 from cnnlab.inspection.layer_comparison import compare_layers
+from cnnlab.viz._figure import pyplot, save
 
 __all__ = ["weights_experiment"]
 
@@ -33,10 +34,7 @@ def _arithmetic() -> list[dict[str, int]]:
 
 
 def _figure(arithmetic: list[dict[str, int]], accuracy: dict[str, dict[str, float]], out: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=100)
     sizes = [row["input"] for row in arithmetic]
@@ -57,10 +55,7 @@ def _figure(arithmetic: list[dict[str, int]], accuracy: dict[str, dict[str, floa
     right.set_xticks(range(len(names)), ["MLP (FC)", "LC net", "LeNet-5 (conv)"])
     right.grid(alpha=0.3, axis="y")
     figure.tight_layout()
-    path = out / "weights.png"
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return save(figure, out / "weights.png")
 
 
 @register("weights", CLAIM)
