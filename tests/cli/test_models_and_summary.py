@@ -33,6 +33,7 @@ def test_summary_text_and_totals(run):
         "jump",
     ]
     assert "lenet5 at 1x32x32: 60,000 trainable parameters, plus 840 fixed values" in out
+    assert out.rstrip().splitlines()[-1].startswith("note: c3: 240,000 MACs as computed")
 
 
 def test_summary_json_is_machine_readable(run):

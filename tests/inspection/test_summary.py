@@ -32,6 +32,14 @@ def test_lenet5_rows_and_totals():
     assert _layer(summary, "c1").window == "5x5 s1"
 
 
+def test_a_sparse_convolution_is_noted_with_its_papers_connection_count():
+    # C3 is computed as one dense conv2d (240,000 MACs); LeNet-5's paper counts Table I's 151,600 connections.
+    assert _layer(summarize("lenet5"), "c3").macs == 16 * 6 * 25 * 100
+    (note,) = summarize("lenet5").notes
+    assert note.startswith("c3: 240,000 MACs as computed") and "151,600 (150,000 multiply-accumulates" in note
+    assert summarize(create_model("lenet5", c3="dense")).notes == [] and summarize("lenet5_modern").notes == []
+
+
 @pytest.mark.parametrize("name", ["resnet18", "resnet20", "lenet5_modern", "locally_connected_net"])
 def test_totals_equal_pytorchs_flop_counter_on_real_tensors(name):
     model = create_model(name).eval()

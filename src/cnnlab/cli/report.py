@@ -94,7 +94,8 @@ def _summary_section(trained: TrainedModel) -> Section:
         f"{summary.total_macs:,} MACs per image. Field: the receptive field of one unit, in input "
         "pixels; jump: the distance between neighbouring units."
     )
-    return Section("summary", "Network summary", table_html(headers, rows) + total)
+    notes = "".join(paragraph(f"Note: {note}") for note in summary.notes)
+    return Section("summary", "Network summary", table_html(headers, rows) + total + notes)
 
 
 def _curves_section(run_dir: Path, folder: Path) -> Section:

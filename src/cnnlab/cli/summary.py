@@ -67,4 +67,6 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(f"{summary.model} at {shape}: {summary.trainable_params:,} trainable parameters{frozen_text}{fixed}; "
               f"{summary.total_macs:,} MACs = {summary.total_flops:,} FLOPs per image")  # fmt: skip
+        for note in summary.notes:
+            print(f"note: {note}")
     return 0

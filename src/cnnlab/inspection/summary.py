@@ -25,6 +25,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import bmm_flop, conv_flop_count, mm_flop
 
 from cnnlab.inspection.receptive_field import GLOBAL, ReceptiveFieldTracker
+from cnnlab.layers.lenet import SparseConv2d
 from cnnlab.models import ImageClassifier, create_model
 from cnnlab.models._base import size_steps_of
 
@@ -311,4 +312,26 @@ def summarize(model: ImageClassifier | nn.Module | str, input_size: tuple[int, i
         fixed_values=_fixed_values(model),
         total_macs=counter.total // 2,
         total_flops=counter.total,
+        notes=_connection_notes(model, rows),
     )
+
+
+def _connection_notes(model: nn.Module, rows: list[LayerSummary]) -> list[str]:
+    """For each sparse convolution, its paper's count beside the MACs of the dense conv2d that computes it."""
+    modules = dict(model.named_modules())
+    notes = []
+    for row in rows:
+        module = modules.get(row.name)
+        if not isinstance(module, SparseConv2d) or len(row.output_shape) != 3:
+            continue
+        positions = row.output_shape[1] * row.output_shape[2]
+        connected = module.weight.numel() * positions  # one MAC per weight of a connected pair, per position
+        if connected == row.macs:  # a full table: nothing to tell apart
+            continue
+        biases = module.out_channels * positions if module.bias is not None else 0
+        notes.append(
+            f"{row.name}: {row.macs:,} MACs as computed (one dense conv2d, zeros where its table has no "
+            f"connection); its connections, as the paper counts them: {connected + biases:,} "
+            f"({connected:,} multiply-accumulates and {biases:,} biases)"
+        )
+    return notes
