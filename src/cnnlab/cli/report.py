@@ -70,24 +70,8 @@ def _summary_section(trained: TrainedModel) -> Section:
     from cnnlab.inspection.summary import summarize
     from cnnlab.viz.report import Section, paragraph, table_html
 
-    def pair(value: tuple[int, int] | None) -> str:
-        return "-" if value is None else str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
-
     summary = summarize(trained.model, trained.input_size)
-    rows = [
-        [
-            layer.name,
-            layer.type,
-            "x".join(map(str, layer.output_shape)),
-            layer.params,
-            layer.window,
-            layer.macs,
-            pair(layer.rf),
-            pair(layer.jump),
-        ]
-        for layer in summary.layers
-    ]
-    headers = ["layer", "type", "output", "params", "window", "MACs", "field", "jump"]
+    headers, rows = summary.table(flops=False)
     shape = "x".join(map(str, summary.input))
     total = paragraph(
         f"{summary.model} at {shape}: {summary.trainable_params:,} trainable parameters; "

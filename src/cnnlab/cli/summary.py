@@ -19,8 +19,6 @@ examples:
   cnnlab summary resnet20 --format markdown
   cnnlab summary alexnet --input 3x227x227 --format json"""
 
-HEADERS = ["layer", "type", "output", "params", "window", "MACs", "FLOPs", "field", "jump"]
-
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("summary", help="layer-by-layer shapes, parameters, MACs, receptive fields",
@@ -31,12 +29,6 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run, prog=parser.prog)
 
 
-def _pair_text(pair: tuple[int, int] | None) -> str | None:
-    if pair is None:
-        return None
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
-
-
 def run(args: argparse.Namespace) -> int:
     from cnnlab.inspection.summary import summarize
 
@@ -44,21 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(summary.to_json(), indent=2))
         return 0
-    rows = [
-        [
-            layer.name,
-            layer.type,
-            "x".join(map(str, layer.output_shape)),
-            layer.params,
-            layer.window,
-            layer.macs,
-            layer.flops,
-            _pair_text(layer.rf),
-            _pair_text(layer.jump),
-        ]
-        for layer in summary.layers
-    ]
-    print(render_table(HEADERS, rows, args.format))
+    print(render_table(*summary.table(), args.format))
     if args.format != "csv":
         shape = "x".join(map(str, summary.input))
         fixed = f", plus {summary.fixed_values:,} fixed values" if summary.fixed_values else ""

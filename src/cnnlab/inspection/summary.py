@@ -175,6 +175,26 @@ class ModelSummary:
     total_flops: int
     notes: list[str] = field(default_factory=list)
 
+    def table(self, *, flops: bool = True) -> tuple[list[str], list[list[Any]]]:
+        """Headers and one row per layer call, as ``cnnlab summary`` and the run report show them.
+
+        A field or jump is one number when square, ``HxW`` otherwise, and ``None`` where it is not modelled.
+        """
+
+        def pair(value: tuple[int, int] | None) -> str | None:
+            if value is None:
+                return None
+            return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+
+        counts = ["MACs", "FLOPs"] if flops else ["MACs"]
+        headers = ["layer", "type", "output", "params", "window", *counts, "field", "jump"]
+        rows = [
+            [layer.name, layer.type, "x".join(map(str, layer.output_shape)), layer.params, layer.window, layer.macs,
+             *([layer.flops] if flops else []), pair(layer.rf), pair(layer.jump)]
+            for layer in self.layers
+        ]  # fmt: skip
+        return headers, rows
+
     def to_json(self) -> dict[str, Any]:
         """The documented JSON form: ``rf`` and ``jump`` are a number for square fields, else ``[h, w]``."""
 
