@@ -41,10 +41,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from cnnlab.data import BatchLoader
 from cnnlab.data.datasets import Split
+from cnnlab.data.loader import BatchLoader
 from cnnlab.models import create_model
-from cnnlab.training import TrainConfig, resolve_config
+from cnnlab.training.config import TrainConfig, resolve_config
 from cnnlab.training.distributed import setup_distributed
 from cnnlab.training.loop import Trainer, training_loss
 from cnnlab.training.schedule import build_optimizer
@@ -124,7 +124,7 @@ def timed(function: Callable[[], None]) -> float:
 def pipeline_rates(model_name: str, args: argparse.Namespace, run_dir: Path) -> dict[str, float]:
     """Images/s of each variant, best of ``args.rounds`` interleaved rounds of ``steps`` batches each."""
     config = resolve_config(model_name, output=str(run_dir), device="cpu", threads=args.threads)
-    trainer = Trainer(config, setup_distributed("cpu"), log=lambda _m: None, progress=False)
+    trainer = Trainer(config, setup_distributed("cpu"), log=lambda _m: None)
     loader = trainer.data.train
     steps = min(args.steps or len(loader), len(loader))
     trainer.data.train = loader = truncated(loader, steps)

@@ -7,11 +7,13 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from cnnlab.data import load_dataset
+from cnnlab.data.datasets import load_dataset
 from cnnlab.models import create_model
-from cnnlab.training import resolve_config, train
+from cnnlab.run import Run
 from cnnlab.training.checkpoint import save_checkpoint
-from cnnlab.training.inference import load_trained_model
+from cnnlab.training.config import resolve_config
+from cnnlab.training.loop import train
+from tests._checkpoints import write_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +41,6 @@ def drawings(tmp_path_factory):
         paths[name] = folder / f"{name}.png"
         image.save(paths[name])
     return paths
-
-
-def write_checkpoint(path, model="lenet5", classes=10):
-    """A checkpoint as training writes it, of an untrained model."""
-    network = create_model(model, num_classes=classes)
-    c, h, w = network.spec.input_size
-    save_checkpoint(path, {
-        "model": model, "config": resolve_config(model).to_dict(), "model_state": network.state_dict(),
-        "classes": [str(i) for i in range(classes)], "input_size": [c, h, w],
-        "normalization": {"mean": [0.5] * c, "std": [0.25] * c},
-    })  # fmt: skip
 
 
 def onnx_ready():
@@ -130,7 +121,7 @@ def test_predict_on_test_images_saved_as_png_reproduces_the_model(run, run_dir, 
     for index in range(12):
         paths.append(tmp_path / f"test-{index}.png")
         Image.fromarray(test.images[index, 0].numpy()).save(paths[-1])
-    trained = load_trained_model(run_dir)
+    trained = Run(run_dir).trained()
     expected = trained.probabilities(test.images[:12])  # softmax(logits / 16) of the normalised tensors
     code, out, _ = run("predict", str(run_dir), *map(str, paths), "--top-k", "10", "--format", "json")
     assert code == 0
@@ -172,7 +163,7 @@ def test_export_onnx_agrees_with_pytorch_on_test_images(run, run_dir, tmp_path):
     code, out, _ = run("export", str(run_dir), "--format", "onnx", "--out", str(out_file))
     assert code == 0 and out_file.is_file() and "checked with onnxruntime" in out
     metadata = json.loads((tmp_path / "digits.json").read_text())
-    trained = load_trained_model(run_dir)
+    trained = Run(run_dir).trained()
     assert metadata["classes"] == list("0123456789") and metadata["input_size"] == [1, 32, 32]
     assert metadata["logit_temperature"] == 16.0 and metadata["normalization"]["mean"] == list(
         trained.normalization.mean
@@ -197,7 +188,7 @@ def test_export_onnx_matches_pytorch_at_any_batch_size(run, tmp_path, model):
     code, out, _ = run("export", str(tmp_path))  # default: MODEL.onnx and MODEL.json next to the checkpoint
     path, metadata_path = tmp_path / f"{model}.onnx", tmp_path / f"{model}.json"
     assert code == 0 and path.is_file() and f"model:         {path}" in out and "checked with onnxruntime" in out
-    trained = load_trained_model(tmp_path)
+    trained = Run(tmp_path).trained()
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for batch in (1, 4):
         x = torch.randn(batch, *trained.input_size, generator=torch.Generator().manual_seed(batch))
@@ -207,7 +198,7 @@ def test_export_onnx_matches_pytorch_at_any_batch_size(run, tmp_path, model):
     metadata = json.loads(metadata_path.read_text())
     channels = trained.input_size[0]
     assert metadata["model"] == model and metadata["input_size"] == list(trained.input_size)
-    assert metadata["normalization"] == {"mean": [0.5] * channels, "std": [0.25] * channels}
+    assert metadata["normalization"] == {"mean": [0.1] * channels, "std": [0.3] * channels}
     stored = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     assert json.loads(stored["cnnlab"]) == metadata
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from cnnlab.cli.report import SECTIONS
-from cnnlab.training import resolve_config, train
+from cnnlab.training.config import resolve_config
+from cnnlab.training.loop import train
+from cnnlab.viz.run_report import SECTIONS
 from tests._pictures import check_picture
 
 GRID_LINE = re.compile(r"^(\S+)  (\d+)x\d+x\d+: (\d+) maps in (\d+)x(\d+), (\d+)x(\d+) px$")
@@ -175,7 +176,10 @@ def test_bad_input_is_one_line(fails, run_dir, tmp_path):
         "show", "filters", "lenet6"
     )
     assert "no convolution 'f6'; layers with kernels: c1, c3, c5" in fails("show", "filters", "lenet5", "--layer", "f6")
-    assert "has no metrics.csv" in fails("show", "curves", str(tmp_path))
+    assert "is not a cnnlab run directory" in fails("show", "curves", str(tmp_path))
+    (tmp_path / "fresh").mkdir()
+    (tmp_path / "fresh" / "config.json").write_text("{}")  # a run that never finished an epoch
+    assert "has no metrics yet" in fails("show", "curves", str(tmp_path / "fresh"))
     assert "is a file" in fails("show", "filters", "lenet5", "--out", str(junk))
     assert "no best.pt or last.pt" in fails("report", str(tmp_path))
 

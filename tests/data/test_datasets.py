@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from cnnlab.data import load_dataset
+from cnnlab.data.datasets import load_dataset
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +55,11 @@ def test_sklearn_digits():
 def test_unknown_and_missing_datasets_explain_themselves(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset 'cifar'; did you mean cifar10"):
         load_dataset("cifar")
-    with pytest.raises(ValueError, match="needs --data-dir"):
+    with pytest.raises(ValueError, match="needs data_dir"):
         load_dataset("cifar10")
-    with pytest.raises(ValueError, match=r"does not exist \(add --download"):
+    with pytest.raises(ValueError, match=r"does not exist \(add download=True"):
         load_dataset("cifar10", tmp_path / "nowhere")
-    with pytest.raises(ValueError, match=r"cifar10 is not in .*add --download"):
+    with pytest.raises(ValueError, match=r"cifar10 is not in .*add download=True"):
         load_dataset("cifar10", tmp_path)
 
 

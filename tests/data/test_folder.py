@@ -12,7 +12,6 @@ import pytest
 import torch
 from PIL import Image
 
-from cnnlab.data import Normalization
 from cnnlab.data.folder import (
     FolderLoader,
     ImageFiles,
@@ -22,12 +21,14 @@ from cnnlab.data.folder import (
     load_folder_dataset,
     train_transform,
 )
+from cnnlab.data.loader import Normalization
 from cnnlab.models import create_model
-from cnnlab.training import TrainingInterrupted, resolve_config, train
 from cnnlab.training import loop as loop_module
 from cnnlab.training.checkpoint import load_checkpoint
+from cnnlab.training.config import resolve_config
 from cnnlab.training.data import prepare_data
 from cnnlab.training.distributed import Distributed
+from cnnlab.training.loop import TrainingInterrupted, train
 
 COLOURS = {"blue": (20, 40, 220), "green": (30, 200, 60), "red": (220, 30, 30)}
 IDENTITY = Normalization((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
@@ -358,12 +359,12 @@ def test_a_run_interrupted_mid_epoch_resumes_exactly(flat, tmp_path, monkeypatch
         train(config("resumed"), progress=False, log=quiet)
     monkeypatch.undo()
     resumed = train(resume=tmp_path / "resumed", progress=False, log=quiet)
-    a, b = (load_checkpoint(run.run_dir / "last.pt")["model_state"] for run in (straight, resumed))
+    a, b = (load_checkpoint(run.path / "last.pt")["model_state"] for run in (straight, resumed))
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_the_in_memory_loader_points_image_folders_to_this_module():
-    from cnnlab.data import load_dataset
+    from cnnlab.data.datasets import load_dataset
 
     with pytest.raises(ValueError, match="folder:x is an image folder, streamed from disk"):
         load_dataset("folder:x")

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from cnnlab.data import BatchLoader, Normalization, Split, fit_to_model, load_dataset
 from cnnlab.data.augment import PCAColourNoise, random_affine, random_crop, random_elastic, random_flip
+from cnnlab.data.datasets import Split, load_dataset
+from cnnlab.data.loader import BatchLoader, Normalization, fit_to_model
 
 
 def _split(n=10, c=1, size=4):

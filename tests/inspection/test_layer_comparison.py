@@ -53,8 +53,8 @@ def test_lenet_c1_numbers():
     assert local.macs == conv.macs == 117_600
 
 
-def test_as_dict_has_params_per_layer():
-    data = compare_layers((1, 8, 8), 2, 3).as_dict()
+def test_to_dict_has_params_per_layer():
+    data = compare_layers((1, 8, 8), 2, 3).to_dict()
     assert data["output_shape"] == (2, 6, 6)
     assert [row["params"] for row in data["layers"]] == [64 * 72 + 72, 36 * 2 * 9 + 72, 2 * 9 + 2]
 

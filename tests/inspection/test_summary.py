@@ -93,7 +93,7 @@ def test_other_input_sizes_and_bad_ones():
 
 
 def test_json_form():
-    data = json.loads(json.dumps(summarize("lenet5").to_json()))
+    data = json.loads(json.dumps(summarize("lenet5").to_dict()))
     assert data["model"] == "lenet5" and data["input"] == [1, 32, 32]
     assert data["total_params"] == 60_000 and data["total_macs"] == 415_680
     c5 = next(layer for layer in data["layers"] if layer["name"] == "c5")

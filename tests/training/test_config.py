@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from cnnlab.training import TrainConfig, recipe_for, resolve_config
-from cnnlab.training.config import load_config_file
+from cnnlab.errors import SettingError
+from cnnlab.training.config import TrainConfig, load_config_file, resolve_config
+from cnnlab.training.recipes import recipe_for
 
 
 def test_recipe_then_file_then_flags():
@@ -38,11 +39,17 @@ def test_resnet110_warms_up_as_the_paper_says():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"batch_size": 0}, "batch size must be at least 1, got 0"),
-        ({"lr": -0.1}, "learning rate must be positive, got -0.1"),
-        ({"optimizer": "lbfgs"}, "optimizer must be one of"),
-        ({"augment": ("rotate",)}, "unknown augmentation rotate"),
-        ({"val_fraction": 1.0}, r"validation fraction must be in \[0, 1\)"),
+        ({"batch_size": 0}, "batch_size: expected a positive whole number, got 0"),
+        ({"lr": -0.1}, "lr: expected a positive learning rate, got -0.1"),
+        ({"lr": float("inf")}, "lr: expected a finite number, got inf"),
+        ({"lr": float("nan")}, "lr: expected a finite number, got nan"),
+        ({"optimizer": "lbfgs"}, "optimizer: expected one of sgd, adam, adamw, rmsprop, got 'lbfgs'"),
+        ({"augment": ("rotate",)}, "augment: expected some of shift, affine, elastic, crop, flip, pca"),
+        ({"val_fraction": 1.0}, r"val_fraction: expected a fraction in \[0, 1\), got 1.0"),
+        ({"epochs": 2.5}, "epochs: expected a whole number, got 2.5"),
+        ({"amp": "yes"}, "amp: expected true or false, got 'yes'"),
+        ({"milestones": "30,60"}, "milestones: expected a list of whole numbers"),
+        ({"epochz": 3}, r"unknown setting\(s\) epochz \(did you mean epochs\?\)"),
     ],
 )
 def test_bad_values_are_refused_with_the_reason(change, message):
@@ -50,13 +57,30 @@ def test_bad_values_are_refused_with_the_reason(change, message):
         TrainConfig(model="lenet5").replace(**change)
 
 
+def test_the_setting_is_named_as_each_front_end_names_it():
+    with pytest.raises(SettingError) as info:
+        TrainConfig(model="lenet5", weight_decay=-1.0)
+    assert str(info.value) == "weight_decay: expected a weight decay >= 0, got -1.0"
+    assert info.value.settings == ["weight_decay"]
+    assert info.value.spelled(lambda name, value: "--wd") == "--wd: expected a weight decay >= 0, got -1.0"
+
+
+def test_json_numbers_and_lists_become_the_fields_types():
+    config = TrainConfig.from_dict({"model": "lenet5", "lr": 1, "milestones": [3, 6], "augment": ["shift"]})
+    assert config.lr == 1.0 and isinstance(config.lr, float)
+    assert config.milestones == (3, 6) and config.augment == ("shift",)
+
+
 def test_config_round_trips_through_json_and_refuses_unknown_keys(tmp_path):
     config = resolve_config("lenet5", epochs=3)
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config.to_dict()))
     assert TrainConfig.from_dict(load_config_file(path)) == config
-    with pytest.raises(ValueError, match="unknown config key.*epochz"):
+    with pytest.raises(ValueError, match="unknown setting.*epochz"):
         TrainConfig.from_dict({"model": "lenet5", "epochz": 3})
+    path.write_text(json.dumps({"epochs": "ten"}))
+    with pytest.raises(ValueError, match=r"config file .*config.json: epochs: expected a whole number, got 'ten'"):
+        load_config_file(path)
     path.write_text("{not json")
     with pytest.raises(ValueError, match="is not valid JSON"):
         load_config_file(path)

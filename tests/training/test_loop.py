@@ -7,9 +7,10 @@ from contextlib import contextmanager
 import pytest
 import torch
 
-from cnnlab.training import TrainingInterrupted, TrainingStopped, resolve_config, train
 from cnnlab.training import loop as loop_module
 from cnnlab.training.checkpoint import load_checkpoint
+from cnnlab.training.config import resolve_config
+from cnnlab.training.loop import TrainingInterrupted, TrainingStopped, train
 
 
 def _config(tmp_path, name="run", **changes):
@@ -29,7 +30,7 @@ def two_epochs(tmp_path_factory):
 
 
 def test_a_run_writes_everything_a_user_needs(two_epochs):
-    run = two_epochs.run_dir
+    run = two_epochs.path
     assert {p.name for p in run.iterdir()} >= {
         "config.json",
         "metrics.csv",
@@ -64,7 +65,7 @@ def test_a_run_writes_everything_a_user_needs(two_epochs):
 
 
 def test_checkpoints_remember_how_to_preprocess(two_epochs):
-    state = load_checkpoint(two_epochs.run_dir / "best.pt", model="lenet5")
+    state = load_checkpoint(two_epochs.path / "best.pt", model="lenet5")
     assert state["classes"] == list("0123456789") and state["input_size"] == [1, 32, 32]
     assert state["normalization"]["mean"] == pytest.approx([0.1 / 1.275])
     assert state["epoch"] >= 1 and "optimizer" in state and state["config"]["model"] == "lenet5"
@@ -82,10 +83,10 @@ def test_one_epoch_plus_resume_equals_two_epochs_straight(tmp_path):
     # A schedule that does not depend on the planned length, so that --epochs can extend the run.
     straight = train(_config(tmp_path, "straight", schedule="constant"), progress=False, log=_quiet)
     first = train(_config(tmp_path, epochs=1, schedule="constant"), progress=False, log=_quiet)
-    resumed = train(resume=first.run_dir, epochs=2, progress=False, log=_quiet)
-    assert _same_weights(_weights(resumed.run_dir), _weights(straight.run_dir))
-    assert resumed.summary["test_top1"] == straight.summary["test_top1"]
-    with open(resumed.run_dir / "metrics.csv") as file:
+    resumed = train(resume=first.path, epochs=2, progress=False, log=_quiet)
+    assert _same_weights(_weights(resumed.path), _weights(straight.path))
+    assert resumed.summary.test_top1 == straight.summary.test_top1
+    with open(resumed.path / "metrics.csv") as file:
         assert len(list(csv.DictReader(file))) == 2
 
 
@@ -107,13 +108,14 @@ def test_an_interruption_mid_epoch_saves_and_resumes_exactly(tmp_path, monkeypat
         yield _StopAfter(80)  # in the second epoch (56 steps each)
 
     monkeypatch.setattr(loop_module, "_stop_on_ctrl_c", interrupt_soon)
-    with pytest.raises(TrainingInterrupted, match=r"interrupted at epoch 2, step 25.*cnnlab train --resume"):
+    with pytest.raises(TrainingInterrupted, match=r"interrupted at epoch 2, step 25: checkpoint saved to") as info:
         train(_config(tmp_path), progress=False, log=_quiet)
+    assert info.value.run.path == tmp_path / "run" and info.value.run.status == "interrupted"
     state = load_checkpoint(tmp_path / "run" / "last.pt")
     assert (state["epoch"], state["batches_done"]) == (1, 25)
     monkeypatch.undo()
     resumed = train(resume=tmp_path / "run", progress=False, log=_quiet)
-    assert _same_weights(_weights(resumed.run_dir), _weights(two_epochs.run_dir))
+    assert _same_weights(_weights(resumed.path), _weights(two_epochs.path))
 
 
 def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
@@ -135,9 +137,9 @@ def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, mo
 
 def test_resume_refuses_a_foreign_or_finished_run(tmp_path, two_epochs):
     with pytest.raises(ValueError, match="is a run of 'lenet5', not of 'resnet20'"):
-        train(resolve_config("resnet20"), resume=two_epochs.run_dir)
-    with pytest.raises(ValueError, match="already trained 2 of 2 epochs; pass --epochs"):
-        train(resume=two_epochs.run_dir, progress=False, log=_quiet)
+        train(resolve_config("resnet20"), resume=two_epochs.path)
+    with pytest.raises(ValueError, match="already trained 2 of 2 epochs; pass epochs=N"):
+        train(resume=two_epochs.path, progress=False, log=_quiet)
     with pytest.raises(ValueError, match="has no last.pt: not a cnnlab run directory"):
         train(resume=tmp_path)
 

@@ -5,8 +5,8 @@ import torch
 
 from cnnlab.models import ModelOutput, create_model
 from cnnlab.training import loop as loop_module
-from cnnlab.training import resolve_config, train
-from cnnlab.training.loop import training_loss
+from cnnlab.training.config import resolve_config
+from cnnlab.training.loop import train, training_loss
 
 
 def test_auxiliary_losses_are_weighted_as_the_paper_says():
@@ -36,7 +36,7 @@ def _one_epoch(tmp_path, model="lenet5_modern", **changes):
 
 def test_amp_and_channels_last_train(tmp_path):
     result = _one_epoch(tmp_path, amp=True, channels_last=True)
-    assert result.summary["test_top1"] > 0.3
+    assert result.summary.test_top1 > 0.3
 
 
 def test_compile_wraps_the_training_step(tmp_path, monkeypatch):
@@ -71,7 +71,7 @@ def test_data_is_fitted_to_the_model_and_said(tmp_path):
     )
     result = train(config, progress=False, log=messages.append)
     assert any("1-channel images made 3-channel by repeating the gray channel" in m for m in messages)
-    assert result.summary["notes"] and result.summary["test_images"] == 360
+    assert result.summary.notes and result.summary.test_images == 360
 
 
 def test_a_missing_cuda_device_is_a_clear_error(tmp_path):

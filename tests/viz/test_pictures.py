@@ -6,11 +6,12 @@ import re
 import numpy as np
 import pytest
 
-from cnnlab.viz._figure import grid_shape, mosaic
+from cnnlab.run import EpochMetrics
 from cnnlab.viz.confusion import plot_confusion
 from cnnlab.viz.curves import plot_curves
 from cnnlab.viz.examples import plot_examples
-from cnnlab.viz.feature_maps import plot_feature_maps, plot_filters
+from cnnlab.viz.feature_maps import draw_panels, feature_map_panel, filter_panel, plot_feature_maps, plot_filters
+from cnnlab.viz.figure import grid_shape, mosaic
 from cnnlab.viz.report import Section, image_tag, render_report, table_html
 from tests._pictures import check_picture
 
@@ -34,61 +35,79 @@ def test_grids_are_near_square(count, expected):
 @pytest.mark.parametrize(("channels", "side"), [(6, 28), (16, 5), (512, 14), (2048, 7), (64, 112), (1, 32)])
 def test_feature_maps_one_tile_per_channel_at_a_bounded_size(tmp_path, channels, side):
     maps = np.random.default_rng(0).standard_normal((channels, side, side))
-    grid = plot_feature_maps(maps, tmp_path / "maps.png", name="layer", caption="a caption")
+    picture = plot_feature_maps(maps, name="layer", caption="a caption")
+    (grid,) = picture.grids
     assert grid.tiles == channels and grid.rows * grid.cols >= channels > (grid.rows - 1) * grid.cols
-    assert max(grid.size) <= 1800
-    check_picture(grid.path, grid.size)
+    assert max(picture.size) <= 1800
+    check_picture(picture.save(tmp_path / "maps.png"), picture.size)
 
 
-def test_feature_maps_per_channel_scale_and_svg(tmp_path):
+def test_feature_maps_per_channel_scale_and_svg_with_text_as_text(tmp_path):
     maps = np.zeros((4, 8, 8))
     maps[1] = 1000.0  # one strong map would hide the others on a shared scale
     maps[2, 2:4, 2:4] = 1e-3
-    grid = plot_feature_maps(maps, tmp_path / "maps.svg", name="layer", scale="channel")
-    assert grid.path.read_text().startswith("<?xml")
+    svg = plot_feature_maps(maps, name="layer c9", scale="channel").save(tmp_path / "maps.svg").read_text()
+    assert svg.startswith("<?xml")
+    assert "layer c9: 4 maps of 8x8" in svg  # a <text> element a teacher can edit, not glyph outlines
     with pytest.raises(ValueError, match="scale must be one of layer, channel"):
-        plot_feature_maps(maps, tmp_path / "x.png", name="layer", scale="global")
+        plot_feature_maps(maps, name="layer", scale="global")
     with pytest.raises(ValueError, match="pictures are written as png or svg"):
-        plot_feature_maps(maps, tmp_path / "x.jpg", name="layer")
+        plot_feature_maps(maps, name="layer").save(tmp_path / "x.jpg")
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+def test_several_layers_stack_into_one_picture(tmp_path):
+    rng = np.random.default_rng(0)
+    panels = [feature_map_panel(rng.random((6, 28, 28)), name="c1"), filter_panel(rng.random((16, 6, 5, 5)), name="c3")]
+    picture = draw_panels(panels)
+    assert [(g.name, g.tiles) for g in picture.grids] == [("c1", 6), ("c3", 96)]
+    assert picture.size == (max(p.layout.width for p in panels), sum(p.layout.height for p in panels))
+    png = picture._repr_png_()  # what Jupyter shows
+    assert png.startswith(b"\x89PNG")
+    (tmp_path / "stack.png").write_bytes(png)
+    check_picture(tmp_path / "stack.png", picture.size)
 
 
 def test_filters_rgb_gray_and_per_channel(tmp_path):
     rng = np.random.default_rng(0)
-    rgb = plot_filters(rng.standard_normal((96, 3, 11, 11)), tmp_path / "rgb.png", name="conv1", rgb=True)
-    assert (rgb.tiles, rgb.rows, rgb.cols) == (96, 10, 10)
-    pixels = check_picture(rgb.path, rgb.size)
+    rgb = plot_filters(rng.standard_normal((96, 3, 11, 11)), name="conv1", rgb=True)
+    assert (rgb.grids[0].tiles, rgb.grids[0].rows, rgb.grids[0].cols) == (96, 10, 10)
+    pixels = check_picture(rgb.save(tmp_path / "rgb.png"), rgb.size)
     assert np.abs(pixels[..., 0] - pixels[..., 1]).mean() > 5  # in colour
-    gray = plot_filters(rng.standard_normal((6, 1, 5, 5)), tmp_path / "gray.png", name="c1")
-    assert (gray.tiles, gray.rows, gray.cols) == (6, 2, 3)
-    check_picture(gray.path, gray.size)
-    deep = plot_filters(rng.standard_normal((256, 48, 5, 5)), tmp_path / "deep.png", name="conv2")
-    assert (deep.rows, deep.cols, deep.tiles) == (48, 32, 48 * 32)  # capped: 48 filters x 32 input channels
-    check_picture(deep.path, deep.size)
+    gray = plot_filters(rng.standard_normal((6, 1, 5, 5)), name="c1")
+    assert (gray.grids[0].tiles, gray.grids[0].rows, gray.grids[0].cols) == (6, 2, 3)
+    check_picture(gray.save(tmp_path / "gray.png"), gray.size)
+    deep = plot_filters(rng.standard_normal((256, 48, 5, 5)), name="conv2")
+    grid = deep.grids[0]
+    assert (grid.rows, grid.cols, grid.tiles) == (48, 32, 48 * 32)  # capped: 48 filters x 32 input channels
+    check_picture(deep.save(tmp_path / "deep.png"), deep.size)
 
 
 def test_confusion_curves_and_examples(tmp_path):
     confusion = [[50, 2, 0], [3, 40, 7], [0, 0, 0]]
-    check_picture(plot_confusion(confusion, ("a", "b", "c"), "title", tmp_path / "confusion.png"), (635, 481))
-    rows = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "train_top1": 0.5 + e / 20,
-             "val_top1": 0.45 + e / 20} for e in range(1, 6)]  # fmt: skip
-    check_picture(plot_curves([("a", rows), ("b", rows[:3])], tmp_path / "curves.png"), (1000, 400))
+    check_picture(plot_confusion(confusion, ("a", "b", "c"), "title").save(tmp_path / "confusion.png"), (635, 481))
+    rows = [
+        EpochMetrics(e, 0.1, 1 / e, 0.5 + e / 20, 0.9, 1.2 / e, 0.45 + e / 20, 0.9, 100.0, 1.0) for e in range(1, 6)
+    ]
+    check_picture(plot_curves([("a", rows), ("b", rows[:3])]).save(tmp_path / "curves.png"), (1000, 400))
     images = [np.random.default_rng(i).random((28, 28)) for i in range(7)]
-    grid = plot_examples(images, [f"#{i}\ntrue 1\npredicted 7" for i in range(7)], tmp_path / "x.png", title="t")
+    picture = plot_examples(images, [f"#{i}\ntrue 1\npredicted 7" for i in range(7)], title="t")
+    grid = picture.grids[0]
     assert (grid.rows, grid.cols, grid.tiles) == (2, 6, 7)
-    check_picture(grid.path, grid.size)
+    check_picture(picture.save(tmp_path / "x.png"), picture.size)
 
 
 def test_the_page_inlines_pictures_and_escapes_text(tmp_path):
-    grid = plot_feature_maps(np.random.default_rng(0).random((3, 8, 8)), tmp_path / "m.png", name="layer")
+    path = plot_feature_maps(np.random.default_rng(0).random((3, 8, 8)), name="layer").save(tmp_path / "m.png")
     page = render_report(
         "a <title>",
         [("run", "runs/x & y")],
-        [Section("maps", "Maps", image_tag(grid.path, "maps") + table_html(["a", "b"], [[1_000, "<b>"]]))],
+        [Section("maps", "Maps", image_tag(path, "maps") + table_html(["a", "b"], [[1_000, "<b>"]]))],
     )
     assert "a &lt;title&gt;" in page and "runs/x &amp; y" in page and "&lt;b&gt;" in page
     assert '<td class="number">1,000</td>' in page and '<section id="maps">' in page
     (uri,) = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert base64.b64decode(uri) == grid.path.read_bytes()
+    assert base64.b64decode(uri) == path.read_bytes()
     assert "http" not in page and "<script" not in page
     with pytest.raises(ValueError, match="only PNG pictures are inlined"):
         image_tag(b"GIF89a", "a gif")

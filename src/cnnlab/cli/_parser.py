@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 __all__ = [
     "CommandParser",
     "HelpFormatter",
     "chw_shape",
+    "flag_spelling",
     "non_negative_int",
     "positive_int",
 ]
@@ -78,3 +80,32 @@ def chw_shape(text: str) -> tuple[int, int, int]:
     if len(numbers) != 3 or min(numbers) < 1:
         raise argparse.ArgumentTypeError(f"expected CxHxW with positive sizes such as 1x32x32, got {text!r}")
     return numbers[0], numbers[1], numbers[2]
+
+
+def _long_flag(action: argparse.Action) -> str:
+    return max(action.option_strings, key=len)
+
+
+def flag_spelling(parser: argparse.ArgumentParser) -> Callable[[str, str | None], str]:
+    """How a command spells a library setting ``name`` (``=value``) in an error: as its flag.
+
+    A setting is found by the flag's destination: ``data_dir`` is ``--data-dir``, ``<download=True>`` is
+    ``--download``, ``<preset=quick>`` is ``--quick`` (a flag that stores that value), ``<epochs=N>`` is
+    ``--epochs N``. A setting the command has no flag for is spelled as a flag would be.
+    """
+    actions = [action for action in parser._actions if action.option_strings]
+
+    def spell(name: str, value: str | None) -> str:
+        matching = [action for action in actions if action.dest == name]
+        constants = [a for a in matching if a.nargs == 0]  # store_true, store_const: the flag is the value
+        for action in constants:
+            if value is None and len(constants) == 1:
+                return _long_flag(action)
+            if value is not None and str(action.const) == value:
+                return _long_flag(action)
+        if value is None and constants:
+            return "/".join(_long_flag(a) for a in constants)
+        flag = _long_flag(matching[0]) if matching else "--" + name.replace("_", "-")
+        return flag if value is None or value == "True" else f"{flag} {value}"
+
+    return spell

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from cnnlab.cli._parser import non_negative_int, positive_int
 
@@ -27,9 +26,11 @@ examples:
   cnnlab experiment degradation --full --data cifar10 --data-dir ~/data --out runs/degradation"""
 
 
-def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("experiment", help="check one of the lecture's claims (table, figure, verdict)",
-                                   description=DESCRIPTION)  # fmt: skip
+NAME = "experiment"
+HELP = "check one of the lecture's claims (table, figure, verdict)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", help="the experiment (see the list above)")
     preset = parser.add_mutually_exclusive_group()
     preset.add_argument("--quick", dest="preset", action="store_const", const="quick", help="minutes on 2 cores")
@@ -45,8 +46,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnlab.experiments import EXPERIMENTS, Settings, list_experiments, run_experiment
-    from cnnlab.inspection.tables import render_table
+    from cnnlab.experiments import EXPERIMENTS, experiment, list_experiments
 
     if args.list or args.name is None:
         if args.name is None and not args.list:
@@ -54,15 +54,10 @@ def run(args: argparse.Namespace) -> int:
         for name in list_experiments():
             print(f"{name:20} {EXPERIMENTS[name].claim}")
         return 0
-    out = Path(args.out) if args.out else Path("experiments") / args.name
-    settings = Settings(args.preset, out, args.data, args.data_dir, args.download,
-                        tuple(args.seeds) if args.seeds else None, args.epochs)  # fmt: skip
-    result = run_experiment(args.name, settings)
-    print(f"{result.name}: {result.claim}")
-    print()
-    print(render_table(result.headers, result.rows))
-    print()
-    print(result.verdict)
+    out = Path(args.out).expanduser() if args.out else Path("experiments") / args.name
+    result = experiment(args.name, preset=args.preset, out=out, data=args.data, data_dir=args.data_dir,
+                        download=args.download, seeds=args.seeds, epochs=args.epochs)  # fmt: skip
+    print(result)
     print(f"results: {out / 'results.json'}")
     if result.figure is not None:
         print(f"figure:  {result.figure}")

@@ -1,8 +1,9 @@
 """Entry point of the ``cnnlab`` command.
 
-Each subcommand is a module of this package with ``add_parser(subparsers)``, which registers its
-options and sets ``handler``; modules import torch only inside their handlers, so that building the
-parser (and commands such as ``cnnlab shape``) stays instant.
+Each subcommand is a module of this package with ``NAME``, ``HELP``, ``DESCRIPTION`` and
+``add_arguments(parser)``, which adds its options and sets ``handler``. Only the command being run gets its
+options built (the others need only their name and help line), and modules import torch only inside
+their handlers, so that commands such as ``cnnlab shape`` answer at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Callable
 
 from cnnlab import __version__
-from cnnlab.cli._parser import CommandParser
+from cnnlab.cli._parser import CommandParser, flag_spelling
 
 __all__ = ["build_parser", "main"]
 
@@ -43,7 +44,14 @@ EPILOG = """examples:
 set CNNLAB_DEBUG=1 to see the traceback behind an error message."""
 
 
-def build_parser() -> CommandParser:
+def _wanted(argv: list[str] | None) -> str | None:
+    """The command ``argv`` asks for: its first word that is not a flag (the top level's flags take no value)."""
+    words = sys.argv[1:] if argv is None else argv
+    return next((word for word in words if not word.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> CommandParser:
+    """The parser; with ``argv``, only the command it names gets its options (all of them without ``argv``)."""
     parser = CommandParser(
         prog="cnnlab",
         description="Build, size, train, inspect and compare convolutional neural networks.",
@@ -51,8 +59,23 @@ def build_parser() -> CommandParser:
     )
     parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"cnnlab.cli.{name}").add_parser(subparsers)
+    wanted = _wanted(argv) if argv is not None else None
+    for module_name in SUBCOMMANDS:
+        module = importlib.import_module(f"cnnlab.cli.{module_name}")
+        command = subparsers.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION)
+        if wanted is None or wanted == module.NAME:
+            module.add_arguments(command)
+    return parser
+
+
+def _command_parser(parser: argparse.ArgumentParser, prog: str) -> argparse.ArgumentParser:
+    """The parser of the (sub)command called ``prog``, whose flags spell the settings in its errors."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found = child if child.prog == prog else _command_parser(child, prog)
+                if found.prog == prog:
+                    return found
     return parser
 
 
@@ -61,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 
     Bad input of any kind ends in one line on stderr and exit code 2, never a traceback.
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version and argument errors
@@ -76,7 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         if os.environ.get("CNNLAB_DEBUG"):
             raise
-        message = " ".join(str(error).split()) or type(error).__name__
+        from cnnlab.errors import SettingError
+
+        text = (
+            error.spelled(flag_spelling(_command_parser(parser, prog)))
+            if isinstance(error, SettingError)
+            else str(error)
+        )
+        message = " ".join(text.split()) or type(error).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from cnnlab.cli._parser import positive_int
+from cnnlab.data.facts import PREPROCESSING
 
 DESCRIPTION = """Classify image files with a trained model: the top-k classes of each, with probabilities
 softmax(logits / T), T being the logit temperature the run trained with. RUN_OR_CKPT is a run directory
@@ -33,16 +33,14 @@ examples:
   cnnlab predict runs/lenet5-mnist5k-20261125-101500 digit.png --save-input /tmp/seen"""
 
 
-# cnnlab.training.inference.PREPROCESSING, spelled out here: building the parser must not import torch.
-PREPROCESSING = ("auto", "digit", "resize")
+NAME = "predict"
+HELP = "classify image files with a trained model"
 
 
-def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("predict", help="classify image files with a trained model",
-                                   description=DESCRIPTION)  # fmt: skip
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN_OR_CKPT", help="a run directory or a .pt checkpoint")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG, ...)")
-    parser.add_argument("-k", "--top-k", type=positive_int, default=5, help="classes shown per image")
+    parser.add_argument("-k", "--top-k", dest="k", type=positive_int, default=5, help="classes shown per image")
     parser.add_argument("--preprocess", choices=PREPROCESSING, default="auto",
                         help="auto: rebuild handwriting for digit models; digit: always; resize: never")  # fmt: skip
     parser.add_argument("--format", choices=("text", "json"), default="text", help="how results are printed")
@@ -50,49 +48,26 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run, prog=parser.prog)
 
 
-def _save_input(image: Any, folder: Path, source: Path) -> Path:
-    """The fitted uint8 image ``(C, H, W)`` as a PNG: what the model saw, for a person to check."""
-    from PIL import Image
-
-    folder.mkdir(parents=True, exist_ok=True)
-    pixels = image.permute(1, 2, 0).numpy()
-    picture = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels[:, :, :3])
-    out = folder / f"{source.stem}.input.png"
-    picture.save(out)
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    import torch
+    from cnnlab.files import atomic_output
+    from cnnlab.run import Run
 
-    from cnnlab.training.inference import load_image, load_trained_model
-
-    trained = load_trained_model(args.run)
-    paths = [Path(p) for p in args.images]
-    # Read every image before classifying any: a bad file fails the command before output starts.
-    images = torch.stack([load_image(path, trained, args.preprocess) for path in paths])
+    run = Run(args.run)
+    predictions = run.predict(args.images, k=args.k, preprocess=args.preprocess)
     if args.save_input:
-        for path, image in zip(paths, images, strict=True):
-            _save_input(image, Path(args.save_input), path)
-    probabilities = trained.probabilities(images)
-    k = min(args.top_k, trained.num_classes)
-    top = probabilities.topk(k, dim=1)
-    results = [
-        {
-            "image": str(path),
-            "predictions": [
-                {"class": trained.classes[i], "index": i, "probability": p}
-                for p, i in zip(values.tolist(), indices.tolist(), strict=True)
-            ],
-        }
-        for path, values, indices in zip(paths, top.values, top.indices, strict=True)
-    ]
+        for prediction in predictions:
+            out = Path(args.save_input).expanduser() / f"{Path(prediction.image).stem}.input.png"
+            with atomic_output(out) as temporary:
+                prediction.input_image().save(temporary, format="PNG")
     if args.format == "json":
-        print(json.dumps({"model": trained.name, "checkpoint": str(trained.checkpoint), "images": results}, indent=2))
+        images = [prediction.to_dict() for prediction in predictions]
+        print(
+            json.dumps({"model": run.trained().name, "checkpoint": str(run.checkpoint()), "images": images}, indent=2)
+        )
         return 0
-    width = max(len(c) for c in trained.classes)
-    for result in results:
-        print(result["image"])
-        for guess in result["predictions"]:
-            print(f"  {guess['class']:<{width}}  {guess['probability']:7.2%}")
+    width = max(len(name) for name in run.trained().classes)
+    for prediction in predictions:
+        print(prediction.image)
+        for guess in prediction.top:
+            print(f"  {guess.label:<{width}}  {guess.probability:7.2%}")
     return 0

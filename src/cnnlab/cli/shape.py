@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from cnnlab.cli._parser import non_negative_int, positive_int
 from cnnlab.inspection.tables import render_table
@@ -35,10 +34,11 @@ def _window_args(parser: argparse.ArgumentParser, stride_default: int | None = 1
     parser.add_argument("-d", "--dilation", type=positive_int, default=1, help="dilation d")
 
 
-def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "shape", help="feature-map sizes with the formula filled in", description=DESCRIPTION
-    )
+NAME = "shape"
+HELP = "feature-map sizes with the formula filled in"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=lambda _args: parser.print_help() or 0)
     kinds = parser.add_subparsers(title="what to size", metavar="KIND")
 
@@ -106,8 +106,8 @@ def _same(args: argparse.Namespace) -> int:
     return _print(shapes.explain_same_padding(k, s, d), f"same padding: k={k}, s={s}, d={d}")
 
 
-def _layer_spec(text: str) -> tuple[str, str, shapes.Window]:
-    """``conv:3/2/1`` -> ("conv", "conv:3/2/1", Window(3, 2, 1))."""
+def _layer_spec(text: str) -> tuple[str, shapes.Window]:
+    """``conv:3/2/1`` -> ("conv", Window(3, 2, 1))."""
     kind, _, numbers = text.partition(":")
     kind = kind.strip().lower()
     expected = f"expected KIND:KERNEL[/STRIDE[/PADDING[/DILATION]]] such as conv:3/1/1 or pool:2, got {text!r}"
@@ -115,7 +115,7 @@ def _layer_spec(text: str) -> tuple[str, str, shapes.Window]:
         values = [int(v) for v in numbers.split("/")] if numbers else []
     except ValueError:
         raise argparse.ArgumentTypeError(expected) from None
-    if kind not in ("conv", "pool") or not 1 <= len(values) <= 4:
+    if kind not in shapes.CHAIN_KINDS or not 1 <= len(values) <= 4:
         raise argparse.ArgumentTypeError(expected)
     if kind == "pool" and len(values) == 1:
         values.append(values[0])  # PyTorch's pooling stride defaults to the window
@@ -123,23 +123,14 @@ def _layer_spec(text: str) -> tuple[str, str, shapes.Window]:
         window = shapes.Window(*values)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text}: {error}") from None
-    return kind, text, window
+    return kind, window
 
 
 def _chain(args: argparse.Namespace) -> int:
-    size = args.input
-    field = shapes.INPUT_FIELD
-    rows: list[list[object]] = [["input", "", size, 1, 1, 0.0]]
-    for index, (kind, text, w) in enumerate(args.layers, start=1):
-        try:
-            if kind == "conv":
-                size = shapes.conv_output_size(size, w.kernel, w.stride, w.padding, w.dilation)
-            else:
-                size = shapes.pool_output_size(size, w.kernel, w.stride, w.padding, w.dilation)
-        except ValueError as error:
-            raise ValueError(f"layer {index} ({text}) on a {size}-pixel input: {error}") from None
-        field = field.then(w)
+    rows: list[list[object]] = [["input", "", args.input, 1, 1, 0.0]]
+    for index, step in enumerate(shapes.size_chain(args.input, args.layers), start=1):
+        w, field = step.window, step.field
         window = f"k={w.kernel} s={w.stride} p={w.padding}" + (f" d={w.dilation}" if w.dilation > 1 else "")
-        rows.append([f"{index} {kind}", window, size, field.size, field.jump, field.start])
+        rows.append([f"{index} {step.kind}", window, step.output, field.size, field.jump, field.start])
     print(render_table(["layer", "window", "output", "field size", "jump", "start"], rows))
     return 0

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnlab.cli._parser import CommandParser
+from cnnlab.data.facts import SPLITS
 
 if TYPE_CHECKING:
-    from cnnlab.cli._subject import Subject
     from cnnlab.inspection.feature_maps import MapLayer
-    from cnnlab.viz._figure import GridPicture
+    from cnnlab.training.trained import TrainedModel
+    from cnnlab.viz.figure import Picture
 
 DESCRIPTION = """Pictures (PNG, or SVG with --format svg) of what a network computes. RUN_OR_MODEL is a run
 directory or checkpoint (trained weights) or a model name from `cnnlab models` (random weights, and the
@@ -66,10 +67,11 @@ examples:
   cnnlab show receptive-field googlenet --layer inception4a --unit 0,0 --image cat.jpg"""
 
 
-def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "show", help="pictures: feature maps, filters, receptive fields, curves, confusion", description=DESCRIPTION
-    )
+NAME = "show"
+HELP = "pictures: feature maps, filters, receptive fields, curves, confusion"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=lambda _args: _print_help(parser), prog=parser.prog)
     pictures = parser.add_subparsers(title="pictures", metavar="PICTURE", parser_class=CommandParser)
     _add_feature_maps(pictures)
@@ -142,7 +144,7 @@ def _add_curves(pictures: Any) -> None:
         "curves",
         help="training and validation loss and accuracy of one or more runs",
         description="Loss and top-1 accuracy per epoch (training dashed, validation solid), one colour per run, "
-        "from each run's metrics.csv.\n\nexamples:\n  cnnlab show curves runs/lenet5-a\n"
+        "as each run recorded them.\n\nexamples:\n  cnnlab show curves runs/lenet5-a\n"
         "  cnnlab show curves runs/lenet5-a runs/lenet5-b --out comparison",
     )
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run directories (or checkpoints in them)")
@@ -159,7 +161,7 @@ def _add_confusion(pictures: Any) -> None:
         "  cnnlab show confusion runs/lenet5-mnist5k-20261125-045010 --split val",
     )
     parser.add_argument("run", metavar="RUN", help="a run directory or a .pt checkpoint")
-    parser.add_argument("--split", choices=("test", "val", "train"), default="test", help="which part of the dataset")
+    parser.add_argument("--split", choices=SPLITS, default="test", help="which part of the dataset")
     _output_options(parser, "RUN/pictures")
     parser.set_defaults(handler=run_confusion, prog=parser.prog)
 
@@ -180,7 +182,16 @@ def _out_dir(args: argparse.Namespace, default: Path) -> Path:
     return folder
 
 
-def _list_layers(subject: Subject, layers: list[MapLayer]) -> int:
+def _default_dir(trained: TrainedModel) -> Path:
+    """``RUN/pictures`` for a run, ``pictures/MODEL`` (in the working directory) for a model name."""
+    from cnnlab.run import Run
+
+    if trained.checkpoint is None:
+        return Path("pictures") / trained.name
+    return Run(trained.checkpoint).pictures_dir
+
+
+def _list_layers(trained: TrainedModel, layers: list[MapLayer]) -> int:
     from cnnlab.inspection.receptive_field import GLOBAL
     from cnnlab.inspection.tables import render_table
 
@@ -194,26 +205,20 @@ def _list_layers(subject: Subject, layers: list[MapLayer]) -> int:
         return text[0], text[1]
 
     rows = [
-        [
-            layer.name,
-            layer.type,
-            layer.shape_text,
-            *field(layer),
-            "*" if layer.shown else "",
-            layer.calls if layer.calls > 1 else "",
-        ]
+        [layer.name, layer.type, layer.shape_text, *field(layer), "*" if layer.shown else "",
+         layer.calls if layer.calls > 1 else ""]
         for layer in layers
-    ]
+    ]  # fmt: skip
     print(render_table(["layer", "type", "output", "field", "jump", "all", "calls"], rows))
     print(
-        f"\n{subject.name} at {'x'.join(map(str, subject.input_size))}: {len(layers)} modules; "
+        f"\n{trained.name} at {'x'.join(map(str, trained.input_size))}: {len(layers)} modules; "
         f"* marks the {sum(layer.shown for layer in layers)} that --layers all shows"
     )
     return 0
 
 
-def _pixels(grid: GridPicture) -> str:
-    return f"{grid.size[0]}x{grid.size[1]} px"
+def _size(picture: Picture) -> str:
+    return f"{picture.size[0]}x{picture.size[1]} px"
 
 
 def _names(values: list[str] | None) -> list[str] | None:
@@ -223,141 +228,74 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def run_feature_maps(args: argparse.Namespace) -> int:
-    from cnnlab.cli._subject import load_subject
-    from cnnlab.inspection.feature_maps import capture, choose_layers, map_layers, one_per_resolution
-    from cnnlab.viz.feature_maps import plot_feature_maps
+    from cnnlab import show
 
-    subject = load_subject(args.subject)
-    layers = map_layers(subject.model, subject.input_size)
+    trained = show.subject(args.subject)
     if args.list_layers:
-        return _list_layers(subject, layers)
-    names = _names(args.layers)
-    chosen = one_per_resolution(layers) if names is None else choose_layers(layers, names, subject.name)
-    if not chosen:
-        raise ValueError(f"{subject.name} has no feature maps to show (its layers output vectors)")
-    folder = _out_dir(args, subject.default_out / "feature-maps")
-    pixels, about = subject.image(args.image)
-    maps = capture(subject.model, subject.model_input(pixels), [layer.name for layer in chosen])
-    for layer in chosen:
-        note = f", first of {layer.calls} calls" if layer.calls > 1 else ""
-        grid = plot_feature_maps(
-            maps[layer.name][0].float().numpy(),
-            folder / f"{layer.name}.{args.format}",
-            name=f"{layer.name} ({layer.type}{note})",
-            caption=f"{subject.label}\non {about}",
-            scale=args.scale,
-        )
-        print(f"{grid.path}  {layer.shape_text}: {grid.tiles} maps in {grid.rows}x{grid.cols}, {_pixels(grid)}")
+        return _list_layers(trained, show.layers(trained))
+    pictures = show.feature_maps_by_layer(trained, image=args.image, layers=_names(args.layers), scale=args.scale)
+    folder = _out_dir(args, _default_dir(trained) / "feature-maps")
+    for layer, picture in pictures:
+        path = picture.save(folder / f"{layer.name}.{args.format}")
+        grid = picture.grids[0]
+        print(f"{path}  {layer.shape_text}: {grid.tiles} maps in {grid.rows}x{grid.cols}, {_size(picture)}")
     return 0
 
 
 def run_filters(args: argparse.Namespace) -> int:
-    from cnnlab.cli._subject import load_subject
+    from cnnlab import show
     from cnnlab.inspection.feature_maps import kernel_layers, kernels
     from cnnlab.inspection.tables import render_table
-    from cnnlab.viz.feature_maps import plot_filters
 
-    subject = load_subject(args.subject)
-    layers = kernel_layers(subject.model)
+    trained = show.subject(args.subject)
     if args.list_layers:
-        rows = [[name, type(m).__name__, "x".join(map(str, kernels(m)[0].shape))] for name, m in layers.items()]
+        found = kernel_layers(trained.model)
+        rows = [[name, type(m).__name__, "x".join(map(str, kernels(m)[0].shape))] for name, m in found.items()]
         print(render_table(["layer", "type", "kernels"], rows))
         return 0
-    if not layers:
-        raise ValueError(f"{subject.name} has no convolution kernels to show")
-    name = args.layer or next(iter(layers))
-    if name not in layers:
-        raise ValueError(f"{subject.name} has no convolution {name!r}; layers with kernels: {', '.join(layers)}")
-    weight, note = kernels(layers[name])
-    folder = _out_dir(args, subject.default_out)
-    first = name == next(iter(layers))
-    caption = f"{subject.label}; {note}" if note else subject.label
-    rgb = first and subject.input_size[0] == 3
-    out = folder / f"filters-{name}.{args.format}"
-    grid = plot_filters(
-        weight.float().numpy(), out, name=f"{name} ({type(layers[name]).__name__})", caption=caption, rgb=rgb
-    )
-    shape = "x".join(map(str, weight.shape))
-    print(f"{grid.path}  {shape}: {grid.tiles} tiles in {grid.rows}x{grid.cols}, {_pixels(grid)}")
+    picture = show.filters(trained, layer=args.layer)
+    grid = picture.grids[0]
+    layer, shape = picture.about.rsplit(" ", 1)
+    path = picture.save(_out_dir(args, _default_dir(trained)) / f"filters-{layer}.{args.format}")
+    print(f"{path}  {shape}: {grid.tiles} tiles in {grid.rows}x{grid.cols}, {_size(picture)}")
     return 0
 
 
 def run_receptive_field(args: argparse.Namespace) -> int:
-    from cnnlab.cli._subject import display_image, load_subject
-    from cnnlab.inspection.feature_maps import choose_layers, field_box, map_layers
-    from cnnlab.viz.receptive_field import plot_receptive_field
+    from cnnlab import show
 
-    subject = load_subject(args.subject)
-    layers = map_layers(subject.model, subject.input_size)
+    trained = show.subject(args.subject)
     if args.list_layers:
-        return _list_layers(subject, layers)
+        return _list_layers(trained, show.layers(trained))
     if args.layer is None or args.unit is None:
         raise ValueError("--layer NAME and --unit Y,X say which unit to draw (--list-layers lists the layers)")
-    layer = choose_layers(layers, [args.layer], subject.name)[0]
-    _, height, width = subject.input_size
-    box = field_box(layer, args.unit, (height, width))
-    folder = _out_dir(args, subject.default_out)
-    pixels, about = subject.image(args.image)
+    picture = show.receptive_field(trained, layer=args.layer, unit=args.unit, image=args.image)
     y, x = args.unit
-    top, left, bottom, right = box.clipped
-    where = f"rows {top:g}-{bottom:g}, columns {left:g}-{right:g} of the {height}x{width} input"
-    past = ""
-    if box.extends_past_input:
-        edges = [
-            f"{amount:g} px past the {edge}"
-            for amount, edge in zip(box.outside, ("top", "left", "bottom", "right"), strict=True)
-            if amount > 0
-        ]
-        past = f"; the field reaches {', '.join(edges)}: zero padding"
-    note = f", first of {layer.calls} calls" if layer.calls > 1 else ""
-    title = (
-        f"{layer.name} ({layer.type}{note}), unit ({y}, {x}) of {layer.output_shape[1]}x{layer.output_shape[2]}: "
-        f"a {box.size[0]}x{box.size[1]} field"
-    )
-    out = folder / f"receptive-field-{layer.name}-{y}-{x}.{args.format}"
-    caption = f"{where}{past}\n{subject.label}, on {about}"
-    path = plot_receptive_field(display_image(pixels), box, out, title=title, caption=caption)
-    print(f"{path}\n{title}: {where}{past}")
+    folder = _out_dir(args, _default_dir(trained))
+    path = picture.save(folder / f"receptive-field-{args.layer}-{y}-{x}.{args.format}")
+    print(f"{path}\n{picture.about}")
     return 0
 
 
-def _run_dir(text: str) -> Path:
-    path = Path(text).expanduser()
-    folder = path.parent if path.is_file() else path
-    if not (folder / "metrics.csv").is_file():
-        what = "does not exist" if not path.exists() else "has no metrics.csv"
-        raise ValueError(f"{text} {what}: expected a cnnlab run directory")
-    return folder
-
-
 def run_curves(args: argparse.Namespace) -> int:
-    from cnnlab.viz.curves import plot_curves, read_metrics
+    from cnnlab import show
+    from cnnlab.run import Run
 
-    folders = [_run_dir(text) for text in args.runs]
-    labels = [folder.name for folder in folders]
-    if len(set(labels)) < len(labels):  # same names in different places: the paths tell them apart
-        labels = [str(folder) for folder in folders]
-    default = folders[0] / "pictures" if len(folders) == 1 else Path("pictures")
-    out = _out_dir(args, default) / f"curves.{args.format}"
-    path = plot_curves(
-        [(label, read_metrics(folder / "metrics.csv")) for label, folder in zip(labels, folders, strict=True)], out
-    )
-    print(path)
+    runs = [Run(text) for text in args.runs]
+    picture = show.curves(*runs)
+    default = runs[0].pictures_dir if len(runs) == 1 else Path("pictures")
+    print(picture.save(_out_dir(args, default) / f"curves.{args.format}"))
     return 0
 
 
 def run_confusion(args: argparse.Namespace) -> int:
-    from cnnlab.cli.evaluate import confusion_png_name
-    from cnnlab.training.inference import evaluation_data, load_trained_model
-    from cnnlab.training.metrics import evaluate
-    from cnnlab.viz.confusion import plot_confusion
+    from cnnlab import show
+    from cnnlab.run import Run
 
-    trained = load_trained_model(args.run)
-    folder = _out_dir(args, trained.checkpoint.parent / "pictures")
-    data = evaluation_data(trained, split=args.split)
-    result = evaluate(trained.model, data.loader, trained.num_classes, logit_temperature=trained.logit_temperature)
-    title = f"{trained.name} on {data.dataset} {data.split}: top-1 {result.top1:.2%} of {result.count:,}"
-    name = Path(confusion_png_name(data.dataset, data.split)).with_suffix(f".{args.format}")
-    path = plot_confusion(result.confusion.tolist(), trained.classes, title, folder / name)
-    print(f"{path}\n{title}")
+    run = Run(args.run)
+    folder = _out_dir(args, run.pictures_dir)
+    evaluation = run.evaluate(split=args.split)
+    name = run.confusion_path(evaluation.dataset, evaluation.split, f".{args.format}").name
+    path = show.confusion(evaluation).save(folder / name)
+    print(f"{path}\n{evaluation.title}")
     return 0

@@ -1,19 +1,7 @@
-"""Datasets in memory (bundled digits, torchvision's sets), image folders from disk, batched augmentation."""
+"""Datasets and what turns images into a model's input.
 
-from cnnlab.data.datasets import DATASETS, InMemoryDataset, Split, load_dataset
-from cnnlab.data.folder import FolderDataset, FolderLoader, UnreadableImageError, load_folder_dataset
-from cnnlab.data.loader import BatchLoader, Normalization, fit_to_model
-
-__all__ = [
-    "DATASETS",
-    "BatchLoader",
-    "FolderDataset",
-    "FolderLoader",
-    "InMemoryDataset",
-    "Normalization",
-    "Split",
-    "UnreadableImageError",
-    "fit_to_model",
-    "load_dataset",
-    "load_folder_dataset",
-]
+``datasets`` (in memory: the bundled digits and torchvision's sets), ``folder`` (image folders streamed from
+disk), ``loader`` (batches, normalisation, fitting images to a model), ``augment`` (batched augmentation),
+``preprocess`` (any one image, as a trained model's training data was made), ``samples`` (real images that
+ship with the dependencies) and ``facts`` (what the rest relies on, importable without torch).
+"""

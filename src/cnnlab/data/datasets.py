@@ -18,6 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cnnlab.data.facts import is_folder_name
+from cnnlab.errors import SettingError
+
 __all__ = [
     "DATASETS",
     "InMemoryDataset",
@@ -129,15 +132,15 @@ def _torchvision(name: str, cls_name: str, flips: bool) -> Callable[[Path | None
         import torchvision
 
         if data_dir is None:
-            raise ValueError(f"{name} needs --data-dir (where it is, or where --download should put it)")
+            raise SettingError(f"{name} needs <data_dir> (where it is, or where <download=True> should put it)")
         if not download and not data_dir.is_dir():
-            raise ValueError(f"data directory {data_dir} does not exist (add --download to fetch {name} there)")
+            raise SettingError(f"data directory {data_dir} does not exist (add <download=True> to fetch {name} there)")
         cls = getattr(torchvision.datasets, cls_name)
         try:
             train_set, test_set = cls(str(data_dir), train=True, download=download), cls(str(data_dir), train=False)
         except RuntimeError as error:  # torchvision: "Dataset not found. You can use download=True ..."
-            hint = "" if download else f" (add --download to fetch {name} into {data_dir})"
-            raise ValueError(f"{name} is not in {data_dir}{hint}: {error}") from None
+            hint = "" if download else f" (add <download=True> to fetch {name} into {data_dir})"
+            raise SettingError(f"{name} is not in {data_dir}{hint}: {error}") from None
 
         def split(dataset: object) -> Split:
             images = torch.as_tensor(np.asarray(dataset.data))  # type: ignore[attr-defined]
@@ -170,7 +173,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, download: bool =
             :mod:`cnnlab.data.folder`), missing directory, or a torchvision set that is not there and
             ``download`` is False.
     """
-    if name.startswith("folder:"):  # e.g. a checkpoint's dataset, handed here by code that only knows these sets
+    if is_folder_name(name):  # e.g. a checkpoint's dataset, handed here by code that only knows these sets
         raise ValueError(
             f"{name} is an image folder, streamed from disk and not loaded into memory "
             "(cnnlab.data.load_folder_dataset lists it, cnnlab.data.folder.evaluation_loader reads it)"

@@ -34,10 +34,11 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from cnnlab.data.facts import FOLDER_PREFIX, is_folder_name
 from cnnlab.data.loader import Augmentation, Normalization
+from cnnlab.errors import SettingError
 
 __all__ = [
-    "FOLDER_PREFIX",
     "FolderDataset",
     "FolderLoader",
     "FolderStatistics",
@@ -48,12 +49,10 @@ __all__ = [
     "eval_transform",
     "evaluation_loader",
     "image_mode",
-    "is_folder_name",
     "load_folder_dataset",
     "train_transform",
 ]
 
-FOLDER_PREFIX = "folder:"
 TEST_FRACTION = 0.2  # of every class, when the folder has no test split of its own
 SPLIT_SEED = 0  # the carved test split never changes with --seed
 SMALL_INPUT = 64  # model inputs up to this size get Resize + RandomCrop instead of RandomResizedCrop
@@ -67,17 +66,12 @@ class UnreadableImageError(ValueError):
     """An image file that PIL cannot decode (or transform); the message names the file."""
 
 
-def is_folder_name(name: str) -> bool:
-    """Whether a ``--data`` value names an image folder (``folder:PATH``)."""
-    return name.startswith(FOLDER_PREFIX)
-
-
 @dataclass(frozen=True)
 class FolderDataset:
     """The files of an image folder, split into train, (optional) validation and test lists.
 
     Attributes:
-        name: the ``--data`` value, ``folder:PATH``.
+        name: the dataset name, ``folder:PATH``.
         root: the folder.
         classes: class folder names, sorted; a sample's label indexes them.
         train, test, val: ``(path, label)`` lists that never share a file.
@@ -173,7 +167,7 @@ def load_folder_dataset(name: str | Path) -> FolderDataset:
     text = str(name)
     path = text.removeprefix(FOLDER_PREFIX)
     if not path:
-        raise ValueError("folder: needs a path, e.g. --data folder:~/imagenette")
+        raise SettingError("folder: needs a path, e.g. <data=folder:~/imagenette>")
     label = text if is_folder_name(text) else FOLDER_PREFIX + text
     root = Path(path).expanduser()
     if not root.exists():

@@ -1,17 +1,31 @@
 """The lecture's claims as experiments: each a function that returns its numbers and draws its figure.
 
-``run_experiment("weights", preset="quick")``; ``cnnlab experiment NAME`` from the command line.
+``cnnlab.experiment("weights")`` from Python; ``cnnlab experiment weights`` from the command line.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from pathlib import Path
 
+from cnnlab.errors import SettingError
 from cnnlab.experiments._base import EXPERIMENTS, Experiment, ExperimentResult, Settings
 
-__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "Settings", "list_experiments", "run_experiment"]
+__all__ = [
+    "EXPERIMENTS",
+    "PRESETS",
+    "Experiment",
+    "ExperimentResult",
+    "Settings",
+    "experiment",
+    "list_experiments",
+    "run_experiment",
+]
+
+PRESETS = ("quick", "full")
+"""``quick``: minutes on 2 CPU cores with the bundled digits; ``full``: the papers' recipes and data."""
 
 # Every public module of this package holds one experiment; importing it registers it.
 for _module in pkgutil.iter_modules(__path__):
@@ -39,9 +53,46 @@ def run_experiment(name: str, settings: Settings | None = None, **options: objec
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ValueError(f"unknown experiment {name!r}{hint} (known: {', '.join(list_experiments())})")
     settings = settings or Settings(**options)  # type: ignore[arg-type]
-    if settings.preset not in ("quick", "full"):
-        raise ValueError(f"preset must be quick or full, got {settings.preset!r}")
+    if settings.preset not in PRESETS:
+        raise SettingError(f"<preset> must be one of {', '.join(PRESETS)}, got {settings.preset!r}")
     settings.out.mkdir(parents=True, exist_ok=True)
     result = experiment.run(settings)
     result.save(Path(settings.out))
     return result
+
+
+def experiment(
+    name: str,
+    *,
+    preset: str = "quick",
+    out: str | Path | None = None,
+    data: str | None = None,
+    data_dir: str | None = None,
+    download: bool = False,
+    seeds: Sequence[int] | None = None,
+    epochs: int | None = None,
+) -> ExperimentResult:
+    """Check one of the lecture's claims: ``cnnlab.experiment("degradation", seeds=[0])``.
+
+    Runs the experiment, writes ``results.json``, its figure and its training runs into ``out`` (default:
+    ``experiments/NAME``) and returns the result: a table, every number per seed, the figure and one sentence
+    saying whether the claim held on this run. ``list_experiments()`` names them.
+
+    Args:
+        name: the experiment.
+        preset: ``quick`` (minutes on 2 CPU cores, bundled data) or ``full`` (the papers' recipes).
+        out: where its files go.
+        data, data_dir, download: another dataset for its training runs, where it is, and whether to fetch it.
+        seeds: seeds of its training runs (default: the preset's).
+        epochs: epochs of each training run (default: the preset's).
+
+    Raises:
+        ValueError: an unknown experiment or preset, or data the preset needs and does not have.
+    """
+    if seeds is not None and (not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)):
+        raise SettingError(f"<seeds>: expected whole numbers >= 0, got {seeds!r}")
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
+        raise SettingError(f"<epochs>: expected a positive whole number, got {epochs!r}")
+    folder = Path(out).expanduser() if out is not None else Path("experiments") / name
+    settings = Settings(preset, folder, data, data_dir, download, tuple(seeds) if seeds is not None else None, epochs)
+    return run_experiment(name, settings)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from cnnlab.files import write_text
+
+if TYPE_CHECKING:
+    from cnnlab.run import Run
 
 __all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "Settings", "register", "train_briefly"]
 
@@ -47,14 +53,35 @@ class ExperimentResult:
     data: dict[str, Any] = field(default_factory=dict)
     figure: Path | None = None
 
-    def save(self, out: Path) -> Path:
-        """Write ``results.json`` (numbers, table, verdict) into ``out``."""
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / "results.json"
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, as plain JSON data: what ``results.json`` holds (non-finite numbers are ``null``)."""
         record = asdict(self)
         record["figure"] = str(self.figure) if self.figure else None
-        path.write_text(json.dumps(_jsonable(record), indent=2) + "\n")
-        return path
+        return _jsonable(record)
+
+    def save(self, out: Path) -> Path:
+        """Write ``results.json`` (numbers, table, verdict) into ``out``."""
+        return write_text(Path(out) / "results.json", json.dumps(self.to_dict(), indent=2) + "\n")
+
+    def table(self, fmt: str = "text") -> str:
+        """The result's table in ``fmt`` (text, markdown, csv or json)."""
+        from cnnlab.inspection.tables import render_table
+
+        return render_table(self.headers, self.rows, fmt)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.claim}\n\n{self.table()}\n\n{self.verdict}"
+
+    def _repr_html_(self) -> str:
+        from cnnlab.viz.report import image_tag, table_html
+
+        figure = ""
+        if self.figure is not None and Path(self.figure).suffix == ".png" and Path(self.figure).is_file():
+            figure = image_tag(Path(self.figure), f"the {self.name} experiment's figure")
+        return (
+            f"<div><strong>{html.escape(self.name)}</strong>: {html.escape(self.claim)}"
+            f"{table_html(self.headers, self.rows)}<p>{html.escape(self.verdict)}</p>{figure}</div>"
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -93,12 +120,9 @@ def register(
     return decorate
 
 
-def train_briefly(model: str, settings: Settings, run_name: str, **overrides: Any) -> dict[str, Any]:
-    """Train ``model`` with its recipe and ``overrides`` into ``settings.out / runs / run_name``; its summary.
-
-    The summary gains ``history`` (the per-epoch metrics), for curves.
-    """
-    from cnnlab.training import resolve_config, train
+def train_briefly(model: str, settings: Settings, run_name: str, **overrides: Any) -> Run:
+    """Train ``model`` with its recipe and ``overrides`` into ``settings.out / runs / run_name``."""
+    from cnnlab.training.loop import train
 
     values = {"output": str(settings.out / "runs" / run_name), "data_dir": settings.data_dir}
     values.update(overrides)
@@ -106,10 +130,4 @@ def train_briefly(model: str, settings: Settings, run_name: str, **overrides: An
         values["download"] = True
     if settings.epochs is not None:
         values["epochs"] = settings.epochs
-    config = resolve_config(model, **values)
-    result = train(config, progress=False, log=lambda _message: None)
-    summary = dict(result.summary)
-    from cnnlab.viz.curves import read_metrics
-
-    summary["history"] = read_metrics(result.run_dir / "metrics.csv")
-    return summary
+    return train(model, progress=False, **values)

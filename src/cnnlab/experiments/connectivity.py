@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
 from cnnlab.models import create_model
-from cnnlab.viz._figure import pyplot, save
+from cnnlab.viz.figure import new_picture, save
 
 __all__ = ["connectivity_experiment"]
 
@@ -31,9 +31,8 @@ def _c3_costs(c3: str) -> tuple[int, int, int]:
 
 
 def _figure(results: dict[str, dict[str, object]], out: Path) -> Path:
-    plt = pyplot()
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    figure = new_picture(1000, 400)
+    left, right = figure.subplots(1, 2)
     names = list(results)
     left.bar(names, [results[n]["c3_params"] for n in names], color=["C2", "C7"])
     left.set(ylabel="C3 parameters", title="what C3 costs")
@@ -63,7 +62,7 @@ def connectivity_experiment(settings: Settings) -> ExperimentResult:
                           data=settings.data or "mnist5k", model_args={"c3": c3})
             for seed in seeds
         ]  # fmt: skip
-        accuracies = [r["test_top1"] for r in runs]
+        accuracies = [r.summary.test_top1 for r in runs]
         results[label] = {
             "c3_params": c3_params, "c3_connections": connections, "params": params, "runs": accuracies,
             "mean": statistics.fmean(accuracies), "spread": statistics.pstdev(accuracies),

@@ -38,13 +38,17 @@ against 2% training error after 64k iterations).
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cnnlab.data.facts import BUNDLED_DATASETS
+from cnnlab.errors import SettingError
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
-from cnnlab.viz._figure import pyplot, save
+from cnnlab.viz.figure import new_picture, save
+
+if TYPE_CHECKING:
+    from cnnlab.run import Run
 
 __all__ = ["degradation_experiment"]
 
@@ -70,31 +74,22 @@ PRESETS: dict[str, dict[str, Any]] = {
     "quick": {"data": "digits", "seeds": (0, 1, 2), "recipe": QUICK_RECIPE},
     "full": {"data": "cifar10", "seeds": (0,), "recipe": {}},
 }
-BUNDLED = ("digits", "mnist5k")  # the datasets that need no --data-dir
 
 
 def _dataset(settings: Settings) -> str:
     """The preset's dataset, or the override; the full preset refuses to start without its data."""
     data = settings.data or PRESETS[settings.preset]["data"]
-    if settings.preset == "full" and data not in BUNDLED and settings.data_dir is None:
-        raise ValueError(
-            f"the full degradation preset is the paper's CIFAR-10 recipe and needs the data: add --data {data} "
-            "--data-dir DIR (with --download to fetch it there), or run --quick on the bundled digits"
+    if settings.preset == "full" and data not in BUNDLED_DATASETS and settings.data_dir is None:
+        raise SettingError(
+            f"the full degradation preset is the paper's CIFAR-10 recipe and needs the data: add <data={data}> "
+            "<data_dir=DIR> (with <download=True> to fetch it there), or run <preset=quick> on the bundled digits"
         )
     return data
 
 
-def _final_errors(run_dir: Path) -> dict[str, float]:
+def _final_errors(run: Run) -> dict[str, float]:
     """Top-1 error of the last epoch's weights, in eval mode, on the un-augmented training split and the test set."""
-    from cnnlab.training.inference import evaluation_data, load_trained_model
-    from cnnlab.training.metrics import evaluate
-
-    trained = load_trained_model(run_dir / "last.pt")
-    errors = {}
-    for split in ("train", "test"):
-        batches = evaluation_data(trained, split=split)
-        errors[split] = 1 - evaluate(trained.model, batches.loader, trained.num_classes).top1
-    return errors
+    return {split: 1 - run.evaluate(split=split, which="last").top1 for split in ("train", "test")}
 
 
 def _mean(values: list[float]) -> float:
@@ -110,27 +105,27 @@ def _train(model: str, settings: Settings, data: str, seed: int) -> dict[str, An
     """One training run of ``model`` and its final errors, per-epoch curves and seconds."""
     started = time.perf_counter()
     recipe = PRESETS[settings.preset]["recipe"]
-    summary = train_briefly(model, settings, f"{model}-seed{seed}", seed=seed, data=data, **recipe)
-    run_dir = Path(summary["run_dir"])
-    errors = _final_errors(run_dir)
+    run = train_briefly(model, settings, f"{model}-seed{seed}", seed=seed, data=data, **recipe)
+    errors = _final_errors(run)
+    history = run.metrics
     return {
         "seed": seed,
         "train_error": errors["train"],
         "test_error": errors["test"],
-        "params": summary["params"],
+        "params": run.summary.params,
         "seconds": time.perf_counter() - started,
-        "last_running_train_error": 1 - summary["history"][-1]["train_top1"],
-        "curve_train_error": [1 - row["train_top1"] for row in summary["history"]],
-        "curve_val_error": [1 - row["val_top1"] for row in summary["history"]],
-        "config": json.loads((run_dir / "config.json").read_text()),
+        "last_running_train_error": 1 - history[-1].train_top1,
+        "curve_train_error": [1 - row.train_top1 for row in history],
+        "curve_val_error": [1 - row.val_top1 if row.val_top1 is not None else float("nan") for row in history],
+        "config": run.config.to_dict(),
     }
 
 
 def _figure(networks: dict[str, dict[str, Any]], title: str, out: Path) -> Path:
-    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    figure, (curves, bars) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=100, gridspec_kw={"width_ratios": [3, 1]})
+    figure = new_picture(1100, 420)
+    curves, bars = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
     for name, network in networks.items():
         train = [100 * e for e in _mean_curve(network["runs"], "curve_train_error")]
         val = [100 * e for e in _mean_curve(network["runs"], "curve_val_error")]

@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.data import Normalization, load_dataset
+from cnnlab.data.datasets import load_dataset
+from cnnlab.data.loader import Normalization
 from cnnlab.experiments._base import ExperimentResult, Settings, register
 from cnnlab.layers.pooling import LearnedLPPool2d, MixedPool2d
-from cnnlab.viz._figure import pyplot, save
+from cnnlab.viz.figure import new_picture, save
 
 __all__ = ["equivariance_experiment", "shift_right"]
 
@@ -71,9 +72,7 @@ def _relative_change(network: nn.Module, x: torch.Tensor, fill: float) -> list[f
 
 
 def _figure(x: torch.Tensor, conv: nn.Conv2d, fill: float, changes: dict[str, list[float]], out: Path) -> Path:
-    plt = pyplot()
-
-    figure = plt.figure(figsize=(12, 4.2), dpi=100)
+    figure = new_picture(1200, 420)
     grid = figure.add_gridspec(2, 4, width_ratios=[1, 1, 1, 2.6])
     image, moved = x[0, 0], shift_right(x[:1], 3, fill)[0, 0]
     with torch.no_grad():

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
 from cnnlab.models.lenet import POOLS
-from cnnlab.training.checkpoint import load_checkpoint
-from cnnlab.viz._figure import pyplot, save
+from cnnlab.viz.figure import new_picture, save
+
+if TYPE_CHECKING:
+    from cnnlab.run import Run
 
 __all__ = ["pooling_experiment"]
 
@@ -26,9 +28,9 @@ CLAIM = "the pooling type can be learned by back-propagation, as well as max or 
 PRESETS = {"quick": {"epochs": 8, "seeds": (0, 1, 2)}, "full": {"epochs": 30, "seeds": (0, 1, 2, 3, 4)}}
 
 
-def _learned(run_dir: Path, pool: str) -> dict[str, list[float]]:
+def _learned(run: Run, pool: str) -> dict[str, list[float]]:
     """What each learned pooling layer converged to, per channel (empty for max and mean)."""
-    state = load_checkpoint(run_dir / "last.pt")["model_state"]
+    state = run.model("last").state_dict()
     found: dict[str, list[float]] = {}
     for layer in ("s2", "s4"):
         if pool == "mixed":
@@ -45,9 +47,8 @@ def _describe(learned: dict[str, list[float]]) -> str:
 
 
 def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
-    plt = pyplot()
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=100, gridspec_kw={"width_ratios": [1.3, 1]})
+    figure = new_picture(1100, 400)
+    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
     names = list(results)
     for index, name in enumerate(names):
         runs = results[name]["runs"]
@@ -78,10 +79,10 @@ def pooling_experiment(settings: Settings) -> ExperimentResult:
     for pool in POOLS:
         runs, learned = [], []
         for seed in seeds:
-            summary = train_briefly("lenet5_modern", settings, f"{pool}-seed{seed}", seed=seed, epochs=preset["epochs"],
-                                    data=settings.data or "mnist5k", model_args={"pool": pool})  # fmt: skip
-            runs.append(summary["test_top1"])
-            learned.append(_learned(Path(summary["run_dir"]), pool))
+            run = train_briefly("lenet5_modern", settings, f"{pool}-seed{seed}", seed=seed, epochs=preset["epochs"],
+                                data=settings.data or "mnist5k", model_args={"pool": pool})  # fmt: skip
+            runs.append(run.summary.test_top1)
+            learned.append(_learned(run, pool))
         results[pool] = {
             "runs": runs,
             "mean": statistics.fmean(runs),

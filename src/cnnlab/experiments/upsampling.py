@@ -16,10 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.data import Normalization, load_dataset
+from cnnlab.data.datasets import load_dataset
+from cnnlab.data.loader import Normalization
 from cnnlab.experiments._base import ExperimentResult, Settings, register
 from cnnlab.layers.transposed import ZeroInsertionConvTranspose2d
-from cnnlab.viz._figure import pyplot, save
+from cnnlab.viz.figure import new_picture, save
 
 __all__ = ["upsampling_experiment"]
 
@@ -44,9 +45,8 @@ def _learn_upsampling(low: torch.Tensor, high: torch.Tensor, steps: int) -> nn.C
 
 
 def _figure(panels: list[tuple[torch.Tensor, str]], out: Path) -> Path:
-    plt = pyplot()
-
-    figure, axes = plt.subplots(1, len(panels), figsize=(2.3 * len(panels), 2.8), dpi=100)
+    figure = new_picture(230 * len(panels), 280)
+    axes = figure.subplots(1, len(panels))
     for axis, (picture, title) in zip(axes, panels, strict=True):
         colours = "RdBu_r" if "kernel" in title else "gray"
         axis.imshow(picture.detach().numpy(), cmap=colours, interpolation="nearest")

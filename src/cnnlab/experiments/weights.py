@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
 from cnnlab.inspection.layer_comparison import compare_layers
-from cnnlab.viz._figure import pyplot, save
+from cnnlab.viz.figure import new_picture, save
 
 __all__ = ["weights_experiment"]
 
@@ -34,9 +34,8 @@ def _arithmetic() -> list[dict[str, int]]:
 
 
 def _figure(arithmetic: list[dict[str, int]], accuracy: dict[str, dict[str, float]], out: Path) -> Path:
-    plt = pyplot()
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=100)
+    figure = new_picture(1100, 420)
+    left, right = figure.subplots(1, 2)
     sizes = [row["input"] for row in arithmetic]
     for key, label in (("fc", "fully connected"), ("lc", "locally connected"), ("conv", "convolution")):
         left.plot(sizes, [row[f"{key}_weights"] for row in arithmetic], "o-", label=label)
@@ -69,9 +68,9 @@ def weights_experiment(settings: Settings) -> ExperimentResult:
         runs = [train_briefly(model, settings, f"{model}-seed{seed}", seed=seed, epochs=preset["epochs"],
                               data=settings.data or "mnist5k") for seed in seeds]  # fmt: skip
         accuracy[model] = {
-            "test_top1": sum(r["test_top1"] for r in runs) / len(runs),
-            "params": runs[0]["params"],
-            "runs": [r["test_top1"] for r in runs],
+            "test_top1": sum(r.summary.test_top1 for r in runs) / len(runs),
+            "params": runs[0].summary.params,
+            "runs": [r.summary.test_top1 for r in runs],
         }
     ordered = all(row["fc_weights"] > row["lc_weights"] > row["conv_weights"] for row in arithmetic)
     conv, fc = accuracy["lenet5_modern"], accuracy["mlp"]

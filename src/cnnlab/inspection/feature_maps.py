@@ -196,7 +196,7 @@ def _unknown_layer(name: str, layers: Sequence[MapLayer], model_name: str) -> Va
     listed = ", ".join(shown[:40]) + (", ..." if len(shown) > 40 else "")
     return ValueError(
         f"{model_name} has no layer {name!r}{hint} Its convolutions, pools and blocks: {listed} "
-        f"({len(names)} layers with feature maps in all; --list-layers lists them)"
+        f"({len(names)} layers with feature maps in all)"
     )
 
 

@@ -7,8 +7,10 @@ across all positions. Pure arithmetic (no torch), checked against real modules i
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
+from cnnlab.inspection.tables import render_table
 from cnnlab.layers.shapes import conv_output_size, effective_kernel_size
 
 __all__ = ["LayerComparison", "LayerCost", "compare_layers"]
@@ -49,11 +51,61 @@ class LayerComparison:
     dilation: int
     layers: tuple[LayerCost, LayerCost, LayerCost]
 
-    def as_dict(self) -> dict[str, object]:
+    HEADERS = ("layer", "weights", "biases", "params", "MACs", "receptive field")
+
+    def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         for layer, cost in zip(data["layers"], self.layers, strict=True):
             layer["params"] = cost.params
         return data
+
+    def _rows(self) -> list[list[object]]:
+        return [
+            [c.name, c.weights, c.biases, c.params, c.macs, "x".join(map(str, c.receptive_field))] for c in self.layers
+        ]
+
+    @property
+    def heading(self) -> str:
+        """``input 1x32x32 -> output 6x28x28 (kernel 5, stride 1, padding 0)``."""
+        window = f"kernel {self.kernel}, stride {self.stride}, padding {self.padding}"
+        if self.dilation != 1:
+            window += f", dilation {self.dilation}"
+        shape_in, shape_out = ("x".join(map(str, shape)) for shape in (self.input_shape, self.output_shape))
+        return f"input {shape_in} -> output {shape_out} ({window})"
+
+    @property
+    def conclusion(self) -> str:
+        """How many times fewer weights each step of the lecture's argument needs."""
+        fully, local, conv = self.layers
+        return (
+            f"Locally connected needs {_ratio(fully.weights, local.weights)} fewer weights than fully connected; "
+            f"sharing them (convolution) needs {_ratio(local.weights, conv.weights)} fewer again, "
+            f"for the same {conv.macs:,} MACs as locally connected."
+        )
+
+    def render(self, fmt: str = "text") -> str:
+        """The comparison in ``fmt``: text and Markdown with a heading and the conclusion, CSV, or JSON."""
+        if fmt == "json":
+            return json.dumps(self.to_dict(), indent=2)
+        table = render_table(list(self.HEADERS), self._rows(), fmt)  # type: ignore[arg-type]
+        return table if fmt == "csv" else f"{self.heading}\n\n{table}\n\n{self.conclusion}"
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from cnnlab.viz.report import table_html
+
+        return (
+            f"<div><p>{html.escape(self.heading)}</p>{table_html(list(self.HEADERS), self._rows())}"
+            f"<p>{html.escape(self.conclusion)}</p></div>"
+        )
+
+
+def _ratio(a: int, b: int) -> str:
+    return f"{a / b:,.0f}x" if a >= 10 * b else f"{a / b:,.1f}x"
 
 
 def compare_layers(

@@ -195,7 +195,51 @@ class ModelSummary:
         ]  # fmt: skip
         return headers, rows
 
-    def to_json(self) -> dict[str, Any]:
+    @property
+    def totals(self) -> str:
+        """``lenet5 at 1x32x32: 60,000 trainable parameters, ...; 415,680 MACs = 831,360 FLOPs per image``."""
+        shape = "x".join(map(str, self.input))
+        fixed = f", plus {self.fixed_values:,} fixed values" if self.fixed_values else ""
+        frozen = self.total_params - self.trainable_params
+        frozen_text = f" ({frozen:,} frozen)" if frozen else ""
+        return (
+            f"{self.model} at {shape}: {self.trainable_params:,} trainable parameters{frozen_text}{fixed}; "
+            f"{self.total_macs:,} MACs = {self.total_flops:,} FLOPs per image"
+        )
+
+    def render(self, fmt: str = "text") -> str:
+        """The table in ``fmt`` (text, markdown, csv or json), as ``cnnlab summary --format`` prints it.
+
+        Text and Markdown end with the totals and the notes; CSV is the table alone; JSON is :meth:`to_dict`.
+        """
+        from cnnlab.inspection.tables import render_table
+
+        if fmt == "json":
+            import json
+
+            return json.dumps(self.to_dict(), indent=2)
+        table = render_table(*self.table(), fmt)
+        if fmt == "csv":
+            return table
+        return "\n".join([table, "", self.totals, *(f"note: {note}" for note in self.notes)])
+
+    def __str__(self) -> str:
+        return self.render("text")
+
+    def html(self, *, flops: bool = True) -> str:
+        """The table as HTML (no scripts, no styles beyond the table's own), with the totals and notes below."""
+        from cnnlab.viz.report import paragraph, table_html
+
+        legend = (
+            " Field: the receptive field of one unit, in input pixels; jump: the distance between neighbouring units."
+        )
+        notes = "".join(paragraph(f"Note: {note}") for note in self.notes)
+        return f"<div>{table_html(*self.table(flops=flops))}{paragraph(self.totals + '.' + legend)}{notes}</div>"
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def to_dict(self) -> dict[str, Any]:
         """The documented JSON form: ``rf`` and ``jump`` are a number for square fields, else ``[h, w]``."""
 
         def scalar(pair: tuple[int, int] | None) -> int | list[int] | None:
@@ -240,9 +284,11 @@ def _fixed_values(model: nn.Module) -> int:
 
 
 def summarize(model: ImageClassifier | nn.Module | str, input_size: tuple[int, int, int] | None = None) -> ModelSummary:
-    """Summarize a model (a registry name or a module) for one input of ``input_size`` ``(C, H, W)``.
+    """Summarize a model (a registry name or any module) for one input of ``input_size`` ``(C, H, W)``.
 
-    A name is built on the meta device; a module is copied there, so its weights are untouched.
+    ``cnnlab.summary``. A name is built on the meta device; a module is copied there, so its weights are
+    untouched. Per layer: output shape, parameters, window, MACs, FLOPs and the receptive field; ``str()`` of
+    the result is ``cnnlab summary``'s table, and Jupyter shows it as an HTML table.
 
     Raises:
         ValueError: unknown model, or an input the model does not accept (the message says what fits).
@@ -317,6 +363,10 @@ def summarize(model: ImageClassifier | nn.Module | str, input_size: tuple[int, i
     try:
         with counter, tracker, torch.no_grad():
             model(x)
+    except RuntimeError as error:  # a module of the user's that does not take this shape
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        shape = "x".join(map(str, input_size))
+        raise ValueError(f"{name} does not take an input of {shape}: {first}") from None
     finally:
         for handle in handles:
             handle.remove()

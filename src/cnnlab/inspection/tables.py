@@ -6,8 +6,10 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["TABLE_FORMATS", "render_table"]
+__all__ = ["TABLE_FORMATS", "Table", "render_table"]
 
 TABLE_FORMATS = ("text", "markdown", "csv", "json")
 
@@ -59,3 +61,27 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: st
         rule = [("-" * (w - 1) + ":") if num else "-" * w for w, num in zip(widths, numeric, strict=True)]
         return "\n".join("| " + " | ".join(line_) + " |" for line_ in [line(headers), rule, *map(line, cells)])
     return "\n".join("  ".join(line_).rstrip() for line_ in [line(headers), *map(line, cells)])
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows under headers that print as text in a terminal and as an HTML table in Jupyter."""
+
+    headers: list[str]
+    rows: list[list[Cell]]
+
+    def render(self, fmt: str = "text") -> str:
+        """The table in ``fmt``, one of :data:`TABLE_FORMATS`."""
+        return render_table(self.headers, self.rows, fmt)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def _repr_html_(self) -> str:
+        from cnnlab.viz.report import table_html
+
+        return table_html(self.headers, self.rows)
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """One dictionary per row, keyed by header."""
+        return [dict(zip(self.headers, row, strict=True)) for row in self.rows]

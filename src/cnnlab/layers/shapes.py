@@ -22,10 +22,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "CHAIN_KINDS",
     "INPUT_FIELD",
+    "ChainStep",
     "ReceptiveField",
     "SizeExplanation",
     "Window",
+    "chain_spelling",
     "check_pool_window",
     "conv_output_size",
     "effective_kernel_size",
@@ -37,6 +40,7 @@ __all__ = [
     "pool_output_size",
     "receptive_fields",
     "same_padding",
+    "size_chain",
     "transposed_output_size",
 ]
 
@@ -378,3 +382,56 @@ def merge_receptive_fields(fields: Sequence[ReceptiveField]) -> ReceptiveField:
     last = max(f.first_unit_span[1] for f in fields)
     size = round(last - first) + 1
     return ReceptiveField(size=size, jump=fields[0].jump, start=(first + last) / 2)
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One layer of a chain: what it is, the feature-map size it outputs and its units' receptive field."""
+
+    kind: str
+    window: Window
+    output: int
+    field: ReceptiveField
+
+
+CHAIN_KINDS = ("conv", "pool")
+
+
+def chain_spelling(kind: str, window: Window) -> str:
+    """``conv:3/2/1``: a layer of a chain as ``KIND:KERNEL[/STRIDE[/PADDING[/DILATION]]]``, defaults left out.
+
+    A pooling's stride defaults to its kernel, as in PyTorch.
+    """
+    values = [window.kernel, window.stride, window.padding, window.dilation]
+    defaults = [None, window.kernel if kind == "pool" else 1, 0, 1]
+    while len(values) > 1 and values[-1] == defaults[len(values) - 1]:
+        values.pop()
+    return f"{kind}:{'/'.join(map(str, values))}"
+
+
+def size_chain(input_size: int, layers: Sequence[tuple[str, Window]]) -> list[ChainStep]:
+    """Sizes and receptive fields through a chain of convolutions and poolings along one axis.
+
+    Args:
+        input_size: the input's size in pixels.
+        layers: ``(kind, window)`` pairs, ``kind`` one of :data:`CHAIN_KINDS`.
+
+    Raises:
+        ValueError: an unknown kind, or a layer that does not fit its input (the message names the layer).
+    """
+    size, field = input_size, INPUT_FIELD
+    steps = []
+    for index, (kind, w) in enumerate(layers, start=1):
+        if kind not in CHAIN_KINDS:
+            raise ValueError(f"layer {index} is a {kind!r}; a chain has {' and '.join(CHAIN_KINDS)} layers")
+        try:
+            if kind == "conv":
+                size = conv_output_size(size, w.kernel, w.stride, w.padding, w.dilation)
+            else:
+                size = pool_output_size(size, w.kernel, w.stride, w.padding, w.dilation)
+        except ValueError as error:
+            given = steps[-1].output if steps else input_size
+            raise ValueError(f"layer {index} ({chain_spelling(kind, w)}) on a {given}-pixel input: {error}") from None
+        field = field.then(w)
+        steps.append(ChainStep(kind, w, size, field))
+    return steps

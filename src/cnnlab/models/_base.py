@@ -215,6 +215,16 @@ class ImageClassifier(nn.Module, ABC):
             self._input_range = (height, width)
         return self._input_range
 
+    def accepts_size(self, height: int, width: int) -> bool:
+        """Whether the model takes an input of ``height x width`` (see :meth:`input_size_range`)."""
+        (min_h, max_h), (min_w, max_w) = self.input_size_range()
+        return (
+            min_h <= height
+            and min_w <= width
+            and (max_h is None or height <= max_h)
+            and (max_w is None or width <= max_w)
+        )
+
     def min_input_size(self) -> tuple[int, int]:
         (min_h, _), (min_w, _) = self.input_size_range()
         return (min_h, min_w)

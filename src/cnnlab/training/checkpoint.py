@@ -9,13 +9,13 @@ message that says what it is.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from cnnlab.files import atomic_output
 
 __all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "save_checkpoint"]
 
@@ -25,22 +25,8 @@ CHECKPOINT_FORMAT = "cnnlab-checkpoint-1"
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (tensors, numbers, strings and containers of them) atomically to ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save({"format": CHECKPOINT_FORMAT, **state}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a power cut
-    finally:
-        os.close(directory)
+    with atomic_output(path) as temporary:
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, temporary)
     return path
 
 

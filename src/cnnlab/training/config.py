@@ -1,23 +1,80 @@
-"""The training configuration: one frozen dataclass, resolved from a recipe, a config file and flags.
+"""The training configuration: one frozen dataclass, resolved from a recipe, a config file and settings.
 
 Precedence, lowest first: the model's paper recipe (:mod:`cnnlab.training.recipes`), then a JSON config
-file (``-c``), then the command-line flags. The resolved configuration is saved in the run directory as
-``config.json`` and in every checkpoint.
+file, then the settings given to :func:`cnnlab.train` (or the command line's flags). The resolved
+configuration is saved in the run directory and in every checkpoint.
+
+Every setting is defined here once: its field, its type and default, and in :data:`RULES` what values it
+takes. The command line builds its flags' checks and choices from these tables. Imports nothing heavy.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig", "load_config_file"]
+from cnnlab.errors import SettingError
+
+__all__ = [
+    "AUGMENTATIONS",
+    "NORMALIZATIONS",
+    "OPTIMIZERS",
+    "RULES",
+    "SCHEDULES",
+    "TrainConfig",
+    "load_config_file",
+    "resolve_config",
+    "setting_problem",
+]
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "multistep", "cosine", "onecycle", "plateau", "exponential")
 AUGMENTATIONS = ("shift", "affine", "elastic", "crop", "flip", "pca")
+NORMALIZATIONS = ("dataset", "lenet")
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
+
+
+Rule = tuple[Callable[[Any], bool], str]
+
+# What each setting accepts, as "expected ..., got ..." says it. Non-finite numbers (nan, inf) are refused
+# everywhere: no setting means anything with them.
+RULES: dict[str, Rule] = {
+    "epochs": (lambda v: v >= 1, "a positive whole number"),
+    "batch_size": (lambda v: v >= 1, "a positive whole number"),
+    "lr": (lambda v: v > 0, "a positive learning rate"),
+    "optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    "momentum": (lambda v: 0 <= v < 1, "a momentum in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, "a weight decay >= 0"),
+    "schedule": (lambda v: v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
+    "step_epochs": (lambda v: v >= 1, "a positive whole number"),
+    "milestones": (lambda v: all(m >= 1 for m in v), "positive epoch numbers"),
+    "gamma": (lambda v: 0 < v <= 1, "a factor in (0, 1]"),
+    "patience": (lambda v: v >= 0, "a whole number >= 0"),
+    "warmup_epochs": (lambda v: v >= 0, "a number of epochs >= 0"),
+    "rmsprop_alpha": (lambda v: 0 <= v < 1, "a decay in [0, 1)"),
+    "rmsprop_eps": (lambda v: v > 0, "a positive epsilon"),
+    "grad_clip": (lambda v: v >= 0, "a gradient norm >= 0 (0: off)"),
+    "label_smoothing": (lambda v: 0 <= v < 1, "a smoothing in [0, 1)"),
+    "logit_temperature": (lambda v: v > 0, "a positive temperature"),
+    "val_fraction": (lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
+    "augment": (lambda v: all(a in AUGMENTATIONS for a in v), f"some of {', '.join(AUGMENTATIONS)}"),
+    "crop_padding": (lambda v: v >= 0, "a whole number >= 0"),
+    "normalization": (lambda v: v in NORMALIZATIONS, f"one of {', '.join(NORMALIZATIONS)}"),
+    "seed": (lambda v: v >= 0, "a whole number >= 0"),
+    "device": (lambda v: bool(v), "auto, cpu, cuda or cuda:N"),
+    "threads": (lambda v: v >= 0, "a whole number >= 0 (0: one per core)"),
+    "workers": (lambda v: v >= 0, "a whole number >= 0"),
+    "model": (lambda v: bool(v), "a model name"),
+    "data": (lambda v: bool(v), "a dataset name"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,32 +158,17 @@ class TrainConfig:
     recipe: str = ""
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
-            (self.lr > 0, f"learning rate must be positive, got {self.lr}"),
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"),
-            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"),
-            (self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}"),
-            (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
-            (0 <= self.label_smoothing < 1, f"label smoothing must be in [0, 1), got {self.label_smoothing}"),
-            (self.logit_temperature > 0, f"logit temperature must be positive, got {self.logit_temperature}"),
-            (0 <= self.val_fraction < 1, f"validation fraction must be in [0, 1), got {self.val_fraction}"),
-            (self.warmup_epochs >= 0, f"warm-up epochs must be >= 0, got {self.warmup_epochs}"),
-            (self.grad_clip >= 0, f"gradient clipping must be >= 0, got {self.grad_clip}"),
-            (self.normalization in ("dataset", "lenet"), f"normalization is dataset or lenet: {self.normalization!r}"),
-            (self.workers >= 0, f"workers must be >= 0, got {self.workers}"),
-            (self.threads >= 0, f"threads must be >= 0, got {self.threads}"),
-            (0 < self.gamma <= 1, f"gamma must be in (0, 1], got {self.gamma}"),
-        ]  # fmt: skip
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-        unknown = [a for a in self.augment if a not in AUGMENTATIONS]
-        if unknown:
-            raise ValueError(f"unknown augmentation {', '.join(unknown)}; expected some of {', '.join(AUGMENTATIONS)}")
+        for item in fields(self):
+            value = getattr(self, item.name)
+            problem = setting_problem(item.name, value)
+            if problem is not None:
+                raise SettingError(f"<{item.name}>: {problem}")
+            object.__setattr__(self, item.name, _coerce(item.type, value))
 
     def replace(self, **changes: Any) -> TrainConfig:
+        unknown = sorted(set(changes) - _FIELD_NAMES)
+        if unknown:
+            raise _unknown_settings(unknown)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,26 +179,119 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a (JSON) dictionary; unknown keys are an error that names them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - _FIELD_NAMES)
         if unknown:
-            raise ValueError(f"unknown config key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        values = dict(data)
-        for key in ("milestones", "augment"):
-            if key in values:
-                values[key] = tuple(values[key])
-        return cls(**values)
+            raise _unknown_settings(unknown)
+        return cls(**data)
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(TrainConfig))
+_FIELD_TYPES = {f.name: str(f.type) for f in fields(TrainConfig)}
+
+
+def _unknown_settings(names: list[str]) -> SettingError:
+    import difflib
+
+    close = difflib.get_close_matches(names[0], _FIELD_NAMES, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return SettingError(f"unknown setting(s) {', '.join(names)}{hint}; known: {', '.join(sorted(_FIELD_NAMES))}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _type_problem(kind: str, value: Any) -> str | None:
+    """Whether ``value`` fits the field type ``kind`` (as written in the dataclass), else what was expected."""
+    if kind == "int":
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif kind == "float":
+        ok, expected = _is_number(value) and _finite(value), "a finite number"
+    elif kind == "bool":
+        ok, expected = isinstance(value, bool), "true or false"
+    elif kind == "str":
+        ok, expected = isinstance(value, str), "a string"
+    elif kind == "str | None":
+        ok, expected = value is None or isinstance(value, str), "a string"
+    elif kind == "tuple[int, ...]":
+        ok = isinstance(value, list | tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        expected = "a list of whole numbers"
+    elif kind == "tuple[str, ...]":
+        ok, expected = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value), "a list of names"
+    elif kind == "dict[str, Any]":
+        ok, expected = isinstance(value, dict) and all(isinstance(k, str) for k in value), "an object of settings"
+    else:  # a field type this function does not know: a mistake here, not the user's
+        raise TypeError(f"TrainConfig has a field of type {kind} that setting_problem cannot check")
+    return None if ok else f"expected {expected}, got {value!r}"
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for the setting ``name`` (``"expected ..., got ..."``), or ``None``.
+
+    Raises:
+        SettingError: ``name`` is not a setting.
+    """
+    if name not in _FIELD_NAMES:
+        raise _unknown_settings([name])
+    problem = _type_problem(_FIELD_TYPES[name], value)
+    if problem is not None:
+        return problem
+    rule = RULES.get(name)
+    if rule is not None and not rule[0](value):
+        return f"expected {rule[1]}, got {value!r}"
+    return None
+
+
+def _coerce(kind: str, value: Any) -> Any:
+    """JSON's lists as tuples, whole numbers as floats where a float is meant."""
+    if kind.startswith("tuple"):
+        return tuple(value)
+    if kind == "float":
+        return float(value)
+    return value
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """The key/value pairs of a JSON config file (``--print-config`` writes one)."""
-    path = Path(path)
+    """The settings of a JSON config file (a resolved configuration, as the run directory keeps it, is one).
+
+    Raises:
+        ValueError: a missing or unreadable file, not a JSON object, an unknown setting or a bad value (the
+            message names the file and the key).
+    """
+    path = Path(path).expanduser()
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"config file {path} is a directory") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"config file {path} is not valid JSON: {error}") from None
+    except OSError as error:
+        raise ValueError(f"config file {path} cannot be read: {error.strerror or error}") from None
     if not isinstance(data, dict):
         raise ValueError(f"config file {path} must hold a JSON object of settings")
+    for key, value in data.items():
+        try:
+            problem = setting_problem(key, value)
+        except SettingError as error:
+            raise ValueError(f"config file {path}: {error}") from None
+        if problem is not None:
+            raise ValueError(f"config file {path}: {key}: {problem}")
     return data
+
+
+def resolve_config(model: str, file_settings: dict[str, Any] | None = None, **settings: Any) -> TrainConfig:
+    """The model's recipe, overridden by a config file's settings, overridden by ``settings`` (``None``: not given).
+
+    Raises:
+        ValueError: an unknown model (close names are suggested), an unknown setting or a bad value.
+    """
+    from cnnlab.training.recipes import recipe_for
+
+    name, recipe = recipe_for(model)
+    values = {**recipe, **(file_settings or {})}
+    values.update({key: value for key, value in settings.items() if value is not None})
+    values.setdefault("recipe", name)
+    values["model"] = model
+    return TrainConfig.from_dict(values)

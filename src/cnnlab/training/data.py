@@ -12,8 +12,9 @@ from typing import Any
 
 import torch
 
-from cnnlab.data import BatchLoader, InMemoryDataset, Normalization, fit_to_model, load_dataset
 from cnnlab.data.augment import PCAColourNoise, random_affine, random_crop, random_elastic, random_flip
+from cnnlab.data.datasets import InMemoryDataset, load_dataset
+from cnnlab.data.facts import is_folder_name
 from cnnlab.data.folder import (
     FolderDataset,
     FolderLoader,
@@ -21,11 +22,10 @@ from cnnlab.data.folder import (
     estimate_statistics,
     evaluation_loader,
     image_mode,
-    is_folder_name,
     load_folder_dataset,
     train_transform,
 )
-from cnnlab.data.loader import Augmentation
+from cnnlab.data.loader import Augmentation, BatchLoader, Normalization, fit_to_model
 from cnnlab.models import ImageClassifier, get_spec
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.distributed import Distributed
@@ -121,12 +121,7 @@ def prepare_data(
     if isinstance(dataset, FolderDataset):
         return _prepare_folder(config, dataset, model, dist)
     spec = get_spec(config.model)
-    (min_h, max_h), (min_w, max_w) = model.input_size_range()
-
-    def accepts(h: int, w: int) -> bool:
-        return min_h <= h and min_w <= w and (max_h is None or h <= max_h) and (max_w is None or w <= max_w)
-
-    dataset, notes = fit_to_model(dataset, model.in_channels, accepts, spec.input_size[1:])
+    dataset, notes = fit_to_model(dataset, model.in_channels, model.accepts_size, spec.input_size[1:])
     if config.val_fraction:
         dataset = dataset.with_validation(config.val_fraction, seed=config.seed)
     normalization = _normalization(config, dataset)

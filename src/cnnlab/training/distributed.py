@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from cnnlab.errors import SettingError
+
 __all__ = ["Distributed", "setup_distributed"]
 
 
@@ -53,7 +55,7 @@ def _device(preference: str, local_rank: int) -> torch.device:
         return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
     device = torch.device(preference)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {preference!r} asked for, but no CUDA device is available (use --device cpu)")
+        raise SettingError(f"<device={preference}> asked for, but no CUDA device is available (use <device=cpu>)")
     if device.type == "cuda" and device.index is None:
         device = torch.device(f"cuda:{local_rank}")
     return device

@@ -1,20 +1,17 @@
-"""The training loop: data, model, optimiser, per-epoch metrics, checkpoints, resume, and the run directory.
+"""The training loop: data, model, optimiser, per-epoch metrics, checkpoints and resume.
 
-A run directory holds ``config.json`` (the resolved configuration), ``metrics.csv`` (one row per epoch),
-``last.pt`` and ``best.pt`` (atomic checkpoints), ``summary.json`` and ``curves.png`` at the end, and
-TensorBoard event files when ``tensorboard`` is installed. Under torchrun only rank 0 writes.
+What the loop records goes into a run directory through :class:`cnnlab.run.Run`, which owns its format.
+Under torchrun only rank 0 writes. :func:`train` is the library's entry point (``cnnlab.train``).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +19,33 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.errors import SettingError
 from cnnlab.models import ImageClassifier, ModelOutput, create_model
-from cnnlab.training.checkpoint import load_checkpoint, save_checkpoint
-from cnnlab.training.config import TrainConfig
+from cnnlab.run import EpochMetrics, Run, RunSummary
+from cnnlab.training.checkpoint import load_checkpoint
+from cnnlab.training.config import TrainConfig, load_config_file, resolve_config
 from cnnlab.training.data import PreparedData, load_training_dataset, prepare_data
 from cnnlab.training.distributed import Distributed, setup_distributed
 from cnnlab.training.metrics import RunningMetrics, evaluate
 from cnnlab.training.schedule import LearningRateSchedule, build_optimizer
 
-__all__ = ["RunResult", "TrainingInterrupted", "TrainingStopped", "train"]
-
-METRIC_COLUMNS = [
-    "epoch", "lr", "train_loss", "train_top1", "train_top5", "val_loss", "val_top1", "val_top5",
-    "images_per_s", "seconds",
-]  # fmt: skip
+__all__ = ["TrainingInterrupted", "TrainingStopped", "train"]
 
 
 class TrainingStopped(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The loss became NaN or infinite. ``run`` is the run; ``checkpoint_kept`` says whether it has one."""
+
+    def __init__(self, message: str, run: Run | None, checkpoint_kept: bool) -> None:
+        super().__init__(message)
+        self.run, self.checkpoint_kept = run, checkpoint_kept
 
 
 class TrainingInterrupted(RuntimeError):
-    """Ctrl-C: a checkpoint was written, and the message says how to resume."""
+    """Ctrl-C: ``run`` holds a checkpoint of the moment it stopped; ``train(resume=run.path)`` continues it."""
 
-
-@dataclass(frozen=True)
-class RunResult:
-    run_dir: Path
-    summary: dict[str, Any]
+    def __init__(self, message: str, run: Run | None) -> None:
+        super().__init__(message)
+        self.run = run
 
 
 class _TrainStep(nn.Module):
@@ -125,20 +121,12 @@ def _torch_settings(config: TrainConfig) -> Iterator[None]:
 
 def _new_run_dir(config: TrainConfig, dist: Distributed) -> Path:
     if config.output:
-        return Path(config.output)
+        return Path(config.output).expanduser()
     stamp = [time.strftime("%Y%m%d-%H%M%S")]
     if dist.enabled:
         torch.distributed.broadcast_object_list(stamp, src=0)
     data = config.data.replace(":", "-").replace("/", "_")
     return Path("runs") / f"{config.model}-{data}-{stamp[0]}"
-
-
-def _write_metrics(path: Path, history: list[dict[str, float]]) -> None:
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=METRIC_COLUMNS)
-        writer.writeheader()
-        for row in history:
-            writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
 
 
 def _tensorboard(run_dir: Path) -> Any:
@@ -152,8 +140,8 @@ def _tensorboard(run_dir: Path) -> Any:
 class Trainer:
     """One training run; :func:`train` is the way to use it."""
 
-    def __init__(self, config: TrainConfig, dist: Distributed, log: Callable[[str], None], progress: bool) -> None:
-        self.config, self.dist, self.progress = config, dist, progress
+    def __init__(self, config: TrainConfig, dist: Distributed, log: Callable[[str], None]) -> None:
+        self.config, self.dist = config, dist
         self.log = log if dist.is_main else (lambda _message: None)
         torch.manual_seed(config.seed)
         dataset = load_training_dataset(config)
@@ -182,9 +170,11 @@ class Trainer:
         )
         self.epoch, self.batches_done, self.global_step = 0, 0, 0
         self.running = RunningMetrics()
-        self.history: list[dict[str, float]] = []
+        self.history: list[EpochMetrics] = []
         self.best_top1, self.best_epoch = -1.0, 0
         self.train_seconds = 0.0
+        self.run: Run  # the run directory: set once the data and model are ready (a failed start writes nothing)
+        self.bar: Any = None
 
     # ---------------------------------------------------------------------------------------------
     # checkpoints
@@ -201,7 +191,7 @@ class Trainer:
             "batches_done": self.batches_done,
             "global_step": self.global_step,
             "running": self.running.state(),
-            "history": self.history,
+            "history": [row.to_dict() for row in self.history],
             "best": {"top1": self.best_top1, "epoch": self.best_epoch},
             "train_seconds": self.train_seconds,
             "rng": torch.get_rng_state(),
@@ -217,18 +207,16 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.batches_done, self.global_step = state["epoch"], state["batches_done"], state["global_step"]
         self.running.load(state["running"])
-        self.history = list(state["history"])
+        self.history = [EpochMetrics.from_dict(row) for row in state["history"]]
         self.best_top1, self.best_epoch = state["best"]["top1"], state["best"]["epoch"]
         self.train_seconds = state["train_seconds"]
         torch.set_rng_state(state["rng"])
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
 
-    def save(self, run_dir: Path, *names: str) -> None:
+    def save(self, *which: str) -> None:
         if self.dist.is_main:
-            state = self.state()
-            for name in names:
-                save_checkpoint(run_dir / name, state)
+            self.run.save_checkpoint(self.state(), *which)  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------------------------------------
     # the loop
@@ -257,21 +245,34 @@ class Trainer:
         else:
             self.optimizer.step()
 
-    def train_epoch(self, run_dir: Path, stop: list[bool]) -> None:
-        from tqdm.auto import tqdm
+    def _stopped(self, loss_value: float, step: int, run_dir: Path) -> TrainingStopped:
+        kept = self.run.checkpoint_path("last").is_file()
+        where = f"the last good checkpoint is kept in {run_dir}" if kept else "no checkpoint had been written yet"
+        if self.dist.is_main:
+            self.run.mark("stopped")
+        return TrainingStopped(
+            f"the loss became {loss_value} at epoch {self.epoch + 1}, step {step}; training stopped and {where} "
+            "(try a smaller <lr>)",
+            self.run,
+            kept,
+        )
 
+    def _interrupted(self, step: int, run_dir: Path) -> TrainingInterrupted:
+        self.save("last")
+        if self.dist.is_main:
+            self.run.mark("interrupted")
+        return TrainingInterrupted(
+            f"interrupted at epoch {self.epoch + 1}, step {step}: "
+            f"checkpoint saved to {self.run.checkpoint_path('last')}",
+            self.run,
+        )
+
+    def train_epoch(self, run_dir: Path, stop: list[bool]) -> None:
         config, loader = self.config, self.data.train
         loader.set_epoch(self.epoch)
         self.model.train()
-        bar = tqdm(
-            total=len(loader),
-            initial=self.batches_done,
-            desc=f"epoch {self.epoch + 1}/{config.epochs}",
-            unit="batch",
-            leave=False,
-            disable=not (self.progress and self.dist.is_main),
-            dynamic_ncols=True,
-        )
+        if self.bar is not None:
+            self.bar.set_description(f"{config.model} epoch {self.epoch + 1}/{config.epochs}")
         started = time.perf_counter()
         batches = iter(loader)
         try:
@@ -285,171 +286,222 @@ class Trainer:
                 loss_value = loss.item()
                 nonfinite, interrupted = self._stop_flags(loss_value, stop[0])
                 if nonfinite:
-                    bar.close()
-                    raise TrainingStopped(
-                        f"the loss became {loss_value} at epoch {self.epoch + 1}, step {index + 1}; training stopped "
-                        f"and the last good checkpoint is kept in {run_dir} (try a smaller --lr)"
-                    )
+                    raise self._stopped(loss_value, index + 1, run_dir)
                 self._optimise(loss)
                 self.running.update(loss_value, output.logits.detach(), y)
                 self.batches_done, self.global_step = index + 1, self.global_step + 1
-                bar.update()
-                bar.set_postfix(loss=f"{self.running.loss:.3f}", acc=f"{self.running.top1:.1%}", lr=f"{lr:.2g}")
+                if self.bar is not None:
+                    self.bar.update()
+                    self.bar.set_postfix(
+                        loss=f"{self.running.loss:.3f}", acc=f"{self.running.top1:.1%}", lr=f"{lr:.2g}"
+                    )
                 if interrupted:
                     self.train_seconds += time.perf_counter() - started
-                    bar.close()
-                    self.save(run_dir, "last.pt")
-                    raise TrainingInterrupted(
-                        f"interrupted at epoch {self.epoch + 1}, step {index + 1}: "
-                        f"checkpoint saved to {run_dir / 'last.pt'}; "
-                        f"continue with: cnnlab train --resume {run_dir}"
-                    )
+                    raise self._interrupted(index + 1, run_dir)
         finally:
             # a prefetching loader stops its thread now, not when the traceback is gone
             close = getattr(batches, "close", None)
             if close is not None:
                 close()
-        bar.close()
         self.train_seconds += time.perf_counter() - started
 
-    def end_epoch(self, run_dir: Path, seconds: float, writer: Any) -> None:
+    def end_epoch(self, seconds: float, writer: Any) -> None:
         config = self.config
         train = self.running.reduce(self.dist)
         val = None
         if self.data.val is not None:
             val = evaluate(self.model, self.data.val, self.data.num_classes, logit_temperature=config.logit_temperature)
         self.schedule.end_of_epoch(val.top1 if val is not None else None)
-        nan = float("nan")
-        row = {
-            "epoch": self.epoch + 1,
-            "lr": self.schedule.lr_at_step(max(0, self.global_step - 1)),
-            "train_loss": train.loss, "train_top1": train.top1, "train_top5": train.top5,
-            "val_loss": val.loss if val else nan,
-            "val_top1": val.top1 if val else nan,
-            "val_top5": val.top5 if val else nan,
-            "images_per_s": train.count / max(seconds, 1e-9), "seconds": seconds,
-        }  # fmt: skip
+        row = EpochMetrics(
+            epoch=self.epoch + 1,
+            lr=self.schedule.lr_at_step(max(0, self.global_step - 1)),
+            train_loss=train.loss, train_top1=train.top1, train_top5=train.top5,
+            val_loss=val.loss if val else None, val_top1=val.top1 if val else None, val_top5=val.top5 if val else None,
+            images_per_s=train.count / max(seconds, 1e-9), seconds=seconds,
+        )  # fmt: skip
         self.history.append(row)
         improved = val is not None and val.top1 >= self.best_top1  # ties: the later, lower-lr epoch
         if improved:
             self.best_top1, self.best_epoch = val.top1, self.epoch + 1
         self.epoch, self.batches_done, self.running = self.epoch + 1, 0, RunningMetrics()
-        self.save(run_dir, "last.pt", *(["best.pt"] if improved or val is None else []))
+        self.save("last", *(["best"] if improved or val is None else []))
         if self.dist.is_main:
-            _write_metrics(run_dir / "metrics.csv", self.history)
+            self.run.write_metrics(self.history)
             if writer is not None:
-                for key, value in row.items():
-                    if key != "epoch" and not math.isnan(value):
+                for key, value in row.to_dict().items():
+                    if key != "epoch" and value is not None and not math.isnan(value):
                         writer.add_scalar(key.replace("_", "/", 1), value, self.epoch)
         val_text = f"  val loss {val.loss:.4f} top-1 {val.top1:.2%}" if val else ""
         self.log(f"epoch {self.epoch}/{config.epochs}  train loss {train.loss:.4f} top-1 {train.top1:.2%}{val_text}  "
-                 f"lr {row['lr']:.3g}  {row['images_per_s']:,.0f} img/s  {seconds:.1f}s")  # fmt: skip
+                 f"lr {row.lr:.3g}  {row.images_per_s:,.0f} img/s  {seconds:.1f}s")  # fmt: skip
+
+    def summary(self, run_dir: Path) -> RunSummary:
+        """The best checkpoint on the test split, and the run's totals."""
+        config, data = self.config, self.data
+        test = evaluate(self.model, data.test, data.num_classes, logit_temperature=config.logit_temperature)
+        seconds = sum(r.seconds for r in self.history)
+        return RunSummary(
+            model=config.model,
+            dataset=config.data,
+            params=sum(p.numel() for p in self.model.parameters() if p.requires_grad),
+            epochs=self.epoch,
+            best_epoch=self.best_epoch if data.val is not None else self.epoch,
+            val_top1=self.best_top1 if data.val is not None else None,
+            test_top1=test.top1,
+            test_top5=test.top5,
+            test_loss=test.loss,
+            test_images=test.count,
+            per_class_accuracy=dict(zip(data.classes, test.per_class_accuracy, strict=True)),
+            train_seconds=self.train_seconds,
+            images_per_s=sum(r.images_per_s * r.seconds for r in self.history) / max(1e-9, seconds),
+            device=str(self.dist.device),
+            processes=self.dist.world_size,
+            notes=data.notes,
+            run_dir=str(run_dir),
+        )
 
 
-def _resolve_resume(resume: str | Path) -> tuple[Path, dict[str, Any]]:
-    path = Path(resume)
-    checkpoint = path / "last.pt" if path.is_dir() else path
-    if path.is_dir() and not checkpoint.exists():
-        raise ValueError(f"{path} has no last.pt: not a cnnlab run directory (or it never finished an epoch)")
-    state = load_checkpoint(checkpoint)
-    return (checkpoint.parent, state)
+def _progress_bar(trainer: Trainer, enabled: bool) -> Any:
+    """One bar for the whole run (steps), in a terminal or in Jupyter (``tqdm.auto``); ``None`` when off."""
+    if not (enabled and trainer.dist.is_main):
+        return None
+    from tqdm.auto import tqdm
+
+    steps = len(trainer.data.train)
+    return tqdm(
+        total=trainer.config.epochs * steps,
+        initial=trainer.epoch * steps + trainer.batches_done,
+        unit="step",
+        dynamic_ncols=True,
+    )
+
+
+def _resume_state(resume: str | os.PathLike[str]) -> tuple[Run, dict[str, Any]]:
+    """The run to continue and its checkpoint: a run directory's last one, or the checkpoint file given."""
+    path = Path(resume).expanduser()
+    try:
+        run = Run(path)
+        checkpoint = run.checkpoint() if path.is_file() else run.checkpoint("last")
+    except ValueError:
+        if path.is_dir():
+            raise ValueError(
+                f"{path} has no last.pt: not a cnnlab run directory (or it never finished an epoch)"
+            ) from None
+        raise
+    return run, load_checkpoint(checkpoint)
+
+
+def _configure(
+    model: str | TrainConfig | None, config_file: str | os.PathLike[str] | None, settings: dict[str, Any]
+) -> TrainConfig:
+    if model is None:
+        raise SettingError("which model? Name one (list_models() lists them), or a run to <resume>")
+    if isinstance(model, TrainConfig):
+        return model.replace(**settings) if settings else model
+    file_settings = load_config_file(config_file) if config_file is not None else None
+    return resolve_config(model, file_settings, **settings)
 
 
 def train(
-    config: TrainConfig | None = None,
+    model: str | TrainConfig | None = None,
     *,
-    resume: str | Path | None = None,
-    epochs: int | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
     progress: bool = True,
-    log: Callable[[str], None] = print,
-) -> RunResult:
-    """Train a model as ``config`` says, or continue the run in ``resume`` (a run directory or checkpoint).
+    log: Callable[[str], None] | None = None,
+    **settings: Any,
+) -> Run:
+    """Train a model with its paper's recipe, or continue a run; returns the :class:`~cnnlab.run.Run`.
+
+    ``cnnlab.train("lenet5", epochs=5)`` is ``cnnlab train lenet5 --epochs 5``: the recipe, then the settings
+    of ``config_file``, then ``settings`` (any :class:`~cnnlab.training.config.TrainConfig` field: ``epochs``,
+    ``lr``, ``optimizer``, ``data``, ``output``, ...).
 
     Args:
-        config: the resolved configuration (see :func:`cnnlab.training.resolve_config`).
-        resume: continue this run exactly where its last checkpoint left it.
-        epochs: with ``resume``, train up to this many epochs in total instead of the original number.
-        progress: show a progress bar per epoch.
-        log: where the one-line messages go (rank 0 only).
+        model: a registry name, or a resolved :class:`~cnnlab.training.config.TrainConfig`.
+        config_file: a JSON file of settings (a run's ``config.json`` is one).
+        resume: continue this run (its directory or a checkpoint) exactly where it stopped; only ``epochs``
+            may be given with it, to train on past the original number.
+        progress: show a progress bar (in a terminal or in Jupyter).
+        log: called with each message (data notes, one line per epoch); ``None``: no messages.
+        **settings: training settings that override the recipe and the file.
 
     Raises:
-        ValueError: bad configuration, data or checkpoint.
+        ValueError: an unknown model, setting or dataset, a bad value, a bad checkpoint to resume.
         TrainingStopped: the loss became NaN or infinite.
         TrainingInterrupted: Ctrl-C; a checkpoint was saved.
     """
-    state = None
+    state, run = None, None
     if resume is not None:
-        run_dir, state = _resolve_resume(resume)
+        extra = sorted(key for key, value in settings.items() if value is not None and key != "epochs")
+        if extra or config_file is not None:
+            name = extra[0] if extra else "config_file"
+            raise SettingError(
+                f"<resume> continues a run with its own settings; only <epochs> may change, not <{name}>"
+            )
+        run, state = _resume_state(resume)
         saved = TrainConfig.from_dict(state["config"])
-        if config is not None and config.model != saved.model:
-            raise ValueError(f"{run_dir} is a run of {saved.model!r}, not of {config.model!r}")
-        config = saved.replace(output=str(run_dir), **({"epochs": epochs} if epochs else {}))
-    if config is None:
-        raise ValueError("train needs a config or a run to resume")
+        name = model.model if isinstance(model, TrainConfig) else model
+        if name is not None and name != saved.model:
+            raise ValueError(f"{run.path} is a run of {saved.model!r}, not of {name!r}")
+        epochs = settings.get("epochs")
+        config = saved.replace(output=str(run.path), **({"epochs": epochs} if epochs else {}))
+    else:
+        config = _configure(model, config_file, settings)
     dist = setup_distributed(config.device)
     try:
         with _torch_settings(config):
-            return _run(config, state, dist, log, progress)
+            return _run(config, state, dist, log or (lambda _message: None), progress)
     finally:
         dist.shutdown()
 
 
 def _run(
     config: TrainConfig, state: dict[str, Any] | None, dist: Distributed, log: Callable[[str], None], progress: bool
-) -> RunResult:
+) -> Run:
     """A new run, or the rest of the one ``state`` checkpointed, to the end of its epochs."""
-    trainer = Trainer(config, dist, log, progress)
+    trainer = Trainer(config, dist, log)
     run_dir = _new_run_dir(config, dist) if state is None else Path(config.output or ".")
     if state is not None:
         trainer.restore(state)
         if trainer.epoch >= config.epochs:
-            raise ValueError(
-                f"{run_dir} already trained {trainer.epoch} of {config.epochs} epochs; pass --epochs N to go on"
+            raise SettingError(
+                f"{run_dir} already trained {trainer.epoch} of {config.epochs} epochs; pass <epochs=N> to go on"
             )
         trainer.log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.batches_done + 1}")
-    if dist.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    trainer.run = Run.create(run_dir, config, write=dist.is_main)
     writer = _tensorboard(run_dir) if dist.is_main else None
-    with _stop_on_ctrl_c() as stop:
-        while trainer.epoch < config.epochs:
-            started = time.perf_counter()
-            trainer.train_epoch(run_dir, stop)
-            trainer.end_epoch(run_dir, time.perf_counter() - started, writer)
-    if writer is not None:
-        writer.close()
-    return _finish(trainer, run_dir)
+    trainer.bar = _progress_bar(trainer, progress)
+    try:
+        with _stop_on_ctrl_c() as stop:
+            while trainer.epoch < config.epochs:
+                started = time.perf_counter()
+                trainer.train_epoch(run_dir, stop)
+                trainer.end_epoch(time.perf_counter() - started, writer)
+        return _finish(trainer, run_dir)
+    except (TrainingStopped, TrainingInterrupted):
+        raise
+    except BaseException as error:
+        if dist.is_main:  # a second Ctrl-C stops at once: the last epoch's checkpoint is there to resume
+            trainer.run.mark("interrupted" if isinstance(error, KeyboardInterrupt) else "failed")
+        raise
+    finally:
+        if trainer.bar is not None:
+            trainer.bar.close()
+        if writer is not None:
+            writer.close()
 
 
-def _finish(trainer: Trainer, run_dir: Path) -> RunResult:
-    config, data = trainer.config, trainer.data
-    best_path = run_dir / "best.pt"
-    if data.val is not None and best_path.exists():
-        trainer.model.load_state_dict(load_checkpoint(best_path, model=config.model)["model_state"])
-    test = evaluate(trainer.model, data.test, data.num_classes, logit_temperature=config.logit_temperature)
-    summary = {
-        "model": config.model,
-        "dataset": config.data,
-        "params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
-        "epochs": trainer.epoch,
-        "best_epoch": trainer.best_epoch if data.val is not None else trainer.epoch,
-        "val_top1": trainer.best_top1 if data.val is not None else None,
-        "test_top1": test.top1,
-        "test_top5": test.top5,
-        "test_loss": test.loss,
-        "test_images": test.count,
-        "per_class_accuracy": dict(zip(data.classes, test.per_class_accuracy, strict=True)),
-        "train_seconds": trainer.train_seconds,
-        "images_per_s": sum(r["images_per_s"] * r["seconds"] for r in trainer.history)
-        / max(1e-9, sum(r["seconds"] for r in trainer.history)),
-        "device": str(trainer.dist.device),
-        "processes": trainer.dist.world_size,
-        "notes": data.notes,
-        "run_dir": str(run_dir),
-    }
+def _finish(trainer: Trainer, run_dir: Path) -> Run:
+    run = trainer.run
+    if trainer.data.val is not None and run.checkpoint_path("best").is_file():
+        best = load_checkpoint(run.checkpoint_path("best"), model=trainer.config.model)
+        trainer.model.load_state_dict(best["model_state"])
+    summary = trainer.summary(run_dir)
     if trainer.dist.is_main:
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         from cnnlab.viz.curves import plot_curves
+        from cnnlab.viz.figure import save
 
-        plot_curves([(config.model, trainer.history)], run_dir / "curves.png")
-    return RunResult(run_dir, summary)
+        save(plot_curves([(trainer.config.model, trainer.history)]), run.curves_path)
+        run.finish(summary)
+    return run

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from cnnlab.training.distributed import Distributed
 
-__all__ = ["Evaluation", "RunningMetrics", "evaluate", "topk_correct"]
+__all__ = ["RunningMetrics", "Scores", "evaluate", "topk_correct"]
 
 
 def topk_correct(logits: torch.Tensor, labels: torch.Tensor, k: int) -> int:
@@ -66,7 +66,7 @@ class RunningMetrics:
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class Scores:
     """A model's results on one split."""
 
     loss: float
@@ -88,7 +88,7 @@ def evaluate(
     num_classes: int,
     dist: Distributed | None = None,
     logit_temperature: float = 1.0,
-) -> Evaluation:
+) -> Scores:
     """Loss, top-1, top-5 and the confusion matrix of ``model`` (in eval mode) over ``batches``."""
     was_training = model.training
     model.eval()
@@ -105,4 +105,4 @@ def evaluate(
     if dist is not None and dist.enabled:
         running.reduce(dist)
         confusion = dist.all_reduce_sum(confusion.to(dist.device)).cpu()
-    return Evaluation(running.loss, running.top1, running.top5, running.count, confusion)
+    return Scores(running.loss, running.top1, running.top5, running.count, confusion)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
-from cnnlab.viz._figure import pyplot, save
+from cnnlab.viz.figure import DPI, Picture, new_picture
 
 __all__ = ["plot_confusion"]
 
 
-def plot_confusion(confusion: Sequence[Sequence[int]], classes: Sequence[str], title: str, out: str | Path) -> Path:
+def plot_confusion(confusion: Sequence[Sequence[int]], classes: Sequence[str], title: str) -> Picture:
     """Draw a confusion matrix (rows: true class, columns: predicted) with the counts in the cells.
 
     Each row label carries the class's accuracy (its diagonal share), so that the worst classes can be
@@ -18,11 +17,11 @@ def plot_confusion(confusion: Sequence[Sequence[int]], classes: Sequence[str], t
     """
     import numpy as np
 
-    plt = pyplot()
     counts = np.asarray(confusion)
     n = len(classes)
     side = min(4 + 0.45 * n, 30)  # cells stay legible up to ~60 classes, then the picture stops growing
-    figure, axis = plt.subplots(figsize=(side + 1, side * 0.9), dpi=100)
+    figure = new_picture((side + 1) * DPI, side * 0.9 * DPI)
+    axis = figure.subplots()
     totals = counts.sum(axis=1, keepdims=True)
     # Row-normalised colours: a rare class's errors show as clearly as a common one's.
     shares = counts / np.maximum(totals, 1)
@@ -39,4 +38,4 @@ def plot_confusion(confusion: Sequence[Sequence[int]], classes: Sequence[str], t
     axis.set_yticks(range(n), rows)
     axis.set(xlabel="predicted class", ylabel="true class (accuracy)", title=title)
     figure.tight_layout()
-    return save(figure, out)
+    return figure

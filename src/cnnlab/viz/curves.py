@@ -2,39 +2,38 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cnnlab.viz._figure import pyplot, save
+from cnnlab.viz.figure import Picture, new_picture
 
-__all__ = ["plot_curves", "read_metrics"]
+if TYPE_CHECKING:
+    from cnnlab.run import EpochMetrics
 
-
-def read_metrics(path: str | Path) -> list[dict[str, float]]:
-    """The rows of a run's ``metrics.csv`` as numbers (empty cells become NaN)."""
-    with open(path, newline="") as file:
-        return [
-            {k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
-            for row in csv.DictReader(file)
-        ]
+__all__ = ["plot_curves"]
 
 
-def plot_curves(runs: Sequence[tuple[str, Sequence[dict[str, float]]]], out: str | Path) -> Path:
-    """Draw loss and top-1 accuracy against epoch for one or more runs (label, rows) into a PNG or SVG.
+def _values(rows: Sequence[EpochMetrics], key: str, scale: float = 1.0) -> list[float]:
+    """One column, with NaN where there is no value (no validation split)."""
+    values = [getattr(row, key) for row in rows]
+    return [float("nan") if value is None else scale * value for value in values]
+
+
+def plot_curves(runs: Sequence[tuple[str, Sequence[EpochMetrics]]]) -> Picture:
+    """Loss and top-1 accuracy against epoch for one or more runs, given as (label, metrics per epoch).
 
     Training is dashed, validation solid; each run has its own colour. The picture is 1000x400 pixels.
     """
-    plt = pyplot()
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    figure = new_picture(1000, 400)
+    loss_axis, accuracy_axis = figure.subplots(1, 2)
     for index, (label, rows) in enumerate(runs):
         colour = f"C{index}"
-        epochs = [row["epoch"] for row in rows]
+        epochs = [row.epoch for row in rows]
         prefix = f"{label} " if len(runs) > 1 else ""
         marker = "o" if len(epochs) <= 20 else None  # a run of one epoch is one point, not a line
         for split, style in (("train", "--"), ("val", "-")):
-            loss = [row.get(f"{split}_loss", float("nan")) for row in rows]
-            top1 = [100 * row.get(f"{split}_top1", float("nan")) for row in rows]
+            loss = _values(rows, f"{split}_loss")
+            top1 = _values(rows, f"{split}_top1", 100)
             if all(v != v for v in loss):  # no validation split
                 continue
             loss_axis.plot(epochs, loss, style, color=colour, marker=marker, markersize=4, label=f"{prefix}{split}")
@@ -45,4 +44,4 @@ def plot_curves(runs: Sequence[tuple[str, Sequence[dict[str, float]]]], out: str
         axis.grid(alpha=0.3)
         axis.legend()
     figure.tight_layout()
-    return save(figure, out)
+    return figure

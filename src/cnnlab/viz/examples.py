@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from cnnlab.viz._figure import DPI, GridPicture, pyplot, save
+from cnnlab.viz.figure import Grid, Picture, new_picture
 
 __all__ = ["plot_examples"]
 
@@ -16,9 +15,7 @@ _CAPTION = 62  # pixels under each image: three lines of caption
 _TITLE = 48
 
 
-def plot_examples(
-    images: Sequence[np.ndarray], captions: Sequence[str], out: str | Path, *, title: str, cols: int = 6
-) -> GridPicture:
+def plot_examples(images: Sequence[np.ndarray], captions: Sequence[str], *, title: str, cols: int = 6) -> Picture:
     """Draw ``images`` (each ``(H, W)`` gray or ``(H, W, 3)`` RGB, values 0..1) in a grid, captions below.
 
     Raises:
@@ -30,8 +27,7 @@ def plot_examples(
     cols = min(cols, count)
     rows = -(-count // cols)
     width, height = cols * _TILE[0] + 20, rows * _TILE[1] + _TITLE
-    plt = pyplot()
-    figure = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    figure = new_picture(width, height)
     for index, (image, caption) in enumerate(zip(images, captions, strict=True)):
         row, col = divmod(index, cols)
         left = (10 + col * _TILE[0] + 10) / width
@@ -42,4 +38,5 @@ def plot_examples(
         axis.set_axis_off()
         axis.text(0.5, -0.04, caption, transform=axis.transAxes, ha="center", va="top", fontsize=8)
     figure.text(0.5, 1 - 10 / height, title, ha="center", va="top", fontsize=10)
-    return GridPicture(save(figure, out), rows, cols, count, (width, height))
+    figure.grids = [Grid(title, rows, cols, count)]
+    return figure

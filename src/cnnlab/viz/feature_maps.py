@@ -2,22 +2,22 @@
 
 A layer of 512 channels gives 512 tiles: the grid is as square as it can be, and the tiles shrink so
 that the picture stays under about 1,600 pixels a side (a 7x7 map still gets 30 pixels or more, drawn
-as blocks). Tiles are in channel order, row by row; :class:`GridPicture` says how many rows and columns
-the grid has. The pictures are drawn as one image (a mosaic), so even 2,048 tiles take a fraction of a
-second.
+as blocks). Tiles are in channel order, row by row; the picture's :class:`~cnnlab.viz.figure.Grid` says
+how many rows and columns the grid has. The pictures are drawn as one image (a mosaic), so even 2,048 tiles
+take a fraction of a second. Several layers stack into one picture, a panel each (:func:`draw_panels`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from cnnlab.viz._figure import DPI, GridPicture, grid_shape, mosaic, pyplot, save, wrap
+from cnnlab.viz.figure import Grid, Picture, grid_shape, mosaic, new_picture, wrap
 
-__all__ = ["SCALES", "plot_feature_maps", "plot_filters"]
+__all__ = ["SCALES", "Panel", "draw_panels", "feature_map_panel", "filter_panel", "plot_feature_maps", "plot_filters"]
 
 SCALES = ("layer", "channel")
 """How feature maps are coloured: one scale for the whole layer (maps compare; weak ones look dark) or
@@ -54,19 +54,25 @@ def _layout(canvas_hw: tuple[int, int], cols: int, rows: int, tile_pixels: int, 
     return _Layout(width, grid_h + top + bottom, grid_w, grid_h, top, title)
 
 
-def _draw_grid(
-    canvas: np.ndarray,
-    layout: _Layout,
-    out: str | Path,
-    *,
-    cmap: str = "viridis",
-    limits: tuple[float, float] | None = None,
-    colorbar: str | None = None,
-) -> Path:
-    plt = pyplot()
-    figure = plt.figure(figsize=(layout.width / DPI, layout.height / DPI), dpi=DPI)
+@dataclass(frozen=True)
+class Panel:
+    """One grid of tiles, ready to draw: the mosaic, where it goes, and how it is coloured."""
+
+    canvas: np.ndarray
+    layout: _Layout
+    grid: Grid
+    cmap: str = "viridis"
+    limits: tuple[float, float] | None = None
+    colorbar: str | None = None
+
+
+def _draw_panel(figure: Any, panel: Panel) -> None:
+    """Draw ``panel`` into ``figure`` (a Figure, or one panel's SubFigure of a stacked picture)."""
+    import matplotlib
+
+    layout, canvas = panel.layout, panel.canvas
     left, right, _ = _MARGINS
-    beside = right - left if colorbar is not None else 0
+    beside = right - left if panel.colorbar is not None else 0
     x0 = (layout.width - layout.grid_width - beside) / 2  # grid and colour bar centred together
     box = [
         x0 / layout.width,
@@ -76,31 +82,49 @@ def _draw_grid(
     ]
     axis = figure.add_axes(box)
     # the lines between tiles: white, unless white means something (zero, on a diverging scale)
-    colours = plt.get_cmap(cmap).with_extremes(bad="#555555" if cmap == "RdBu_r" else "white")
+    colours = matplotlib.colormaps[panel.cmap].with_extremes(bad="#555555" if panel.cmap == "RdBu_r" else "white")
     smooth = canvas.shape[0] > layout.grid_height  # shrinking: average, do not drop pixels
-    vmin, vmax = limits if limits is not None else (None, None)
+    vmin, vmax = panel.limits if panel.limits is not None else (None, None)
     image = axis.imshow(
         canvas, cmap=colours, vmin=vmin, vmax=vmax, aspect="auto", interpolation="antialiased" if smooth else "nearest"
     )
     axis.set_axis_off()
     figure.text(0.5, 1 - 10 / layout.height, layout.title, ha="center", va="top", fontsize=10)
-    if colorbar is not None:
+    if panel.colorbar is not None:
         bar = figure.add_axes([(x0 + layout.grid_width + 16) / layout.width, box[1], 14 / layout.width, box[3]])
-        figure.colorbar(image, cax=bar, label=colorbar)
-    return save(figure, out)
+        figure.colorbar(image, cax=bar, label=panel.colorbar)
 
 
-def plot_feature_maps(
-    maps: np.ndarray, out: str | Path, *, name: str, caption: str = "", scale: str = "layer"
-) -> GridPicture:
-    """Draw every channel of ``maps`` ``(C, H, W)`` as one tile of a grid.
+def draw_panels(panels: Sequence[Panel]) -> Picture:
+    """One picture of ``panels``, one below the other (each as wide as the widest), in order.
+
+    Raises:
+        ValueError: no panels.
+    """
+    if not panels:
+        raise ValueError("a picture needs at least one grid to draw")
+    width = max(panel.layout.width for panel in panels)
+    panels = [replace(panel, layout=replace(panel.layout, width=width)) for panel in panels]
+    heights = [panel.layout.height for panel in panels]
+    picture = new_picture(width, sum(heights))
+    targets = [picture] if len(panels) == 1 else picture.subfigures(len(panels), 1, height_ratios=heights)
+    for target, panel in zip(targets, panels, strict=True):
+        _draw_panel(target, panel)
+    picture.grids = [panel.grid for panel in panels]
+    return picture
+
+
+def feature_map_panel(maps: np.ndarray, *, name: str, caption: str = "", scale: str = "layer") -> Panel:
+    """Every channel of ``maps`` ``(C, H, W)`` as one tile of a grid.
 
     Args:
         maps: one image's activations at one layer.
-        out: the file (``.png`` or ``.svg``).
         name: the layer, for the title (with its shape and value range).
         caption: a second title line (model, weights, image).
         scale: one of :data:`SCALES`.
+
+    Raises:
+        ValueError: not ``(C, H, W)``, or an unknown scale.
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
@@ -120,26 +144,28 @@ def plot_feature_maps(
     text = f"{title}\n{caption}" if caption else title
     layout = _layout(canvas.shape[:2], cols, rows, min(max(2 * max(height, width), 48), 128), text)
     limits = (low, high) if scale == "layer" and high > low else None
-    path = _draw_grid(canvas, layout, out, limits=limits, colorbar="activation" if scale == "layer" else None)
-    return GridPicture(path, rows, cols, channels, (layout.width, layout.height))
+    colorbar = "activation" if scale == "layer" else None
+    return Panel(canvas, layout, Grid(name, rows, cols, channels), limits=limits, colorbar=colorbar)
 
 
-def plot_filters(
-    weight: np.ndarray,
-    out: str | Path,
-    *,
-    name: str,
-    caption: str = "",
-    rgb: bool = False,
-    limits: Sequence[int] = (48, 32),
-) -> GridPicture:
-    """Draw the kernels of a convolution with weight ``(C_out, C_in, kH, kW)``.
+def plot_feature_maps(maps: np.ndarray, *, name: str, caption: str = "", scale: str = "layer") -> Picture:
+    """A picture of one layer's feature maps: see :func:`feature_map_panel`."""
+    return draw_panels([feature_map_panel(maps, name=name, caption=caption, scale=scale)])
+
+
+def filter_panel(
+    weight: np.ndarray, *, name: str, caption: str = "", rgb: bool = False, limits: Sequence[int] = (48, 32)
+) -> Panel:
+    """The kernels of a convolution with weight ``(C_out, C_in, kH, kW)``.
 
     With ``rgb`` (a first layer on colour images) each filter is one colour tile, stretched to its own
     range as AlexNet's paper shows them. Otherwise each tile is one 2-D kernel on a shared scale centred
     on zero (red positive, blue negative): one filter per row, one input channel per column, at most
     ``limits`` = (filters, input channels) of them; single-channel kernels (a first layer on gray
     images) fill a square grid instead.
+
+    Raises:
+        ValueError: not ``(C_out, C_in, kH, kW)``.
     """
     weight = np.asarray(weight, dtype=np.float32)
     if weight.ndim != 4:
@@ -156,8 +182,7 @@ def plot_filters(
         canvas = mosaic(tiles, cols, fill=1.0)
         text = f"{title}\n{caption}" if caption else title
         layout = _layout(canvas.shape[:2], cols, rows, min(max(8 * max(kh, kw), 40), 96), text)
-        path = _draw_grid(canvas, layout, out)
-        return GridPicture(path, rows, cols, out_channels, (layout.width, layout.height))
+        return Panel(canvas, layout, Grid(name, rows, cols, out_channels))
     shown_out, shown_in = min(out_channels, limits[0]), min(in_channels, limits[1])
     kernels = weight[:shown_out, :shown_in]
     if in_channels == 1:
@@ -174,5 +199,12 @@ def plot_filters(
     canvas = mosaic(tiles, cols)
     text = f"{title}\n{caption}" if caption else title
     layout = _layout(canvas.shape[:2], cols, rows, min(max(8 * max(kh, kw), 24), 64), text)
-    path = _draw_grid(canvas, layout, out, cmap="RdBu_r", limits=(-bound, bound), colorbar="weight")
-    return GridPicture(path, rows, cols, len(tiles), (layout.width, layout.height))
+    grid = Grid(name, rows, cols, len(tiles))
+    return Panel(canvas, layout, grid, cmap="RdBu_r", limits=(-bound, bound), colorbar="weight")
+
+
+def plot_filters(
+    weight: np.ndarray, *, name: str, caption: str = "", rgb: bool = False, limits: Sequence[int] = (48, 32)
+) -> Picture:
+    """A picture of a convolution's kernels: see :func:`filter_panel`."""
+    return draw_panels([filter_panel(weight, name=name, caption=caption, rgb=rgb, limits=limits)])

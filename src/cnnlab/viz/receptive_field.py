@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnlab.viz._figure import DPI, pyplot, save, wrap
+from cnnlab.viz.figure import Picture, new_picture, wrap
 
 if TYPE_CHECKING:
     from cnnlab.inspection.feature_maps import FieldBox
@@ -49,7 +48,7 @@ def _show_padding(axis: Any, full: tuple[float, float, float, float], height: in
     axis.patch.set_edgecolor("#bbbbbb")
 
 
-def plot_receptive_field(image: np.ndarray, box: FieldBox, out: str | Path, *, title: str, caption: str = "") -> Path:
+def plot_receptive_field(image: np.ndarray, box: FieldBox, *, title: str, caption: str = "") -> Picture:
     """Draw ``box`` on ``image`` (``(H, W)`` gray or ``(H, W, 3)`` RGB, uint8 or 0..1 floats).
 
     The part of the field inside the image is framed in a solid line and the rest of the image dimmed;
@@ -58,9 +57,8 @@ def plot_receptive_field(image: np.ndarray, box: FieldBox, out: str | Path, *, t
     """
     from matplotlib.patches import Rectangle
 
-    plt = pyplot()
     height, width = image.shape[:2]
-    figure = plt.figure(figsize=(SIZE[0] / DPI, SIZE[1] / DPI), dpi=DPI)
+    figure = new_picture(*SIZE)
     axis = figure.add_axes((0.1, 0.07, 0.86, 0.75))
     extent = (-0.5, width - 0.5, height - 0.5, -0.5)  # pixel j covers j - 0.5 .. j + 0.5
     axis.imshow(image, cmap="gray" if image.ndim == 2 else None, extent=extent, interpolation="nearest")
@@ -76,4 +74,4 @@ def plot_receptive_field(image: np.ndarray, box: FieldBox, out: str | Path, *, t
     axis.set(xlabel="input column (pixels)", ylabel="input row (pixels)")
     text = wrap(f"{title}\n{caption}" if caption else title, SIZE[0] - 20)
     figure.text(0.5, 1 - 10 / SIZE[1], text, ha="center", va="top", fontsize=10)
-    return save(figure, out)
+    return figure

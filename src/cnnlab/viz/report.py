@@ -11,6 +11,10 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["Section", "facts_html", "image_tag", "paragraph", "render_report", "table_html"]
 
@@ -41,9 +45,16 @@ class Section:
     body: str
 
 
-def image_tag(png: bytes | str | Path, alt: str, caption: str = "") -> str:
-    """A ``<figure>`` with the PNG (bytes or a file) inlined as a ``data:image/png;base64`` URI."""
-    data = png if isinstance(png, bytes) else Path(png).read_bytes()
+def image_tag(png: Figure | bytes | str | Path, alt: str, caption: str = "") -> str:
+    """A ``<figure>`` with the picture (a Figure, PNG bytes or a PNG file) inlined as a ``data:`` URI."""
+    if isinstance(png, bytes):
+        data = png
+    elif isinstance(png, str | Path):
+        data = Path(png).read_bytes()
+    else:
+        from cnnlab.viz.figure import png_bytes
+
+        data = png_bytes(png)
     if not data.startswith(b"\x89PNG"):
         raise ValueError(f"only PNG pictures are inlined; {alt!r} is not one")
     uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")

@@ -1,0 +1,82 @@
+"""Facts about datasets that several parts of cnnlab rely on, stated once. Imports nothing heavy.
+
+The command line reads its choices from here while it builds its parser, before torch is imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "BUNDLED_DATASETS",
+    "DATASET_NAMES",
+    "DIGIT_LAYOUTS",
+    "FOLDER_PREFIX",
+    "GRAY_DATASETS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "PREPROCESSING",
+    "SPLITS",
+    "DigitLayout",
+    "is_folder_name",
+]
+
+DATASET_NAMES = ("mnist5k", "digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
+"""The datasets held in memory, by name (:data:`cnnlab.data.datasets.DATASETS` loads each)."""
+
+BUNDLED_DATASETS = ("mnist5k", "digits")
+"""The datasets that ship with cnnlab's dependencies: no data directory, no download."""
+
+FOLDER_PREFIX = "folder:"
+"""``folder:PATH`` names an image folder, streamed from disk (:mod:`cnnlab.data.folder`)."""
+
+GRAY_DATASETS = frozenset({"mnist5k", "mnist", "digits", "fashion-mnist"})
+"""Datasets of single-channel images: a photo given to a model trained on one is turned gray first."""
+
+# The statistics of ImageNet's training images (torchvision's, used by the papers' reference code too):
+# the stand-in normalisation of colour models with random weights, and what torchvision-compatible
+# models undo when they take torchvision's preprocessing.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+SPLITS = ("test", "val", "train")
+"""``test``: a dataset's test split; ``val`` and ``train``: the parts a run carved with its own seed."""
+
+PREPROCESSING = ("auto", "digit", "resize")
+"""How an image becomes a model's input: ``digit`` rebuilds it the MNIST way, ``resize`` only converts the
+channels and pads or resizes, ``auto`` picks ``digit`` for digit models unless the image already looks like
+their training data (:class:`cnnlab.data.preprocess.Preprocessing`)."""
+
+
+def is_folder_name(name: str) -> bool:
+    """Whether a dataset name is an image folder (``folder:PATH``)."""
+    return name.startswith(FOLDER_PREFIX)
+
+
+@dataclass(frozen=True)
+class DigitLayout:
+    """Where a digit sits in a dataset's images.
+
+    Attributes:
+        field: side of the square the digit is centred in.
+        box: side of the box the digit is scaled to fit (aspect ratio kept).
+        border: background pixels added around the field (mnist5k pads 28 to 32 for LeNet-5).
+    """
+
+    field: int
+    box: int
+    border: int = 0
+
+    @property
+    def image_size(self) -> int:
+        return self.field + 2 * self.border
+
+
+# LeCun et al.'s MNIST: "normalized to fit in a 20x20 pixel box while preserving their aspect ratio ...
+# centered in a 28x28 image by computing the center of mass of the pixels". scikit-learn's digits fill
+# their 8x8 grid.
+DIGIT_LAYOUTS: dict[str, DigitLayout] = {
+    "mnist5k": DigitLayout(field=28, box=20, border=2),
+    "mnist": DigitLayout(field=28, box=20),
+    "digits": DigitLayout(field=8, box=8),
+}

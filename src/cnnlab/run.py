@@ -1,0 +1,495 @@
+"""A training run: its directory, the one place that knows the directory's files, and what a trained run can do.
+
+``docs/run-directory.md`` is the written format. A run directory holds:
+
+* ``run.json``: the format version, the cnnlab version that wrote it, and the run's status;
+* ``config.json``: the resolved :class:`~cnnlab.training.config.TrainConfig`;
+* ``metrics.csv``: one :class:`EpochMetrics` row per epoch;
+* ``last.pt`` and ``best.pt``: checkpoints (the last epoch's, and the best validation epoch's);
+* ``summary.json``: the :class:`RunSummary`, once the run has finished;
+* ``curves.png``: loss and accuracy per epoch, once the run has finished;
+* TensorBoard event files, when ``tensorboard`` is installed.
+
+Runs written before the format had a version (no ``run.json``) open as format 1: the same files but
+``run.json``.
+
+:class:`Run` opens a run directory (or a checkpoint in one) and turns it into values: its configuration,
+metrics and summary, its model, an evaluation, predictions, an ONNX export and an HTML report. The trainer
+writes the directory through the same class, so no other module names a file in it.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from cnnlab import __version__
+from cnnlab.files import write_text
+
+if TYPE_CHECKING:
+    from cnnlab.models import ImageClassifier
+    from cnnlab.training.config import TrainConfig
+    from cnnlab.training.evaluation import Evaluation
+    from cnnlab.training.export import OnnxExport
+    from cnnlab.training.prediction import Prediction
+    from cnnlab.training.trained import TrainedModel
+
+__all__ = ["RUN_FORMAT", "STATUSES", "Checkpoint", "EpochMetrics", "Run", "RunSummary"]
+
+RUN_FORMAT = 2
+"""The version of the run directory's format that this cnnlab writes (1: runs without ``run.json``)."""
+
+STATUSES = ("running", "finished", "interrupted", "stopped", "failed")
+"""What ``run.json`` says of a run: training now (or killed while training), done, stopped by Ctrl-C (it can
+be resumed), stopped because the loss stopped being finite, or ended by an error."""
+
+Checkpoint = Literal["best", "last"]
+
+_MANIFEST = "run.json"
+_CONFIG = "config.json"
+_METRICS = "metrics.csv"
+_SUMMARY = "summary.json"
+_CURVES = "curves.png"
+_CHECKPOINTS: dict[str, str] = {"best": "best.pt", "last": "last.pt"}
+_REPORT = "report.html"
+_PICTURES = "pictures"
+
+
+def _blank_if_nan(value: float | None) -> float | str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _number_or_none(value: Any) -> float | None:
+    if value in ("", None):
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """One epoch of training: a row of ``metrics.csv``.
+
+    Attributes:
+        epoch: 1 for the first epoch.
+        lr: the learning rate at the epoch's last step.
+        train_loss, train_top1, train_top5: averaged over the epoch's batches, as they were trained on
+            (augmented, in training mode, while the weights changed).
+        val_loss, val_top1, val_top5: on the validation split after the epoch (``None``: no validation split).
+        images_per_s: training images per second over the epoch.
+        seconds: the epoch's wall time, validation included.
+    """
+
+    epoch: int
+    lr: float
+    train_loss: float
+    train_top1: float
+    train_top5: float
+    val_loss: float | None
+    val_top1: float | None
+    val_top5: float | None
+    images_per_s: float
+    seconds: float
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        """The columns of ``metrics.csv``, in order."""
+        return [f.name for f in fields(cls)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> EpochMetrics:
+        """From a CSV row (strings; empty cells are ``None``) or a checkpoint's history (NaN is ``None``)."""
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            raw = row.get(item.name)
+            number = _number_or_none(raw)
+            if item.name == "epoch":
+                values[item.name] = int(number or 0)
+            elif item.name.startswith("val_"):
+                values[item.name] = number
+            else:
+                values[item.name] = float("nan") if number is None else number
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a finished run achieved: ``summary.json``.
+
+    Attributes:
+        model, dataset: what was trained on what.
+        params: trainable parameters.
+        epochs: epochs trained.
+        best_epoch: the epoch ``best.pt`` is from (the last one, without a validation split).
+        val_top1: the best validation top-1 (``None``: no validation split).
+        test_top1, test_top5, test_loss, test_images: the best checkpoint on the test split.
+        per_class_accuracy: test top-1 of each class, by class name.
+        train_seconds: time spent in training steps (validation and start-up excluded).
+        images_per_s: training images per second over the run.
+        device: where it trained; processes: how many (torchrun).
+        notes: what was done to fit the data to the model, and similar remarks.
+        run_dir: the run directory.
+    """
+
+    model: str
+    dataset: str
+    params: int
+    epochs: int
+    best_epoch: int
+    val_top1: float | None
+    test_top1: float
+    test_top5: float
+    test_loss: float
+    test_images: int
+    per_class_accuracy: dict[str, float]
+    train_seconds: float
+    images_per_s: float
+    device: str
+    processes: int
+    notes: list[str] = field(default_factory=list)
+    run_dir: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSummary:
+        """From ``summary.json``; keys this version does not know are ignored, missing ones are an error."""
+        known = {f.name for f in fields(cls)}
+        try:
+            return cls(**{key: value for key, value in data.items() if key in known})
+        except TypeError as error:
+            raise ValueError(f"summary.json lacks a field: {error}") from None
+
+    def __str__(self) -> str:
+        return (
+            f"test accuracy {self.test_top1:.2%} (top-5 {self.test_top5:.2%}) on {self.test_images:,} {self.dataset} "
+            f"test images; {self.epochs} epochs in {self.train_seconds:.0f} s"
+        )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is corrupt (not valid JSON: {error})") from None
+    except OSError as error:
+        raise ValueError(f"{path} cannot be read: {error.strerror or error}") from None
+
+
+class Run:
+    """A training run's directory, opened: ``Run("runs/lenet5-mnist5k-20261125-045010")``.
+
+    ``path`` may be a run directory or a checkpoint file; a checkpoint then stands for the run's weights
+    (``model()``, ``evaluate()``, ... use it), and its directory for the rest.
+
+    Raises:
+        ValueError: nothing there, or a directory that is not a cnnlab run.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        given = Path(path).expanduser()
+        if given.is_file():
+            self.path, self._chosen = given.parent, given
+        elif given.is_dir():
+            self.path, self._chosen = given, None
+            if not any((given / name).is_file() for name in (_CONFIG, *_CHECKPOINTS.values())):
+                raise ValueError(f"{given} is not a cnnlab run directory (it has no best.pt or last.pt)")
+        else:
+            raise ValueError(f"{given} does not exist (expected a run directory or a .pt checkpoint)")
+        self._config: TrainConfig | None = None
+        self._metrics: list[EpochMetrics] | None = None
+        self._summary: RunSummary | None = None
+        self._trained: dict[Path, TrainedModel] = {}
+
+    # ---------------------------------------------------------------------------------------------
+    # writing (the trainer's side; only rank 0 writes)
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], config: TrainConfig, *, write: bool = True) -> Run:
+        """Make (or take over, on resume) the directory of a run that starts training now.
+
+        With ``write=False`` (the other processes of a torchrun job) nothing is written: the run is only a
+        handle on where the directory is.
+        """
+        directory = Path(path).expanduser()
+        run = cls.__new__(cls)
+        run.path, run._chosen = directory, None
+        run._config, run._metrics, run._summary, run._trained = config, None, None, {}
+        if write:
+            directory.mkdir(parents=True, exist_ok=True)
+            write_text(directory / _CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
+            run.mark("running")
+        return run
+
+    def mark(self, status: str) -> None:
+        """Record the run's status in ``run.json`` (one of :data:`STATUSES`)."""
+        if status not in STATUSES:
+            raise ValueError(f"a run's status is one of {', '.join(STATUSES)}, not {status!r}")
+        manifest = {
+            "format": RUN_FORMAT,
+            "cnnlab": __version__,
+            "status": status,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        write_text(self.path / _MANIFEST, json.dumps(manifest, indent=2) + "\n")
+
+    def save_checkpoint(self, state: dict[str, Any], *which: Checkpoint) -> None:
+        """Write the training state as the ``last`` and/or ``best`` checkpoint (atomically)."""
+        from cnnlab.training.checkpoint import save_checkpoint
+
+        for name in which:
+            save_checkpoint(self.checkpoint_path(name), state)
+
+    def write_metrics(self, history: Sequence[EpochMetrics]) -> None:
+        """Rewrite ``metrics.csv`` with every epoch so far."""
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EpochMetrics.columns(), lineterminator="\n")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({key: _blank_if_nan(value) for key, value in row.to_dict().items()})
+        write_text(self.path / _METRICS, buffer.getvalue())
+        self._metrics = list(history)
+
+    def finish(self, summary: RunSummary) -> None:
+        """Write ``summary.json`` and mark the run finished."""
+        write_text(self.path / _SUMMARY, json.dumps(summary.to_dict(), indent=2) + "\n")
+        self._summary = summary
+        self.mark("finished")
+
+    # ---------------------------------------------------------------------------------------------
+    # where things are
+
+    def checkpoint_path(self, which: Checkpoint) -> Path:
+        """Where the ``best`` or ``last`` checkpoint is (or goes)."""
+        if which not in _CHECKPOINTS:
+            raise ValueError(f"a run's checkpoints are {' and '.join(_CHECKPOINTS)}, not {which!r}")
+        return self.path / _CHECKPOINTS[which]
+
+    def checkpoint(self, which: Checkpoint | None = None) -> Path:
+        """The checkpoint to use: ``which``, else the one the run was opened with, else best, else last.
+
+        Raises:
+            ValueError: the checkpoint asked for does not exist (yet).
+        """
+        if which is not None:
+            path = self.checkpoint_path(which)
+            if not path.is_file():
+                raise ValueError(f"{self.path} has no {path.name} (yet)")
+            return path
+        if self._chosen is not None:
+            return self._chosen
+        for name in ("best", "last"):
+            path = self.checkpoint_path(name)  # type: ignore[arg-type]
+            if path.is_file():
+                return path
+        raise ValueError(f"{self.path} is not a cnnlab run directory (it has no best.pt or last.pt)")
+
+    @property
+    def curves_path(self) -> Path:
+        """The training curves the run draws when it finishes."""
+        return self.path / _CURVES
+
+    @property
+    def report_path(self) -> Path:
+        """Where :meth:`report` writes by default."""
+        return self.checkpoint().parent / _REPORT
+
+    @property
+    def pictures_dir(self) -> Path:
+        """Where pictures of this run go by default."""
+        return self.checkpoint().parent / _PICTURES
+
+    def confusion_path(self, dataset: str, split: str, suffix: str = ".png") -> Path:
+        """``confusion-mnist5k-test.png`` beside the checkpoint: one file per dataset and split."""
+        safe = dataset.replace(":", "-").replace("/", "_")
+        return self.checkpoint().parent / f"confusion-{safe}-{split}{suffix}"
+
+    def export_path(self) -> Path:
+        """Where :meth:`export` writes by default: ``MODEL.onnx`` beside the checkpoint."""
+        return self.checkpoint().parent / f"{self.trained().name}.onnx"
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    # ---------------------------------------------------------------------------------------------
+    # what was recorded
+
+    @property
+    def format(self) -> int:
+        """The directory's format version (1: written before ``run.json`` existed)."""
+        manifest = self.path / _MANIFEST
+        return int(_read_json(manifest).get("format", 1)) if manifest.is_file() else 1
+
+    @property
+    def status(self) -> str:
+        """One of :data:`STATUSES`; a run without ``run.json`` is ``finished`` if it has a summary."""
+        manifest = self.path / _MANIFEST
+        if manifest.is_file():
+            return str(_read_json(manifest).get("status", "running"))
+        return "finished" if (self.path / _SUMMARY).is_file() else "interrupted"
+
+    @property
+    def config(self) -> TrainConfig:
+        """The resolved training configuration (from ``config.json``, else from the checkpoint)."""
+        if self._config is None:
+            from cnnlab.training.config import TrainConfig
+
+            file = self.path / _CONFIG
+            if file.is_file():
+                self._config = TrainConfig.from_dict(_read_json(file))
+            else:
+                self._config = self.trained().config
+        return self._config
+
+    @property
+    def metrics(self) -> list[EpochMetrics]:
+        """One row per epoch trained (from ``metrics.csv``; empty before the first epoch ends)."""
+        if self._metrics is None:
+            file = self.path / _METRICS
+            if not file.is_file():
+                return []
+            try:
+                with open(file, newline="", encoding="utf-8") as handle:
+                    self._metrics = [EpochMetrics.from_dict(row) for row in csv.DictReader(handle)]
+            except (ValueError, csv.Error) as error:
+                raise ValueError(f"{file} is corrupt ({error})") from None
+        return list(self._metrics)
+
+    @property
+    def summary(self) -> RunSummary | None:
+        """What the run achieved, or ``None`` while it has not finished."""
+        if self._summary is None:
+            file = self.path / _SUMMARY
+            if not file.is_file():
+                return None
+            self._summary = RunSummary.from_dict(_read_json(file))
+        return self._summary
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    # ---------------------------------------------------------------------------------------------
+    # what a trained run can do
+
+    def trained(self, which: Checkpoint | None = None) -> TrainedModel:
+        """The model of a checkpoint with everything needed to feed it (see :meth:`checkpoint`)."""
+        from cnnlab.training.trained import load_trained_model
+
+        path = self.checkpoint(which)
+        if path not in self._trained:
+            self._trained[path] = load_trained_model(path)
+        return self._trained[path]
+
+    def model(self, which: Checkpoint | None = None) -> ImageClassifier:
+        """The network with the best weights (or ``"last"``), in eval mode, on the CPU."""
+        return self.trained(which).model
+
+    def evaluate(
+        self,
+        *,
+        split: str = "test",
+        data: str | None = None,
+        data_dir: str | None = None,
+        download: bool = False,
+        which: Checkpoint | None = None,
+    ) -> Evaluation:
+        """Top-1, top-5, per-class accuracy and the confusion matrix on a split of the run's dataset (or ``data``).
+
+        The split is the one the run carved (``train``, ``val``) or the dataset's ``test``, fitted and
+        normalised as in training.
+        """
+        from cnnlab.training.evaluation import evaluate_model
+
+        return evaluate_model(self.trained(which), data=data, data_dir=data_dir, split=split, download=download)
+
+    def predict(
+        self, images: Sequence[Any] | Any, *, k: int = 5, preprocess: str = "auto", which: Checkpoint | None = None
+    ) -> list[Prediction]:
+        """The ``k`` most likely classes of each image (files, PIL images, arrays or tensors), as training saw them."""
+        from cnnlab.training.prediction import predict
+
+        return predict(self.trained(which), images, k=k, preprocess=preprocess)
+
+    def export(
+        self, out: str | os.PathLike[str] | None = None, *, check: bool = True, which: Checkpoint | None = None
+    ) -> OnnxExport:
+        """The model as ONNX (default: ``MODEL.onnx`` beside the checkpoint), checked against onnxruntime."""
+        from cnnlab.training.export import export_onnx
+
+        trained = self.trained(which)
+        return export_onnx(trained, out if out is not None else self.export_path(), check=check)
+
+    def report(
+        self, out: str | os.PathLike[str] | None = None, *, worst: int = 12, which: Checkpoint | None = None
+    ) -> Path:
+        """Write the run's self-contained HTML report (default: ``report.html`` beside the checkpoint)."""
+        from cnnlab.viz.run_report import build_report
+
+        target = Path(out).expanduser() if out is not None else self.report_path
+        if target.is_dir():
+            raise ValueError(f"{target} is a directory; the report is written to an HTML file")
+        return write_text(target, build_report(self, worst=worst, which=which))
+
+    # ---------------------------------------------------------------------------------------------
+    # display
+
+    def _facts(self) -> list[tuple[str, str]]:
+        summary = self.summary
+        epochs = len(self.metrics)
+        facts = [("run", str(self.path)), ("status", self.status)]
+        try:
+            config = self.config
+            facts.append(("model", f"{config.model} on {config.data}, {epochs} of {config.epochs} epochs"))
+        except ValueError as error:
+            facts.append(("model", f"unreadable configuration: {error}"))
+        if summary is not None:
+            if summary.val_top1 is not None:
+                facts.append(("best epoch", f"{summary.best_epoch} (validation top-1 {summary.val_top1:.2%})"))
+            facts.append(("test", str(summary)))
+        checkpoints = [name for name in _CHECKPOINTS.values() if (self.path / name).is_file()]
+        facts.append(("checkpoints", ", ".join(checkpoints) or "none yet"))
+        return facts
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    def __str__(self) -> str:
+        width = max(len(key) for key, _ in self._facts())
+        return "\n".join(f"{key + ':':<{width + 1}} {value}" for key, value in self._facts())
+
+    def _repr_html_(self) -> str:
+        from cnnlab.viz.report import facts_html, table_html
+
+        rows = [
+            [m.epoch, m.lr, m.train_loss, m.train_top1, m.val_loss, m.val_top1, round(m.images_per_s), m.seconds]
+            for m in self.metrics
+        ]
+        headers = ["epoch", "lr", "train loss", "train top-1", "val loss", "val top-1", "img/s", "seconds"]
+        table = table_html(headers, rows) if rows else "<p>No epoch has finished yet.</p>"
+        return f"<div><strong>{html.escape(repr(self))}</strong>{facts_html(self._facts())}{table}</div>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as plain data: where, format, status, configuration, metrics and summary."""
+        summary = self.summary
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "status": self.status,
+            "config": self.config.to_dict(),
+            "metrics": [row.to_dict() for row in self.metrics],
+            "summary": summary.to_dict() if summary is not None else None,
+        }

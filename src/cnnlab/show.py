@@ -1,0 +1,306 @@
+"""Pictures of what a network computes, of its weights, its receptive fields and its training.
+
+Each function returns a :class:`~cnnlab.viz.figure.Picture` (a matplotlib ``Figure``): Jupyter shows it
+inline, ``picture.save("x.svg")`` writes it. What a picture is of may be
+
+* a :class:`~cnnlab.run.Run`, a run directory or a checkpoint: its trained weights, fed as training fed them;
+* a model name from :func:`cnnlab.list_models`: the model with seeded random weights (the picture says so);
+* a :class:`~cnnlab.training.trained.TrainedModel`.
+
+Images may be files, PIL images, arrays or tensors; without one, a real image is used: a bundled MNIST
+digit for models of gray images, scikit-learn's sample photo for colour ones.
+
+Example:
+    >>> import cnnlab
+    >>> cnnlab.show.feature_maps("lenet5", layers=["c1", "c3"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from cnnlab.data.preprocess import ImageSource, describe_source, fit_image
+from cnnlab.data.samples import sample_digit, sample_photo
+from cnnlab.inspection.feature_maps import (
+    MapLayer,
+    capture,
+    choose_layers,
+    field_box,
+    kernel_layers,
+    kernels,
+    map_layers,
+    one_per_resolution,
+)
+from cnnlab.run import Run
+from cnnlab.training.trained import TrainedModel, untrained_model
+from cnnlab.viz.curves import plot_curves
+from cnnlab.viz.feature_maps import SCALES, Panel, draw_panels, feature_map_panel, plot_filters
+from cnnlab.viz.figure import Picture
+from cnnlab.viz.receptive_field import plot_receptive_field
+
+if TYPE_CHECKING:
+    from cnnlab.training.evaluation import Evaluation
+
+__all__ = [
+    "SCALES",
+    "Picture",
+    "Subject",
+    "confusion",
+    "connectivity",
+    "curves",
+    "feature_maps",
+    "feature_maps_by_layer",
+    "filters",
+    "input_image",
+    "layers",
+    "receptive_field",
+    "subject",
+]
+
+Subject = Run | TrainedModel | str | os.PathLike
+"""What a picture is of: a run (or its directory or checkpoint), a trained model, or a model name."""
+
+
+def subject(what: Subject) -> TrainedModel:
+    """The model a picture is of, with its preprocessing (see the module's docstring).
+
+    Raises:
+        ValueError: neither an existing path nor a model name (close model names are suggested).
+    """
+    if isinstance(what, TrainedModel):
+        return what
+    if isinstance(what, Run):
+        return what.trained()
+    path = Path(what).expanduser()
+    if path.exists():
+        return Run(path).trained()
+    from cnnlab.models import list_models
+
+    text = str(what)
+    names = list_models()
+    if text in names:
+        return untrained_model(text)
+    close = difflib.get_close_matches(text, names, n=3)
+    hint = f"; did you mean {' or '.join(close)}?" if close else " (list_models() lists the models)"
+    raise ValueError(f"{text} is neither a run directory, a checkpoint nor a model name{hint}")
+
+
+def input_image(trained: TrainedModel, image: ImageSource | None = None) -> tuple[torch.Tensor, str]:
+    """The image a picture shows, uint8 ``(C, H, W)`` as the model receives it, and what it is.
+
+    ``image`` is prepared as :meth:`Run.predict <cnnlab.run.Run.predict>` prepares it (digits rebuilt the
+    MNIST way for digit models); without one, a bundled MNIST digit for models of gray images, else
+    scikit-learn's sample photo of a Chinese temple.
+
+    Raises:
+        ValueError: a missing or unreadable image.
+    """
+    if image is not None:
+        return trained.preprocessing.image(image), f"image {describe_source(image)}"
+    channels, height, width = trained.input_size
+    pixels, about = sample_digit() if trained.preprocessing.gray else sample_photo()
+    return fit_image(pixels, channels, (height, width)), about
+
+
+def _display(pixels: torch.Tensor) -> np.ndarray:
+    """uint8 ``(C, H, W)`` as matplotlib shows it: ``(H, W)`` for one channel, ``(H, W, 3)`` for three."""
+    array = pixels.cpu().numpy()
+    return array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0)
+
+
+def layers(what: Subject) -> list[MapLayer]:
+    """Every named module with its output shape and receptive field, in the order its outputs appear.
+
+    ``MapLayer.shown`` marks those that ``layers=["all"]`` draws.
+    """
+    trained = subject(what)
+    return map_layers(trained.model, trained.input_size)
+
+
+def _feature_map_panels(
+    what: Subject, image: ImageSource | None, names: Sequence[str] | None, scale: str
+) -> list[tuple[MapLayer, Panel]]:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    trained = subject(what)
+    every = map_layers(trained.model, trained.input_size)
+    chosen = one_per_resolution(every) if names is None else choose_layers(every, list(names), trained.name)
+    if not chosen:
+        raise ValueError(f"{trained.name} has no feature maps to show (its layers output vectors)")
+    pixels, about = input_image(trained, image)
+    maps = capture(trained.model, trained.preprocessing.normalize(pixels), [layer.name for layer in chosen])
+    panels = []
+    for layer in chosen:
+        note = f", first of {layer.calls} calls" if layer.calls > 1 else ""
+        panel = feature_map_panel(
+            maps[layer.name][0].float().numpy(),
+            name=f"{layer.name} ({layer.type}{note})",
+            caption=f"{trained.label}\non {about}",
+            scale=scale,
+        )
+        panels.append((layer, panel))
+    return panels
+
+
+def feature_maps(
+    what: Subject,
+    *,
+    image: ImageSource | None = None,
+    layers: Sequence[str] | None = None,
+    scale: str = "layer",
+) -> Picture:
+    """Every feature map of some layers for one image: a tile per channel, a panel per layer.
+
+    Args:
+        what: a run, a trained model or a model name.
+        image: the image (default: a bundled digit or sample photo).
+        layers: module names as in ``named_modules()``, or ``["all"]`` for every convolution, pooling layer and
+            block (see :func:`layers`); default: the first convolution, then one layer per map size.
+        scale: ``layer`` (one colour scale for the layer) or ``channel`` (each map stretched to its own range).
+
+    Raises:
+        ValueError: an unknown layer (the message lists the valid ones), a layer without feature maps, an
+            unreadable image.
+    """
+    panels = _feature_map_panels(what, image, layers, scale)
+    picture = draw_panels([panel for _, panel in panels])
+    picture.about = ", ".join(f"{layer.name} {layer.shape_text}" for layer, _ in panels)
+    return picture
+
+
+def feature_maps_by_layer(
+    what: Subject,
+    *,
+    image: ImageSource | None = None,
+    layers: Sequence[str] | None = None,
+    scale: str = "layer",
+) -> list[tuple[MapLayer, Picture]]:
+    """As :func:`feature_maps`, with one picture per layer (one forward pass for all of them)."""
+    pictures = []
+    for layer, panel in _feature_map_panels(what, image, layers, scale):
+        picture = draw_panels([panel])
+        picture.about = f"{layer.name} {layer.shape_text}"
+        pictures.append((layer, picture))
+    return pictures
+
+
+def filters(what: Subject, *, layer: str | None = None) -> Picture:
+    """The kernels of a convolution (default: the first), on one scale centred on zero.
+
+    A first layer on colour images shows one RGB tile per filter, each stretched to its own range, as
+    AlexNet's paper shows them; any other layer a grid of 2-D kernels, a row per filter and a column per
+    input channel.
+
+    Raises:
+        ValueError: no convolution, or an unknown one (the message lists them).
+    """
+    trained = subject(what)
+    found = kernel_layers(trained.model)
+    if not found:
+        raise ValueError(f"{trained.name} has no convolution kernels to show")
+    name = layer or next(iter(found))
+    if name not in found:
+        raise ValueError(f"{trained.name} has no convolution {name!r}; layers with kernels: {', '.join(found)}")
+    weight, note = kernels(found[name])
+    caption = f"{trained.label}; {note}" if note else trained.label
+    rgb = name == next(iter(found)) and trained.input_size[0] == 3
+    picture = plot_filters(
+        weight.float().numpy(), name=f"{name} ({type(found[name]).__name__})", caption=caption, rgb=rgb
+    )
+    picture.about = f"{name} {'x'.join(map(str, weight.shape))}"
+    return picture
+
+
+def receptive_field(what: Subject, *, layer: str, unit: tuple[int, int], image: ImageSource | None = None) -> Picture:
+    """The input region that unit ``(y, x)`` of ``layer``'s maps sees, drawn on the image the network is given.
+
+    Its size, jump and place come from the same receptive-field arithmetic as :func:`cnnlab.summary`
+    (branches and shortcuts included). Where the field reaches past the image, into the zero padding, the
+    picture shows the whole field dashed and says how far. ``picture.about`` says where the field is.
+
+    Raises:
+        ValueError: an unknown layer, a layer without a modelled field, a unit outside the layer's maps.
+    """
+    trained = subject(what)
+    every = map_layers(trained.model, trained.input_size)
+    chosen = choose_layers(every, [layer], trained.name)[0]
+    _, height, width = trained.input_size
+    y, x = unit
+    box = field_box(chosen, (y, x), (height, width))
+    pixels, about = input_image(trained, image)
+    top, left, bottom, right = box.clipped
+    where = f"rows {top:g}-{bottom:g}, columns {left:g}-{right:g} of the {height}x{width} input"
+    past = ""
+    if box.extends_past_input:
+        edges = [
+            f"{amount:g} px past the {edge}"
+            for amount, edge in zip(box.outside, ("top", "left", "bottom", "right"), strict=True)
+            if amount > 0
+        ]
+        past = f"; the field reaches {', '.join(edges)}: zero padding"
+    note = f", first of {chosen.calls} calls" if chosen.calls > 1 else ""
+    title = (
+        f"{chosen.name} ({chosen.type}{note}), unit ({y}, {x}) of {chosen.output_shape[1]}x{chosen.output_shape[2]}: "
+        f"a {box.size[0]}x{box.size[1]} field"
+    )
+    picture = plot_receptive_field(
+        _display(pixels), box, title=title, caption=f"{where}{past}\n{trained.label}, on {about}"
+    )
+    picture.about = f"{title}: {where}{past}"
+    return picture
+
+
+def connectivity(inputs: int = 8, kernel: int = 3) -> Picture:
+    """Who connects to whom in a fully connected, a locally connected and a convolutional layer (one axis).
+
+    A line is a weight, one colour one shared weight: ``inputs x outputs`` lines, then ``outputs x kernel``
+    of as many colours, then ``kernel`` colours reused at every position.
+    """
+    from cnnlab.viz.connectivity import plot_connectivity
+
+    return plot_connectivity(inputs, kernel)
+
+
+def _as_run(what: Run | str | os.PathLike) -> Run:
+    return what if isinstance(what, Run) else Run(what)
+
+
+def curves(*runs: Run | str | os.PathLike) -> Picture:
+    """Loss and top-1 accuracy per epoch of one or more runs (training dashed, validation solid).
+
+    Raises:
+        ValueError: no run, a path that is not a run, or a run with no finished epoch.
+    """
+    if not runs:
+        raise ValueError("curves of which run? Give one or more runs or run directories")
+    opened = [_as_run(run) for run in runs]
+    for run in opened:
+        if not run.metrics:
+            raise ValueError(f"{run.path} has no metrics yet: no epoch of it has finished")
+    labels = [run.name for run in opened]
+    if len(set(labels)) < len(labels):  # same names in different places: the paths tell them apart
+        labels = [str(run.path) for run in opened]
+    picture = plot_curves([(label, run.metrics) for label, run in zip(labels, opened, strict=True)])
+    picture.about = ", ".join(labels)
+    return picture
+
+
+def confusion(what: Evaluation | Run | str | os.PathLike, *, split: str = "test") -> Picture:
+    """The confusion matrix with the count in every cell and each class's accuracy beside its row.
+
+    ``what`` is an :class:`~cnnlab.training.evaluation.Evaluation`, or a run to evaluate on ``split`` first.
+    """
+    from cnnlab.training.evaluation import Evaluation
+    from cnnlab.viz.confusion import plot_confusion
+
+    evaluation = what if isinstance(what, Evaluation) else _as_run(what).evaluate(split=split)
+    picture = plot_confusion(evaluation.confusion, evaluation.classes, evaluation.title)
+    picture.about = evaluation.title
+    return picture

@@ -1,0 +1,148 @@
+"""A training run's report: one self-contained HTML page, to open in any browser.
+
+Its configuration, the network's summary table, the training curves, the confusion matrix on the test
+split, the first layer's filters, the feature maps of a test image, and the test images the model gets
+most wrong (highest loss), with their true and predicted classes. The pictures are inlined (data URIs): the
+file needs nothing else, loads nothing from anywhere, and can be mailed or archived on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from cnnlab.viz.report import Section, image_tag, paragraph, render_report, table_html
+
+if TYPE_CHECKING:
+    from cnnlab.inspection.mistakes import Examination
+    from cnnlab.run import Checkpoint, Run
+    from cnnlab.training.trained import TrainedModel
+
+__all__ = ["SECTIONS", "build_report"]
+
+SECTIONS = ("config", "summary", "curves", "confusion", "filters", "feature-maps", "worst")
+"""The ids of the page's sections, in order (``report.html#confusion`` opens at the confusion matrix)."""
+
+
+def _pixels(image: torch.Tensor, trained: TrainedModel) -> np.ndarray:
+    """A normalised model input ``(C, H, W)`` back to a picture: ``(H, W)`` or ``(H, W, 3)`` in 0..1."""
+    mean = np.asarray(trained.normalization.mean, dtype=np.float32)[:, None, None]
+    std = np.asarray(trained.normalization.std, dtype=np.float32)[:, None, None]
+    array = np.clip(image.float().numpy() * std + mean, 0, 1)
+    return array[0] if array.shape[0] == 1 else array[:3].transpose(1, 2, 0)
+
+
+def _config_section(run: Run) -> Section:
+    rows = [
+        [key, value if isinstance(value, str) else json.dumps(value)] for key, value in run.config.to_dict().items()
+    ]
+    note = paragraph("The resolved configuration the run was trained with.", "note")
+    return Section("config", "Configuration", note + table_html(["setting", "value"], rows))
+
+
+def _summary_section(trained: TrainedModel) -> Section:
+    from cnnlab.inspection.summary import summarize
+
+    return Section("summary", "Network summary", summarize(trained.model, trained.input_size).html(flops=False))
+
+
+def _curves_section(run: Run) -> Section:
+    from cnnlab.viz.curves import plot_curves
+
+    rows = run.metrics
+    if not rows:
+        return Section("curves", "Training curves", paragraph(f"{run.path} has no finished epoch.", "note"))
+    picture = plot_curves([(run.name, rows)])
+    caption = f"{len(rows)} epoch(s); training dashed, validation solid."
+    return Section("curves", "Training curves", image_tag(picture, "loss and accuracy per epoch", caption))
+
+
+def _confusion_section(trained: TrainedModel, result: Examination, dataset: str) -> Section:
+    from cnnlab.viz.confusion import plot_confusion
+
+    title = f"{trained.name} on {dataset} test: top-1 {result.top1:.2%} of {result.count:,}"
+    picture = plot_confusion(result.confusion.tolist(), trained.classes, title)
+    caption = "Rows: true class, with its accuracy; columns: predicted class; counts in the cells."
+    return Section("confusion", "Confusion matrix", image_tag(picture, title, caption))
+
+
+def _filters_section(trained: TrainedModel) -> Section:
+    from cnnlab.inspection.feature_maps import kernel_layers
+    from cnnlab.show import filters
+
+    if not kernel_layers(trained.model):
+        return Section("filters", "First-layer filters", paragraph(f"{trained.name} has no convolutions.", "note"))
+    picture = filters(trained)
+    grid = picture.grids[0]
+    return Section("filters", "First-layer filters", image_tag(picture, f"the {grid.tiles} kernels of {grid.name}"))
+
+
+def _feature_maps_section(trained: TrainedModel, image: torch.Tensor, label: int) -> Section:
+    from cnnlab.inspection.feature_maps import capture, map_layers, one_per_resolution
+    from cnnlab.viz.examples import plot_examples
+    from cnnlab.viz.feature_maps import plot_feature_maps
+
+    layers = one_per_resolution(map_layers(trained.model, trained.input_size))
+    shown = plot_examples([_pixels(image, trained)], [f"class {trained.classes[label]}"], title="the test image")
+    parts = [image_tag(shown, "the test image the feature maps are of")]
+    if not layers:
+        parts.append(paragraph(f"{trained.name} has no layers with feature maps of 2x2 or more.", "note"))
+    maps = capture(trained.model, image.unsqueeze(0), [layer.name for layer in layers])
+    for layer in layers:
+        picture = plot_feature_maps(maps[layer.name][0].float().numpy(), name=f"{layer.name} ({layer.type})")
+        parts.append(image_tag(picture, f"{picture.grids[0].tiles} feature maps of {layer.name}"))
+    intro = paragraph(
+        "The first convolution, then one layer for each map size, deeper layers last; every layer: "
+        'cnnlab.show.feature_maps(run, layers=["all"]).',
+        "note",
+    )
+    return Section("feature-maps", "Feature maps of a test image", intro + "\n".join(parts))
+
+
+def _worst_section(trained: TrainedModel, result: Examination) -> Section:
+    from cnnlab.viz.examples import plot_examples
+
+    wrong = sum(1 for m in result.worst if m.predicted != m.label)
+    if not result.worst:
+        return Section("worst", "Worst-classified test images", paragraph("The test split is empty.", "note"))
+    captions = [
+        f"#{m.index}: true {trained.classes[m.label]}\npredicted {trained.classes[m.predicted]} "
+        f"({m.probability:.0%})\nloss {m.loss:.2f}"
+        for m in result.worst
+    ]
+    title = f"the {len(result.worst)} test images with the highest loss ({wrong} misclassified)"
+    picture = plot_examples([_pixels(m.image, trained) for m in result.worst], captions, title=title)
+    return Section("worst", "Worst-classified test images", image_tag(picture, "worst-classified test images"))
+
+
+def build_report(run: Run, *, worst: int = 12, which: Checkpoint | None = None) -> str:
+    """The HTML page of a run, about its ``which`` checkpoint (default: the best, else the last)."""
+    from cnnlab.inspection.mistakes import examine
+    from cnnlab.training.evaluation import evaluation_data
+
+    trained = run.trained(which)
+    data = evaluation_data(trained)
+    result = examine(trained.model, data.loader, trained.num_classes, worst, trained.logit_temperature)
+    first_images, first_labels = next(iter(data.loader))
+    sections = [
+        _config_section(run),
+        _summary_section(trained),
+        _curves_section(run),
+        _confusion_section(trained, result, data.dataset),
+        _filters_section(trained),
+        _feature_maps_section(trained, first_images[0], int(first_labels[0])),
+        _worst_section(trained, result),
+    ]
+    checkpoint = run.checkpoint(which)
+    facts = [
+        ("run", str(run.path)),
+        ("checkpoint", f"{checkpoint.name}, epoch {trained.epoch}"),
+        ("model", f"{trained.name}, input {'x'.join(map(str, trained.input_size))}"),
+        ("data", f"{data.dataset}: {result.count:,} test images, {trained.num_classes} classes"),
+        ("test top-1", f"{result.top1:.2%} (loss {result.loss:.4f})"),
+        *(("note", note) for note in data.notes),
+    ]
+    return render_report(f"{trained.name} on {trained.config.data}: run report", facts, sections)

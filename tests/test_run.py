@@ -1,0 +1,90 @@
+"""The run directory: one owner of its files, its written format, old runs, and what a run can do."""
+
+import csv
+import json
+import math
+
+import pytest
+
+from cnnlab.run import RUN_FORMAT, EpochMetrics, Run, RunSummary
+from cnnlab.training.config import resolve_config
+from tests._checkpoints import write_checkpoint
+
+
+def test_a_run_directory_stands_for_its_best_then_its_last_checkpoint(tmp_path):
+    write_checkpoint(tmp_path / "last.pt")
+    assert Run(tmp_path).checkpoint() == tmp_path / "last.pt"
+    write_checkpoint(tmp_path / "best.pt")
+    assert Run(tmp_path).checkpoint() == tmp_path / "best.pt"
+    assert Run(tmp_path).checkpoint("last") == tmp_path / "last.pt"
+    assert Run(tmp_path / "last.pt").checkpoint() == tmp_path / "last.pt"  # a checkpoint stands for itself
+    assert Run(tmp_path / "last.pt").path == tmp_path
+
+
+def test_missing_paths_and_directories_that_are_not_runs(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        Run(tmp_path / "nowhere")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ValueError, match="is not a cnnlab run directory"):
+        Run(tmp_path)
+    write_checkpoint(tmp_path / "last.pt")
+    with pytest.raises(ValueError, match="has no best.pt"):
+        Run(tmp_path).checkpoint("best")
+    with pytest.raises(ValueError, match="checkpoints are best and last, not 'first'"):
+        Run(tmp_path).checkpoint_path("first")  # type: ignore[arg-type]
+
+
+def _metrics(epoch, val=True):
+    return EpochMetrics(epoch, 0.01, 1.0 / epoch, 0.5, 0.9, 0.4 if val else None, 0.8 if val else None,
+                        0.99 if val else None, 1000.0, 2.5)  # fmt: skip
+
+
+def test_the_trainer_writes_the_format_and_a_reader_gets_the_same_values(tmp_path):
+    config = resolve_config("lenet5", epochs=2)
+    run = Run.create(tmp_path / "run", config)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["format"] == RUN_FORMAT == 2
+    history = [_metrics(1), _metrics(2, val=False)]
+    run.write_metrics(history)
+    reopened = Run(tmp_path / "run")
+    assert reopened.status == "running" and reopened.format == RUN_FORMAT
+    assert reopened.config == config and reopened.metrics == history and reopened.summary is None
+    with open(tmp_path / "run" / "metrics.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == EpochMetrics.columns() and rows[1]["val_top1"] == ""  # no validation: an empty cell
+    summary = RunSummary("lenet5", "mnist5k", 60_000, 2, 2, 0.97, 0.98, 1.0, 0.1, 1000, {"0": 1.0}, 3.0, 1e4,
+                         "cpu", 1, ["a note"], str(run.path))  # fmt: skip
+    run.finish(summary)
+    reopened = Run(tmp_path / "run")
+    assert reopened.summary == summary and reopened.status == "finished"
+    assert str(summary).startswith("test accuracy 98.00% (top-5 100.00%) on 1,000 mnist5k test images")
+
+
+def test_runs_written_before_the_format_had_a_version_still_open(tmp_path):
+    """Format 1: no run.json, history with NaN for a missing validation split."""
+    write_checkpoint(tmp_path / "best.pt")
+    (tmp_path / "config.json").write_text(json.dumps(resolve_config("lenet5").to_dict()))
+    (tmp_path / "metrics.csv").write_text(
+        "epoch,lr,train_loss,train_top1,train_top5,val_loss,val_top1,val_top5,images_per_s,seconds\n"
+        "1,0.006,0.9,0.7,0.95,,,,8000.0,0.5\n"
+    )
+    legacy_summary = {"model": "lenet5", "dataset": "mnist5k", "params": 60000, "epochs": 1, "best_epoch": 1,
+                      "val_top1": None, "test_top1": 0.9, "test_top5": 0.99, "test_loss": 0.3, "test_images": 1000,
+                      "per_class_accuracy": {}, "train_seconds": 1.0, "images_per_s": 8000.0, "device": "cpu",
+                      "processes": 1, "notes": [], "run_dir": str(tmp_path)}  # fmt: skip
+    (tmp_path / "summary.json").write_text(json.dumps(legacy_summary))
+    run = Run(tmp_path)
+    assert run.format == 1 and run.status == "finished"
+    assert run.metrics[0].val_top1 is None and run.metrics[0].train_top1 == 0.7
+    assert run.summary.test_top1 == 0.9 and run.model().num_classes == 10
+    old_history = EpochMetrics.from_dict({**_metrics(1).to_dict(), "val_top1": math.nan})  # a checkpoint's NaN
+    assert old_history.val_top1 is None
+
+
+def test_corrupt_records_are_named(tmp_path):
+    write_checkpoint(tmp_path / "best.pt")
+    (tmp_path / "summary.json").write_text("{truncated")
+    with pytest.raises(ValueError, match="summary.json is corrupt"):
+        Run(tmp_path).summary  # noqa: B018
+    (tmp_path / "metrics.csv").write_text("epoch,lr\nx,y\n")
+    with pytest.raises(ValueError, match="metrics.csv is corrupt"):
+        Run(tmp_path).metrics  # noqa: B018
