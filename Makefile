@@ -13,11 +13,17 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
+# Jupyter, for the test that runs notebooks/lecture.ipynb (the main job does not need it).
+NOTEBOOK := $(VENV)/.installed-notebook
+$(NOTEBOOK): $(INSTALLED)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,notebook]'
+	@touch $@
+
 # The main job: LeNet-5, as its paper builds it, trained on the 5,000 bundled MNIST digits (no download).
 demo: $(INSTALLED)
 	$(BIN)/cnnlab train lenet5
 
-test: $(INSTALLED)
+test: $(NOTEBOOK)
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)

@@ -474,10 +474,15 @@ class Run:
     def _repr_html_(self) -> str:
         from cnnlab.viz.report import facts_html, table_html
 
+        def share(value: float | None) -> str:
+            return "-" if value is None else f"{value:.2%}"
+
         rows = [
-            [m.epoch, m.lr, m.train_loss, m.train_top1, m.val_loss, m.val_top1, round(m.images_per_s), m.seconds]
+            [m.epoch, f"{m.lr:.3g}", f"{m.train_loss:.4f}", share(m.train_top1),
+             "-" if m.val_loss is None else f"{m.val_loss:.4f}", share(m.val_top1), round(m.images_per_s),
+             f"{m.seconds:.1f}"]
             for m in self.metrics
-        ]
+        ]  # fmt: skip
         headers = ["epoch", "lr", "train loss", "train top-1", "val loss", "val top-1", "img/s", "seconds"]
         table = table_html(headers, rows) if rows else "<p>No epoch has finished yet.</p>"
         return f"<div><strong>{html.escape(repr(self))}</strong>{facts_html(self._facts())}{table}</div>"

@@ -109,6 +109,10 @@ def test_transposed_output_size_equals_conv_transpose2d(h, w):
             dilation=(h["d"], w["d"]),
         )
     )
+    if torch_shape is not None and 0 in torch_shape:
+        # PyTorch returns an empty map when the padding crops exactly the whole output (and fails at one pixel
+        # more); cnnlab refuses both, saying the padding crops the whole output.
+        torch_shape = None
     assert both_axes(transposed_output_size, h, w) == torch_shape
 
 

@@ -169,3 +169,16 @@ def test_a_run_puts_back_the_process_wide_torch_settings(tmp_path):
         torch.set_num_threads(before)
     assert seen == {"threads": 1, "deterministic": True}  # applied during the run
     assert after == 2 and not torch.are_deterministic_algorithms_enabled()
+
+
+def test_the_library_prints_nothing_but_a_progress_bar_that_can_be_silenced(tmp_path, capsys):
+    config = _config(tmp_path, "bar", epochs=1, data="digits", val_fraction=0.0)
+    train(config, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no messages without a log function
+    assert "lenet5 epoch 1/1" in captured.err and "step" in captured.err  # tqdm's bar, on stderr
+    lines = []
+    train(config.replace(output=str(tmp_path / "quiet")), progress=False, log=lines.append)
+    captured = capsys.readouterr()
+    assert captured.out == captured.err == ""
+    assert any(line.startswith("epoch 1/1  train loss") for line in lines)

@@ -1,0 +1,30 @@
+# The public names of `cnnlab.layers`, read by editors and, at import time, by cnnlab/_lazy.py: each is
+# imported on first use, so that `cnnlab.layers.shapes` (pure Python) never pulls in torch.
+from .lenet import LENET5_C3_TABLE as LENET5_C3_TABLE
+from .lenet import LENET5_RBF_BITMAPS as LENET5_RBF_BITMAPS
+from .lenet import EuclideanRBF as EuclideanRBF
+from .lenet import ScaledTanh as ScaledTanh
+from .lenet import SparseConv2d as SparseConv2d
+from .lenet import TrainableSubsampling as TrainableSubsampling
+from .lenet import connections_from_table as connections_from_table
+from .locally_connected import LocallyConnected2d as LocallyConnected2d
+from .locally_connected import locally_connected2d as locally_connected2d
+from .locally_connected import locally_connected2d_reference as locally_connected2d_reference
+from .normalization import LocalResponseNorm2d as LocalResponseNorm2d
+from .pooling import GatedPool2d as GatedPool2d
+from .pooling import GlobalAvgPool2d as GlobalAvgPool2d
+from .pooling import LearnedLPPool2d as LearnedLPPool2d
+from .pooling import MixedPool2d as MixedPool2d
+from .shapes import ReceptiveField as ReceptiveField
+from .shapes import Window as Window
+from .shapes import conv_output_size as conv_output_size
+from .shapes import effective_kernel_size as effective_kernel_size
+from .shapes import merge_receptive_fields as merge_receptive_fields
+from .shapes import pool_output_size as pool_output_size
+from .shapes import receptive_fields as receptive_fields
+from .shapes import same_padding as same_padding
+from .shapes import transposed_output_size as transposed_output_size
+from .transposed import ZeroInsertionConvTranspose2d as ZeroInsertionConvTranspose2d
+from .transposed import conv_transpose2d_by_zero_insertion as conv_transpose2d_by_zero_insertion
+from .transposed import insert_zeros as insert_zeros
+from .transposed import zero_inserted_input as zero_inserted_input
