@@ -28,16 +28,8 @@ import torch
 
 from cnnlab.data.preprocess import ImageSource, describe_source, fit_image
 from cnnlab.data.samples import sample_digit, sample_photo
-from cnnlab.inspection.feature_maps import (
-    MapLayer,
-    capture,
-    choose_layers,
-    field_box,
-    kernel_layers,
-    kernels,
-    map_layers,
-    one_per_resolution,
-)
+from cnnlab.inspection import feature_maps as layer_maps
+from cnnlab.inspection.feature_maps import MapLayer
 from cnnlab.run import Run
 from cnnlab.training.trained import TrainedModel, untrained_model
 from cnnlab.viz.curves import plot_curves
@@ -121,7 +113,7 @@ def layers(what: Subject) -> list[MapLayer]:
     ``MapLayer.shown`` marks those that ``layers=["all"]`` draws.
     """
     trained = subject(what)
-    return map_layers(trained.model, trained.input_size)
+    return layer_maps.map_layers(trained.model, trained.input_size)
 
 
 def _feature_map_panels(
@@ -130,17 +122,23 @@ def _feature_map_panels(
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
     trained = subject(what)
-    every = map_layers(trained.model, trained.input_size)
-    chosen = one_per_resolution(every) if names is None else choose_layers(every, list(names), trained.name)
+    every = layer_maps.map_layers(trained.model, trained.input_size)
+    chosen = (
+        layer_maps.one_per_resolution(every)
+        if names is None
+        else layer_maps.choose_layers(every, list(names), trained.name)
+    )
     if not chosen:
         raise ValueError(f"{trained.name} has no feature maps to show (its layers output vectors)")
     pixels, about = input_image(trained, image)
-    maps = capture(trained.model, trained.preprocessing.normalize(pixels), [layer.name for layer in chosen])
+    captured = layer_maps.capture(
+        trained.model, trained.preprocessing.normalize(pixels), [layer.name for layer in chosen]
+    )
     panels = []
     for layer in chosen:
         note = f", first of {layer.calls} calls" if layer.calls > 1 else ""
         panel = feature_map_panel(
-            maps[layer.name][0].float().numpy(),
+            captured[layer.name][0].float().numpy(),
             name=f"{layer.name} ({layer.type}{note})",
             caption=f"{trained.label}\non {about}",
             scale=scale,
@@ -202,13 +200,13 @@ def filters(what: Subject, *, layer: str | None = None) -> Picture:
         ValueError: no convolution, or an unknown one (the message lists them).
     """
     trained = subject(what)
-    found = kernel_layers(trained.model)
+    found = layer_maps.kernel_layers(trained.model)
     if not found:
         raise ValueError(f"{trained.name} has no convolution kernels to show")
     name = layer or next(iter(found))
     if name not in found:
         raise ValueError(f"{trained.name} has no convolution {name!r}; layers with kernels: {', '.join(found)}")
-    weight, note = kernels(found[name])
+    weight, note = layer_maps.kernels(found[name])
     caption = f"{trained.label}; {note}" if note else trained.label
     rgb = name == next(iter(found)) and trained.input_size[0] == 3
     picture = plot_filters(
@@ -229,11 +227,11 @@ def receptive_field(what: Subject, *, layer: str, unit: tuple[int, int], image: 
         ValueError: an unknown layer, a layer without a modelled field, a unit outside the layer's maps.
     """
     trained = subject(what)
-    every = map_layers(trained.model, trained.input_size)
-    chosen = choose_layers(every, [layer], trained.name)[0]
+    every = layer_maps.map_layers(trained.model, trained.input_size)
+    chosen = layer_maps.choose_layers(every, [layer], trained.name)[0]
     _, height, width = trained.input_size
     y, x = unit
-    box = field_box(chosen, (y, x), (height, width))
+    box = layer_maps.field_box(chosen, (y, x), (height, width))
     pixels, about = input_image(trained, image)
     top, left, bottom, right = box.clipped
     where = f"rows {top:g}-{bottom:g}, columns {left:g}-{right:g} of the {height}x{width} input"

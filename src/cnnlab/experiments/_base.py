@@ -39,6 +39,11 @@ class Settings:
     seeds: tuple[int, ...] | None = None
     epochs: int | None = None
 
+    def preset_and_seeds(self, presets: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], tuple[int, ...]]:
+        """The chosen preset's settings, and the seeds to train with: the ones given, else the preset's."""
+        preset = presets[self.preset]
+        return preset, tuple(self.seeds or preset["seeds"])
+
 
 @dataclass
 class ExperimentResult:

@@ -52,8 +52,7 @@ def _figure(results: dict[str, dict[str, object]], out: Path) -> Path:
 @register("lenet-connectivity", CLAIM)
 def connectivity_experiment(settings: Settings) -> ExperimentResult:
     """Parameters, connections and accuracy of LeNet-5 with Table I's C3 and with a dense C3."""
-    preset = PRESETS[settings.preset]
-    seeds = settings.seeds or preset["seeds"]
+    preset, seeds = settings.preset_and_seeds(PRESETS)
     results: dict[str, dict[str, object]] = {}
     for label, c3 in VARIANTS.items():
         c3_params, connections, params = _c3_costs(c3)

@@ -173,8 +173,7 @@ def degradation_experiment(settings: Settings) -> ExperimentResult:
         ValueError: the full preset without ``--data-dir`` for its torchvision dataset.
     """
     data = _dataset(settings)
-    preset = PRESETS[settings.preset]
-    seeds = tuple(settings.seeds or preset["seeds"])
+    _, seeds = settings.preset_and_seeds(PRESETS)
     networks: dict[str, dict[str, Any]] = {}
     config: dict[str, Any] = {}
     for name, label, layers, residual in NETWORKS:

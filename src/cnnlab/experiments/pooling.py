@@ -73,8 +73,7 @@ def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
 @register("pooling", CLAIM)
 def pooling_experiment(settings: Settings) -> ExperimentResult:
     """Test accuracy of each pooling type over seeds, and the learned pooling parameters after training."""
-    preset = PRESETS[settings.preset]
-    seeds = settings.seeds or preset["seeds"]
+    preset, seeds = settings.preset_and_seeds(PRESETS)
     results: dict[str, dict[str, Any]] = {}
     for pool in POOLS:
         runs, learned = [], []

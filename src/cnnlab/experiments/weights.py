@@ -60,8 +60,7 @@ def _figure(arithmetic: list[dict[str, int]], accuracy: dict[str, dict[str, floa
 @register("weights", CLAIM)
 def weights_experiment(settings: Settings) -> ExperimentResult:
     """Weights and MACs of FC vs LC vs conv over input sizes, and the accuracy of the three networks."""
-    preset = PRESETS[settings.preset]
-    seeds = settings.seeds or preset["seeds"]
+    preset, seeds = settings.preset_and_seeds(PRESETS)
     arithmetic = _arithmetic()
     accuracy: dict[str, dict[str, float]] = {}
     for model in MODELS:

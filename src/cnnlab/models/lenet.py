@@ -22,7 +22,7 @@ from cnnlab.layers.pooling import GatedPool2d, LearnedLPPool2d, MixedPool2d
 from cnnlab.models._base import ImageClassifier
 from cnnlab.models._registry import register_model
 
-__all__ = ["LeNet5", "LeNet5Modern", "lenet5", "lenet5_modern"]
+__all__ = ["LeNet5", "LeNet5Modern", "ModernLeNetTopology", "lenet5", "lenet5_modern"]
 
 PAPER = "LeCun, Bottou, Bengio, Haffner 1998, Gradient-Based Learning Applied to Document Recognition"
 
@@ -124,7 +124,30 @@ def make_pool(kind: str, channels: int) -> nn.Module:
     return learned[kind](2, num_channels=channels)
 
 
-class LeNet5Modern(ImageClassifier):
+class ModernLeNetTopology(ImageClassifier):
+    """What lenet5_modern and its locally connected twin share: C1-S2-C3-S4-C5, F6 and a linear output, ReLU
+    after each layer with weights. Subclasses build the layers; the order of the calls is here, once."""
+
+    c1: nn.Module
+    s2: nn.Module
+    c3: nn.Module
+    s4: nn.Module
+    c5: nn.Module
+    f6: nn.Linear
+    output: nn.Linear
+    relu: nn.ReLU
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.s2(self.relu(self.c1(x)))
+        x = self.s4(self.relu(self.c3(x)))
+        return self.relu(self.c5(x))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.relu(self.f6(x.flatten(1)))
+        return x if pre_logits else self.output(x)
+
+
+class LeNet5Modern(ModernLeNetTopology):
     """The LeNet-5 of today's tutorials: ReLU, max pooling, a dense C3 and a linear softmax head.
 
     Same sizes as :class:`LeNet5` (6-16-120-84 maps), 61,706 parameters. It differs from the paper in
@@ -150,15 +173,6 @@ class LeNet5Modern(ImageClassifier):
         self.output = nn.Linear(84, num_classes)
         self.relu = nn.ReLU(inplace=True)
         self.size_steps = ("c1", "s2", "c3", "s4", "c5")
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.s2(self.relu(self.c1(x)))
-        x = self.s4(self.relu(self.c3(x)))
-        return self.relu(self.c5(x))
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.relu(self.f6(x.flatten(1)))
-        return x if pre_logits else self.output(x)
 
 
 @register_model(

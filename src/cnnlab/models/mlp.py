@@ -15,6 +15,7 @@ from torch import nn
 from cnnlab.layers.locally_connected import LocallyConnected2d
 from cnnlab.models._base import ImageClassifier
 from cnnlab.models._registry import register_model
+from cnnlab.models.lenet import ModernLeNetTopology
 
 __all__ = ["MLP", "LocallyConnectedNet", "locally_connected_net", "mlp"]
 
@@ -44,7 +45,7 @@ class MLP(ImageClassifier):
         return x if pre_logits else self.output(x)
 
 
-class LocallyConnectedNet(ImageClassifier):
+class LocallyConnectedNet(ModernLeNetTopology):
     """LeNet-5's modern form with unshared weights: LC 5x5 6 -> max pool -> LC 5x5 16 -> max pool ->
     LC 5x5 120 -> Linear 84 -> Linear ``num_classes`` (ReLU after each hidden layer).
 
@@ -64,15 +65,6 @@ class LocallyConnectedNet(ImageClassifier):
         self.output = nn.Linear(84, num_classes)
         self.relu = nn.ReLU(inplace=True)
         self.size_steps = ("c1", "s2", "c3", "s4", "c5")
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.s2(self.relu(self.c1(x)))
-        x = self.s4(self.relu(self.c3(x)))
-        return self.relu(self.c5(x))
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.relu(self.f6(x.flatten(1)))
-        return x if pre_logits else self.output(x)
 
 
 @register_model(
