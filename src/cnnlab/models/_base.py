@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import torch
 from torch import nn
 
+from cnnlab.data.facts import IMAGENET_MEAN, IMAGENET_STD
 from cnnlab.layers import shapes
 from cnnlab.layers.lenet import SparseConv2d, TrainableSubsampling
 from cnnlab.layers.locally_connected import LocallyConnected2d
@@ -134,6 +135,18 @@ def _accepted_range(steps: Sequence[SizeStep], final_size: int | None) -> tuple[
     if not accepted:
         raise ValueError(f"no input size up to {_LARGEST_SEARCHED} fits this model")
     return accepted[0], (None if final_size is None else accepted[-1])
+
+
+def imagenet_to_unit_range(x: torch.Tensor) -> torch.Tensor:
+    """torchvision's ``transform_input``: an input normalised with ImageNet's mean and std, mapped to [-1, 1].
+
+    ``(x * std + mean - 0.5) / 0.5`` per channel, the range Google's Inception weights were trained on.
+    """
+    channels = [
+        x[:, c : c + 1] * (std / 0.5) + (mean - 0.5) / 0.5
+        for c, (mean, std) in enumerate(zip(IMAGENET_MEAN, IMAGENET_STD, strict=True))
+    ]
+    return torch.cat(channels, 1)
 
 
 class ImageClassifier(nn.Module, ABC):

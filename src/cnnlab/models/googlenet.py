@@ -38,7 +38,7 @@ from torch import nn
 
 from cnnlab.layers.normalization import LocalResponseNorm2d
 from cnnlab.layers.pooling import GlobalAvgPool2d
-from cnnlab.models._base import ImageClassifier, ModelOutput, SidePath
+from cnnlab.models._base import ImageClassifier, ModelOutput, SidePath, imagenet_to_unit_range
 from cnnlab.models._registry import register_model
 
 __all__ = [
@@ -355,10 +355,7 @@ class TorchvisionGoogLeNet(GoogLeNet):
                 nn.init.zeros_(module.bias)
 
     def _prepare_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.transform_input:
-            return x
-        mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-        return torch.cat([x[:, c : c + 1] * (std[c] / 0.5) + (mean[c] - 0.5) / 0.5 for c in range(3)], dim=1)
+        return imagenet_to_unit_range(x) if self.transform_input else x
 
     def extra_repr(self) -> str:
         return f"transform_input={self.transform_input}"

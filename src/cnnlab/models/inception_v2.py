@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from cnnlab.models._base import ImageClassifier, ModelOutput, SidePath
+from cnnlab.models._base import ImageClassifier, ModelOutput, SidePath, imagenet_to_unit_range
 from cnnlab.models._inception_blocks import (
     BasicConv2d,
     Figure5Module,
@@ -49,11 +49,6 @@ PAPER = "Szegedy, Vanhoucke, Ioffe, Shlens, Wojna 2016, Rethinking the Inception
 # No loss weight for the auxiliary head is given in the paper; 0.4 is what TF-slim's train_image_classifier and
 # torchvision's reference trainer (references/classification/train.py) use for Inception-v3.
 AUX_LOSS_WEIGHT = 0.4
-
-# torchvision's transform_input: inputs normalised with these ImageNet statistics are mapped to [-1, 1]
-# ((x * std + mean - 0.5) / 0.5), the range Google's weights were trained on.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class StemLayer(NamedTuple):
@@ -253,13 +248,7 @@ class RethinkingInception(ImageClassifier):
     # forward
 
     def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.transform_input:
-            return x
-        channels = [
-            x[:, c : c + 1] * (std / 0.5) + (mean - 0.5) / 0.5
-            for c, (mean, std) in enumerate(zip(IMAGENET_MEAN, IMAGENET_STD, strict=True))
-        ]
-        return torch.cat(channels, 1)
+        return imagenet_to_unit_range(x) if self.transform_input else x
 
     def _features(self, x: torch.Tensor, with_aux: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = self._transform_input(x)
