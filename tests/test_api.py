@@ -132,7 +132,7 @@ def test_export_and_report_write_their_files(snippet):
 
 def test_pictures_are_figures_with_their_tiles_and_not_blank(snippet, tmp_path):
     fig = snippet[0]["fig"]
-    assert isinstance(fig, cnnlab.show.Picture) and [g.name.split(" ")[0] for g in fig.grids] == ["c1", "c3"]
+    assert isinstance(fig, cnnlab.show.Picture) and [g.name for g in fig.grids] == ["c1", "c3"]
     assert [g.tiles for g in fig.grids] == [6, 16]
     check_picture(fig.save(tmp_path / "maps.png"), fig.size)
     field = cnnlab.show.receptive_field("googlenet", layer="inception4a", unit=(6, 4))

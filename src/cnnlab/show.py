@@ -48,7 +48,6 @@ __all__ = [
     "connectivity",
     "curves",
     "feature_maps",
-    "feature_maps_by_layer",
     "filters",
     "input_image",
     "layers",
@@ -118,33 +117,29 @@ def layers(what: Subject) -> list[MapLayer]:
 
 def _feature_map_panels(
     what: Subject, image: ImageSource | None, names: Sequence[str] | None, scale: str
-) -> list[tuple[MapLayer, Panel]]:
+) -> list[Panel]:
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
     trained = subject(what)
     every = layer_maps.map_layers(trained.model, trained.input_size)
-    chosen = (
-        layer_maps.one_per_resolution(every)
-        if names is None
-        else layer_maps.choose_layers(every, list(names), trained.name)
-    )
+    if names is None:
+        chosen = layer_maps.one_per_resolution(every)
+    else:
+        chosen = layer_maps.choose_layers(every, list(names), trained.name)
     if not chosen:
         raise ValueError(f"{trained.name} has no feature maps to show (its layers output vectors)")
     pixels, about = input_image(trained, image)
-    captured = layer_maps.capture(
-        trained.model, trained.preprocessing.normalize(pixels), [layer.name for layer in chosen]
-    )
-    panels = []
-    for layer in chosen:
-        note = f", first of {layer.calls} calls" if layer.calls > 1 else ""
-        panel = feature_map_panel(
+    captured = layer_maps.capture(trained.model, trained.preprocessing.normalize(pixels), [c.name for c in chosen])
+    return [
+        feature_map_panel(
             captured[layer.name][0].float().numpy(),
-            name=f"{layer.name} ({layer.type}{note})",
+            name=layer.name,
+            title=f"{layer.name} ({layer.type}{f', first of {layer.calls} calls' if layer.calls > 1 else ''})",
             caption=f"{trained.label}\non {about}",
             scale=scale,
         )
-        panels.append((layer, panel))
-    return panels
+        for layer in chosen
+    ]
 
 
 def feature_maps(
@@ -155,6 +150,9 @@ def feature_maps(
     scale: str = "layer",
 ) -> Picture:
     """Every feature map of some layers for one image: a tile per channel, a panel per layer.
+
+    ``picture.grids`` names each panel's layer, its maps' shape and the grid;
+    :func:`~cnnlab.viz.feature_maps.split_panels` draws each panel as a picture of its own.
 
     Args:
         what: a run, a trained model or a model name.
@@ -167,26 +165,9 @@ def feature_maps(
         ValueError: an unknown layer (the message lists the valid ones), a layer without feature maps, an
             unreadable image.
     """
-    panels = _feature_map_panels(what, image, layers, scale)
-    picture = draw_panels([panel for _, panel in panels])
-    picture.about = ", ".join(f"{layer.name} {layer.shape_text}" for layer, _ in panels)
+    picture = draw_panels(_feature_map_panels(what, image, layers, scale))
+    picture.about = ", ".join(f"{grid.name} {grid.shape_text}" for grid in picture.grids)
     return picture
-
-
-def feature_maps_by_layer(
-    what: Subject,
-    *,
-    image: ImageSource | None = None,
-    layers: Sequence[str] | None = None,
-    scale: str = "layer",
-) -> list[tuple[MapLayer, Picture]]:
-    """As :func:`feature_maps`, with one picture per layer (one forward pass for all of them)."""
-    pictures = []
-    for layer, panel in _feature_map_panels(what, image, layers, scale):
-        picture = draw_panels([panel])
-        picture.about = f"{layer.name} {layer.shape_text}"
-        pictures.append((layer, picture))
-    return pictures
 
 
 def filters(what: Subject, *, layer: str | None = None) -> Picture:
@@ -209,10 +190,9 @@ def filters(what: Subject, *, layer: str | None = None) -> Picture:
     weight, note = layer_maps.kernels(found[name])
     caption = f"{trained.label}; {note}" if note else trained.label
     rgb = name == next(iter(found)) and trained.input_size[0] == 3
-    picture = plot_filters(
-        weight.float().numpy(), name=f"{name} ({type(found[name]).__name__})", caption=caption, rgb=rgb
-    )
-    picture.about = f"{name} {'x'.join(map(str, weight.shape))}"
+    title = f"{name} ({type(found[name]).__name__})"
+    picture = plot_filters(weight.float().numpy(), name=name, title=title, caption=caption, rgb=rgb)
+    picture.about = f"{name} {picture.grids[0].shape_text}"
     return picture
 
 

@@ -229,16 +229,16 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 def run_feature_maps(args: argparse.Namespace) -> int:
     from cnnlab import show
+    from cnnlab.viz.feature_maps import split_panels
 
     trained = show.subject(args.subject)
     if args.list_layers:
         return _list_layers(trained, show.layers(trained))
-    pictures = show.feature_maps_by_layer(trained, image=args.image, layers=_names(args.layers), scale=args.scale)
+    picture = show.feature_maps(trained, image=args.image, layers=_names(args.layers), scale=args.scale)
     folder = _out_dir(args, _default_dir(trained) / "feature-maps")
-    for layer, picture in pictures:
-        path = picture.save(folder / f"{layer.name}.{args.format}")
-        grid = picture.grids[0]
-        print(f"{path}  {layer.shape_text}: {grid.tiles} maps in {grid.rows}x{grid.cols}, {_size(picture)}")
+    for grid, single in zip(picture.grids, split_panels(picture), strict=True):
+        path = single.save(folder / f"{grid.name}.{args.format}")
+        print(f"{path}  {grid.shape_text}: {grid.tiles} maps in {grid.rows}x{grid.cols}, {_size(single)}")
     return 0
 
 
@@ -255,9 +255,8 @@ def run_filters(args: argparse.Namespace) -> int:
         return 0
     picture = show.filters(trained, layer=args.layer)
     grid = picture.grids[0]
-    layer, shape = picture.about.rsplit(" ", 1)
-    path = picture.save(_out_dir(args, _default_dir(trained)) / f"filters-{layer}.{args.format}")
-    print(f"{path}  {shape}: {grid.tiles} tiles in {grid.rows}x{grid.cols}, {_size(picture)}")
+    path = picture.save(_out_dir(args, _default_dir(trained)) / f"filters-{grid.name}.{args.format}")
+    print(f"{path}  {grid.shape_text}: {grid.tiles} tiles in {grid.rows}x{grid.cols}, {_size(picture)}")
     return 0
 
 

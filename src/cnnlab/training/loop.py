@@ -290,11 +290,11 @@ class Trainer:
                 self._optimise(loss)
                 self.running.update(loss_value, output.logits.detach(), y)
                 self.batches_done, self.global_step = index + 1, self.global_step + 1
-                if self.bar is not None:
+                if self.bar is not None:  # the postfix is drawn with the bar, at tqdm's pace, not every step
+                    running = self.running
+                    postfix = {"loss": f"{running.loss:.3f}", "acc": f"{running.top1:.1%}", "lr": f"{lr:.2g}"}
+                    self.bar.set_postfix(postfix, refresh=False)
                     self.bar.update()
-                    self.bar.set_postfix(
-                        loss=f"{self.running.loss:.3f}", acc=f"{self.running.top1:.1%}", lr=f"{lr:.2g}"
-                    )
                 if interrupted:
                     self.train_seconds += time.perf_counter() - started
                     raise self._interrupted(index + 1, run_dir)
@@ -369,6 +369,7 @@ def _progress_bar(trainer: Trainer, enabled: bool) -> Any:
 
     steps = len(trainer.data.train)
     return tqdm(
+        desc=f"{trainer.config.model} epoch {trainer.epoch + 1}/{trainer.config.epochs}",
         total=trainer.config.epochs * steps,
         initial=trainer.epoch * steps + trainer.batches_done,
         unit="step",

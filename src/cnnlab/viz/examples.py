@@ -38,5 +38,5 @@ def plot_examples(images: Sequence[np.ndarray], captions: Sequence[str], *, titl
         axis.set_axis_off()
         axis.text(0.5, -0.04, caption, transform=axis.transAxes, ha="center", va="top", fontsize=8)
     figure.text(0.5, 1 - 10 / height, title, ha="center", va="top", fontsize=10)
-    figure.grids = [Grid(title, rows, cols, count)]
+    figure.grids = [Grid(title, rows, cols, count, (count,))]
     return figure

@@ -17,7 +17,16 @@ import numpy as np
 
 from cnnlab.viz.figure import Grid, Picture, grid_shape, mosaic, new_picture, wrap
 
-__all__ = ["SCALES", "Panel", "draw_panels", "feature_map_panel", "filter_panel", "plot_feature_maps", "plot_filters"]
+__all__ = [
+    "SCALES",
+    "Panel",
+    "draw_panels",
+    "feature_map_panel",
+    "filter_panel",
+    "plot_feature_maps",
+    "plot_filters",
+    "split_panels",
+]
 
 SCALES = ("layer", "channel")
 """How feature maps are coloured: one scale for the whole layer (maps compare; weak ones look dark) or
@@ -111,15 +120,24 @@ def draw_panels(panels: Sequence[Panel]) -> Picture:
     for target, panel in zip(targets, panels, strict=True):
         _draw_panel(target, panel)
     picture.grids = [panel.grid for panel in panels]
+    picture.panels = list(panels)
     return picture
 
 
-def feature_map_panel(maps: np.ndarray, *, name: str, caption: str = "", scale: str = "layer") -> Panel:
+def split_panels(picture: Picture) -> list[Picture]:
+    """Each grid of a picture drawn by :func:`draw_panels` as a picture of its own (one file per layer)."""
+    return [draw_panels([panel]) for panel in picture.panels]
+
+
+def feature_map_panel(
+    maps: np.ndarray, *, name: str, title: str | None = None, caption: str = "", scale: str = "layer"
+) -> Panel:
     """Every channel of ``maps`` ``(C, H, W)`` as one tile of a grid.
 
     Args:
         maps: one image's activations at one layer.
-        name: the layer, for the title (with its shape and value range).
+        name: the layer (the grid's name).
+        title: how the title names it, followed by the maps' shape and value range (default: ``name``).
         caption: a second title line (model, weights, image).
         scale: one of :data:`SCALES`.
 
@@ -133,7 +151,7 @@ def feature_map_panel(maps: np.ndarray, *, name: str, caption: str = "", scale: 
         raise ValueError(f"feature maps are (C, H, W), got shape {maps.shape}")
     channels, height, width = maps.shape
     low, high = float(maps.min()), float(maps.max())
-    title = f"{name}: {channels} maps of {height}x{width}, values {low:.3g} to {high:.3g}"
+    title = f"{title or name}: {channels} maps of {height}x{width}, values {low:.3g} to {high:.3g}"
     if scale == "channel":
         flat = maps.reshape(channels, -1)
         lows, spans = flat.min(axis=1), np.ptp(flat, axis=1)
@@ -145,16 +163,23 @@ def feature_map_panel(maps: np.ndarray, *, name: str, caption: str = "", scale: 
     layout = _layout(canvas.shape[:2], cols, rows, min(max(2 * max(height, width), 48), 128), text)
     limits = (low, high) if scale == "layer" and high > low else None
     colorbar = "activation" if scale == "layer" else None
-    return Panel(canvas, layout, Grid(name, rows, cols, channels), limits=limits, colorbar=colorbar)
+    grid = Grid(name, rows, cols, channels, maps.shape)
+    return Panel(canvas, layout, grid, limits=limits, colorbar=colorbar)
 
 
-def plot_feature_maps(maps: np.ndarray, *, name: str, caption: str = "", scale: str = "layer") -> Picture:
-    """A picture of one layer's feature maps: see :func:`feature_map_panel`."""
-    return draw_panels([feature_map_panel(maps, name=name, caption=caption, scale=scale)])
+def plot_feature_maps(maps: np.ndarray, **options: Any) -> Picture:
+    """A picture of one layer's feature maps; ``options`` are :func:`feature_map_panel`'s."""
+    return draw_panels([feature_map_panel(maps, **options)])
 
 
 def filter_panel(
-    weight: np.ndarray, *, name: str, caption: str = "", rgb: bool = False, limits: Sequence[int] = (48, 32)
+    weight: np.ndarray,
+    *,
+    name: str,
+    title: str | None = None,
+    caption: str = "",
+    rgb: bool = False,
+    limits: Sequence[int] = (48, 32),
 ) -> Panel:
     """The kernels of a convolution with weight ``(C_out, C_in, kH, kW)``.
 
@@ -172,39 +197,38 @@ def filter_panel(
         raise ValueError(f"a convolution's weight is (C_out, C_in, kH, kW), got shape {weight.shape}")
     out_channels, in_channels, kh, kw = weight.shape
     shape_text = f"{in_channels}x{kh}x{kw}"
+    title = title or name
     if rgb and in_channels == 3:
         flat = weight.reshape(out_channels, -1)
         low, span = flat.min(axis=1), np.ptp(flat, axis=1)
         tiles = (weight - low[:, None, None, None]) / np.where(span > 0, span, 1)[:, None, None, None]
         tiles = tiles.transpose(0, 2, 3, 1)  # (N, kH, kW, RGB)
         rows, cols = grid_shape(out_channels, kh / kw)
-        title = f"{name}: {out_channels} filters of {shape_text}, each stretched to its own range (RGB)"
+        title = f"{title}: {out_channels} filters of {shape_text}, each stretched to its own range (RGB)"
         canvas = mosaic(tiles, cols, fill=1.0)
         text = f"{title}\n{caption}" if caption else title
         layout = _layout(canvas.shape[:2], cols, rows, min(max(8 * max(kh, kw), 40), 96), text)
-        return Panel(canvas, layout, Grid(name, rows, cols, out_channels))
+        return Panel(canvas, layout, Grid(name, rows, cols, out_channels, weight.shape))
     shown_out, shown_in = min(out_channels, limits[0]), min(in_channels, limits[1])
     kernels = weight[:shown_out, :shown_in]
     if in_channels == 1:
         tiles = kernels[:, 0]
         rows, cols = grid_shape(shown_out, kh / kw)
-        title = f"{name}: {out_channels} filters of {shape_text}"
+        title = f"{title}: {out_channels} filters of {shape_text}"
     else:
         tiles = kernels.reshape(shown_out * shown_in, kh, kw)
         rows, cols = shown_out, shown_in
-        title = f"{name}: {out_channels} filters of {shape_text}; a row per filter, a column per input channel"
+        title = f"{title}: {out_channels} filters of {shape_text}; a row per filter, a column per input channel"
     if (shown_out, shown_in) != (out_channels, in_channels):
         title += f"\nthe first {shown_out} filters x {shown_in} input channels"
     bound = float(np.abs(kernels).max()) or 1.0
     canvas = mosaic(tiles, cols)
     text = f"{title}\n{caption}" if caption else title
     layout = _layout(canvas.shape[:2], cols, rows, min(max(8 * max(kh, kw), 24), 64), text)
-    grid = Grid(name, rows, cols, len(tiles))
+    grid = Grid(name, rows, cols, len(tiles), weight.shape)
     return Panel(canvas, layout, grid, cmap="RdBu_r", limits=(-bound, bound), colorbar="weight")
 
 
-def plot_filters(
-    weight: np.ndarray, *, name: str, caption: str = "", rgb: bool = False, limits: Sequence[int] = (48, 32)
-) -> Picture:
-    """A picture of a convolution's kernels: see :func:`filter_panel`."""
-    return draw_panels([filter_panel(weight, name=name, caption=caption, rgb=rgb, limits=limits)])
+def plot_filters(weight: np.ndarray, **options: Any) -> Picture:
+    """A picture of a convolution's kernels; ``options`` are :func:`filter_panel`'s."""
+    return draw_panels([filter_panel(weight, **options)])

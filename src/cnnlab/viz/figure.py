@@ -37,12 +37,20 @@ class Grid:
         name: what the tiles are of (a layer).
         rows, cols: the grid.
         tiles: how many tiles it holds (the last row may be short).
+        shape: the shape of what was tiled: ``(C, H, W)`` feature maps, ``(C_out, C_in, kH, kW)`` kernels,
+            ``(N,)`` for N pictures.
     """
 
     name: str
     rows: int
     cols: int
     tiles: int
+    shape: tuple[int, ...] = ()
+
+    @property
+    def shape_text(self) -> str:
+        """``6x28x28``."""
+        return "x".join(map(str, self.shape))
 
 
 class Picture(Figure):
@@ -57,6 +65,7 @@ class Picture(Figure):
         super().__init__(*args, **kwargs)
         self.grids: list[Grid] = []
         self.about = ""  # what the picture shows, in a line (for a caption or a command's output)
+        self.panels: list[Any] = []  # the grids' drawings, to draw again one at a time (viz.feature_maps)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -92,7 +92,9 @@ def _feature_maps_section(trained: TrainedModel, image: torch.Tensor, label: int
         parts.append(paragraph(f"{trained.name} has no layers with feature maps of 2x2 or more.", "note"))
     maps = capture(trained.model, image.unsqueeze(0), [layer.name for layer in layers])
     for layer in layers:
-        picture = plot_feature_maps(maps[layer.name][0].float().numpy(), name=f"{layer.name} ({layer.type})")
+        picture = plot_feature_maps(
+            maps[layer.name][0].float().numpy(), name=layer.name, title=f"{layer.name} ({layer.type})"
+        )
         parts.append(image_tag(picture, f"{picture.grids[0].tiles} feature maps of {layer.name}"))
     intro = paragraph(
         "The first convolution, then one layer for each map size, deeper layers last; every layer: "
