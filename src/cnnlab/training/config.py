@@ -238,8 +238,15 @@ def setting_problem(name: str, value: Any) -> str | None:
         return problem
     rule = RULES.get(name)
     if rule is not None and not rule[0](value):
-        return f"expected {rule[1]}, got {value!r}"
+        return f"expected {rule[1]}, got {_shown(value)}"
     return None
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: ``shift, rotate`` for a list, ``'sgdd'`` for a string."""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or "nothing"
+    return repr(value)
 
 
 def _coerce(kind: str, value: Any) -> Any:
