@@ -397,10 +397,11 @@ def _configure(
 ) -> TrainConfig:
     if model is None:
         raise SettingError("which model? Name one (list_models() lists them), or a run to <resume>")
+    given = {key: value for key, value in settings.items() if value is not None}
     if isinstance(model, TrainConfig):
-        return model.replace(**settings) if settings else model
+        return model.replace(**given)
     file_settings = load_config_file(config_file) if config_file is not None else None
-    return resolve_config(model, file_settings, **settings)
+    return resolve_config(model, file_settings, **given)
 
 
 def train(
