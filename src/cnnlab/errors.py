@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 __all__ = ["SettingError", "python_spelling"]
 
-_SETTING = re.compile(r"<([a-z_][a-z0-9_]*)(?:=([^<>\s]*))?>")
+_SETTING = re.compile(r"<([a-z_][a-z0-9_]*)(?:=([^<>\n]*))?>")
 
 
 def python_spelling(name: str, value: str | None) -> str:

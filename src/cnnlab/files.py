@@ -4,20 +4,25 @@ Everything cnnlab writes goes through :func:`atomic_output`: the content goes to
 same directory, is flushed to disk (fsync), and is renamed over the target, so a reader, a crash or a full
 disk leaves the old file or the new one, never half of one. A rename within one directory is atomic on
 POSIX and on Windows (``os.replace``).
+
+A write killed outright (``kill -9``, a power cut) can leave its temporary file behind; the name says which
+process wrote it (``.NAME.PID.RANDOM.partial``), and :func:`remove_leftovers` deletes those whose process is
+gone. A run removes them from its directory when it starts or resumes.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["TEMPORARY_SUFFIX", "atomic_output", "write_bytes", "write_text"]
+__all__ = ["TEMPORARY_SUFFIX", "atomic_output", "ensure_directory", "remove_leftovers", "write_bytes", "write_text"]
 
 TEMPORARY_SUFFIX = ".partial"
-"""What the temporary files end with (``.NAME.RANDOM.partial``), so that they can be told from real ones."""
+"""What the temporary files end with (``.NAME.PID.RANDOM.partial``), so that they can be told from real ones."""
 
 
 def _umask() -> int:
@@ -39,32 +44,67 @@ def _fsync_directory(directory: Path) -> None:
         os.close(handle)
 
 
+def _why(error: OSError) -> str:
+    return error.strerror or str(error) or type(error).__name__
+
+
+def ensure_directory(path: str | os.PathLike[str]) -> Path:
+    """Make ``path`` and its parents, as ``mkdir -p``; returns it.
+
+    Raises:
+        OSError: a one-line reason: a part of the path is a file, no permission, a full disk, ...
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OSError(errno.EEXIST, f"cannot use {path} as a directory: it is a file") from None
+    except NotADirectoryError:
+        blocker = next((p for p in reversed(path.parents) if p.is_file()), path)
+        raise OSError(errno.ENOTDIR, f"cannot make directory {path}: {blocker} is a file") from None
+    except OSError as error:
+        raise OSError(error.errno, f"cannot make directory {path}: {_why(error)}") from None
+    return path
+
+
 @contextmanager
-def atomic_output(path: str | Path) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path to write to in ``path``'s directory; renamed to ``path`` if the block succeeds.
 
     For writers that take a path (``torch.save``, ``Figure.savefig``, ONNX's ``save``): they write the
     temporary file, and only a complete one takes the target's name. On an error the temporary file is
-    removed and the target is untouched.
+    removed and the target is untouched; an operating-system error (a full disk, no permission) becomes one
+    line that names the file.
+
+    Raises:
+        OSError: the directory cannot be made, or the file cannot be written (``cannot write PATH: reason``).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
+    if path.is_dir():
+        raise OSError(errno.EISDIR, f"cannot write {path}: it is a directory")
+    ensure_directory(path.parent)
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
+    except OSError as error:
+        raise OSError(error.errno, f"cannot write {path}: {_why(error)}") from None
     os.close(handle)
     temporary = Path(name)
-    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes files only their owner can read
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes files only their owner can read
         yield temporary
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OSError(error.errno, f"cannot write {path}: {_why(error)}") from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     _fsync_directory(path.parent)
 
 
-def write_bytes(path: str | Path, data: bytes) -> Path:
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; returns ``path``."""
     path = Path(path)
     with atomic_output(path) as temporary:
@@ -72,6 +112,37 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def write_text(path: str | Path, text: str) -> Path:
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; returns ``path``."""
     return write_bytes(path, text.encode("utf-8"))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_leftovers(directory: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files that killed writes left in ``directory``; returns what was deleted.
+
+    A temporary file whose writing process is still alive is another write in progress, and is left alone.
+    """
+    removed = []
+    folder = Path(directory)
+    if not folder.is_dir():
+        return removed
+    for candidate in folder.glob(f".*{TEMPORARY_SUFFIX}"):
+        parts = candidate.name.split(".")
+        pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+        if pid is not None and _alive(pid):
+            continue
+        candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed

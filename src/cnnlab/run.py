@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cnnlab import __version__
-from cnnlab.files import write_text
+from cnnlab.errors import SettingError
+from cnnlab.files import ensure_directory, remove_leftovers, write_text
 
 if TYPE_CHECKING:
     from cnnlab.models import ImageClassifier
@@ -62,6 +63,8 @@ _CURVES = "curves.png"
 _CHECKPOINTS: dict[str, str] = {"best": "best.pt", "last": "last.pt"}
 _REPORT = "report.html"
 _PICTURES = "pictures"
+_TENSORBOARD = "events.out.tfevents.*"
+_TRAINED = (*_CHECKPOINTS.values(), _METRICS, _SUMMARY)  # a directory with any of these holds trained work
 
 
 def _blank_if_nan(value: float | None) -> float | str:
@@ -218,24 +221,77 @@ class Run:
     # writing (the trainer's side; only rank 0 writes)
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], config: TrainConfig, *, write: bool = True) -> Run:
-        """Make (or take over, on resume) the directory of a run that starts training now.
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        config: TrainConfig,
+        *,
+        write: bool = True,
+        resume: bool = False,
+        overwrite: bool = False,
+    ) -> Run:
+        """Make the directory of a run that starts training now (or take it over, to ``resume`` it).
 
-        With ``write=False`` (the other processes of a torchrun job) nothing is written: the run is only a
-        handle on where the directory is.
+        A run never replaces another: a directory that holds trained work (a checkpoint, metrics or a summary)
+        is refused unless ``overwrite``, which deletes that run's files first. A directory left by a run that
+        failed before its first checkpoint holds nothing trained, and is reused. Temporary files that killed
+        writes left there are deleted. With ``write=False`` (the other processes of a torchrun job) nothing is
+        written: the run is only a handle on where the directory is.
+
+        Raises:
+            SettingError: the directory holds another run (the message says how to resume it instead).
+            OSError: the directory cannot be made or written.
         """
         directory = Path(path).expanduser()
         run = cls.__new__(cls)
         run.path, run._chosen = directory, None
         run._config, run._metrics, run._summary, run._trained = config, None, None, {}
-        if write:
-            directory.mkdir(parents=True, exist_ok=True)
-            write_text(directory / _CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
-            run.mark("running")
+        if not resume:  # every process checks, so that all of a torchrun job stop together
+            cls.check_free(directory, overwrite=overwrite)
+            if write and overwrite:
+                run._delete_run_files()
+        if not write:
+            return run
+        ensure_directory(directory)
+        remove_leftovers(directory)
+        write_text(directory / _CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
+        run.mark("running")
         return run
 
-    def mark(self, status: str) -> None:
-        """Record the run's status in ``run.json`` (one of :data:`STATUSES`)."""
+    @staticmethod
+    def check_free(path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+        """Whether a new run may start in ``path``: refuse a directory that holds another run's trained work.
+
+        Raises:
+            SettingError: it holds a run (or a config.json that is not a run's) and ``overwrite`` is not given.
+            OSError: ``path`` is a file.
+        """
+        directory = Path(path).expanduser()
+        if directory.exists() and not directory.is_dir():
+            raise OSError(f"cannot use {directory} as a run directory: it is a file")
+        trained = [name for name in _TRAINED if (directory / name).is_file()]
+        foreign_config = (directory / _CONFIG).is_file() and not (directory / _MANIFEST).is_file()
+        if not trained and not foreign_config:
+            return  # new, or a run that failed before its first checkpoint: nothing to lose
+        if not overwrite:
+            what = f"a run ({', '.join(trained)})" if trained else "a config.json that is not a run's"
+            raise SettingError(
+                f"{directory} already holds {what}; continue it with <resume={directory}>, choose another "
+                "<output>, or replace it with <overwrite=True>"
+            )
+
+    def _delete_run_files(self) -> None:
+        """What ``overwrite`` replaces: the run's own files (other commands' pictures and exports stay)."""
+        for name in (*_TRAINED, _CURVES, _MANIFEST, _CONFIG):
+            (self.path / name).unlink(missing_ok=True)
+        for events in self.path.glob(_TENSORBOARD):
+            events.unlink(missing_ok=True)
+
+    def mark(self, status: str, *, quiet: bool = False) -> None:
+        """Record the run's status in ``run.json`` (one of :data:`STATUSES`).
+
+        ``quiet``: best effort, for a run that is failing already (a full disk must not hide the first error).
+        """
         if status not in STATUSES:
             raise ValueError(f"a run's status is one of {', '.join(STATUSES)}, not {status!r}")
         manifest = {
@@ -244,7 +300,11 @@ class Run:
             "status": status,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        write_text(self.path / _MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        try:
+            write_text(self.path / _MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        except OSError:
+            if not quiet:
+                raise
 
     def save_checkpoint(self, state: dict[str, Any], *which: Checkpoint) -> None:
         """Write the training state as the ``last`` and/or ``best`` checkpoint (atomically)."""
@@ -405,36 +465,57 @@ class Run:
         data: str | None = None,
         data_dir: str | None = None,
         download: bool = False,
+        progress: bool = False,
         which: Checkpoint | None = None,
     ) -> Evaluation:
         """Top-1, top-5, per-class accuracy and the confusion matrix on a split of the run's dataset (or ``data``).
 
         The split is the one the run carved (``train``, ``val``) or the dataset's ``test``, fitted and
-        normalised as in training.
+        normalised as in training. ``progress`` shows a bar over the batches.
         """
         from cnnlab.training.evaluation import evaluate_model
 
-        return evaluate_model(self.trained(which), data=data, data_dir=data_dir, split=split, download=download)
+        trained = self.trained(which)
+        return evaluate_model(trained, data=data, data_dir=data_dir, split=split, download=download, progress=progress)
 
     def predict(
-        self, images: Sequence[Any] | Any, *, k: int = 5, preprocess: str = "auto", which: Checkpoint | None = None
+        self,
+        images: Sequence[Any] | Any,
+        *,
+        k: int = 5,
+        preprocess: str = "auto",
+        strict: bool = True,
+        progress: bool = False,
+        which: Checkpoint | None = None,
     ) -> list[Prediction]:
-        """The ``k`` most likely classes of each image (files, PIL images, arrays or tensors), as training saw them."""
+        """The ``k`` most likely classes of each image (files, directories of them, PIL images, arrays or
+        tensors), prepared as training prepared its images. See :func:`cnnlab.training.prediction.predict`."""
         from cnnlab.training.prediction import predict
 
-        return predict(self.trained(which), images, k=k, preprocess=preprocess)
+        trained = self.trained(which)
+        return predict(trained, images, k=k, preprocess=preprocess, strict=strict, progress=progress)
 
     def export(
-        self, out: str | os.PathLike[str] | None = None, *, check: bool = True, which: Checkpoint | None = None
+        self,
+        out: str | os.PathLike[str] | None = None,
+        *,
+        check: bool = True,
+        progress: bool = False,
+        which: Checkpoint | None = None,
     ) -> OnnxExport:
         """The model as ONNX (default: ``MODEL.onnx`` beside the checkpoint), checked against onnxruntime."""
         from cnnlab.training.export import export_onnx
 
         trained = self.trained(which)
-        return export_onnx(trained, out if out is not None else self.export_path(), check=check)
+        return export_onnx(trained, out if out is not None else self.export_path(), check=check, progress=progress)
 
     def report(
-        self, out: str | os.PathLike[str] | None = None, *, worst: int = 12, which: Checkpoint | None = None
+        self,
+        out: str | os.PathLike[str] | None = None,
+        *,
+        worst: int = 12,
+        progress: bool = False,
+        which: Checkpoint | None = None,
     ) -> Path:
         """Write the run's self-contained HTML report (default: ``report.html`` beside the checkpoint)."""
         from cnnlab.viz.run_report import build_report
@@ -442,7 +523,7 @@ class Run:
         target = Path(out).expanduser() if out is not None else self.report_path
         if target.is_dir():
             raise ValueError(f"{target} is a directory; the report is written to an HTML file")
-        return write_text(target, build_report(self, worst=worst, which=which))
+        return write_text(target, build_report(self, worst=worst, which=which, progress=progress))
 
     # ---------------------------------------------------------------------------------------------
     # display

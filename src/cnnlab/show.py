@@ -69,15 +69,13 @@ def subject(what: Subject) -> TrainedModel:
         return what
     if isinstance(what, Run):
         return what.trained()
-    path = Path(what).expanduser()
-    if path.exists():
-        return Run(path).trained()
     from cnnlab.models import list_models
 
-    text = str(what)
-    names = list_models()
-    if text in names:
+    text, names = str(what), list_models()
+    if text in names:  # a name first, as cnnlab.summary does: write ./lenet5 for a run directory of that name
         return untrained_model(text)
+    if Path(what).expanduser().exists():
+        return Run(what).trained()
     close = difflib.get_close_matches(text, names, n=3)
     hint = f"; did you mean {' or '.join(close)}?" if close else " (list_models() lists the models)"
     raise ValueError(f"{text} is neither a run directory, a checkpoint nor a model name{hint}")

@@ -83,7 +83,8 @@ def chw_shape(text: str) -> tuple[int, int, int]:
 
 
 def _long_flag(action: argparse.Action) -> str:
-    return max(action.option_strings, key=len)
+    """The flag's own name: the first long spelling (``--output`` of ``--output, --out``)."""
+    return next((flag for flag in action.option_strings if flag.startswith("--")), action.option_strings[0])
 
 
 def flag_spelling(parser: argparse.ArgumentParser) -> Callable[[str, str | None], str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from cnnlab.data.facts import SPLITS
@@ -20,7 +21,7 @@ fitted to the model the way training fits data (channels converted, small sizes 
 examples:
   cnnlab evaluate runs/lenet5-mnist5k-20261125-101500
   cnnlab evaluate runs/lenet5-mnist5k-20261125-101500/last.pt --split val --format json
-  cnnlab evaluate runs/lenet5-mnist5k-20261125-101500 --data digits --out /tmp/eval"""
+  cnnlab evaluate runs/lenet5-mnist5k-20261125-101500 --data digits --output /tmp/eval"""
 
 
 NAME = "evaluate"
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--split", choices=SPLITS, default="test", help="which part of the dataset")
     output = parser.add_argument_group("output")
     output.add_argument(
-        "--out", metavar="DIR", help="where the confusion matrix goes (default: next to the checkpoint)"
+        "--output", "--out", metavar="DIR", help="where the confusion matrix goes (default: next to the checkpoint)"
     )
     output.add_argument("--format", choices=("text", "json"), default="text", help="how results are printed")
     parser.set_defaults(handler=run, prog=parser.prog)
@@ -46,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.run import Run
     from cnnlab.show import confusion
 
-    folder = Path(args.out).expanduser() if args.out else None
+    folder = Path(args.output).expanduser() if args.output else None
     if folder is not None and folder.exists() and not folder.is_dir():
-        raise ValueError(f"--out {folder} is a file; it names the directory the confusion matrix goes to")
+        raise ValueError(f"--output {folder} is a file; it names the directory the confusion matrix goes to")
     run = Run(args.run)
-    evaluation = run.evaluate(split=args.split, data=args.data, data_dir=args.data_dir, download=args.download)
+    evaluation = run.evaluate(split=args.split, data=args.data, data_dir=args.data_dir, download=args.download,
+                              progress=sys.stderr.isatty())  # fmt: skip
     png = run.confusion_path(evaluation.dataset, evaluation.split)
     png = confusion(evaluation).save(folder / png.name if folder is not None else png)
     if args.format == "json":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from cnnlab.cli._parser import non_negative_int, positive_int
@@ -23,7 +25,7 @@ recipes where data is available (e.g. --data cifar10 --data-dir ~/data for degra
 
 examples:
   cnnlab experiment weights
-  cnnlab experiment degradation --full --data cifar10 --data-dir ~/data --out runs/degradation"""
+  cnnlab experiment degradation --full --data cifar10 --data-dir ~/data --output runs/degradation"""
 
 
 NAME = "experiment"
@@ -40,9 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--download", action="store_true", help="let torchvision download the dataset")
     parser.add_argument("--seeds", type=non_negative_int, nargs="+", help="seeds of the training runs")
     parser.add_argument("--epochs", type=positive_int, help="epochs of each training run (default: the preset's)")
-    parser.add_argument("--out", help="output directory (default: experiments/NAME)")
+    parser.add_argument("--output", "--out", help="output directory (default: experiments/NAME)")
     parser.add_argument("--list", action="store_true", help="list the experiments and their claims")
     parser.set_defaults(handler=run, prog=parser.prog, preset="quick")
+
+
+def _progress_lines(bar: bool) -> Callable[[str], None]:
+    """Each training run's epochs, on stderr (the table and the verdict are stdout's); through tqdm under a bar."""
+    if not bar:
+        return lambda line: print(line, file=sys.stderr, flush=True)
+    from tqdm.auto import tqdm
+
+    return lambda line: tqdm.write(line, file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
         for name in list_experiments():
             print(f"{name:20} {EXPERIMENTS[name].claim}")
         return 0
-    out = Path(args.out).expanduser() if args.out else Path("experiments") / args.name
+    out = Path(args.output).expanduser() if args.output else Path("experiments") / args.name
+    progress = sys.stderr.isatty()
     result = experiment(args.name, preset=args.preset, out=out, data=args.data, data_dir=args.data_dir,
-                        download=args.download, seeds=args.seeds, epochs=args.epochs)  # fmt: skip
+                        download=args.download, seeds=args.seeds, epochs=args.epochs, progress=progress,
+                        log=_progress_lines(progress))  # fmt: skip
     print(result)
     print(f"results: {out / 'results.json'}")
     if result.figure is not None:

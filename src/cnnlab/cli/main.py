@@ -9,6 +9,7 @@ their handlers, so that commands such as ``cnnlab shape`` answer at once.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -79,15 +80,47 @@ def _command_parser(parser: argparse.ArgumentParser, prog: str) -> argparse.Argu
     return parser
 
 
+def _unrecognized(command: argparse.ArgumentParser, extras: list[str]) -> str:
+    """``unrecognized arguments: --lrr (did you mean --lr?)``, from the command's own flags."""
+    flags = [flag for action in command._actions for flag in action.option_strings]
+    hints = []
+    for extra in extras:
+        if extra.startswith("-"):
+            close = difflib.get_close_matches(extra.split("=", 1)[0], flags, n=1, cutoff=0.6)
+            hints += [f"{extra.split('=', 1)[0]} -> {close[0]}"] if close else []
+    hint = f" (did you mean {', '.join(h.split(' -> ')[1] for h in hints)}?)" if hints else ""
+    return f"unrecognized arguments: {' '.join(extras)}{hint}"
+
+
+def _quiet_stdout() -> None:
+    """The reader of our output went away: send the rest of it (and Python's last flush) nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout (a test's capture)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``cnnlab`` with ``argv`` (default: the process arguments); returns the exit code.
 
-    Bad input of any kind ends in one line on stderr and exit code 2, never a traceback.
+    Bad input of any kind ends in one line on stderr and exit code 2, never a traceback. A reader that closes
+    the pipe early (``cnnlab models | head``) ends the command quietly, as ``git log | head`` does.
     """
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser(argv)
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            command = _command_parser(parser, getattr(args, "prog", parser.prog))
+            command.error(_unrecognized(command, extras))
     except SystemExit as stop:  # --help, --version and argument errors
         return stop.code if isinstance(stop.code, int) else 0
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
@@ -97,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     prog = getattr(args, "prog", "cnnlab")
     try:
         return handler(args)
+    except BrokenPipeError:
+        raise
     except (ValueError, OSError) as error:
         if os.environ.get("CNNLAB_DEBUG"):
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from cnnlab.cli._parser import positive_int
@@ -39,7 +40,9 @@ HELP = "classify image files with a trained model"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN_OR_CKPT", help="a run directory or a .pt checkpoint")
-    parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG, ...)")
+    parser.add_argument(
+        "images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG, ...) or directories of them"
+    )
     parser.add_argument("-k", "--top-k", dest="k", type=positive_int, default=5, help="classes shown per image")
     parser.add_argument("--preprocess", choices=PREPROCESSING, default="auto",
                         help="auto: rebuild handwriting for digit models; digit: always; resize: never")  # fmt: skip
@@ -53,21 +56,30 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.run import Run
 
     run = Run(args.run)
-    predictions = run.predict(args.images, k=args.k, preprocess=args.preprocess)
+    progress = sys.stderr.isatty()
+    predictions = run.predict(args.images, k=args.k, preprocess=args.preprocess, strict=False, progress=progress)
     if args.save_input:
         for prediction in predictions:
+            if prediction.input is None:
+                continue
             out = Path(args.save_input).expanduser() / f"{Path(prediction.image).stem}.input.png"
             with atomic_output(out) as temporary:
                 prediction.input_image().save(temporary, format="PNG")
     if args.format == "json":
         images = [prediction.to_dict() for prediction in predictions]
-        print(
-            json.dumps({"model": run.trained().name, "checkpoint": str(run.checkpoint()), "images": images}, indent=2)
-        )
-        return 0
-    width = max(len(name) for name in run.trained().classes)
-    for prediction in predictions:
-        print(prediction.image)
-        for guess in prediction.top:
-            print(f"  {guess.label:<{width}}  {guess.probability:7.2%}")
+        result = {"model": run.trained().name, "checkpoint": str(run.checkpoint()), "images": images}
+        print(json.dumps(result, indent=2))
+    else:
+        width = max(len(name) for name in run.trained().classes)
+        for prediction in predictions:
+            print(prediction.image)
+            if prediction.error is not None:
+                print(f"  error: {prediction.error}")
+            for guess in prediction.top:
+                print(f"  {guess.label:<{width}}  {guess.probability:7.2%}")
+    failed = [prediction for prediction in predictions if prediction.error is not None]
+    if failed:  # the others were classified; the exit code and one line on stderr say that not all were
+        more = f" ({len(failed)} of {len(predictions)} images could not be classified)" if len(failed) > 1 else ""
+        print(f"{args.prog}: error: {failed[0].error}{more}", file=sys.stderr)
+        return 2
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from cnnlab.cli._parser import positive_int
@@ -15,7 +16,7 @@ and can be mailed or archived on its own.
 
 examples:
   cnnlab report runs/lenet5-mnist5k-20261125-045010
-  cnnlab report runs/resnet20-cifar10-20261125-101500 --out resnet20.html --worst 24"""
+  cnnlab report runs/resnet20-cifar10-20261125-101500 --output resnet20.html --worst 24"""
 
 NAME = "report"
 HELP = "a run's report as one self-contained HTML page"
@@ -23,7 +24,7 @@ HELP = "a run's report as one self-contained HTML page"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="a run directory or a .pt checkpoint")
-    parser.add_argument("--out", metavar="FILE", help="the HTML file (default: RUN/report.html)")
+    parser.add_argument("--output", "--out", metavar="FILE", help="the HTML file (default: RUN/report.html)")
     parser.add_argument(
         "--worst", type=positive_int, default=12, help="how many of the worst-classified images to show"
     )
@@ -33,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnlab.run import Run
 
-    out = Path(args.out).expanduser() if args.out else None
+    out = Path(args.output).expanduser() if args.output else None
     if out is not None and out.is_dir():
-        raise ValueError(f"--out {out} is a directory; it names the HTML file to write")
-    path = Run(args.run).report(out, worst=args.worst)
+        raise ValueError(f"--output {out} is a directory; it names the HTML file to write")
+    path = Run(args.run).report(out, worst=args.worst, progress=sys.stderr.isatty())
     print(f"{path}  ({path.stat().st_size / 1e6:.1f} MB; open it in a browser)")
     return 0

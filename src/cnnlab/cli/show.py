@@ -33,7 +33,7 @@ examples:
 
 FEATURE_MAPS = """One PNG per layer, <OUT>/<layer>.png (the module name as it is, dots kept): every feature map
 of the layer for one image, a tile per channel in channel order, with the layer's name, shape and value
-range. The default --out is RUN/pictures/feature-maps (or pictures/MODEL/feature-maps).
+range. The default --output is RUN/pictures/feature-maps (or pictures/MODEL/feature-maps).
 
 --layers picks modules by name (several names, or one comma-separated list). Without it: an overview,
 the first convolution and then one layer per map size. `--layers all` is every convolution and pooling
@@ -88,7 +88,7 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 def _output_options(parser: argparse.ArgumentParser, where: str) -> None:
     group = parser.add_argument_group("output")
-    group.add_argument("--out", metavar="DIR", help=f"directory for the pictures (default: {where})")
+    group.add_argument("--output", "--out", metavar="DIR", help=f"directory for the pictures (default: {where})")
     group.add_argument("--format", choices=("png", "svg"), default="png", help="picture file format")
 
 
@@ -145,7 +145,7 @@ def _add_curves(pictures: Any) -> None:
         help="training and validation loss and accuracy of one or more runs",
         description="Loss and top-1 accuracy per epoch (training dashed, validation solid), one colour per run, "
         "as each run recorded them.\n\nexamples:\n  cnnlab show curves runs/lenet5-a\n"
-        "  cnnlab show curves runs/lenet5-a runs/lenet5-b --out comparison",
+        "  cnnlab show curves runs/lenet5-a runs/lenet5-b --output comparison",
     )
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run directories (or checkpoints in them)")
     _output_options(parser, "RUN/pictures for one run, pictures for several")
@@ -176,9 +176,9 @@ def _unit(text: str) -> tuple[int, int]:
 
 
 def _out_dir(args: argparse.Namespace, default: Path) -> Path:
-    folder = Path(args.out).expanduser() if args.out else default
+    folder = Path(args.output).expanduser() if args.output else default
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--out {folder} is a file; it names the directory the pictures go to")
+        raise ValueError(f"--output {folder} is a file; it names the directory the pictures go to")
     return folder
 
 

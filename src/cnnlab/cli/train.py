@@ -74,7 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--lr", type=_setting("lr"), help="peak learning rate")
     optim.add_argument("--opt", dest="optimizer", choices=OPTIMIZERS, help="optimiser")
     optim.add_argument("--momentum", type=_setting("momentum"), help="momentum")
-    optim.add_argument("--wd", dest="weight_decay", type=_setting("weight_decay"), help="weight decay")
+    optim.add_argument("--weight-decay", "--wd", type=_setting("weight_decay"), help="weight decay")
+    optim.add_argument("--clip-grad", dest="grad_clip", type=_setting("grad_clip"), metavar="NORM",
+                       help="clip the gradient norm at NORM (0: off)")  # fmt: skip
     optim.add_argument("--sched", dest="schedule", choices=("paper", *SCHEDULES),
                        help="learning-rate schedule (paper: the recipe's)")  # fmt: skip
     optim.add_argument("--warmup-epochs", type=_setting("warmup_epochs"), help="linear warm-up")
@@ -87,10 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     speed.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels")
     speed.add_argument("--device", type=_setting("device"), help="auto (default), cpu, cuda, cuda:N")
     speed.add_argument("--threads", type=_setting("threads"), help="CPU threads for the model (0: one per core)")
-    speed.add_argument("--workers", type=_setting("workers"), help="data-loading processes for image folders")
+    speed.add_argument("-j", "--workers", type=_setting("workers"), help="data-loading processes for image folders")
     run = parser.add_argument_group("run")
-    run.add_argument("--output", type=_setting("output"), help="run directory (default: runs/MODEL-DATA-TIME)")
+    run.add_argument("--output", "--output-dir", type=_setting("output"), metavar="DIR",
+                     help="run directory (default: runs/MODEL-DATA-TIME)")  # fmt: skip
     run.add_argument("--resume", metavar="DIR", help="continue this run from its last checkpoint")
+    run.add_argument("--overwrite", action="store_true", help="replace the run that --output already holds")
     run.add_argument(
         "-c", "--config", dest="config_file", metavar="FILE", help="JSON settings that override the recipe"
     )
@@ -142,7 +146,7 @@ def run_command(args: argparse.Namespace) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     try:
         run = train(args.model, config_file=args.config_file, resume=args.resume, progress=progress,
-                    log=_printer(progress), **settings)  # fmt: skip
+                    log=_printer(progress), overwrite=args.overwrite, **settings)  # fmt: skip
     except TrainingStopped as stopped:
         print(f"{args.prog}: {stopped}", file=sys.stderr)
         return 1

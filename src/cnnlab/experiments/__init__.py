@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cnnlab.errors import SettingError
@@ -71,6 +71,8 @@ def experiment(
     download: bool = False,
     seeds: Sequence[int] | None = None,
     epochs: int | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
 ) -> ExperimentResult:
     """Check one of the lecture's claims: ``cnnlab.experiment("degradation", seeds=[0])``.
 
@@ -85,6 +87,8 @@ def experiment(
         data, data_dir, download: another dataset for its training runs, where it is, and whether to fetch it.
         seeds: seeds of its training runs (default: the preset's).
         epochs: epochs of each training run (default: the preset's).
+        progress: show each training run's progress bar (in a terminal or in Jupyter).
+        log: called with a line per epoch of each training run, naming the run.
 
     Raises:
         ValueError: an unknown experiment or preset, or data the preset needs and does not have.
@@ -94,5 +98,7 @@ def experiment(
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
         raise SettingError(f"<epochs>: expected a positive whole number, got {epochs!r}")
     folder = Path(out).expanduser() if out is not None else Path("experiments") / name
-    settings = Settings(preset, folder, data, data_dir, download, tuple(seeds) if seeds is not None else None, epochs)
+    settings = Settings(
+        preset, folder, data, data_dir, download, tuple(seeds) if seeds is not None else None, epochs, progress, log
+    )
     return run_experiment(name, settings)

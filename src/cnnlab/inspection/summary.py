@@ -15,8 +15,10 @@ second of start-up for a command that otherwise answers in two. The tests check 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,9 +26,10 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import bmm_flop, conv_flop_count, mm_flop
 
+from cnnlab.errors import SettingError
 from cnnlab.inspection.receptive_field import GLOBAL, ReceptiveFieldTracker
 from cnnlab.layers.lenet import SparseConv2d
-from cnnlab.models import ImageClassifier, create_model
+from cnnlab.models import ImageClassifier, create_model, get_spec, list_models
 from cnnlab.models._base import size_steps_of
 
 __all__ = ["LayerSummary", "ModelSummary", "meta_model", "summarize"]
@@ -283,19 +286,52 @@ def _fixed_values(model: nn.Module) -> int:
     return count
 
 
-def summarize(model: ImageClassifier | nn.Module | str, input_size: tuple[int, int, int] | None = None) -> ModelSummary:
-    """Summarize a model (a registry name or any module) for one input of ``input_size`` ``(C, H, W)``.
+def _trained_model(what: Any) -> tuple[nn.Module, tuple[int, int, int]] | None:
+    """A run (``cnnlab.Run``, its directory or a checkpoint) as its model and the input size it was trained on."""
+    from cnnlab.run import Run  # the run sits above this module; only a summary of a run needs it
 
-    ``cnnlab.summary``. A name is built on the meta device; a module is copied there, so its weights are
-    untouched. Per layer: output shape, parameters, window, MACs, FLOPs and the receptive field; ``str()`` of
-    the result is ``cnnlab summary``'s table, and Jupyter shows it as an HTML table.
+    if isinstance(what, str | os.PathLike) and not Path(what).expanduser().exists():
+        return None
+    run = what if isinstance(what, Run) else Run(what)
+    trained = run.trained()
+    return trained.model, trained.input_size
+
+
+def summarize(
+    model: ImageClassifier | nn.Module | str | os.PathLike,
+    input_size: tuple[int, int, int] | None = None,
+    *,
+    depth: int | None = None,
+) -> ModelSummary:
+    """Summarize a model for one input of ``input_size`` ``(C, H, W)`` (default: the model's own).
+
+    ``cnnlab.summary``. ``model`` is a registry name, any ``nn.Module``, or a run (``cnnlab.Run``, a run
+    directory or a checkpoint: its model at the size it was trained on). A name is built on the meta device; a
+    module is copied there, so its weights are untouched. Per layer: output shape, parameters, window, MACs,
+    FLOPs and the receptive field; ``str()`` of the result is ``cnnlab summary``'s table, and Jupyter shows it as
+    an HTML table.
+
+    Args:
+        model: what to summarize.
+        input_size: ``(C, H, W)``.
+        depth: one row per module ``depth`` levels down (``inception4a``, ``layer1.0``: whole blocks, their
+            parameters and MACs summed) instead of one per layer; ``None``: every layer.
 
     Raises:
-        ValueError: unknown model, or an input the model does not accept (the message says what fits).
+        ValueError: unknown model, a depth below 1, or an input the model does not accept (the message says what
+            fits).
     """
-    if isinstance(model, str):
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+        raise SettingError(f"<depth>: expected a positive whole number, got {depth!r}")
+    if isinstance(model, str) and model in list_models():
         name = model
         model = meta_model(name)
+    elif isinstance(model, str | os.PathLike) or hasattr(model, "trained"):
+        found = _trained_model(model)
+        if found is None:  # neither a model name nor a path: the registry's error suggests close names
+            get_spec(str(model))
+        network, trained_size = found  # type: ignore[misc]
+        return summarize(network, input_size or trained_size, depth=depth)
     else:
         spec = getattr(model, "spec", None)
         name = spec.name if spec is not None else type(model).__name__
@@ -310,11 +346,11 @@ def summarize(model: ImageClassifier | nn.Module | str, input_size: tuple[int, i
         model.check_input(torch.empty(1, *input_size, device="meta"))
 
     rows: list[LayerSummary] = []
-    seen_params: set[int] = set()
+    seen_params: set[int] = set()  # parameter ids: a module called twice, or shared weights, count once
     counter = _FlopCounter()
     tracker = ReceptiveFieldTracker()
 
-    def leaf_hooks(name: str, module: nn.Module) -> tuple[Callable[..., None], Callable[..., None]]:
+    def row_hooks(name: str, module: nn.Module) -> tuple[Callable[..., None], Callable[..., None]]:
         start: list[int] = []
 
         def before(_module: nn.Module, _inputs: Any) -> None:
@@ -322,10 +358,9 @@ def summarize(model: ImageClassifier | nn.Module | str, input_size: tuple[int, i
 
         def after(_module: nn.Module, _inputs: Any, output: Any) -> None:
             flops = counter.total - start.pop()
-            params = 0
-            if id(module) not in seen_params:  # a module called twice owns its parameters once
-                seen_params.add(id(module))
-                params = sum(p.numel() for p in module.parameters())
+            fresh = [p for p in module.parameters() if id(p) not in seen_params]
+            seen_params.update(id(p) for p in fresh)
+            params = sum(p.numel() for p in fresh)
             out = output if isinstance(output, torch.Tensor) else None
             rf = jump = None
             field_ = tracker.field(out) if out is not None else None
@@ -354,8 +389,8 @@ def summarize(model: ImageClassifier | nn.Module | str, input_size: tuple[int, i
     detach_tracker = tracker.attach(model)
     handles = []
     for module_name, module in model.named_modules():
-        if module_name and not any(True for _ in module.children()) and not isinstance(module, nn.Identity):
-            before, after = leaf_hooks(module_name, module)
+        if module_name and _is_row(module_name, module, depth):
+            before, after = row_hooks(module_name, module)
             handles.append(module.register_forward_pre_hook(before))
             handles.append(module.register_forward_hook(after))
     x = torch.empty(1, *input_size, device="meta")
@@ -384,6 +419,18 @@ def summarize(model: ImageClassifier | nn.Module | str, input_size: tuple[int, i
         total_flops=counter.total,
         notes=_connection_notes(model, rows),
     )
+
+
+def _is_row(name: str, module: nn.Module, depth: int | None) -> bool:
+    """Whether ``module`` is a row of the table: every layer (a module without children), or with ``depth``,
+    the modules that deep and the layers above it."""
+    if isinstance(module, nn.Identity):
+        return False
+    leaf = not any(True for _ in module.children())
+    if depth is None:
+        return leaf
+    level = name.count(".") + 1
+    return level == depth or (leaf and level < depth)
 
 
 def _connection_notes(model: nn.Module, rows: list[LayerSummary]) -> list[str]:

@@ -9,7 +9,9 @@ message that says what it is.
 
 from __future__ import annotations
 
+import errno
 import pickle
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,12 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (tensors, numbers, strings and containers of them) atomically to ``path``."""
     path = Path(path)
     with atomic_output(path) as temporary:
-        torch.save({"format": CHECKPOINT_FORMAT, **state}, temporary)
+        try:
+            torch.save({"format": CHECKPOINT_FORMAT, **state}, temporary)
+        except RuntimeError as error:  # torch's C++ writer reports a full disk as an iostream error
+            full = shutil.disk_usage(temporary.parent).free < 1 << 20
+            reason = "No space left on device" if full else f"the write failed ({str(error).splitlines()[0]})"
+            raise OSError(errno.ENOSPC if full else errno.EIO, reason) from None
     return path
 
 

@@ -53,9 +53,20 @@ class Distributed:
 def _device(preference: str, local_rank: int) -> torch.device:
     if preference == "auto":
         return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-    device = torch.device(preference)
+    try:
+        device = torch.device(preference)
+    except (RuntimeError, ValueError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise SettingError(
+            f"<device={preference}> is not a device cnnlab trains on; expected auto, cpu, cuda or cuda:N"
+        )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise SettingError(f"<device={preference}> asked for, but this machine has no MPS device (use <device=cpu>)")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SettingError(f"<device={preference}> asked for, but no CUDA device is available (use <device=cpu>)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise SettingError(f"<device={preference}> asked for, but there are {torch.cuda.device_count()} CUDA devices")
     if device.type == "cuda" and device.index is None:
         device = torch.device(f"cuda:{local_rank}")
     return device

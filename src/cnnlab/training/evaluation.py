@@ -213,10 +213,17 @@ def evaluate_model(
     data_dir: str | None = None,
     split: str = "test",
     download: bool = False,
+    progress: bool = False,
 ) -> Evaluation:
-    """Evaluate ``trained`` on ``split`` of its run's dataset (or of ``data``): see :func:`evaluation_data`."""
+    """Evaluate ``trained`` on ``split`` of its run's dataset (or of ``data``): see :func:`evaluation_data`.
+
+    ``progress`` shows a bar over the batches.
+    """
     prepared = evaluation_data(trained, data, data_dir, split, download=download)
-    scores = evaluate(trained.model, prepared.loader, trained.num_classes, logit_temperature=trained.logit_temperature)
+    scores = evaluate(
+        trained.model, prepared.loader, trained.num_classes, logit_temperature=trained.logit_temperature,
+        progress=progress,
+    )  # fmt: skip
     return Evaluation(
         model=trained.name,
         checkpoint=str(trained.checkpoint) if trained.checkpoint is not None else None,

@@ -10,10 +10,12 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
-from cnnlab.files import atomic_output, write_text
+from cnnlab.files import atomic_output, ensure_directory, write_text
 from cnnlab.training.trained import TrainedModel
 
 __all__ = ["OnnxExport", "compare_with_onnxruntime", "export_onnx"]
@@ -77,7 +79,9 @@ def _save(program: object, out: Path, external: bool) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def export_onnx(trained: TrainedModel, out: str | os.PathLike[str], *, check: bool = True) -> OnnxExport:
+def export_onnx(
+    trained: TrainedModel, out: str | os.PathLike[str], *, check: bool = True, progress: bool = False
+) -> OnnxExport:
     """Write the model to ONNX (batch size free) and its preprocessing to a JSON file beside it.
 
     Uses ``torch.onnx.export(dynamo=True)``, the exporter PyTorch recommends (the TorchScript one is
@@ -91,6 +95,7 @@ def export_onnx(trained: TrainedModel, out: str | os.PathLike[str], *, check: bo
         out: the ``.onnx`` file; the JSON is the same path with ``.json``.
         check: when ``onnxruntime`` is installed, run both on the same random batch and report the largest
             difference of the logits.
+        progress: show a bar over the steps (export, write, check): a large model takes minutes.
 
     Raises:
         ValueError: the ONNX packages are not installed, a file name without ``.onnx``, or the exporter fails.
@@ -103,7 +108,20 @@ def export_onnx(trained: TrainedModel, out: str | os.PathLike[str], *, check: bo
         raise ValueError(f"the ONNX file must end in .onnx, got {out}")
     if out.is_dir():
         raise ValueError(f"{out} is a directory; the export is written to an .onnx file")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    ensure_directory(out.parent)
+    with tqdm(total=3, desc="export", unit="step", disable=not progress, leave=False) as bar:
+        bar.set_postfix_str("tracing the model")
+        result = _export(trained, out, bar)
+        if check and onnxruntime_available():
+            bar.set_postfix_str("checking with onnxruntime")
+            difference, runtime = compare_with_onnxruntime(trained, out)
+            result = OnnxExport(result.model_path, result.metadata_path, difference, runtime)
+        bar.update()
+    return result
+
+
+def _export(trained: TrainedModel, out: Path, bar: Any) -> OnnxExport:
+    """Export and write the model and its metadata (two steps of ``bar``)."""
     metadata = {"format": ONNX_FORMAT, "input": "input", "output": "logits", **trained.metadata()}
     example = torch.zeros(2, *trained.input_size)  # batch 2: torch.export would fix a batch of 1 in the graph
     with warnings.catch_warnings():
@@ -118,14 +136,14 @@ def export_onnx(trained: TrainedModel, out: str | os.PathLike[str], *, check: bo
             raise ValueError(f"ONNX export of {trained.name} failed: {first}") from None
     if program is None:  # only the TorchScript exporter returns nothing
         raise ValueError(f"ONNX export of {trained.name} returned no program")
+    bar.update()
+    bar.set_postfix_str("writing")
     program.model.metadata_props["cnnlab"] = json.dumps(metadata)
     weight_bytes = sum(t.numel() * t.element_size() for t in trained.model.state_dict().values())
     _save(program, out, external=weight_bytes > EXTERNAL_DATA_BYTES)
     metadata_path = write_text(out.with_suffix(".json"), json.dumps(metadata, indent=2) + "\n")
-    if not check or not onnxruntime_available():
-        return OnnxExport(out, metadata_path)
-    difference, runtime = compare_with_onnxruntime(trained, out)
-    return OnnxExport(out, metadata_path, difference, runtime)
+    bar.update()
+    return OnnxExport(out, metadata_path)
 
 
 def compare_with_onnxruntime(trained: TrainedModel, path: str | Path, batch: int = 3) -> tuple[float, str]:

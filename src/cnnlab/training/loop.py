@@ -120,13 +120,19 @@ def _torch_settings(config: TrainConfig) -> Iterator[None]:
 
 
 def _new_run_dir(config: TrainConfig, dist: Distributed) -> Path:
+    """``config.output``, else ``runs/MODEL-DATA-TIME`` (``-2``, ``-3``, ... when that exists: never another run's)."""
     if config.output:
         return Path(config.output).expanduser()
-    stamp = [time.strftime("%Y%m%d-%H%M%S")]
-    if dist.enabled:
-        torch.distributed.broadcast_object_list(stamp, src=0)
     data = config.data.replace(":", "-").replace("/", "_")
-    return Path("runs") / f"{config.model}-{data}-{stamp[0]}"
+    base = Path("runs") / f"{config.model}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    chosen, count = base, 1
+    while chosen.exists():
+        count += 1
+        chosen = base.with_name(f"{base.name}-{count}")
+    name = [str(chosen)]
+    if dist.enabled:  # rank 0's choice for every process
+        torch.distributed.broadcast_object_list(name, src=0)
+    return Path(name[0])
 
 
 def _tensorboard(run_dir: Path) -> Any:
@@ -252,7 +258,7 @@ class Trainer:
             self.run.mark("stopped")
         return TrainingStopped(
             f"the loss became {loss_value} at epoch {self.epoch + 1}, step {step}; training stopped and {where} "
-            "(try a smaller <lr>)",
+            "(try a smaller learning rate)",
             self.run,
             kept,
         )
@@ -332,8 +338,11 @@ class Trainer:
                     if key != "epoch" and value is not None and not math.isnan(value):
                         writer.add_scalar(key.replace("_", "/", 1), value, self.epoch)
         val_text = f"  val loss {val.loss:.4f} top-1 {val.top1:.2%}" if val else ""
+        left = config.epochs - self.epoch
+        # The mean of the epochs so far: the first one carries start-up costs, the mean fades them out.
+        eta = f"  ETA {_duration(left * sum(r.seconds for r in self.history) / len(self.history))}" if left else ""
         self.log(f"epoch {self.epoch}/{config.epochs}  train loss {train.loss:.4f} top-1 {train.top1:.2%}{val_text}  "
-                 f"lr {row.lr:.3g}  {row.images_per_s:,.0f} img/s  {seconds:.1f}s")  # fmt: skip
+                 f"lr {row.lr:.3g}  {row.images_per_s:,.0f} img/s  {seconds:.1f}s{eta}")  # fmt: skip
 
     def summary(self, run_dir: Path) -> RunSummary:
         """The best checkpoint on the test split, and the run's totals."""
@@ -359,6 +368,18 @@ class Trainer:
             notes=data.notes,
             run_dir=str(run_dir),
         )
+
+
+def _duration(seconds: float) -> str:
+    """``45s``, ``3m 20s``, ``2h 05m``: an estimate, so whole seconds at most."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
 
 
 def _progress_bar(trainer: Trainer, enabled: bool) -> Any:
@@ -411,6 +432,7 @@ def train(
     resume: str | os.PathLike[str] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    overwrite: bool = False,
     **settings: Any,
 ) -> Run:
     """Train a model with its paper's recipe, or continue a run; returns the :class:`~cnnlab.run.Run`.
@@ -426,6 +448,8 @@ def train(
             may be given with it, to train on past the original number.
         progress: show a progress bar (in a terminal or in Jupyter).
         log: called with each message (data notes, one line per epoch); ``None``: no messages.
+        overwrite: replace a run that ``output`` already holds (by default that is refused: a run never
+            replaces another).
         **settings: training settings that override the recipe and the file.
 
     Raises:
@@ -453,17 +477,24 @@ def train(
     dist = setup_distributed(config.device)
     try:
         with _torch_settings(config):
-            return _run(config, state, dist, log or (lambda _message: None), progress)
+            return _run(config, state, dist, log or (lambda _message: None), progress, overwrite)
     finally:
         dist.shutdown()
 
 
 def _run(
-    config: TrainConfig, state: dict[str, Any] | None, dist: Distributed, log: Callable[[str], None], progress: bool
+    config: TrainConfig,
+    state: dict[str, Any] | None,
+    dist: Distributed,
+    log: Callable[[str], None],
+    progress: bool,
+    overwrite: bool,
 ) -> Run:
     """A new run, or the rest of the one ``state`` checkpointed, to the end of its epochs."""
-    trainer = Trainer(config, dist, log)
     run_dir = _new_run_dir(config, dist) if state is None else Path(config.output or ".")
+    if state is None:
+        Run.check_free(run_dir, overwrite=overwrite)  # before the data loads: a refusal costs nothing
+    trainer = Trainer(config, dist, log)
     if state is not None:
         trainer.restore(state)
         if trainer.epoch >= config.epochs:
@@ -471,7 +502,7 @@ def _run(
                 f"{run_dir} already trained {trainer.epoch} of {config.epochs} epochs; pass <epochs=N> to go on"
             )
         trainer.log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.batches_done + 1}")
-    trainer.run = Run.create(run_dir, config, write=dist.is_main)
+    trainer.run = Run.create(run_dir, config, write=dist.is_main, resume=state is not None, overwrite=overwrite)
     writer = _tensorboard(run_dir) if dist.is_main else None
     trainer.bar = _progress_bar(trainer, progress)
     try:
@@ -485,7 +516,7 @@ def _run(
         raise
     except BaseException as error:
         if dist.is_main:  # a second Ctrl-C stops at once: the last epoch's checkpoint is there to resume
-            trainer.run.mark("interrupted" if isinstance(error, KeyboardInterrupt) else "failed")
+            trainer.run.mark("interrupted" if isinstance(error, KeyboardInterrupt) else "failed", quiet=True)
         raise
     finally:
         if trainer.bar is not None:

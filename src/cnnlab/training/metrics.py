@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass
 
 import torch
@@ -88,14 +88,21 @@ def evaluate(
     num_classes: int,
     dist: Distributed | None = None,
     logit_temperature: float = 1.0,
+    progress: bool = False,
 ) -> Scores:
-    """Loss, top-1, top-5 and the confusion matrix of ``model`` (in eval mode) over ``batches``."""
+    """Loss, top-1, top-5 and the confusion matrix of ``model`` (in eval mode) over ``batches``.
+
+    ``progress`` shows a bar over the batches (for large sets: evaluation can take minutes).
+    """
+    from tqdm.auto import tqdm
+
     was_training = model.training
     model.eval()
     running = RunningMetrics()
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    total = len(batches) if isinstance(batches, Sized) else None
     try:
-        for x, y in batches:
+        for x, y in tqdm(batches, total=total, unit="batch", desc="evaluating", disable=not progress, leave=False):
             logits = model(x).float() / logit_temperature
             running.update(F.cross_entropy(logits, y).item(), logits, y)
             pairs = (y.cpu() * num_classes + logits.argmax(1).cpu()).bincount(minlength=num_classes**2)

@@ -120,24 +120,36 @@ def _worst_section(trained: TrainedModel, result: Examination) -> Section:
     return Section("worst", "Worst-classified test images", image_tag(picture, "worst-classified test images"))
 
 
-def build_report(run: Run, *, worst: int = 12, which: Checkpoint | None = None) -> str:
-    """The HTML page of a run, about its ``which`` checkpoint (default: the best, else the last)."""
+def build_report(run: Run, *, worst: int = 12, which: Checkpoint | None = None, progress: bool = False) -> str:
+    """The HTML page of a run, about its ``which`` checkpoint (default: the best, else the last).
+
+    ``progress`` shows a bar over the steps (the test split's evaluation, then each section).
+    """
+    from tqdm.auto import tqdm
+
     from cnnlab.inspection.mistakes import examine
     from cnnlab.training.evaluation import evaluation_data
 
-    trained = run.trained(which)
-    data = evaluation_data(trained)
-    result = examine(trained.model, data.loader, trained.num_classes, worst, trained.logit_temperature)
-    first_images, first_labels = next(iter(data.loader))
-    sections = [
-        _config_section(run),
-        _summary_section(trained),
-        _curves_section(run),
-        _confusion_section(trained, result, data.dataset),
-        _filters_section(trained),
-        _feature_maps_section(trained, first_images[0], int(first_labels[0])),
-        _worst_section(trained, result),
-    ]
+    with tqdm(total=len(SECTIONS) + 1, desc="report", unit="step", disable=not progress, leave=False) as bar:
+        trained = run.trained(which)
+        data = evaluation_data(trained)
+        result = examine(trained.model, data.loader, trained.num_classes, worst, trained.logit_temperature)
+        first_images, first_labels = next(iter(data.loader))
+        bar.update()
+        makers = [
+            lambda: _config_section(run),
+            lambda: _summary_section(trained),
+            lambda: _curves_section(run),
+            lambda: _confusion_section(trained, result, data.dataset),
+            lambda: _filters_section(trained),
+            lambda: _feature_maps_section(trained, first_images[0], int(first_labels[0])),
+            lambda: _worst_section(trained, result),
+        ]
+        sections = []
+        for section_id, make in zip(SECTIONS, makers, strict=True):
+            bar.set_postfix_str(section_id)
+            sections.append(make())
+            bar.update()
     checkpoint = run.checkpoint(which)
     facts = [
         ("run", str(run.path)),
