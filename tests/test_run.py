@@ -88,3 +88,58 @@ def test_corrupt_records_are_named(tmp_path):
     (tmp_path / "metrics.csv").write_text("epoch,lr\nx,y\n")
     with pytest.raises(ValueError, match="metrics.csv is corrupt"):
         Run(tmp_path).metrics  # noqa: B018
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_a_new_run_never_replaces_another(tmp_path, fails):
+    """A refused --output leaves the run that is there byte for byte; --overwrite replaces it, and says so."""
+    from cnnlab.cli.main import main
+
+    target = tmp_path / "run"
+    assert main(["train", "lenet5", "--data", "digits", "--epochs", "1", "--output", str(target), "--no-progress"]) == 0
+    before = _snapshot(target)
+    message = fails("train", "lenet5", "--data", "digits", "--epochs", "2", "--output", str(target))
+    assert f"{target} already holds a run (best.pt, last.pt, metrics.csv, summary.json)" in message
+    assert f"continue it with --resume {target}" in message and "--overwrite" in message
+    assert _snapshot(target) == before
+    with pytest.raises(ValueError, match=f'continue it with resume="{target}"'):
+        Run.check_free(target)
+    args = ["train", "lenet5", "--data", "digits", "--epochs", "2", "--output", str(target), "--overwrite"]
+    assert main([*args, "--no-progress"]) == 0
+    assert len(Run(target).metrics) == 2 and _snapshot(target)["last.pt"] != before["last.pt"]
+
+
+def test_a_directory_left_by_a_failed_start_is_reused_and_a_foreign_config_is_not(tmp_path):
+    config = resolve_config("lenet5", epochs=1)
+    failed = Run.create(tmp_path / "failed", config)
+    failed.mark("failed")  # it failed before its first checkpoint: nothing trained to lose
+    Run.check_free(tmp_path / "failed")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.json").write_text('{"my": "own settings"}')
+    with pytest.raises(ValueError, match="already holds a config.json that is not a run's"):
+        Run.check_free(tmp_path / "mine")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OSError, match="it is a file"):
+        Run.check_free(tmp_path / "file")
+
+
+def test_runs_named_by_the_clock_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
+    from cnnlab.training import loop
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(loop.time, "strftime", lambda _format: "20261203-120000")
+    names = [loop.train("lenet5", data="digits", epochs=1, progress=False).path.name for _ in range(2)]
+    assert names == ["lenet5-digits-20261203-120000", "lenet5-digits-20261203-120000-2"]
+
+
+def test_a_resumed_run_removes_what_killed_writes_left(tmp_path):
+    from cnnlab.training.loop import train
+
+    run = train("lenet5", data="digits", epochs=1, output=str(tmp_path / "run"), progress=False)
+    leftover = run.path / ".last.pt.999999999.abc.partial"  # a pid no process has
+    leftover.write_bytes(b"half a checkpoint")
+    train(resume=run.path, epochs=2, progress=False)
+    assert not leftover.exists() and Run(run.path).status == "finished"

@@ -265,3 +265,25 @@ def test_evaluate_on_data_with_other_classes(fails, tmp_path):
     message = fails("evaluate", str(tmp_path), "--data", "digits")
     assert "digits has 10 classes and the lenet5 of" in message and "was trained on 5" in message
     assert "unknown dataset 'digitz'" in fails("evaluate", str(tmp_path), "--data", "digitz")
+
+
+def test_predict_goes_on_past_a_bad_image_and_reads_directories(run, run_dir, drawings, tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    Image.new("L", (64, 64), 255).save(folder / "blank.png")
+    (folder / "notes.txt").write_text("not an image: skipped, as ImageFolder skips it")
+    code, out, err = run("predict", str(run_dir), str(drawings["seven"]), str(folder), "-k", "1")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert (
+        err.startswith("cnnlab predict: error: found no digit in") and "(2 of 3 images could not be classified)" in err
+    )
+    assert out.startswith(f"{drawings['seven']}\n  7 ") and "blank.png\n  error: found no digit" in out
+    assert "broken.png\n  error: cannot read image" in out and "notes.txt" not in out
+    code, out, _ = run("predict", str(run_dir), str(folder), "--format", "json")
+    images = json.loads(out)["images"]
+    assert code == 2 and [sorted(image) for image in images] == [["error", "image"], ["error", "image"]]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run("predict", str(run_dir), str(empty))
+    assert code == 2 and "no image files in" in err

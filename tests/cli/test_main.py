@@ -49,3 +49,40 @@ def test_help_shows_real_defaults_only(run):
     assert code == 0
     assert "(default: 0)" in out and "(default: k)" in out
     assert "(default: None)" not in out and "(default: False)" not in out
+
+
+def test_a_pipe_closed_after_one_line_ends_quietly():
+    """`cnnlab models | head -1`, as `git log | head` ends: no traceback, no error line."""
+    process = subprocess.Popen([sys.executable, "-m", "cnnlab", "models"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    first = process.stdout.readline()
+    process.stdout.close()  # the reader goes away after one line
+    _, err = process.communicate(timeout=120)
+    assert first.startswith(b"model") and err == b"" and process.returncode == 0
+
+
+def test_an_unknown_flag_is_answered_by_its_own_command_with_the_closest_one(fails):
+    message = fails("train", "lenet5", "--lrr", "0.1")
+    assert message == (
+        "cnnlab train: error: unrecognized arguments: --lrr 0.1 (did you mean --lr?) (see 'cnnlab train --help')"
+    )
+    assert "(did you mean --weight-decay?)" in fails("train", "lenet5", "--weight-decai", "3")
+    assert "see 'cnnlab evaluate --help'" in fails("evaluate", "runs/x", "--splt", "val")
+    assert "(did you mean" not in fails("shape", "conv", "-i", "5", "-k", "3", "--zzzzzz")
+
+
+def test_one_vocabulary_with_the_spellings_users_already_type(run):
+    """--output everywhere (--out kept), torchvision's and timm's names beside ours."""
+    import json
+
+    code, out, _ = run("train", "lenet5", "--weight-decay", "0.01", "-j", "3", "--clip-grad", "2",
+                       "--output-dir", "x", "--print-config")  # fmt: skip
+    config = json.loads(out)
+    assert code == 0 and (config["weight_decay"], config["workers"], config["grad_clip"], config["output"]) == (
+        0.01, 3, 2.0, "x"
+    )  # fmt: skip
+    code, out, _ = run("train", "lenet5", "--wd", "0.02", "--print-config")
+    assert json.loads(out)["weight_decay"] == 0.02
+    for command in (["evaluate", "R"], ["export", "R"], ["report", "R"], ["experiment", "weights"]):
+        code, out, _ = run(*command, "--help")
+        assert code == 0 and "--output" in out and "--out " in out, command

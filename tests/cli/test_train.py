@@ -55,3 +55,33 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     assert "checkpoint saved to" in err and f"cnnlab train --resume {tmp_path / 'run'}" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert (tmp_path / "run" / "last.pt").exists()
+
+
+def test_refusals_that_were_tracebacks_or_untrue(fails, tmp_path):
+    assert "argument --lr: expected a finite number, got inf" in fails("train", "lenet5", "--lr", "inf")
+    assert "argument --lr: expected a finite number, got nan" in fails("train", "lenet5", "--lr", "nan")
+    assert "--device gpu is not a device cnnlab trains on" in fails("train", "lenet5", "--device", "gpu")
+    assert "--device cuda:x is not a device" in fails("train", "lenet5", "--device", "cuda:x")
+    (tmp_path / "file").write_text("x")
+    assert "is a file" in fails("train", "lenet5", "--data", "digits", "--output", str(tmp_path / "file" / "run"))
+    (tmp_path / "types.json").write_text(json.dumps({"epochs": "ten"}))
+    assert "types.json: epochs: expected a whole number, got 'ten'" in fails(
+        "train", "lenet5", "-c", str(tmp_path / "types.json")
+    )
+
+
+def test_print_config_prints_and_exits_with_or_without_resume(run, tmp_path):
+    assert run("train", "lenet5", "--data", "digits", "--epochs", "1", "--output", str(tmp_path / "r"),
+               "--no-progress")[0] == 0  # fmt: skip
+    code, out, _ = run("train", "--resume", str(tmp_path / "r"), "--epochs", "3", "--print-config")
+    config = json.loads(out)
+    assert code == 0 and config["epochs"] == 3 and config["data"] == "digits"
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["epochs"] == 1  # printed, not trained
+
+
+def test_every_epoch_line_says_how_long_is_left(run, tmp_path):
+    code, out, _ = run("train", "lenet5", "--data", "digits", "--epochs", "2", "--output", str(tmp_path / "r"),
+                       "--no-progress")  # fmt: skip
+    lines = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert code == 0 and len(lines) == 2
+    assert " ETA " in lines[0] and lines[0].endswith("s") and " ETA " not in lines[1]

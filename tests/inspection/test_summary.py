@@ -176,3 +176,32 @@ def test_flatten_sees_everything_and_unknown_ops_are_unknown():
         up = nn.functional.conv_transpose2d(x, torch.zeros(1, 1, 2, 2), stride=2)
     assert tracker.field(flat) is GLOBAL
     assert tracker.field(up) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "depth", "rows"), [("inception_v3", 1, 21), ("resnet20", 2, 14), ("googlenet", 1, None)]
+)
+def test_depth_groups_the_rows_by_block_and_keeps_the_totals(name, depth, rows):
+    flat, grouped = summarize(name), summarize(name, depth=depth)
+    assert len(grouped.layers) < len(flat.layers) and (rows is None or len(grouped.layers) == rows)
+    assert sum(layer.params for layer in grouped.layers) == sum(layer.params for layer in flat.layers)
+    assert sum(layer.macs for layer in grouped.layers) == grouped.total_macs == flat.total_macs
+    assert all(layer.name.count(".") < depth for layer in grouped.layers)
+    blocks = {layer.name: layer for layer in grouped.layers}
+    if name == "inception_v3":  # a block's output and field are its own: its concatenation's
+        assert blocks["Mixed_5b"].output_shape == (256, 35, 35) and blocks["Mixed_5b"].type == "InceptionA"
+        inside = [layer.rf for layer in flat.layers if layer.name.startswith("Mixed_5b.")]
+        assert blocks["Mixed_5b"].rf == max(inside)  # the union of its branches' fields
+
+
+def test_a_run_is_summarized_at_the_size_it_trained_on(tmp_path):
+    from tests._checkpoints import write_checkpoint
+
+    write_checkpoint(tmp_path / "best.pt", "resnet20")
+    summary = summarize(tmp_path)
+    assert summary.model == "resnet20" and summary.input == (3, 32, 32) and summary.trainable_params == 269_722
+    assert str(summarize(tmp_path / "best.pt")) == str(summary)
+    with pytest.raises(ValueError, match="depth: expected a positive whole number, got 0"):
+        summarize("lenet5", depth=0)
+    with pytest.raises(ValueError, match="unknown model 'nowhere'"):
+        summarize("nowhere")
