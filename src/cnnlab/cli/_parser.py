@@ -18,6 +18,9 @@ __all__ = [
 ]
 
 
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$", re.IGNORECASE)
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Shows each option's default (where it has one worth showing) and keeps descriptions as written."""
 
@@ -41,6 +44,9 @@ class CommandParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # argparse takes "-1e-3" for a flag (its pattern knows -1 and -.5, not exponents): a value such as
+        # `--lr -1e-3` must reach the value's own check, which says what is wrong with it.
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str) -> NoReturn:
         message = " ".join(message.split())  # argparse may wrap; keep it on one line

@@ -137,11 +137,12 @@ def _main(argv: list[str]) -> int:
             raise
         from cnnlab.errors import SettingError
 
-        text = (
-            error.spelled(flag_spelling(_command_parser(parser, prog)))
-            if isinstance(error, SettingError)
-            else str(error)
-        )
+        text = str(error)
+        if isinstance(error, SettingError):  # settings named as this command's flags
+            text = error.spelled(flag_spelling(_command_parser(parser, prog)))
+        elif isinstance(error, OSError) and error.strerror:  # without Python's "[Errno 20]" in front
+            named = error.filename is not None and str(error.filename) not in error.strerror
+            text = f"{error.strerror}: {error.filename}" if named else error.strerror
         message = " ".join(text.split()) or type(error).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2

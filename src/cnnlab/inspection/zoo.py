@@ -21,7 +21,7 @@ def model_table(pattern: str = "*") -> Table:
     """
     names = list_models(pattern)
     if not names:
-        raise ValueError(f"no model matches {pattern!r}; list_models() lists them all")
+        raise ValueError(f"no model matches {pattern!r}; the models are {', '.join(list_models())}")
     rows = []
     for name in names:
         spec = get_spec(name)

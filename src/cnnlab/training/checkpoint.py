@@ -65,7 +65,10 @@ def load_checkpoint(path: str | Path, *, model: str | None = None) -> dict[str, 
         raise ValueError(f"{path} is corrupt or not a checkpoint (not a file torch.save wrote)") from None
     except Exception as error:  # torch's unpickler fails in many ways on junk; all mean the same
         text = str(error).strip()
-        first = text.splitlines()[0] if text else type(error).__name__
+        first = text.splitlines()[0] if text else ""
+        # Some of the unpickler's reasons are a bare number or an empty list's complaint: say what it means.
+        if len(first) < 12 or first.isdigit() or "empty list" in first:
+            first = "not a file torch.save wrote"
         raise ValueError(f"{path} is corrupt or not a checkpoint ({first})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a cnnlab checkpoint")
