@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import pytest
 import torch
 
+from cnnlab.run import Run
 from cnnlab.training import loop as loop_module
 from cnnlab.training.checkpoint import load_checkpoint
 from cnnlab.training.config import resolve_config
@@ -133,6 +134,15 @@ def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, mo
     state = load_checkpoint(tmp_path / "run" / "last.pt")
     assert state["epoch"] == 1
     assert all(torch.isfinite(t).all() for t in state["model_state"].values())
+
+
+def test_a_non_finite_loss_before_any_checkpoint_says_there_is_none(tmp_path, monkeypatch):
+    real_loss = loop_module.training_loss
+    monkeypatch.setattr(loop_module, "training_loss", lambda *a, **k: real_loss(*a, **k) * float("nan"))
+    with pytest.raises(TrainingStopped, match="at epoch 1, step 1; .*no checkpoint had been written yet") as info:
+        train(_config(tmp_path, data="digits"), progress=False, log=_quiet)
+    assert not info.value.checkpoint_kept and "kept" not in str(info.value)
+    assert Run(tmp_path / "run").status == "stopped" and not (tmp_path / "run" / "last.pt").exists()
 
 
 def test_resume_refuses_a_foreign_or_finished_run(tmp_path, two_epochs):
