@@ -29,6 +29,7 @@ SUBCOMMANDS = (
     "show",
     "report",
     "experiment",
+    "lab",
     "models",
     "summary",
     "shape",

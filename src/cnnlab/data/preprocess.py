@@ -12,6 +12,7 @@ draws (dark ink on white paper, any size) looks like the MNIST digits it learned
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,17 @@ from cnnlab.data.facts import DIGIT_LAYOUTS, GRAY_DATASETS, PREPROCESSING, Digit
 from cnnlab.data.loader import Normalization, fit_to_model
 from cnnlab.errors import SettingError
 
-__all__ = ["ImageSource", "Preprocessing", "describe_source", "fit_image", "normalize_digit", "read_image", "to_pil"]
+__all__ = [
+    "MAX_PIXELS",
+    "ImageSource",
+    "Preprocessing",
+    "decode_image",
+    "describe_source",
+    "fit_image",
+    "normalize_digit",
+    "read_image",
+    "to_pil",
+]
 
 ImageSource = str | Path | Image.Image | np.ndarray | torch.Tensor
 """What :meth:`Preprocessing.image` takes: an image file, a PIL image, or pixels as an array or tensor."""
@@ -61,6 +72,50 @@ def read_image(path: str | Path) -> Image.Image:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise ValueError(f"cannot read image {path}: {reason}") from None
     return _on_white_paper(image)
+
+
+MAX_PIXELS = 40_000_000
+"""The most pixels :func:`decode_image` decodes (a 40-megapixel photo): more is refused before decoding."""
+
+
+def decode_image(data: bytes, *, name: str = "the image", max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """The bytes of an image file (PNG, JPEG, ... what PIL reads), decoded, upright, transparency on white.
+
+    The size in the file's header is checked before anything is decoded, so a small file that claims a huge
+    image (a decompression bomb) costs nothing.
+
+    Raises:
+        ValueError: no bytes, not an image, a broken file, an image without pixels or with too many (one line,
+            naming ``name``).
+    """
+    if not data:
+        raise ValueError(f"{name} is empty: expected the bytes of an image file (PNG, JPEG, ...)")
+    try:
+        opened = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise ValueError(f"{name} claims more than {max_pixels:,} pixels (a decompression bomb); refused") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{name} is not an image: not a format PIL recognises") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"{name} is not an image file PIL can read ({_reason(error)})") from None
+    with opened:
+        width, height = opened.size
+        if width < 1 or height < 1:
+            raise ValueError(f"{name} is a {width}x{height} image: it has no pixels")
+        if width * height > max_pixels:
+            raise ValueError(
+                f"{name} is {width}x{height} = {width * height:,} pixels; at most {max_pixels:,} are decoded"
+            )
+        try:
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+            raise ValueError(f"{name} is a broken image file ({_reason(error)})") from None
+    return _on_white_paper(image)
+
+
+def _reason(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _on_white_paper(image: Image.Image) -> Image.Image:

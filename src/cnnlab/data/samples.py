@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["SAMPLE_DIGIT", "SAMPLE_PHOTOS", "sample_digit", "sample_photo"]
+__all__ = ["SAMPLE_DIGIT", "SAMPLE_PHOTOS", "digit_per_class", "sample_digit", "sample_photo"]
 
 SAMPLE_PHOTOS = ("china.jpg", "flower.jpg")
 """The photos scikit-learn ships (``sklearn.datasets.load_sample_image``), 640x427 RGB."""
@@ -32,6 +32,14 @@ def sample_digit(index: int = SAMPLE_DIGIT) -> tuple[torch.Tensor, str]:
         raise ValueError(f"mnist5k has {len(test)} test images, numbered 0-{len(test) - 1}; got {index}")
     label = int(test.labels[index])
     return test.images[index].clone(), f"mnist5k test digit #{index} (a {label})"
+
+
+def digit_per_class() -> list[int]:
+    """The first mnist5k test digit of each class, 0 to 9: a row of examples to try a digit model on."""
+    from cnnlab.data.datasets import load_dataset
+
+    labels = load_dataset("mnist5k").test.labels.tolist()
+    return [labels.index(digit) for digit in range(10)]
 
 
 def sample_photo(name: str = "china.jpg") -> tuple[torch.Tensor, str]:

@@ -38,6 +38,7 @@ __all__ = [
     "FieldBox",
     "MapLayer",
     "capture",
+    "capture_with_output",
     "choose_layers",
     "field_box",
     "kernel_layers",
@@ -62,6 +63,9 @@ class MapLayer:
         field: receptive field per axis, ``GLOBAL`` for units that see everything, ``None`` if unknown.
         windowed: a convolution or pooling layer.
         block: a module holding two or more windowed layers (a residual block, an Inception module).
+        params: the parameters of the module and everything in it.
+        macs: multiply-accumulates of its first call, for one image (as :func:`~cnnlab.inspection.summary.summarize`
+            counts them).
     """
 
     name: str
@@ -71,6 +75,8 @@ class MapLayer:
     field: Any
     windowed: bool
     block: bool
+    params: int = 0
+    macs: int = 0
 
     @property
     def has_maps(self) -> bool:
@@ -111,23 +117,29 @@ def map_layers(model: nn.Module, input_size: tuple[int, int, int]) -> list[MapLa
     block before the block); modules that the forward pass never calls (an auxiliary head in eval mode)
     are left out.
     """
+    from cnnlab.inspection.summary import FlopCounter
+
     meta = copy.deepcopy(model).to("meta").eval()
     windowed = _windowed_below(meta)
     tracker = ReceptiveFieldTracker()
+    counter = FlopCounter()
     order: list[str] = []
     calls: dict[str, int] = {}
-    outputs: dict[str, tuple[tuple[int, ...], Any]] = {}
+    started: dict[str, int] = {}
+    outputs: dict[str, tuple[tuple[int, ...], Any, int]] = {}
 
     def hooks(name: str) -> tuple[Any, Any]:
         def before(_module: nn.Module, _inputs: Any) -> None:
             calls[name] = calls.get(name, 0) + 1
+            started.setdefault(name, counter.total)
 
         def after(_module: nn.Module, _inputs: Any, output: Any) -> None:
             if name not in outputs:
                 order.append(name)
                 out = output if isinstance(output, torch.Tensor) else None
                 shape = tuple(out.shape[1:]) if out is not None else ()
-                outputs[name] = (shape, tracker.field(out) if out is not None else None)
+                macs = (counter.total - started[name]) // 2
+                outputs[name] = (shape, tracker.field(out) if out is not None else None, macs)
 
         return before, after
 
@@ -140,7 +152,7 @@ def map_layers(model: nn.Module, input_size: tuple[int, int, int]) -> list[MapLa
     x = torch.empty(1, *input_size, device="meta")
     tracker.watch(x)
     try:
-        with tracker, torch.no_grad():
+        with counter, tracker, torch.no_grad():
             meta(x)
     finally:
         for handle in handles:
@@ -150,10 +162,21 @@ def map_layers(model: nn.Module, input_size: tuple[int, int, int]) -> list[MapLa
     layers = []
     for name in order:
         module = modules[name]
-        shape, field = outputs.get(name, ((), None))
+        shape, field, macs = outputs.get(name, ((), None, 0))
         is_block = not isinstance(module, _CONTAINERS) and windowed[name] >= 2
+        params = sum(p.numel() for p in module.parameters())
         layers.append(
-            MapLayer(name, type(module).__name__, shape, calls[name], field, _is_windowed(name, module), is_block)
+            MapLayer(
+                name,
+                type(module).__name__,
+                shape,
+                calls[name],
+                field,
+                _is_windowed(name, module),
+                is_block,
+                params,
+                macs,
+            )
         )
     return layers
 
@@ -231,6 +254,14 @@ def capture(model: nn.Module, x: torch.Tensor, names: Sequence[str]) -> dict[str
     Outputs are copied as they are produced, so a later in-place operation (``ReLU(inplace=True)``
     after a convolution) does not change what is kept.
     """
+    return capture_with_output(model, x, names)[1]
+
+
+@torch.no_grad()
+def capture_with_output(
+    model: nn.Module, x: torch.Tensor, names: Sequence[str]
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """As :func:`capture`, with the model's own output of the same forward pass (one pass for both)."""
     modules = dict(model.named_modules())
     kept: dict[str, torch.Tensor] = {}
 
@@ -243,11 +274,11 @@ def capture(model: nn.Module, x: torch.Tensor, names: Sequence[str]) -> dict[str
 
     handles = [modules[name].register_forward_hook(keep(name)) for name in names]
     try:
-        model(x)
+        output = model(x)
     finally:
         for handle in handles:
             handle.remove()
-    return kept
+    return output, kept
 
 
 @dataclass(frozen=True)

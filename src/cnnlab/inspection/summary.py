@@ -101,7 +101,7 @@ def _tensors_in(values: tuple[Any, ...]) -> list[torch.Tensor]:
     return found
 
 
-class _FlopCounter(TorchFunctionMode):
+class FlopCounter(TorchFunctionMode):
     """FLOPs of the convolutions and matrix products in a forward pass, by torch.utils.flop_counter's formulas."""
 
     def __init__(self) -> None:
@@ -347,7 +347,7 @@ def summarize(
 
     rows: list[LayerSummary] = []
     seen_params: set[int] = set()  # parameter ids: a module called twice, or shared weights, count once
-    counter = _FlopCounter()
+    counter = FlopCounter()
     tracker = ReceptiveFieldTracker()
 
     def row_hooks(name: str, module: nn.Module) -> tuple[Callable[..., None], Callable[..., None]]:

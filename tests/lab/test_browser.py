@@ -1,0 +1,147 @@
+"""The lab in a real browser: headless Chromium (Debian's package) driven by Playwright, with real mouse events.
+
+Nothing here downloads a browser: Playwright is pointed at /usr/bin/chromium, which `.ci/run` installs. Where
+Chromium or Playwright cannot be had, the test is skipped and says why. The screenshot it takes is kept in
+``$CNNLAB_ARTIFACTS`` when that is set (and in pytest's temporary directory otherwise).
+"""
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnlab.data.datasets import load_dataset
+from cnnlab.data.samples import SAMPLE_DIGIT
+
+CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium is not installed: `.ci/run` installs Debian's chromium (apt-get install chromium)",
+)
+
+
+@pytest.fixture(scope="module")
+def lab(lab_run):
+    """`cnnlab lab RUN resnet20` on a free port, as a user starts it; its address."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cnnlab", "lab", str(lab_run.path), "resnet20", "--port", "0", "--no-browser"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    line = process.stdout.readline()
+    match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+    if match is None:
+        process.kill()
+        pytest.fail(f"cnnlab lab did not say where it listens: {line!r} {process.stderr.read()}")
+    yield match.group(1)
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright's Python package: pip install playwright"
+    )
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.requests = []
+        page.on("request", lambda request: page.requests.append(request.url))
+        page.goto(lab)
+        page.wait_for_selector("body[data-ready=true]")
+        yield page
+        browser.close()
+
+
+def _strokes_of_a_test_digit() -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """The ink of mnist5k's test digit 685 (a 7), as horizontal strokes on a 28x28 grid: one per run of ink."""
+    digit = load_dataset("mnist5k").test.images[SAMPLE_DIGIT][0, 2:30, 2:30].numpy()
+    strokes = []
+    for y in range(28):
+        xs = np.nonzero(digit[y] > 100)[0]
+        for run in np.split(xs, np.nonzero(np.diff(xs) > 1)[0] + 1) if len(xs) else []:
+            strokes.append(((run[0] + 0.5, y + 0.5), (run[-1] + 0.5, y + 0.5)))
+    return strokes
+
+
+def _top(page, model):
+    card = page.locator(f'.card[data-model="{model}"]')
+    page.wait_for_function(f"document.querySelector('.card[data-model=\"{model}\"]').dataset.top", timeout=30_000)
+    return card
+
+
+def test_drawing_a_digit_with_the_mouse_predicts_what_run_predict_predicts(page, lab_run):
+    box = page.locator("#pad").bounding_box()
+    scale = box["width"] / 28
+    for (x0, y0), (x1, y1) in _strokes_of_a_test_digit():
+        page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
+        page.mouse.down()
+        page.mouse.move(box["x"] + x1 * scale, box["y"] + y1 * scale, steps=3)
+        page.mouse.up()
+    page.wait_for_timeout(600)  # the last stroke's update
+    page.wait_for_function("!document.querySelector('#status').textContent.includes('loading')")
+    card = _top(page, lab_run.path.name)
+    drawn = page.evaluate("document.getElementById('pad').toDataURL('image/png')")
+    image = Image.open(io.BytesIO(base64.b64decode(drawn.split(",", 1)[1])))
+    (expected,) = lab_run.predict(image, k=5)
+    shown = json.loads(card.get_attribute("data-top"))
+    assert [guess["class"] for guess in shown] == [g.label for g in expected.top]
+    assert [guess["probability"] for guess in shown] == pytest.approx([g.probability for g in expected.top], abs=1e-5)
+    assert expected.label == "7"  # the strokes of a 7, read as a 7 by a LeNet-5 of three epochs
+    assert card.locator(".top li").first.inner_text().startswith("7")
+
+
+def test_feature_maps_appear_and_clicking_a_unit_draws_its_field(page, lab_run):
+    card = page.locator(f'.card[data-model="{lab_run.path.name}"]')
+    maps = card.locator(".map canvas")
+    assert maps.count() == 4 and [maps.nth(i).get_attribute("data-layer") for i in range(4)] == ["c1", "s2", "c3", "s4"]
+    assert int(card.get_attribute("data-tiles")) == 6 + 6 + 16 + 16
+    maps.nth(2).click(position={"x": 20, "y": 20})  # c3: a unit of the first tile
+    page.wait_for_function(
+        f"document.querySelector('.card[data-model=\"{lab_run.path.name}\"] .seen-box').dataset.box", timeout=10_000
+    )
+    box = card.locator(".seen-box").get_attribute("data-box")
+    assert len(box.strip("[]").split(",")) == 4 and "field" in card.locator(".unit").inner_text()
+
+
+def test_a_sample_photo_dropped_on_the_page_goes_to_the_colour_model(page):
+    page.evaluate(
+        """async () => {
+            const blob = await (await fetch('/api/samples/china')).blob();
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([blob], 'china.jpg', { type: 'image/jpeg' }));
+            const drop = new DragEvent('drop', { dataTransfer: transfer, bubbles: true });
+            document.getElementById('drop').dispatchEvent(drop);
+        }"""
+    )
+    page.wait_for_function("document.querySelector('.card[data-model=\"resnet20\"]').dataset.source === 'china.jpg'",
+                           timeout=30_000)  # fmt: skip
+    card = page.locator('.card[data-model="resnet20"]')
+    assert card.locator(".top li").count() == 5 and card.locator(".map canvas").count() >= 3
+    seen = card.locator(".seen-image")
+    assert seen.evaluate("canvas => canvas.width") >= 32
+
+
+def test_no_request_left_the_machine_and_a_screenshot_is_kept(page, tmp_path):
+    hosts = {urlparse(url).hostname for url in page.requests if urlparse(url).scheme in ("http", "https", "ws")}
+    assert hosts == {"127.0.0.1"}, hosts
+    assert all(urlparse(url).scheme in ("http", "data", "blob") for url in page.requests)
+    folder = Path(os.environ.get("CNNLAB_ARTIFACTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / "lab.png"
+    page.screenshot(path=str(shot), full_page=True)
+    with Image.open(shot) as picture:
+        assert picture.size[0] >= 1000 and np.asarray(picture.convert("L")).std() > 10
