@@ -25,7 +25,7 @@ def _run(script: str, *args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py"])
+@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py", "lab.py"])
 def test_help_says_how_to_run(script):
     out = _run(script, "--help")
     assert "Run:" in out and "--quick" in out
@@ -51,3 +51,11 @@ def test_pipeline_prints_ratios_and_recommendation():
         match = re.search(line, out, re.M)
         assert match and float(match.group(1)) > 0, out
     assert re.search(rf"^channels_last helps resnet20 on this CPU: (yes|no) \(({NUMBER})x", out, re.M), out
+
+
+def test_lab_prints_latency_against_the_forward_pass_and_a_load():
+    out = _run("lab.py", "--quick")
+    assert re.search(rf"^lenet5\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x$", out, re.M), out
+    assert re.search(rf"^load: 4 clients for 2 s against lenet5: \d+ requests, 0 errors, \d+ requests/s", out, re.M), (
+        out
+    )

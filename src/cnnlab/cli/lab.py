@@ -72,7 +72,9 @@ def _bind(host: str, port: int) -> socket.socket:
     """A listening socket, or one line on what stands in the way."""
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP said outright: asyncio turns Nagle's algorithm off only on sockets that say it, and with it
+        # on, every answer on a kept-alive connection waits for a delayed ACK (40 ms instead of 5).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
     except socket.gaierror:
