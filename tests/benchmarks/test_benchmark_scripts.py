@@ -56,6 +56,4 @@ def test_pipeline_prints_ratios_and_recommendation():
 def test_lab_prints_latency_against_the_forward_pass_and_a_load():
     out = _run("lab.py", "--quick")
     assert re.search(rf"^lenet5\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x$", out, re.M), out
-    assert re.search(rf"^load: 4 clients for 2 s against lenet5: \d+ requests, 0 errors, \d+ requests/s", out, re.M), (
-        out
-    )
+    assert re.search(r"^load: 4 clients for 2 s against lenet5: \d+ requests, 0 errors, \d+ requests/s", out, re.M), out
