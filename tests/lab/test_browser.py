@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab.data.datasets import load_dataset
-from cnnlab.data.samples import SAMPLE_DIGIT
+from cnnlab.data.samples import digit_strokes
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -66,17 +65,6 @@ def page(lab):
         browser.close()
 
 
-def _strokes_of_a_test_digit() -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    """The ink of mnist5k's test digit 685 (a 7), as horizontal strokes on a 28x28 grid: one per run of ink."""
-    digit = load_dataset("mnist5k").test.images[SAMPLE_DIGIT][0, 2:30, 2:30].numpy()
-    strokes = []
-    for y in range(28):
-        xs = np.nonzero(digit[y] > 100)[0]
-        for run in np.split(xs, np.nonzero(np.diff(xs) > 1)[0] + 1) if len(xs) else []:
-            strokes.append(((run[0] + 0.5, y + 0.5), (run[-1] + 0.5, y + 0.5)))
-    return strokes
-
-
 def _top(page, model):
     card = page.locator(f'.card[data-model="{model}"]')
     page.wait_for_function(f"document.querySelector('.card[data-model=\"{model}\"]').dataset.top", timeout=30_000)
@@ -86,7 +74,7 @@ def _top(page, model):
 def test_drawing_a_digit_with_the_mouse_predicts_what_run_predict_predicts(page, lab_run):
     box = page.locator("#pad").bounding_box()
     scale = box["width"] / 28
-    for (x0, y0), (x1, y1) in _strokes_of_a_test_digit():
+    for (x0, y0), (x1, y1) in digit_strokes():
         page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
         page.mouse.down()
         page.mouse.move(box["x"] + x1 * scale, box["y"] + y1 * scale, steps=3)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["SAMPLE_DIGIT", "SAMPLE_PHOTOS", "digit_per_class", "sample_digit", "sample_photo"]
+__all__ = ["SAMPLE_DIGIT", "SAMPLE_PHOTOS", "digit_per_class", "digit_strokes", "sample_digit", "sample_photo"]
 
 SAMPLE_PHOTOS = ("china.jpg", "flower.jpg")
 """The photos scikit-learn ships (``sklearn.datasets.load_sample_image``), 640x427 RGB."""
@@ -32,6 +32,26 @@ def sample_digit(index: int = SAMPLE_DIGIT) -> tuple[torch.Tensor, str]:
         raise ValueError(f"mnist5k has {len(test)} test images, numbered 0-{len(test) - 1}; got {index}")
     label = int(test.labels[index])
     return test.images[index].clone(), f"mnist5k test digit #{index} (a {label})"
+
+
+def digit_strokes(
+    index: int = SAMPLE_DIGIT, threshold: int = 100
+) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """An mnist5k test digit as pen strokes on its 28x28 field: one horizontal stroke per run of ink in a row.
+
+    Coordinates are ``(x, y)`` in pixels of the 28x28 field (pixel centres at ``+ 0.5``): scaled to a drawing
+    pad, they redraw the digit with real pointer events, as the lab's browser test and screenshot do.
+    """
+    import numpy as np
+
+    pixels, _ = sample_digit(index)
+    digit = pixels[0, 2:30, 2:30].numpy()  # the 28x28 field inside the 32x32 padding
+    strokes = []
+    for y in range(28):
+        xs = np.nonzero(digit[y] > threshold)[0]
+        runs = np.split(xs, np.nonzero(np.diff(xs) > 1)[0] + 1) if len(xs) else []
+        strokes += [((float(run[0]) + 0.5, y + 0.5), (float(run[-1]) + 0.5, y + 0.5)) for run in runs]
+    return strokes
 
 
 def digit_per_class() -> list[int]:

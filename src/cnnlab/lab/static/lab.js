@@ -4,7 +4,7 @@
 const UPDATE_EVERY_MS = 100; // while drawing, a new prediction at least this often (one request at a time)
 const PEN_WIDTH = 18; // pixels of the 280x280 pad: about MNIST's stroke, once the digit is scaled to 20x20
 const GAP = 1; // pixels between feature-map tiles
-const MAP_WIDTH = 440; // pixels a layer's grid of tiles is fitted into
+const MAP_WIDTH = 320; // pixels a layer's grid of tiles is fitted into
 
 const state = {
   models: [],
