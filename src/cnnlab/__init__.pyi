@@ -23,5 +23,7 @@ from .training.loop import TrainingInterrupted as TrainingInterrupted
 from .training.loop import TrainingStopped as TrainingStopped
 from .training.loop import train as train
 from .training.prediction import Prediction as Prediction
+from .viz.animation import Animation as Animation
+from .viz.animation import animate as animate
 
 __version__: str

@@ -25,7 +25,7 @@ def _run(script: str, *args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py", "lab.py"])
+@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py", "lab.py", "animate.py"])
 def test_help_says_how_to_run(script):
     out = _run(script, "--help")
     assert "Run:" in out and "--quick" in out
@@ -57,3 +57,12 @@ def test_lab_prints_latency_against_the_forward_pass_and_a_load():
     out = _run("lab.py", "--quick")
     assert re.search(rf"^lenet5\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x$", out, re.M), out
     assert re.search(r"^load: 4 clients for 2 s against lenet5: \d+ requests, 0 errors, \d+ requests/s", out, re.M), out
+
+
+def test_animate_times_every_case_against_matplotlib():
+    out = _run("animate.py", "--quick")
+    rows = re.findall(rf"^(\S[\w ()x]*?)\s+(\d+)\s+({NUMBER})\s+\d+", out, re.M)
+    assert len(rows) == 20 and rows[0][:2] == ("no_padding_no_strides", "4"), out
+    assert ("9x9 transposed k3 s2 (19x19)", "361") in [row[:2] for row in rows], out
+    assert re.search(rf"^matplotlib per frame / ours: {NUMBER}x faster \(median of 1 cases\)$", out, re.M), out
+    assert re.search(rf"^target: every 9x9 input under 1 s: (met|NOT met) \(slowest {NUMBER} s\)$", out, re.M), out

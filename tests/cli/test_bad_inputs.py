@@ -107,6 +107,13 @@ CASES = [
     ("shape", "transposed", "-i", "1", "-k", "3", "-p", "5"),
     ("shape", "chain", "-i", "8", "conv:5", "conv:5"),
     ("shape", "chain", "-i", "8", "blur:3"),
+    ("animate", "conv", "-i", "3", "-k", "5"),
+    ("animate", "conv", "-i", "5x", "-k", "3"),
+    ("animate", "pool", "-i", "5", "-k", "3", "-d", "2", "--mode", "mean"),
+    ("animate", "transposed", "-i", "3", "-k", "3", "-s", "2", "--output-padding", "2"),
+    ("animate", "conv", "-i", "200", "-k", "3"),
+    ("animate", "conv", "-i", "5", "-k", "3", "--output", "{file}"),
+    ("animate", "conv", "-i", "5", "-k", "3", "--output", "{file}/a.gif"),
     ("compare-layers", "--input", "1x4x4", "--out-channels", "2", "--kernel", "9"),
     ("compare-layers", "--input", "1x32", "--out-channels", "0", "--kernel", "3"),
     ("bogus",),
@@ -155,7 +162,7 @@ def test_there_are_sixty_or_more_and_every_command_has_some():
     commands = {case[0] for case in CASES}
     assert len(CASES) >= 60 and commands >= {
         "train", "evaluate", "predict", "export", "report", "show", "experiment", "models", "summary", "shape",
-        "compare-layers",
+        "animate", "compare-layers",
     }  # fmt: skip
 
 

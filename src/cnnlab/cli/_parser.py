@@ -74,6 +74,27 @@ def non_negative_int(text: str) -> int:
     return _whole_number(text, 0, "a whole number >= 0")
 
 
+def _size(text: str, minimum: int, expected: str) -> int | tuple[int, int]:
+    parts = re.split(r"[x×,]", text.strip().lower())
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in (1, 2) or min(numbers) < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected} (N, or HxW such as 5x7), got {text!r}")
+    return numbers[0] if len(numbers) == 1 else (numbers[0], numbers[1])
+
+
+def positive_size(text: str) -> int | tuple[int, int]:
+    """argparse type: ``N`` or ``HxW`` of whole numbers >= 1 (a square or a rectangular size)."""
+    return _size(text, 1, "a positive size")
+
+
+def non_negative_size(text: str) -> int | tuple[int, int]:
+    """argparse type: ``N`` or ``HxW`` of whole numbers >= 0."""
+    return _size(text, 0, "a size >= 0")
+
+
 def chw_shape(text: str) -> tuple[int, int, int]:
     """argparse type: ``CxHxW`` such as ``1x32x32`` (also ``HxW``, read as one channel)."""
     parts = re.split(r"[x×,]", text.strip().lower())

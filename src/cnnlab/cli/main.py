@@ -33,6 +33,7 @@ SUBCOMMANDS = (
     "models",
     "summary",
     "shape",
+    "animate",
     "compare_layers",
 )
 
@@ -40,6 +41,8 @@ EPILOG = """examples:
   cnnlab shape conv -i 32 -k 5            feature-map size, with the formula filled in
   cnnlab shape chain -i 32 conv:5 pool:2 conv:5 pool:2 conv:5
                                           sizes and receptive fields of a chain of layers
+  cnnlab animate conv -i 5 -k 3 -s 2 -p 1 --values
+                                          the sliding window as a GIF, PyTorch's numbers in the cells
   cnnlab compare-layers --input 1x32x32 --out-channels 6 --kernel 5
                                           fully connected vs locally connected vs convolution
 

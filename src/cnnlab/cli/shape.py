@@ -78,32 +78,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     chain.set_defaults(handler=_chain, prog=chain.prog)
 
 
-def _print(explanation: shapes.SizeExplanation, header: str) -> int:
-    print(header)
-    print(explanation)
+def _print(explanation: shapes.SizeExplanation) -> int:
+    print(explanation.text)
     return 0
 
 
 def _conv(args: argparse.Namespace) -> int:
-    i, k, s, p, d = args.input, args.kernel, args.stride, args.padding, args.dilation
-    return _print(shapes.explain_conv(i, k, s, p, d), f"convolution: i={i}, k={k}, s={s}, p={p}, d={d}")
+    return _print(shapes.explain_conv(args.input, args.kernel, args.stride, args.padding, args.dilation))
 
 
 def _pool(args: argparse.Namespace) -> int:
     i, k, s, p, d = args.input, args.kernel, args.stride, args.padding, args.dilation
-    header = f"pooling: i={i}, k={k}, s={k if s is None else s}, p={p}, d={d}, ceil_mode={args.ceil_mode}"
-    return _print(shapes.explain_pool(i, k, s, p, d, args.ceil_mode), header)
+    return _print(shapes.explain_pool(i, k, s, p, d, args.ceil_mode))
 
 
 def _transposed(args: argparse.Namespace) -> int:
     i, k, s, p, d, a = args.input, args.kernel, args.stride, args.padding, args.dilation, args.output_padding
-    header = f"transposed convolution: i={i}, k={k}, s={s}, p={p}, d={d}, output_padding={a}"
-    return _print(shapes.explain_transposed(i, k, s, p, d, a), header)
+    return _print(shapes.explain_transposed(i, k, s, p, d, a))
 
 
 def _same(args: argparse.Namespace) -> int:
-    k, s, d = args.kernel, args.stride, args.dilation
-    return _print(shapes.explain_same_padding(k, s, d), f"same padding: k={k}, s={s}, d={d}")
+    return _print(shapes.explain_same_padding(args.kernel, args.stride, args.dilation))
 
 
 def _layer_spec(text: str) -> tuple[str, shapes.Window]:

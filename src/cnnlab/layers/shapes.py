@@ -203,14 +203,23 @@ def same_padding(k: int, s: int = 1, d: int = 1) -> int:
 
 @dataclass(frozen=True)
 class SizeExplanation:
-    """A size computation written out: the formula lines, the result and what the division left over."""
+    """A size computation written out: the formula lines, the result and what the division left over.
+
+    ``header`` names the computation and its arguments (``convolution: i=32, k=5, s=1, p=0, d=1``); ``str()``
+    is the formula and the notes, ``text`` the header above them, as ``cnnlab shape`` prints it.
+    """
 
     output: int
     lines: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    header: str = ""
 
     def __str__(self) -> str:
         return "\n".join(self.lines + self.notes)
+
+    @property
+    def text(self) -> str:
+        return f"{self.header}\n{self}" if self.header else str(self)
 
 
 def _coverage_note(i: int, k_eff: int, s: int, p: int, o: int) -> str:
@@ -243,7 +252,8 @@ def explain_conv(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> SizeExpl
     o = conv_output_size(i, k, s, p, d)
     k_eff = effective_kernel_size(k, d)
     lines = [*_dilation_line(k, d), f"o = floor(({i} - {k_eff} + 2*{p}) / {s}) + 1 = {o}"]
-    return SizeExplanation(o, tuple(lines), (_coverage_note(i, k_eff, s, p, o),))
+    header = f"convolution: i={i}, k={k}, s={s}, p={p}, d={d}"
+    return SizeExplanation(o, tuple(lines), (_coverage_note(i, k_eff, s, p, o),), header)
 
 
 def explain_pool(
@@ -252,6 +262,7 @@ def explain_pool(
     """The pooling size formula with the numbers filled in, including PyTorch's ceil-mode rule."""
     o = pool_output_size(i, k, s, p, d, ceil_mode)
     s = k if s is None else s
+    header = f"pooling: i={i}, k={k}, s={s}, p={p}, d={d}, ceil_mode={ceil_mode}"
     k_eff = effective_kernel_size(k, d)
     numerator = i - k_eff + 2 * p
     rounding = "ceil" if ceil_mode else "floor"
@@ -264,7 +275,7 @@ def explain_pool(
             f"so PyTorch drops it: o = {o}."
         )
     notes.append(_coverage_note(i, k_eff, s, p, o))
-    return SizeExplanation(o, tuple(lines), tuple(notes))
+    return SizeExplanation(o, tuple(lines), tuple(notes), header)
 
 
 def explain_transposed(i: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0) -> SizeExplanation:
@@ -284,7 +295,8 @@ def explain_transposed(i: int, k: int, s: int = 1, p: int = 0, d: int = 1, outpu
         + f", then convolve with stride 1 with the flipped {k}x{k} kernel: "
         f"{stretched} + 2*{border}{f' + {output_padding}' if output_padding else ''} - {k_eff} + 1 = {o}.",
     )
-    return SizeExplanation(o, lines, notes)
+    header = f"transposed convolution: i={i}, k={k}, s={s}, p={p}, d={d}, output_padding={output_padding}"
+    return SizeExplanation(o, lines, notes, header)
 
 
 def explain_same_padding(k: int, s: int = 1, d: int = 1) -> SizeExplanation:
@@ -294,7 +306,7 @@ def explain_same_padding(k: int, s: int = 1, d: int = 1) -> SizeExplanation:
     lines = (f"p = (d*(k - 1)) / 2 = ({d}*({k} - 1)) / 2 = {p}",)
     kept = "o = i" if s == 1 else f"o = ceil(i / {s})"
     notes = (f"With this padding every input size i gives {kept} (effective kernel {k_eff}).",)
-    return SizeExplanation(p, lines, notes)
+    return SizeExplanation(p, lines, notes, f"same padding: k={k}, s={s}, d={d}")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,704 @@
+"""Moving pictures of the size arithmetic: a window sliding over an input, one frame per output position.
+
+``cnnlab.animate("conv", input=5, kernel=3, stride=2, padding=1)`` draws what ``cnnlab shape conv`` computes:
+the input grid with its padding cells drawn apart from the real ones, the kernel window over it (a dilated
+window with its gaps), and the output cell it fills, with the formula and its numbers under the frames. A
+transposed convolution is drawn the lecture's way ("adds zeros between the feature map, then blurs it"): the
+zeros inserted between the inputs, the border added, and the flipped kernel sliding over that with stride 1.
+Pooling shows max or mean windows, with PyTorch's ceil mode.
+
+With ``values=True`` a small integer input and kernel are printed in the cells, and every output number is
+what ``F.conv2d``, ``F.conv_transpose2d``, ``F.max_pool2d`` or ``F.avg_pool2d`` gives (computed by them).
+Frames are drawn with Pillow (a 9x9 input in well under a second); an animation saves as a GIF, as an MP4
+where imageio's ffmpeg plugin is installed, or as a self-contained HTML page with a play and step slider.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageColor, ImageDraw, ImageFont
+
+from cnnlab.errors import SettingError
+from cnnlab.files import atomic_output, write_text
+from cnnlab.layers import shapes
+
+__all__ = ["CONV_ARITHMETIC", "FORMATS", "KINDS", "MAX_FRAMES", "MAX_GRID", "Animation", "AnimationCase", "animate"]
+
+KINDS = ("conv", "pool", "transposed")
+FORMATS = ("gif", "mp4", "html")
+# One frame per output position: past these, a picture of the arithmetic stops being readable.
+MAX_FRAMES = 1024
+MAX_GRID = 64
+
+# What a cell of the grid the window slides over holds.
+INPUT, PADDING, ZERO, OUTSIDE = "input", "padding", "zero", "outside"
+
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class AnimationCase:
+    """A named animation: ``animate(kind, **arguments)``."""
+
+    name: str
+    caption: str
+    kind: str
+    arguments: dict[str, Any]
+
+    def animate(self, values: bool = False) -> Animation:
+        return animate(self.kind, values=values, **self.arguments)
+
+
+def _case(name: str, caption: str, kind: str, **arguments: Any) -> AnimationCase:
+    return AnimationCase(name, caption, kind, arguments)
+
+
+# Dumoulin and Visin, "A guide to convolution arithmetic for deep learning" (2016): the sizes of its figures
+# (sections 2-5), each convolution beside the transposed convolution that undoes its shape.
+CONV_ARITHMETIC = (
+    _case("no_padding_no_strides", "no padding, unit strides", "conv", input=4, kernel=3),
+    _case("arbitrary_padding_no_strides", "arbitrary padding, unit strides", "conv", input=5, kernel=4, padding=2),
+    _case("same_padding_no_strides", "half (same) padding, unit strides", "conv", input=5, kernel=3, padding=1),
+    _case("full_padding_no_strides", "full padding, unit strides", "conv", input=5, kernel=3, padding=2),
+    _case("no_padding_strides", "no padding, strides", "conv", input=5, kernel=3, stride=2),
+    _case("padding_strides", "padding, strides", "conv", input=5, kernel=3, stride=2, padding=1),
+    _case("padding_strides_odd", "padding, strides, odd size", "conv", input=6, kernel=3, stride=2, padding=1),
+    _case("no_padding_no_strides_transposed", "transposed: no padding, unit strides", "transposed", input=2,
+          kernel=3),
+    _case("arbitrary_padding_no_strides_transposed", "transposed: arbitrary padding, unit strides", "transposed",
+          input=6, kernel=4, padding=2),
+    _case("same_padding_no_strides_transposed", "transposed: half (same) padding, unit strides", "transposed",
+          input=5, kernel=3, padding=1),
+    _case("full_padding_no_strides_transposed", "transposed: full padding, unit strides", "transposed", input=7,
+          kernel=3, padding=2),
+    _case("no_padding_strides_transposed", "transposed: no padding, strides", "transposed", input=2, kernel=3,
+          stride=2),
+    _case("padding_strides_transposed", "transposed: padding, strides", "transposed", input=3, kernel=3, stride=2,
+          padding=1),
+    _case("padding_strides_odd_transposed", "transposed: padding, strides, odd size (output padding 1)",
+          "transposed", input=3, kernel=3, stride=2, padding=1, output_padding=1),
+    _case("dilation", "dilation 2, no padding, unit strides", "conv", input=7, kernel=3, dilation=2),
+)  # fmt: skip
+
+
+def _pair(value: int | tuple[int, int], name: str) -> Pair:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, value
+    if isinstance(value, tuple | list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return int(value[0]), int(value[1])
+    raise SettingError(f"<{name}>: expected a whole number or a (height, width) pair, got {value!r}")
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """One axis of the picture: the grid's cells and where each output's window lies on them."""
+
+    cells: tuple[str, ...]  # what each grid cell is
+    source: tuple[int, ...]  # the input index a grid cell shows (-1: none)
+    windows: tuple[tuple[int, ...], ...]  # per output position, the grid cells its window covers
+    explanation: shapes.SizeExplanation
+
+
+def _conv_axis(i: int, k: int, s: int, p: int, d: int) -> _Axis:
+    explanation = shapes.explain_conv(i, k, s, p, d)
+    size = i + 2 * p
+    cells = tuple(INPUT if p <= g < p + i else PADDING for g in range(size))
+    source = tuple(g - p if p <= g < p + i else -1 for g in range(size))
+    windows = tuple(tuple(o * s + a * d for a in range(k)) for o in range(explanation.output))
+    return _Axis(cells, source, windows, explanation)
+
+
+def _pool_axis(i: int, k: int, s: int | None, p: int, d: int, ceil_mode: bool) -> _Axis:
+    explanation = shapes.explain_pool(i, k, s, p, d, ceil_mode)
+    stride = k if s is None else s
+    windows = tuple(tuple(o * stride + a * d for a in range(k)) for o in range(explanation.output))
+    size = max(i + 2 * p, max(window[-1] for window in windows) + 1)  # ceil mode may reach past the padding
+    cells = tuple(INPUT if p <= g < p + i else PADDING if g < i + 2 * p else OUTSIDE for g in range(size))
+    source = tuple(g - p if p <= g < p + i else -1 for g in range(size))
+    return _Axis(cells, source, windows, explanation)
+
+
+def _transposed_axis(i: int, k: int, s: int, p: int, d: int, output_padding: int) -> _Axis:
+    explanation = shapes.explain_transposed(i, k, s, p, d, output_padding)
+    stretched = (i - 1) * s + 1  # s - 1 zeros between neighbouring inputs
+    before, after = d * (k - 1) - p, d * (k - 1) - p + output_padding  # a negative border crops instead
+    cells, source = [], []
+    for g in range(stretched + before + after):
+        j = g - before
+        if not 0 <= j < stretched:
+            cells.append(PADDING)
+            source.append(-1)
+        elif j % s:
+            cells.append(ZERO)
+            source.append(-1)
+        else:
+            cells.append(INPUT)
+            source.append(j // s)
+    windows = tuple(tuple(o + a * d for a in range(k)) for o in range(explanation.output))
+    return _Axis(tuple(cells), tuple(source), windows, explanation)
+
+
+def _combine(row: str, col: str) -> str:
+    for kind in (OUTSIDE, PADDING, ZERO):
+        if kind in (row, col):
+            return kind
+    return INPUT
+
+
+@dataclass
+class Animation:
+    """An animation of one sliding-window operation; ``frames`` draws it, ``save`` writes it.
+
+    Attributes:
+        kind: ``conv``, ``pool`` or ``transposed``.
+        name: a file stem that spells the arguments, such as ``conv-i5-k3-s2-p1``.
+        title: the operation and its arguments.
+        formula: the formula with the numbers filled in, as ``cnnlab shape`` prints it (both axes when they
+            differ).
+        cells: ``(H, W)`` array of what each cell of the grid the window slides over is (``input``, ``padding``,
+            ``zero`` inserted, or ``outside`` the padded input in ceil mode).
+        windows: per output position ``(y, x)``, in row order, the grid cells ``(gy, gx)`` its window covers.
+        output_shape: ``(H, W)`` of the output.
+        grid_values: with values, what each grid cell holds (padding: 0, or -inf for max pooling); else ``None``.
+        kernel: with values, the kernel as it is applied to the grid (flipped for a transposed convolution).
+        outputs: with values, the output, as PyTorch computes it.
+        mode: ``max`` or ``mean`` for pooling.
+    """
+
+    kind: str
+    name: str
+    title: str
+    formula: str
+    cells: np.ndarray
+    windows: list[list[tuple[int, int]]]
+    output_shape: tuple[int, int]
+    grid_values: np.ndarray | None = None
+    kernel: np.ndarray | None = None
+    outputs: np.ndarray | None = None
+    mode: str = ""
+    _frames: list[Image.Image] | None = field(default=None, repr=False)
+
+    @property
+    def positions(self) -> list[tuple[int, int]]:
+        """The output position of each frame, row by row."""
+        height, width = self.output_shape
+        return [(y, x) for y in range(height) for x in range(width)]
+
+    @property
+    def frames(self) -> list[Image.Image]:
+        """One picture per output position (drawn on first use)."""
+        if self._frames is None:
+            self._frames = _Painter(self).frames()
+        return self._frames
+
+    def gif(self, seconds_per_frame: float = 0.6) -> bytes:
+        """The animation as GIF bytes, looping."""
+        frames = self.frames  # palette images sharing one palette: written as they are
+        buffer = io.BytesIO()
+        # Pillow writes each frame as its change from the one before, the unchanged pixels in a transparent
+        # colour: naming one the palette leaves unused spares it a histogram of every frame to find one.
+        frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], loop=0, disposal=1,
+                       duration=round(seconds_per_frame * 1000), transparency=PALETTE_SIZE)  # fmt: skip
+        return buffer.getvalue()
+
+    def html(self, seconds_per_frame: float = 0.6) -> str:
+        """A self-contained page: every frame inlined, a play button and a slider to step (no network)."""
+        images = "".join(
+            f'<img src="data:image/png;base64,{_png64(frame)}" alt="output position {y}, {x}"'
+            + ("" if n == 0 else " hidden")
+            + ">"
+            for n, (frame, (y, x)) in enumerate(zip(self.frames, self.positions, strict=True))
+        )
+        count = len(self.frames)
+        return _PAGE.format(
+            title=html.escape(self.title), images=images, last=count - 1, count=count,
+            delay=round(seconds_per_frame * 1000), formula=html.escape(self.formula),
+        )  # fmt: skip
+
+    def save(self, out: str | Path, seconds_per_frame: float = 0.6) -> Path:
+        """Write the animation to ``out``: ``.gif``, ``.mp4`` (needs imageio's ffmpeg plugin) or ``.html``.
+
+        Raises:
+            ValueError: another suffix, or MP4 without imageio and imageio-ffmpeg.
+            OSError: the file cannot be written.
+        """
+        out = Path(out).expanduser()
+        suffix = out.suffix.lower().lstrip(".")
+        if suffix not in FORMATS:
+            ending = out.suffix or "nothing"
+            raise SettingError(f"animations are written as {', '.join(FORMATS)}; <out> ends in {ending}")
+        if suffix == "html":
+            return write_text(out, self.html(seconds_per_frame))
+        if suffix == "mp4":
+            return self._mp4(out, seconds_per_frame)
+        with atomic_output(out) as temporary:
+            temporary.write_bytes(self.gif(seconds_per_frame))
+        return out
+
+    def _mp4(self, out: Path, seconds_per_frame: float) -> Path:
+        try:
+            import imageio_ffmpeg
+        except ImportError:
+            raise ValueError("MP4 needs imageio's ffmpeg plugin: pip install imageio-ffmpeg (or write .gif)") from None
+        width, height = self.frames[0].size
+        even = (width + width % 2, height + height % 2)  # H.264 wants even sizes
+        with atomic_output(out) as temporary:
+            # The temporary name does not end in .mp4: say the container, and one frame per second of the picture.
+            writer = imageio_ffmpeg.write_frames(
+                str(temporary), even, fps=1 / seconds_per_frame, codec="libx264", macro_block_size=2,
+                output_params=["-f", "mp4"],
+            )  # fmt: skip
+            writer.send(None)
+            try:
+                for frame in self.frames:
+                    writer.send(np.ascontiguousarray(np.asarray(_padded(frame, even))).tobytes())
+            finally:
+                writer.close()
+        return out
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.gif()).decode("ascii")
+        picture = f'<img src="data:image/gif;base64,{data}" alt="{html.escape(self.title)}">'
+        return f"<figure>{picture}<figcaption><pre>{html.escape(self.formula)}</pre></figcaption></figure>"
+
+    def __str__(self) -> str:
+        return f"{self.title}: {len(self.positions)} frames\n{self.formula}"
+
+
+def _png64(frame: Image.Image) -> str:
+    buffer = io.BytesIO()
+    frame.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _padded(frame: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if frame.size == size:
+        return frame
+    canvas = Image.new("RGB", size, "white")
+    canvas.paste(frame, (0, 0))
+    return canvas
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1rem; }}
+pre {{ font-size: 0.85rem; }}
+.controls {{ display: flex; gap: 0.6rem; align-items: center; margin: 0.5rem 0; }}
+input[type=range] {{ width: 20rem; }}
+</style>
+</head><body>
+<h1 style="font-size: 1.1rem">{title}</h1>
+<div id="frames">{images}</div>
+<div class="controls"><button id="play" type="button">Play</button>
+<input id="step" type="range" min="0" max="{last}" value="0" aria-label="output position">
+<span id="at">1 / {count}</span></div>
+<pre>{formula}</pre>
+<script>
+const frames = [...document.querySelectorAll("#frames img")], step = document.getElementById("step");
+const at = document.getElementById("at"), play = document.getElementById("play");
+let timer = null;
+function show(n) {{
+  frames.forEach((f, i) => f.hidden = i !== n);
+  step.value = n;
+  at.textContent = (n + 1) + " / " + frames.length;
+}}
+step.addEventListener("input", () => show(Number(step.value)));
+play.addEventListener("click", () => {{
+  if (timer) {{ clearInterval(timer); timer = null; play.textContent = "Play"; return; }}
+  play.textContent = "Pause";
+  timer = setInterval(() => show((Number(step.value) + 1) % frames.length), {delay});
+}});
+</script></body></html>
+"""
+
+
+_COLOURS = {INPUT: "#dbe9f6", PADDING: "#ececec", ZERO: "#fff3c4", OUTSIDE: "#ffffff"}
+WINDOW_EDGE = (31, 119, 180)
+PALETTE_SIZE = 64  # colours of the frames (the cells' few, and their text's antialiasing); index 64 stays unused
+# An output cell before, at and after its frame: its fill and its number's colour.
+EMPTY, NOW, DONE = "empty", "now", "done"
+_OUTPUT_STATES = {EMPTY: ("#ffffff", "#222"), NOW: ("#2ca25f", "#fff"), DONE: ("#c7e9c0", "#222")}
+
+
+def _nearest(palette: Image.Image, colour: tuple[int, int, int]) -> int:
+    entries = np.array(palette.getpalette()[: 3 * 256], dtype=np.int32).reshape(-1, 3)
+    return int(((entries - np.array(colour)) ** 2).sum(axis=1).argmin())
+
+
+def _snapped(palette: Image.Image, colours: list[tuple[int, ...]]) -> Image.Image:
+    """The palette with its entry nearest each of ``colours`` set to it exactly: white stays white."""
+    entries = np.array(palette.getpalette()[: 3 * PALETTE_SIZE], dtype=np.int32).reshape(-1, 3)
+    taken: set[int] = set()
+    for colour in dict.fromkeys(colour[:3] for colour in colours):  # each once, in order
+        distances = ((entries - np.array(colour)) ** 2).sum(axis=1)
+        distances[list(taken)] = np.iinfo(np.int32).max
+        index = int(distances.argmin())
+        entries[index] = colour
+        taken.add(index)
+    palette.putpalette(entries.astype(np.uint8).reshape(-1).tolist())
+    return palette
+
+
+class _Indexer:
+    """An RGB picture as indices of the palette entry nearest each pixel's colour, exactly.
+
+    (Pillow's own mapping looks colours up in a coarse cache, which can send white to a near-white.)
+    """
+
+    def __init__(self, palette: Image.Image) -> None:
+        self.entries = np.array(palette.getpalette()[: 3 * PALETTE_SIZE], dtype=np.int32).reshape(-1, 3)
+        self.known: dict[int, int] = {}
+
+    def __call__(self, image: Image.Image) -> np.ndarray:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.int32)
+        packed = (pixels[..., 0] << 16) | (pixels[..., 1] << 8) | pixels[..., 2]
+        colours, inverse = np.unique(packed, return_inverse=True)
+        for colour in colours.tolist():
+            if colour not in self.known:
+                rgb = np.array([colour >> 16, (colour >> 8) & 255, colour & 255])
+                self.known[colour] = int(((self.entries - rgb) ** 2).sum(axis=1).argmin())
+        lookup = np.array([self.known[colour] for colour in colours.tolist()], dtype=np.uint8)
+        return lookup[inverse.reshape(packed.shape)]
+
+
+def _paste(frame: np.ndarray, box: tuple[int, int, int, int], tile: np.ndarray) -> None:
+    left, top = box[0], box[1]
+    frame[top : top + tile.shape[0], left : left + tile.shape[1]] = tile
+
+
+def _palette_image(indexed: np.ndarray, palette: Image.Image) -> Image.Image:
+    image = Image.fromarray(indexed, mode="P")
+    image.putpalette(palette.getpalette())
+    return image
+
+
+class _Painter:
+    """Draws the frames of an :class:`Animation` with Pillow: input grid, window, output grid, formula."""
+
+    def __init__(self, animation: Animation) -> None:
+        self.a = animation
+        rows, cols = animation.cells.shape
+        out_rows, out_cols = animation.output_shape
+        self.cell = max(14, min(40, 480 // max(rows, cols, out_rows, out_cols)))
+        self.font = ImageFont.load_default(size=max(9, self.cell // 3 + 2))
+        self.small = ImageFont.load_default(size=max(8, self.cell // 4))
+        self.text = ImageFont.load_default(size=13)
+        self.margin, self.gap = 16, 60
+        self.title_lines = animation.title.splitlines()
+        self.formula_lines = [
+            wrapped for line in animation.formula.splitlines() for wrapped in textwrap.wrap(line, 96) or [""]
+        ]
+        self.top = self.margin + 20 * len(self.title_lines) + 8
+        grid_w, grid_h = cols * self.cell, rows * self.cell
+        out_w, out_h = out_cols * self.cell, out_rows * self.cell
+        self.out_left = self.margin + grid_w + self.gap
+        body = max(grid_h, out_h)
+        self.legend_top = self.top + body + 14
+        formula_width = max((self.text.getlength(line) for line in self.formula_lines), default=0)
+        self.width = int(max(self.out_left + out_w + self.margin, formula_width + 2 * self.margin, 420))
+        self.height = self.legend_top + 26 + 17 * len(self.formula_lines) + self.margin
+
+    def frames(self) -> list[Image.Image]:
+        """The frames as palette images sharing one palette: drawn once in RGB, then assembled from tiles.
+
+        Everything that does not move (title, grid, legend, formula) is drawn once; each frame differs from the
+        one before only in the window's cells and one output cell. Those are drawn once each as small tiles,
+        mapped to the shared palette, and pasted into a copy of the indexed picture: hundreds of frames cost
+        what a few full drawings would, and a GIF needs no quantizing per frame.
+        """
+        base = self._still()
+        palette = self._palette(base)
+        to_index = _Indexer(palette)
+        indexed = to_index(base)
+        blue = _nearest(palette, WINDOW_EDGE)
+        tiles: dict[tuple[Any, ...], np.ndarray] = {}
+
+        def tile(key: tuple[Any, ...], box: tuple[int, int, int, int], draw: Any) -> np.ndarray:
+            if key not in tiles:
+                left, top, right, bottom = box
+                crop = base.crop((left, top, right + 1, bottom + 1))
+                draw(ImageDraw.Draw(crop, "RGBA"), (0, 0, right - left, bottom - top))
+                tiles[key] = to_index(crop)
+            return tiles[key]
+
+        frames = []
+        for n, (y, x) in enumerate(self.a.positions):
+            frame = indexed.copy()
+            window = self.a.windows[n]
+            self._span(frame, window, blue)
+            for gy, gx, weight in self._weights(window):
+                box = self._box(self.margin, self.top, gy, gx)
+                cell = tile(("window", gy, gx, weight), box, lambda pen, at, w=weight: self._window_cell(pen, at, w))
+                _paste(frame, box, cell)
+            box = self._box(self.out_left, self.top, y, x)
+            value = None if self.a.outputs is None else float(self.a.outputs[y, x])
+            now = tile(("now", y, x), box, lambda pen, at, v=value: self._output_cell(pen, at, v, NOW))
+            done = tile(("done", y, x), box, lambda pen, at, v=value: self._output_cell(pen, at, v, DONE))
+            _paste(frame, box, now)
+            frames.append(_palette_image(frame, palette))
+            _paste(indexed, box, done)
+        return frames
+
+    def _still(self) -> Image.Image:
+        """What every frame shows: title, grid with its values, legend, formula, arrow, the empty output."""
+        base = Image.new("RGB", (self.width, self.height), "white")
+        draw = ImageDraw.Draw(base)
+        for n, line in enumerate(self.title_lines):
+            draw.text((self.margin, self.margin + 20 * n), line, fill="#111", font=self.text)
+        self._grid(draw)
+        self._legend(draw)
+        for n, line in enumerate(self.formula_lines):
+            draw.text((self.margin, self.legend_top + 26 + 17 * n), line, fill="#333", font=self.text)
+        arrow_y = self.top + self.cell // 2
+        start, end = self.out_left - self.gap + 12, self.out_left - 12
+        draw.line((start, arrow_y, end, arrow_y), fill="#555", width=2)
+        draw.polygon([(end, arrow_y), (end - 8, arrow_y - 5), (end - 8, arrow_y + 5)], fill="#555")
+        for y, x in self.a.positions:
+            self._output_cell(draw, self._box(self.out_left, self.top, y, x), None, EMPTY)
+        return base
+
+    def _palette(self, base: Image.Image) -> Image.Image:
+        """One palette for all frames, from the still picture beside one with every cell in every state."""
+        sample = base.copy()
+        pen = ImageDraw.Draw(sample, "RGBA")
+        rows, cols = self.a.cells.shape
+        weights = sorted({weight for window in self.a.windows[:1] for _, _, weight in self._weights(window)})
+        for gy in range(rows):
+            for gx in range(cols):
+                self._window_cell(pen, self._box(self.margin, self.top, gy, gx), weights[(gy + gx) % len(weights)])
+        for n, (y, x) in enumerate(self.a.positions):
+            value = None if self.a.outputs is None else float(self.a.outputs[y, x])
+            self._output_cell(pen, self._box(self.out_left, self.top, y, x), value, (NOW, DONE)[n % 2])
+        both = Image.new("RGB", (self.width, 2 * self.height))
+        both.paste(base, (0, 0))
+        both.paste(sample, (0, self.height))
+        palette = both.quantize(colors=PALETTE_SIZE, method=Image.Quantize.MEDIANCUT)
+        return _snapped(palette, [(255, 255, 255), WINDOW_EDGE, *map(ImageColor.getrgb, _COLOURS.values())])
+
+    def _weights(self, window: list[tuple[int, int]]) -> list[tuple[int, int, str | None]]:
+        """The window's cells with the kernel weight each one is multiplied by (as text), in kernel order."""
+        kernel = self.a.kernel
+        if kernel is None:
+            return [(gy, gx, None) for gy, gx in window]
+        per_row = kernel.shape[1]
+        return [(gy, gx, f"x{self._value_text(float(kernel[n // per_row, n % per_row]))}")
+                for n, (gy, gx) in enumerate(window)]  # fmt: skip
+
+    def _span(self, frame: np.ndarray, window: list[tuple[int, int]], colour: int) -> None:
+        """The outline of the whole window, the gaps of a dilation included (2 pixels, as the cells')."""
+        ys, xs = [gy for gy, _ in window], [gx for _, gx in window]
+        left, top, _, _ = self._box(self.margin, self.top, min(ys), min(xs))
+        _, _, right, bottom = self._box(self.margin, self.top, max(ys), max(xs))
+        frame[top : top + 2, left : right + 1] = colour
+        frame[bottom - 1 : bottom + 1, left : right + 1] = colour
+        frame[top : bottom + 1, left : left + 2] = colour
+        frame[top : bottom + 1, right - 1 : right + 1] = colour
+
+    def _box(self, left: int, top: int, gy: int, gx: int) -> tuple[int, int, int, int]:
+        return (left + gx * self.cell, top + gy * self.cell, left + (gx + 1) * self.cell, top + (gy + 1) * self.cell)
+
+    def _value_text(self, value: float) -> str:
+        if value == float("-inf"):
+            return "-inf"
+        return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0")
+
+    def _grid(self, draw: ImageDraw.ImageDraw) -> None:
+        cells = self.a.cells
+        for gy in range(cells.shape[0]):
+            for gx in range(cells.shape[1]):
+                kind = cells[gy, gx]
+                box = self._box(self.margin, self.top, gy, gx)
+                draw.rectangle(box, fill=_COLOURS[kind], outline="#333" if kind == INPUT else "#aaa")
+                if kind == PADDING:  # hatched, so that padding reads as "not the image"
+                    left, top, right, bottom = box
+                    for offset in range(0, self.cell, max(5, self.cell // 4)):
+                        draw.line((left + offset, bottom, left, bottom - offset), fill="#c8c8c8")
+                        draw.line((right, top + offset, right - (self.cell - offset), bottom), fill="#c8c8c8")
+                if self.a.grid_values is not None and kind != OUTSIDE:
+                    text = self._value_text(float(self.a.grid_values[gy, gx]))
+                    self._centred(draw, box, text, "#222" if kind == INPUT else "#888", self.font)
+
+    def _centred(self, draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], text: str, fill: str,
+                 font: Any) -> None:  # fmt: skip
+        left, top, right, bottom = box
+        width = draw.textlength(text, font=font)
+        draw.text(((left + right - width) / 2, (top + bottom) / 2 - font.size * 0.6), text, fill=fill, font=font)
+
+    def _window_cell(self, pen: ImageDraw.ImageDraw, box: tuple[int, int, int, int], weight: str | None) -> None:
+        pen.rectangle(box, fill=(*WINDOW_EDGE, 110), outline=(*WINDOW_EDGE, 255), width=2)
+        if weight is not None:
+            width = pen.textlength(weight, font=self.small)
+            pen.text((box[2] - width - 2, box[3] - self.small.size - 3), weight, fill="#0b3c6b", font=self.small)
+
+    def _output_cell(self, pen: ImageDraw.ImageDraw, box: tuple[int, int, int, int], value: float | None,
+                     state: str) -> None:  # fmt: skip
+        fill, text_fill = _OUTPUT_STATES[state]
+        pen.rectangle(box, fill=fill, outline="#333")
+        if value is not None and state != EMPTY:
+            self._centred(pen, box, self._value_text(value), text_fill, self.font)
+
+    def _legend(self, draw: ImageDraw.ImageDraw) -> None:
+        present = set(self.a.cells.flatten().tolist())
+        items = [(INPUT, "input"), (PADDING, "padding"), (ZERO, "zeros inserted"), (OUTSIDE, "past the padding")]
+        x = self.margin
+        for kind, label in items:
+            if kind not in present:
+                continue
+            draw.rectangle((x, self.legend_top, x + 14, self.legend_top + 14), fill=_COLOURS[kind], outline="#888")
+            draw.text((x + 20, self.legend_top), label, fill="#333", font=self.text)
+            x += 30 + int(draw.textlength(label, font=self.text))
+        draw.rectangle((x, self.legend_top, x + 14, self.legend_top + 14), fill="#8fbbd9", outline="#1f77b4")
+        draw.text((x + 20, self.legend_top), "window", fill="#333", font=self.text)
+        x += 30 + int(draw.textlength("window", font=self.text))
+        draw.rectangle((x, self.legend_top, x + 14, self.legend_top + 14), fill="#2ca25f", outline="#333")
+        draw.text((x + 20, self.legend_top), "output", fill="#333", font=self.text)
+
+
+def _formula(height: shapes.SizeExplanation, width: shapes.SizeExplanation) -> str:
+    if height.text == width.text:
+        return height.text
+    return f"height: {height.text}\nwidth: {width.text}"
+
+
+def animate(
+    kind: str,
+    *,
+    input: int | tuple[int, int],
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    output_padding: int | tuple[int, int] = 0,
+    mode: str = "max",
+    ceil_mode: bool = False,
+    values: bool = False,
+    seed: int = 0,
+) -> Animation:
+    """An animation of a convolution, a pooling or a transposed convolution, one frame per output position.
+
+    Sizes are a whole number or a ``(height, width)`` pair. ``stride`` defaults to 1 (a pooling's to its
+    kernel, as in PyTorch).
+
+    Args:
+        kind: ``conv``, ``pool`` or ``transposed``.
+        input, kernel, stride, padding, dilation: the layer's, as ``cnnlab shape`` takes them.
+        output_padding: a transposed convolution's.
+        mode: ``max`` or ``mean`` pooling.
+        ceil_mode: pooling's rounding up.
+        values: print a small integer input (0..3; 0..9 for pooling) and kernel (-1..2) in the cells, seeded by
+            ``seed``, and the outputs PyTorch computes from them.
+
+    Raises:
+        ValueError: a combination PyTorch refuses (the same one line as ``cnnlab shape``), an unknown kind or
+            mode.
+    """
+    if kind not in KINDS:
+        raise SettingError(f"<kind> must be one of {', '.join(KINDS)}, got {kind!r}")
+    if mode not in ("max", "mean"):
+        raise SettingError(f"<mode> must be max or mean, got {mode!r}")
+    i, k = _pair(input, "input"), _pair(kernel, "kernel")
+    p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
+    op = _pair(output_padding, "output_padding")
+    if kind == "pool":
+        if mode == "mean" and d != (1, 1):
+            raise SettingError("mean pooling has no dilation in PyTorch (avg_pool2d): use <dilation=1> or <mode=max>")
+        s = k if stride is None else _pair(stride, "stride")
+        axes = [_pool_axis(i[a], k[a], s[a], p[a], d[a], ceil_mode) for a in range(2)]
+        title = f"{mode} pooling: input {_shown(i)}, kernel {_shown(k)}, stride {_shown(s)}, padding {_shown(p)}"
+        title += f", dilation {_shown(d)}" if d != (1, 1) else ""
+        title += ", ceil mode" if ceil_mode else ""
+    elif kind == "conv":
+        s = (1, 1) if stride is None else _pair(stride, "stride")
+        axes = [_conv_axis(i[a], k[a], s[a], p[a], d[a]) for a in range(2)]
+        title = f"convolution: input {_shown(i)}, kernel {_shown(k)}, stride {_shown(s)}, padding {_shown(p)}"
+        title += f", dilation {_shown(d)}" if d != (1, 1) else ""
+    else:
+        s = (1, 1) if stride is None else _pair(stride, "stride")
+        axes = [_transposed_axis(i[a], k[a], s[a], p[a], d[a], op[a]) for a in range(2)]
+        title = (f"transposed convolution: input {_shown(i)}, kernel {_shown(k)}, stride {_shown(s)}, "
+                 f"padding {_shown(p)}" + (f", output padding {_shown(op)}" if op != (0, 0) else "")
+                 + (f", dilation {_shown(d)}" if d != (1, 1) else "")
+                 + "\nas zero insertion: the flipped kernel slides with stride 1")  # fmt: skip
+    rows, cols = axes
+    _check_size(len(rows.windows), len(cols.windows), len(rows.cells), len(cols.cells))
+    cells = np.array([[_combine(r, c) for c in cols.cells] for r in rows.cells], dtype=object)
+    windows = [[(gy, gx) for gy in wy for gx in wx] for wy in rows.windows for wx in cols.windows]
+    name = _file_stem(kind, mode, i=i, k=k, s=s, p=p, d=d, op=op, ceil=ceil_mode)
+    animation = Animation(
+        kind=kind, name=name, title=title, formula=_formula(rows.explanation, cols.explanation), cells=cells,
+        windows=windows, output_shape=(len(rows.windows), len(cols.windows)), mode=mode if kind == "pool" else "",
+    )  # fmt: skip
+    if values:
+        _fill_values(animation, rows, cols, i, k, s, p, d, op, ceil_mode, seed)
+    return animation
+
+
+def _check_size(out_rows: int, out_cols: int, grid_rows: int, grid_cols: int) -> None:
+    frames = out_rows * out_cols
+    if frames > MAX_FRAMES:
+        raise SettingError(
+            f"an animation draws one frame per output position: a {out_rows}x{out_cols} output is {frames} frames, "
+            f"more than {MAX_FRAMES}; use a smaller <input>"
+        )
+    if max(grid_rows, grid_cols) > MAX_GRID:
+        raise SettingError(
+            f"the grid the window slides over is {grid_rows}x{grid_cols} cells, more than {MAX_GRID} on a side; "
+            "use a smaller <input>"
+        )
+
+
+def _file_stem(kind: str, mode: str, *, i: Pair, k: Pair, s: Pair, p: Pair, d: Pair, op: Pair, ceil: bool) -> str:
+    words = [f"{mode}pool" if kind == "pool" else kind, f"i{_shown(i)}", f"k{_shown(k)}", f"s{_shown(s)}"]
+    words += [f"p{_shown(p)}"]
+    words += [f"d{_shown(d)}"] if d != (1, 1) else []
+    words += [f"op{_shown(op)}"] if kind == "transposed" and op != (0, 0) else []
+    words += ["ceil"] if kind == "pool" and ceil else []
+    return "-".join(words)
+
+
+def _shown(pair: Pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def _fill_values(animation: Animation, rows: _Axis, cols: _Axis, i: Pair, k: Pair, s: Pair, p: Pair, d: Pair,
+                 op: Pair, ceil_mode: bool, seed: int) -> None:  # fmt: skip
+    """A small integer input and kernel, the grid as the window sees them, and PyTorch's outputs."""
+    generator = np.random.default_rng(seed)
+    high = 10 if animation.kind == "pool" else 4
+    x = torch.tensor(generator.integers(0, high, size=i), dtype=torch.float64)
+    weight = torch.tensor(generator.integers(-1, 3, size=k), dtype=torch.float64)
+    batch = x[None, None]
+    if animation.kind == "conv":
+        out = F.conv2d(batch, weight[None, None], stride=s, padding=p, dilation=d)
+        applied = weight
+    elif animation.kind == "transposed":
+        out = F.conv_transpose2d(batch, weight[None, None], stride=s, padding=p, output_padding=op, dilation=d)
+        applied = weight.flip(0, 1)  # the transpose is the convolution with the flipped kernel
+    elif animation.mode == "max":
+        out = F.max_pool2d(batch, k, s, p, dilation=d, ceil_mode=ceil_mode)
+        applied = None
+    else:
+        out = F.avg_pool2d(batch, k, s, p, ceil_mode=ceil_mode)
+        applied = None
+    fill = float("-inf") if animation.kind == "pool" and animation.mode == "max" else 0.0
+    grid = np.full(animation.cells.shape, fill, dtype=np.float64)
+    for gy, source_y in enumerate(rows.source):
+        for gx, source_x in enumerate(cols.source):
+            if animation.cells[gy, gx] == INPUT:
+                grid[gy, gx] = float(x[source_y, source_x])
+            elif animation.cells[gy, gx] == ZERO:
+                grid[gy, gx] = 0.0
+    animation.grid_values = grid
+    animation.kernel = None if applied is None else applied.numpy()
+    animation.outputs = out[0, 0].numpy()
