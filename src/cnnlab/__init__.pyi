@@ -6,6 +6,8 @@ from .errors import SettingError as SettingError
 from .experiments import ExperimentResult as ExperimentResult
 from .experiments import experiment as experiment
 from .experiments import list_experiments as list_experiments
+from .inspection.graph import NetworkGraph as NetworkGraph
+from .inspection.graph import trace_graph as trace_graph
 from .inspection.layer_comparison import compare_layers as compare_layers
 from .inspection.summary import ModelSummary as ModelSummary
 from .inspection.summary import summarize as summary
@@ -25,5 +27,7 @@ from .training.loop import train as train
 from .training.prediction import Prediction as Prediction
 from .viz.animation import Animation as Animation
 from .viz.animation import animate as animate
+from .viz.architecture import Drawing as Drawing
+from .viz.architecture import draw as draw
 
 __version__: str

@@ -114,6 +114,10 @@ CASES = [
     ("animate", "conv", "-i", "200", "-k", "3"),
     ("animate", "conv", "-i", "5", "-k", "3", "--output", "{file}"),
     ("animate", "conv", "-i", "5", "-k", "3", "--output", "{file}/a.gif"),
+    ("draw", "lenet6"),
+    ("draw", "{junk_pt}"),
+    ("draw", "lenet5", "--input", "1x8x8"),
+    ("draw", "lenet5", "--output", "{file}"),
     ("compare-layers", "--input", "1x4x4", "--out-channels", "2", "--kernel", "9"),
     ("compare-layers", "--input", "1x32", "--out-channels", "0", "--kernel", "3"),
     ("bogus",),
@@ -162,7 +166,7 @@ def test_there_are_sixty_or_more_and_every_command_has_some():
     commands = {case[0] for case in CASES}
     assert len(CASES) >= 60 and commands >= {
         "train", "evaluate", "predict", "export", "report", "show", "experiment", "models", "summary", "shape",
-        "animate", "compare-layers",
+        "animate", "draw", "compare-layers",
     }  # fmt: skip
 
 

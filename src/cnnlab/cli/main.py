@@ -34,6 +34,7 @@ SUBCOMMANDS = (
     "summary",
     "shape",
     "animate",
+    "draw",
     "compare_layers",
 )
 
@@ -43,6 +44,7 @@ EPILOG = """examples:
                                           sizes and receptive fields of a chain of layers
   cnnlab animate conv -i 5 -k 3 -s 2 -p 1 --values
                                           the sliding window as a GIF, PyTorch's numbers in the cells
+  cnnlab draw googlenet                   the architecture: Inception modules expanded, shapes on the edges
   cnnlab compare-layers --input 1x32x32 --out-channels 6 --kernel 5
                                           fully connected vs locally connected vs convolution
 

@@ -1,0 +1,62 @@
+"""``cnnlab draw``: a drawing of a network's architecture, every number from its summary."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cnnlab.cli._parser import chw_shape
+
+DESCRIPTION = """Draw a network: RUN_OR_MODEL is a model name from `cnnlab models`, a run directory or a
+checkpoint. Every shape, window and parameter count in the drawing is the one `cnnlab summary` prints.
+
+  blocks  the papers' style (LeNet-5's Fig. 2): feature maps as boxes whose height follows their size and
+          depth their channels, labelled "C1: feature maps 6@28x28", arrows labelled with the operation
+          ("5x5 convolution", "2x2 subsampling", "full connection"); runs of same-shape blocks are one box
+          marked "x3" (a CIFAR ResNet stage by stage)
+  graph   modules as nodes with the output shapes on the edges, runs of same-kind blocks collapsed into one
+          node ("Inception x5"), and one block of each kind drawn expanded beside it (an Inception module's
+          branches and concatenation, a residual block with its shortcut); needs Graphviz's dot
+
+The default style is graph for networks whose blocks run three or more branches side by side (Inception)
+and blocks for the others. The file is SVG (text stays text: labels can be edited), PNG or PDF, by the
+--output suffix; the default is RUN/pictures/architecture-STYLE.svg, or pictures/MODEL/ for a model name.
+
+examples:
+  cnnlab draw lenet5
+  cnnlab draw googlenet --output googlenet.png
+  cnnlab draw resnet50 --style graph
+  cnnlab draw vgg16 --input 3x32x32 --output vgg16-cifar.pdf"""
+
+NAME = "draw"
+HELP = "a drawing of a network's architecture (SVG, PNG, PDF)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("subject", metavar="RUN_OR_MODEL", help="a model name, a run directory or a checkpoint")
+    parser.add_argument("--input", type=chw_shape, metavar="CxHxW", help="input size (default: the model's)")
+    parser.add_argument("--style", choices=("blocks", "graph"), help="blocks or graph (default: by the network)")
+    parser.add_argument("--output", "--out", metavar="FILE", help="a .svg, .png or .pdf file")
+    parser.set_defaults(handler=run, prog=parser.prog)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnlab.viz.architecture import draw
+
+    drawing = draw(args.subject, args.input, style=args.style)
+    out = Path(args.output).expanduser() if args.output else _default_out(args.subject, drawing.model, drawing.style)
+    if out.is_dir():
+        out = out / f"architecture-{drawing.style}.svg"
+    path = drawing.save(out)
+    print(drawing)
+    print(path)
+    return 0
+
+
+def _default_out(subject: str, model: str, style: str) -> Path:
+    from cnnlab.run import Run
+
+    name = f"architecture-{style}.svg"
+    if Path(subject).expanduser().exists():
+        return Run(subject).pictures_dir / name
+    return Path("pictures") / model / name
