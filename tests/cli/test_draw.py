@@ -1,5 +1,6 @@
 """cnnlab draw: a thin front over cnnlab.draw, with default places and one-line refusals."""
 
+import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -16,6 +17,7 @@ def test_a_model_name_draws_into_pictures_model(run, tmp_path, monkeypatch):
     ET.parse(tmp_path / "pictures" / "lenet5" / "architecture-blocks.svg")
 
 
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing (apt-get install graphviz)")
 def test_a_run_draws_into_its_pictures_at_its_size(run, tmp_path):
     write_checkpoint(tmp_path / "run" / "best.pt", "resnet20", data="cifar10")
     code, out, err = run("draw", str(tmp_path / "run"), "--style", "graph", "--output", str(tmp_path / "r.png"))

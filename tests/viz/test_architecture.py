@@ -2,6 +2,7 @@
 
 import math
 import re
+import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -15,6 +16,9 @@ from cnnlab.viz import architecture
 from tests._pictures import check_picture
 
 SVG = "{http://www.w3.org/2000/svg}"
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is missing (apt-get install graphviz)"
+)
 GRAPH_MODELS = {"googlenet", "googlenet_tv", "bn_inception", "inception_v2", "inception_v3"}
 
 
@@ -30,6 +34,8 @@ def _shape_words(shape: tuple[int, ...]) -> str:
 
 @pytest.mark.parametrize("model", list_models())
 def test_every_model_is_drawn_with_the_summarys_shapes(model):
+    if model in GRAPH_MODELS and shutil.which("dot") is None:
+        pytest.skip(NO_DOT)
     drawing = cnnlab.draw(model)
     assert drawing.style == ("graph" if model in GRAPH_MODELS else "blocks")
     texts = svg_texts(drawing.svg)
@@ -90,6 +96,7 @@ def test_alexnet_says_strides_and_folded_layers_and_resnet_is_drawn_by_stage():
     assert "x3" in svg_texts(resnet.svg)
 
 
+@needs_dot
 def test_googlenet_graph_collapses_the_stacks_and_expands_one_inception_module():
     drawing = cnnlab.draw("googlenet")
     texts = svg_texts(drawing.svg)
@@ -102,6 +109,7 @@ def test_googlenet_graph_collapses_the_stacks_and_expands_one_inception_module()
     assert "Conv2d 5x5 s1 p2" in texts and "then ReLU" in texts
 
 
+@needs_dot
 def test_resnet50_as_a_graph_shows_the_stages_and_a_block_with_its_shortcut():
     drawing = cnnlab.draw("resnet50", style="graph")
     texts = svg_texts(drawing.svg)
@@ -111,6 +119,7 @@ def test_resnet50_as_a_graph_shows_the_stages_and_a_block_with_its_shortcut():
     assert block.within == "layer1.0" and "downsample.0" in texts and "+" in texts
 
 
+@needs_dot
 def test_files_decode(tmp_path):
     drawing = cnnlab.draw("lenet5")
     check_picture(drawing.save(tmp_path / "lenet5.png"))
@@ -138,6 +147,7 @@ class TwoPaths(nn.Module):
         return self.head(torch.relu(self.left(x) + self.right(x)).flatten(1))
 
 
+@needs_dot
 def test_any_module_of_the_users_is_drawn_and_a_branching_one_as_a_graph():
     drawing = cnnlab.draw(TwoPaths(), (3, 16, 16))
     assert drawing.style == "graph" and {"8x16x16", "2048", "3x16x16"} <= set(svg_texts(drawing.svg))
