@@ -16,9 +16,8 @@ from cnnlab.viz import architecture
 from tests._pictures import check_picture
 
 SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None, reason="Graphviz's dot is missing (apt-get install graphviz)"
-)
+NO_DOT = "Graphviz's dot is missing (apt-get install graphviz)"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason=NO_DOT)
 GRAPH_MODELS = {"googlenet", "googlenet_tv", "bn_inception", "inception_v2", "inception_v3"}
 
 
