@@ -47,7 +47,7 @@ def main() -> None:
                 page.mouse.down()
                 page.mouse.move(box["x"] + x1 * scale, box["y"] + y1 * scale, steps=3)
                 page.mouse.up()
-            page.wait_for_timeout(800)
+            page.wait_for_selector("body[data-settled=true]", state="attached", timeout=30_000)
             page.locator(".map canvas").nth(2).click(position={"x": 60, "y": 30})
             page.wait_for_timeout(500)
             page.evaluate("window.scrollTo(0, 0)")

@@ -8,6 +8,11 @@ on GoogLeNet, then the quick degradation experiment (about 4 minutes), and copie
     lenet5-c3.png                    C3's sixteen maps, each combining several of S2's
     googlenet-receptive-field.png    what one unit of inception4a sees of scikit-learn's sample photo
     degradation.png                  plain-20/56 against ResNet-20/56: training and validation error
+    lenet5-architecture.png          LeNet-5 drawn as its paper's Fig. 2, every number from its summary
+    googlenet-architecture.png       GoogLeNet as a graph, its Inception stacks collapsed, one module expanded
+    conv-padding-strides.gif         a 3x3 convolution, stride 2, padding 1, PyTorch's numbers in the cells
+    transposed-padding-strides.gif   its transposed counterpart, as zero insertion
+    dilation.gif                     a 3x3 kernel with dilation 2
 
 Run from the repository root:
 
@@ -19,6 +24,7 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -34,7 +40,13 @@ PICTURES = {
         ["show", "receptive-field", "googlenet", "--layer", "inception4a", "--unit", "6,4", "--out", "{out}"],
     ),
     "degradation.png": ("degradation/degradation.png", ["experiment", "degradation", "--out", "{out}/degradation"]),
-}
+    "lenet5-architecture.png": ("lenet5.png", ["draw", "lenet5", "--out", "{out}/lenet5.png"]),
+    "googlenet-architecture.png": ("googlenet.png", ["draw", "googlenet", "--out", "{out}/googlenet.png"]),
+    "conv-padding-strides.gif": ("c.gif", shlex.split("animate conv -i 5 -k 3 -s 2 -p 1 --values --out {out}/c.gif")),
+    "transposed-padding-strides.gif": (
+        "t.gif", shlex.split("animate transposed -i 3 -k 3 -s 2 -p 1 --values --out {out}/t.gif")),
+    "dilation.gif": ("d.gif", shlex.split("animate conv -i 7 -k 3 -d 2 --out {out}/d.gif")),
+}  # fmt: skip
 TRAINING_COMMANDS = ("train", "experiment")  # the commands that --epochs and --seeds shorten
 
 

@@ -196,3 +196,12 @@ def test_rich_display_is_plain_well_formed_html_with_the_key_numbers(snippet):
     assert "784x" in _checked(cnnlab.compare_layers((1, 32, 32), 6, 5)._repr_html_())
     for value in (summary, evaluation, run, result):
         assert json.dumps(value.to_dict())  # plain data
+
+
+def test_draw_and_animate_as_the_snippet_calls_them(snippet):
+    namespace, folder = snippet
+    boxes = cnnlab.draw("lenet5").boxes
+    assert (folder / "lenet5.svg").read_text().count("feature maps 6@28x28") == 1 and len(boxes) == 8
+    movie = namespace["movie"]
+    assert isinstance(movie, cnnlab.Animation) and len(movie.frames) == 9 and movie.outputs.shape == (3, 3)
+    assert movie._repr_html_().startswith('<figure><img src="data:image/gif;base64,')

@@ -65,6 +65,10 @@ def page(lab):
         browser.close()
 
 
+def _settled(page):
+    page.wait_for_selector("body[data-settled=true]", state="attached", timeout=30_000)
+
+
 def _top(page, model):
     card = page.locator(f'.card[data-model="{model}"]')
     page.wait_for_function(f"document.querySelector('.card[data-model=\"{model}\"]').dataset.top", timeout=30_000)
@@ -79,8 +83,7 @@ def test_drawing_a_digit_with_the_mouse_predicts_what_run_predict_predicts(page,
         page.mouse.down()
         page.mouse.move(box["x"] + x1 * scale, box["y"] + y1 * scale, steps=3)
         page.mouse.up()
-    page.wait_for_timeout(600)  # the last stroke's update
-    page.wait_for_function("!document.querySelector('#status').textContent.includes('loading')")
+    _settled(page)  # every card answers the finished drawing, not a stroke of it
     card = _top(page, lab_run.path.name)
     drawn = page.evaluate("document.getElementById('pad').toDataURL('image/png')")
     image = Image.open(io.BytesIO(base64.b64decode(drawn.split(",", 1)[1])))
@@ -117,6 +120,7 @@ def test_a_sample_photo_dropped_on_the_page_goes_to_the_colour_model(page):
     )
     page.wait_for_function("document.querySelector('.card[data-model=\"resnet20\"]').dataset.source === 'china.jpg'",
                            timeout=30_000)  # fmt: skip
+    _settled(page)
     card = page.locator('.card[data-model="resnet20"]')
     assert card.locator(".top li").count() == 5 and card.locator(".map canvas").count() >= 3
     seen = card.locator(".seen-image")

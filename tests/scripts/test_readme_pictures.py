@@ -16,6 +16,9 @@ def test_readme_pictures_are_drawn_by_the_script(tmp_path):
     command += ["--out", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("lenet5-c1.png", "lenet5-c3.png", "googlenet-receptive-field.png", "degradation.png"):
+    from scripts.readme_pictures import PICTURES
+
+    assert {"lenet5-architecture.png", "googlenet-architecture.png", "dilation.gif"} <= set(PICTURES)
+    for name in PICTURES:
         check_picture(tmp_path / name)
         assert (ROOT / "docs" / "images" / name).is_file(), f"the README shows docs/images/{name}"

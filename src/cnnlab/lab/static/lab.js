@@ -168,16 +168,24 @@ function changed() {
   pump();
 }
 
+// `body[data-settled=true]`: every card shows the newest input (for scripts and tests to wait on)
+function markSettled() {
+  document.body.dataset.settled = String(!state.dirty && !state.busy && state.timer === null);
+}
+
 function pump() {
+  markSettled();
   if (!state.dirty || state.busy) return;
   const wait = UPDATE_EVERY_MS - (performance.now() - state.lastSent);
   if (wait > 0) {
     if (state.timer === null) state.timer = setTimeout(() => { state.timer = null; pump(); }, wait);
+    markSettled();
     return;
   }
   state.dirty = false;
   state.lastSent = performance.now();
   state.busy = true;
+  markSettled();
   askAll().finally(() => {
     state.busy = false;
     pump(); // the input changed while we waited: the newest one goes now, the stale ones were never queued
@@ -417,6 +425,7 @@ async function start() {
   }
   status(`${state.models.map((m) => m.name).join(", ")}: draw a digit, drop an image or pick a sample.`);
   document.body.dataset.ready = "true";
+  markSettled();
   showSamples().catch((error) => status(error.message, true));
 }
 
