@@ -76,6 +76,9 @@ def test_runs_written_before_the_format_had_a_version_still_open(tmp_path):
     assert run.format == 1 and run.status == "finished"
     assert run.metrics[0].val_top1 is None and run.metrics[0].train_top1 == 0.7
     assert run.summary.test_top1 == 0.9 and run.model().num_classes == 10
+    assert (run.summary.finished, run.summary.wall_seconds, run.summary.torch_version) == ("", None, "")
+    page = run.report(tmp_path / "old.html", worst=2).read_text(encoding="utf-8")
+    assert "<dt>versions</dt><dd>not recorded (an older run)</dd>" in page
     old_history = EpochMetrics.from_dict({**_metrics(1).to_dict(), "val_top1": math.nan})  # a checkpoint's NaN
     assert old_history.val_top1 is None
 

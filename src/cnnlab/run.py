@@ -144,6 +144,10 @@ class RunSummary:
         device: where it trained; processes: how many (torchrun).
         notes: what was done to fit the data to the model, and similar remarks.
         run_dir: the run directory.
+        finished: when the run finished, ISO 8601 with the UTC offset (older runs: ``""``).
+        wall_seconds: the run's wall time from loading its data to the end of the test evaluation, summed
+            over its sessions when it was resumed (older runs: ``None``).
+        torch_version, cnnlab_version: what it was trained with (older runs: ``""``).
     """
 
     model: str
@@ -163,6 +167,10 @@ class RunSummary:
     processes: int
     notes: list[str] = field(default_factory=list)
     run_dir: str = ""
+    finished: str = ""
+    wall_seconds: float | None = None
+    torch_version: str = ""
+    cnnlab_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 
 from cnnlab.data.preprocess import ImageSource, describe_source, fit_image
-from cnnlab.data.samples import sample_digit, sample_photo
+from cnnlab.data.samples import SAMPLE_DIGIT, SAMPLE_PHOTO, sample_digit, sample_photo
 from cnnlab.inspection import feature_maps as layer_maps
 from cnnlab.inspection.feature_maps import MapLayer
 from cnnlab.run import Run
@@ -49,6 +50,7 @@ __all__ = [
     "curves",
     "feature_maps",
     "filters",
+    "image_name",
     "input_image",
     "layers",
     "receptive_field",
@@ -96,6 +98,21 @@ def input_image(trained: TrainedModel, image: ImageSource | None = None) -> tupl
     channels, height, width = trained.input_size
     pixels, about = sample_digit() if trained.preprocessing.gray else sample_photo()
     return fit_image(pixels, channels, (height, width)), about
+
+
+def image_name(trained: TrainedModel, image: ImageSource | None = None) -> str:
+    """A short name of the image a picture shows, safe in a file name: a file's stem (``cat`` for
+    ``photos/cat.jpg``), ``mnist5k-test-685`` or ``china`` for the bundled defaults, else ``image``.
+
+    Pictures of several images kept side by side are told apart by it (``cnnlab show feature-maps``
+    writes each image's maps to a folder of this name).
+    """
+    if image is None:
+        return f"mnist5k-test-{SAMPLE_DIGIT}" if trained.preprocessing.gray else Path(SAMPLE_PHOTO).stem
+    path = image if isinstance(image, str | os.PathLike) else getattr(image, "filename", "")  # PIL's opened file
+    stem = Path(path).stem if path else ""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")
+    return slug or "image"
 
 
 def _display(pixels: torch.Tensor) -> np.ndarray:
@@ -168,12 +185,13 @@ def feature_maps(
     return picture
 
 
-def filters(what: Subject, *, layer: str | None = None) -> Picture:
+def filters(what: Subject, *, layer: str | None = None, tile_pixels: int | None = None) -> Picture:
     """The kernels of a convolution (default: the first), on one scale centred on zero.
 
     A first layer on colour images shows one RGB tile per filter, each stretched to its own range, as
     AlexNet's paper shows them; any other layer a grid of 2-D kernels, a row per filter and a column per
-    input channel.
+    input channel. ``tile_pixels`` sets how large each kernel is drawn (default: by its size, 24 to 96
+    pixels), within the picture's bounds of about 1,600 pixels a side.
 
     Raises:
         ValueError: no convolution, or an unknown one (the message lists them).
@@ -189,7 +207,9 @@ def filters(what: Subject, *, layer: str | None = None) -> Picture:
     caption = f"{trained.label}; {note}" if note else trained.label
     rgb = name == next(iter(found)) and trained.input_size[0] == 3
     title = f"{name} ({type(found[name]).__name__})"
-    picture = plot_filters(weight.float().numpy(), name=name, title=title, caption=caption, rgb=rgb)
+    picture = plot_filters(
+        weight.float().numpy(), name=name, title=title, caption=caption, rgb=rgb, tile_pixels=tile_pixels
+    )
     picture.about = f"{name} {picture.grids[0].shape_text}"
     return picture
 

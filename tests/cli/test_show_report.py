@@ -1,6 +1,7 @@
 """``cnnlab show`` and ``cnnlab report`` on a LeNet-5 trained for one epoch and on registry models."""
 
 import base64
+import io
 import re
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from cnnlab.training.loop import train
 from cnnlab.viz.run_report import SECTIONS
 from tests._pictures import check_picture
 
-GRID_LINE = re.compile(r"^(\S+)  (\d+)x\d+x\d+: (\d+) maps in (\d+)x(\d+), (\d+)x(\d+) px$")
+GRID_LINE = re.compile(r"^(\S+)  (\d+)x\d+x\d+: (\d+) maps (?:in (\d+)x(\d+)|as bars), (\d+)x(\d+) px$")
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,7 @@ def grids(out: str) -> list[tuple[Path, int, int, int, int, tuple[int, int]]]:
         match = GRID_LINE.match(line)
         assert match, line
         path, channels, tiles, rows, cols, width, height = match.groups()
+        rows, cols = (rows, cols) if rows else (1, tiles)  # maps of 1x1: one row of bars
         found.append((Path(path), int(channels), int(tiles), int(rows), int(cols), (int(width), int(height))))
     return found
 
@@ -53,13 +55,26 @@ def test_feature_maps_of_a_run_default_overview(run, run_dir):
     code, out, _ = run("show", "feature-maps", str(run_dir))
     assert code == 0
     check_grids(out, ["c1", "s2", "c3", "s4"])
-    assert all(path.parent == run_dir / "pictures" / "feature-maps" for path, *_ in grids(out))
+    assert all(path.parent == run_dir / "pictures" / "feature-maps" / "mnist5k-test-685" for path, *_ in grids(out))
+
+
+def test_feature_maps_of_two_images_are_kept_apart(run, run_dir, tmp_path):
+    three, seven = tmp_path / "three.png", tmp_path / "my seven!.png"
+    Image.new("L", (28, 28)).save(three)
+    Image.linear_gradient("L").resize((28, 28)).save(seven)
+    for image in (three, seven):
+        code, _, _ = run("show", "feature-maps", str(run_dir), "--image", str(image), "--layers", "c1")
+        assert code == 0
+    folder = run_dir / "pictures" / "feature-maps"
+    first, second = folder / "three" / "c1.png", folder / "my-seven" / "c1.png"
+    assert first.is_file() and second.is_file() and first.read_bytes() != second.read_bytes()
 
 
 def test_feature_maps_all_layers_and_a_shared_module(run, run_dir, tmp_path):
     code, out, _ = run("show", "feature-maps", str(run_dir), "--layers", "all", "squash", "--out", str(tmp_path))
     assert code == 0
     check_grids(out, ["c1", "s2", "c3", "s4", "c5", "squash"])
+    assert re.search(r"/c5\.png  120x1x1: 120 maps as bars, \d+x\d+ px$", out, re.M)  # 1x1 maps: a bar chart
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["c1.png", "s2.png", "c3.png", "s4.png", "c5.png", "squash.png"]
     )
@@ -97,8 +112,10 @@ def test_list_layers_shows_shapes_fields_and_what_all_means(run):
 def test_default_out_for_a_model_name_is_the_working_directory(run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = run("show", "feature-maps", "lenet5", "--layers", "c1")
-    assert code == 0 and out.startswith("pictures/lenet5/feature-maps/c1.png  6x28x28")
-    assert (tmp_path / "pictures" / "lenet5" / "feature-maps" / "c1.png").is_file()
+    assert code == 0 and out.startswith("pictures/lenet5/feature-maps/mnist5k-test-685/c1.png  6x28x28")
+    assert (tmp_path / "pictures" / "lenet5" / "feature-maps" / "mnist5k-test-685" / "c1.png").is_file()
+    code, out, _ = run("show", "feature-maps", "resnet20", "--layers", "conv1")
+    assert code == 0 and out.startswith("pictures/resnet20/feature-maps/china/conv1.png  16x32x32")
 
 
 # -------------------------------------------------------------------------------------------------
@@ -141,7 +158,16 @@ def test_curves_of_several_runs(run, run_dir, tmp_path):
     shutil.copytree(run_dir, other)
     code, out, _ = run("show", "curves", str(run_dir), str(other / "best.pt"), "--out", str(tmp_path / "cmp"))
     assert code == 0 and out.strip() == str(tmp_path / "cmp" / "curves.png")
-    check_picture(tmp_path / "cmp" / "curves.png", (1000, 400))
+    check_picture(tmp_path / "cmp" / "curves.png", (1000, 444))  # two runs: a legend of two rows below
+
+
+def test_curves_of_one_run_draws_its_own_curves_again(run, run_dir):
+    before = (run_dir / "curves.png").stat().st_mtime_ns
+    code, out, _ = run("show", "curves", str(run_dir))
+    assert code == 0 and out.strip() == str(run_dir / "curves.png")
+    assert (run_dir / "curves.png").stat().st_mtime_ns > before
+    assert not (run_dir / "pictures" / "curves.png").exists()  # no second copy
+    check_picture(run_dir / "curves.png", (1000, 400))
 
 
 def test_confusion_of_a_run(run, run_dir, tmp_path):
@@ -219,6 +245,62 @@ def test_report_is_one_self_contained_page(report):
     assert all(href.startswith("#") for href in re.findall(r'href="([^"]*)"', text))
     assert "the 8 test images with the highest loss" not in text  # drawn into the picture, not the page
     assert "Worst-classified test images" in text and "lenet5 on mnist5k: run report" in text
+
+
+def _table(page: str, first_header: str) -> list[list[str]]:
+    """The body rows of the first table whose first header is ``first_header``, as cell texts."""
+    table = re.search(rf"<table>\s*<thead><tr><th>{first_header}</th>.*?</tbody>", page, re.S).group(0)
+    return [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(r"<tr>(<td.*?)</tr>", table)]
+
+
+def test_report_shows_only_the_settings_the_run_used(report, run_dir):
+    import json
+
+    page = report.read_text(encoding="utf-8")
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["optimizer"] == "adamw" and config["schedule"] == "onecycle"  # LeNet-5's recipe
+    settings = {row[0]: row[1] for row in _table(page, "setting")}
+    assert {"model", "lr", "optimizer", "schedule", "epochs", "augment"} <= set(settings)
+    assert not {"momentum", "rmsprop_alpha", "rmsprop_eps", "gamma", "milestones", "step_epochs"} & set(settings)
+    assert "Left out, as they change nothing in this run:" in page and "rmsprop_alpha" in page
+
+
+def test_report_says_when_how_long_where_and_with_what(report, run_dir):
+    import json
+
+    import torch
+
+    import cnnlab
+
+    page = report.read_text(encoding="utf-8")
+    facts = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", page))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d{4}", facts["finished"])
+    assert summary["wall_seconds"] >= summary["train_seconds"] > 0
+    assert facts["wall time"].startswith(f"{summary['wall_seconds']:.1f} s (") and "1 epochs" in facts["wall time"]
+    assert facts["device"] == "cpu"
+    assert facts["versions"] == f"torch {torch.__version__}, cnnlab {cnnlab.__version__}"
+
+
+def test_report_has_the_learning_rate_and_each_class_as_text(report, run_dir):
+    import json
+
+    page = report.read_text(encoding="utf-8")
+    assert 'alt="learning rate per epoch"' in page and "(adamw, onecycle schedule)" in page
+    rows = _table(page, "class")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert [row[0] for row in rows] == [str(digit) for digit in range(10)]
+    assert sum(int(row[1].replace(",", "")) for row in rows) == summary["test_images"]
+    for name, images, correct, accuracy, _taken_for in rows:
+        assert accuracy == f"{int(correct) / int(images.replace(',', '')):.2%}"
+        assert accuracy == f"{summary['per_class_accuracy'][name]:.2%}"  # the best checkpoint, as the trainer saw it
+
+
+def test_report_draws_the_first_layer_filters_large(report):
+    page = report.read_text(encoding="utf-8")
+    uri = re.search(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="the 6 kernels of c1"', page).group(1)
+    with Image.open(io.BytesIO(base64.b64decode(uri))) as picture:
+        assert picture.size[0] >= 3 * 160  # three 5x5 kernels a row, 160 pixels each
 
 
 def chromium() -> str | None:

@@ -54,6 +54,24 @@ def test_equivariance_is_exact_away_from_borders(tmp_path):
     assert all(values[4] > values[1] for values in changes.values())  # larger shifts change more
 
 
+def test_the_equivariance_figure_scales_its_difference_with_a_colour_bar():
+    from torch import nn
+
+    from cnnlab.experiments.equivariance import SHIFTS, plot_equivariance
+
+    torch.manual_seed(0)
+    x, conv = torch.rand(1, 1, 16, 16), nn.Conv2d(1, 1, 3)
+    figure = plot_equivariance(x, conv, 0.0, {"none": [0.1 * s for s in SHIFTS]})
+    images = [axis.images[0] for axis in figure.axes if axis.images]
+    difference = next(image for image in images if image.axes.get_title() == "difference: 0 inside")
+    low, high = difference.get_clim()
+    assert low == -high and high > 0 and difference.get_cmap().name == "RdBu_r"  # centred on zero
+    bars = [axis for axis in figure.axes if axis.get_ylabel() == "difference"]
+    assert len(bars) == 1 and bars[0] is difference.colorbar.ax
+    maps = [image.get_clim() for image in images if "map" in image.axes.get_title()]
+    assert len(maps) == 3 and len(set(maps)) == 1  # the three feature maps on one scale
+
+
 def test_lenet_connectivity(tmp_path):
     result = run_experiment("lenet-connectivity", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
     record = _check_files(result, tmp_path)

@@ -86,3 +86,30 @@ def test_config_round_trips_through_json_and_refuses_unknown_keys(tmp_path):
         load_config_file(path)
     with pytest.raises(ValueError, match="does not exist"):
         load_config_file(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("settings", "unused", "used"),
+    [
+        ({"optimizer": "adamw", "schedule": "onecycle"},
+         {"momentum", "rmsprop_alpha", "rmsprop_eps", "gamma", "patience", "step_epochs", "milestones"}, set()),
+        ({"optimizer": "rmsprop", "schedule": "exponential"}, {"milestones", "patience"},
+         {"momentum", "rmsprop_alpha", "rmsprop_eps", "gamma", "step_epochs"}),
+        ({"optimizer": "sgd", "schedule": "plateau"}, {"rmsprop_alpha", "step_epochs", "milestones"},
+         {"momentum", "gamma", "patience"}),
+        ({"schedule": "multistep", "milestones": (2, 4)}, {"step_epochs", "patience"}, {"milestones", "gamma"}),
+        ({"augment": ("crop", "flip")}, set(), {"crop_padding"}),
+        ({"augment": ("elastic",)}, {"crop_padding"}, set()),
+        ({"data": "cifar10"}, {"workers"}, {"data_dir", "download"}),
+        ({"data": "folder:photos"}, set(), {"workers", "data_dir"}),
+        ({"data": "digits"}, {"data_dir", "download", "workers"}, set()),
+        ({"model_args": {"aux_logits": True}}, set(), {"model_args"}),
+    ],
+)  # fmt: skip
+def test_unused_settings_are_those_that_change_nothing(settings, unused, used):
+    config = resolve_config("lenet5", **settings)
+    assert unused <= config.unused_settings() and not used & config.unused_settings()
+    shown = config.used_settings()
+    assert not unused & set(shown) and used <= set(shown)
+    assert {"model", "epochs", "lr", "optimizer", "schedule", "seed"} <= set(shown)
+    assert set(shown) | config.unused_settings() == set(config.to_dict())

@@ -87,6 +87,9 @@ def test_one_epoch_plus_resume_equals_two_epochs_straight(tmp_path):
     resumed = train(resume=first.path, epochs=2, progress=False, log=_quiet)
     assert _same_weights(_weights(resumed.path), _weights(straight.path))
     assert resumed.summary.test_top1 == straight.summary.test_top1
+    first_session = first.summary.wall_seconds
+    # the resumed run's wall time counts both sessions: the first one's (from its last checkpoint) and its own
+    assert resumed.summary.wall_seconds > first_session > first.summary.train_seconds > 0
     with open(resumed.path / "metrics.csv") as file:
         assert len(list(csv.DictReader(file))) == 2
 

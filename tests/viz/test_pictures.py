@@ -89,12 +89,54 @@ def test_confusion_curves_and_examples(tmp_path):
     rows = [
         EpochMetrics(e, 0.1, 1 / e, 0.5 + e / 20, 0.9, 1.2 / e, 0.45 + e / 20, 0.9, 100.0, 1.0) for e in range(1, 6)
     ]
-    check_picture(plot_curves([("a", rows), ("b", rows[:3])]).save(tmp_path / "curves.png"), (1000, 400))
+    check_picture(plot_curves([("a", rows)]).save(tmp_path / "one.png"), (1000, 400))
+    check_picture(plot_curves([("a", rows), ("b", rows[:3])]).save(tmp_path / "curves.png"), (1000, 444))
     images = [np.random.default_rng(i).random((28, 28)) for i in range(7)]
     picture = plot_examples(images, [f"#{i}\ntrue 1\npredicted 7" for i in range(7)], title="t")
     grid = picture.grids[0]
     assert (grid.rows, grid.cols, grid.tiles) == (2, 6, 7)
     check_picture(picture.save(tmp_path / "x.png"), picture.size)
+
+
+@pytest.mark.parametrize("channels", [10, 120, 1024])
+def test_maps_of_one_by_one_are_a_bar_per_channel_with_its_value(tmp_path, channels):
+    values = np.random.default_rng(channels).standard_normal((channels, 1, 1)).astype(np.float32)
+    picture = plot_feature_maps(values, name="c5", caption="lenet5")
+    (grid,) = picture.grids
+    assert grid.bars and (grid.rows, grid.cols, grid.tiles, grid.shape) == (1, channels, channels, (channels, 1, 1))
+    (axis,) = picture.axes  # no colour bar: the value axis is the scale
+    heights = [bar.get_height() for bar in axis.patches]
+    assert heights == pytest.approx(values.ravel().tolist())
+    assert axis.get_xlabel() == "channel" and axis.get_ylabel() == "activation"
+    assert f"{channels} maps of 1x1" in picture.texts[0].get_text() and "drawn as bars" in picture.texts[0].get_text()
+    check_picture(picture.save(tmp_path / "c5.png"), picture.size)
+    assert 560 <= picture.size[0] <= 1700
+
+
+def test_a_one_by_one_layer_stacks_with_tiled_ones(tmp_path):
+    rng = np.random.default_rng(0)
+    picture = draw_panels(
+        [feature_map_panel(rng.random((16, 5, 5)), name="s4"), feature_map_panel(rng.random((120, 1, 1)), name="c5")]
+    )
+    assert [grid.bars for grid in picture.grids] == [False, True]
+    check_picture(picture.save(tmp_path / "both.png"), picture.size)
+
+
+@pytest.mark.parametrize("count", [2, 3, 7])
+def test_the_legend_of_several_runs_covers_no_plot(count):
+    rows = [
+        EpochMetrics(e, 0.1, 1 / e, 0.5 + e / 20, 0.9, 1.2 / e, 0.45 + e / 20, 0.9, 100.0, 1.0) for e in range(1, 6)
+    ]
+    picture = plot_curves([(f"lenet5-mnist5k-20261125-04501{i}", rows) for i in range(count)])
+    picture.canvas.draw()
+    (legend,) = picture.legends
+    box = legend.get_window_extent()
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels == [f"lenet5-mnist5k-20261125-04501{i}" for i in range(count)] + ["train", "val"]
+    for axis in picture.axes:
+        assert axis.get_legend() is None
+        assert not box.overlaps(axis.get_tightbbox()), (box, axis.get_tightbbox())  # axis labels included
+    assert box.y0 >= 0 and box.x0 >= 0 and box.x1 <= picture.size[0]
 
 
 def test_the_page_inlines_pictures_and_escapes_text(tmp_path):

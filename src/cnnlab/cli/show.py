@@ -33,7 +33,9 @@ examples:
 
 FEATURE_MAPS = """One PNG per layer, <OUT>/<layer>.png (the module name as it is, dots kept): every feature map
 of the layer for one image, a tile per channel in channel order, with the layer's name, shape and value
-range. The default --output is RUN/pictures/feature-maps (or pictures/MODEL/feature-maps).
+range; maps of 1x1 (LeNet-5's C5, a global pooling) as a bar per channel. The default --output is
+RUN/pictures/feature-maps/IMAGE (or pictures/MODEL/feature-maps/IMAGE), IMAGE being the image file's name
+without its suffix (mnist5k-test-685 or china for the bundled ones), so each image keeps its pictures.
 
 --layers picks modules by name (several names, or one comma-separated list). Without it: an overview,
 the first convolution and then one layer per map size. `--layers all` is every convolution and pooling
@@ -116,7 +118,7 @@ def _add_feature_maps(pictures: Any) -> None:
         default="layer",
         help="one colour scale for the layer, or each map stretched to its own range",
     )
-    _output_options(parser, "RUN/pictures/feature-maps or pictures/MODEL/feature-maps")
+    _output_options(parser, "RUN/pictures/feature-maps/IMAGE or pictures/MODEL/feature-maps/IMAGE")
     parser.set_defaults(handler=run_feature_maps, prog=parser.prog)
 
 
@@ -148,7 +150,7 @@ def _add_curves(pictures: Any) -> None:
         "  cnnlab show curves runs/lenet5-a runs/lenet5-b --output comparison",
     )
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run directories (or checkpoints in them)")
-    _output_options(parser, "RUN/pictures for one run, pictures for several")
+    _output_options(parser, "RUN itself for one run (its curves.png, drawn again), pictures for several")
     parser.set_defaults(handler=run_curves, prog=parser.prog)
 
 
@@ -235,10 +237,11 @@ def run_feature_maps(args: argparse.Namespace) -> int:
     if args.list_layers:
         return _list_layers(trained, show.layers(trained))
     picture = show.feature_maps(trained, image=args.image, layers=_names(args.layers), scale=args.scale)
-    folder = _out_dir(args, _default_dir(trained) / "feature-maps")
+    folder = _out_dir(args, _default_dir(trained) / "feature-maps" / show.image_name(trained, args.image))
     for grid, single in zip(picture.grids, split_panels(picture), strict=True):
         path = single.save(folder / f"{grid.name}.{args.format}")
-        print(f"{path}  {grid.shape_text}: {grid.tiles} maps in {grid.rows}x{grid.cols}, {_size(single)}")
+        drawn = "as bars" if grid.bars else f"in {grid.rows}x{grid.cols}"
+        print(f"{path}  {grid.shape_text}: {grid.tiles} maps {drawn}, {_size(single)}")
     return 0
 
 
@@ -282,8 +285,10 @@ def run_curves(args: argparse.Namespace) -> int:
 
     runs = [Run(text) for text in args.runs]
     picture = show.curves(*runs)
-    default = runs[0].pictures_dir if len(runs) == 1 else Path("pictures")
-    print(picture.save(_out_dir(args, default) / f"curves.{args.format}"))
+    if args.output is None and len(runs) == 1:  # the run's own curves, drawn again: not a second copy
+        print(picture.save(runs[0].curves_path.with_suffix(f".{args.format}")))
+        return 0
+    print(picture.save(_out_dir(args, Path("pictures")) / f"curves.{args.format}"))
     return 0
 
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["SAMPLE_DIGIT", "SAMPLE_PHOTOS", "digit_per_class", "digit_strokes", "sample_digit", "sample_photo"]
+__all__ = [
+    "SAMPLE_DIGIT",
+    "SAMPLE_PHOTO",
+    "SAMPLE_PHOTOS",
+    "digit_per_class",
+    "digit_strokes",
+    "sample_digit",
+    "sample_photo",
+]
 
 SAMPLE_PHOTOS = ("china.jpg", "flower.jpg")
 """The photos scikit-learn ships (``sklearn.datasets.load_sample_image``), 640x427 RGB."""
@@ -62,7 +70,11 @@ def digit_per_class() -> list[int]:
     return [labels.index(digit) for digit in range(10)]
 
 
-def sample_photo(name: str = "china.jpg") -> tuple[torch.Tensor, str]:
+SAMPLE_PHOTO = "china.jpg"
+"""The sample photo shown to colour models by default."""
+
+
+def sample_photo(name: str = SAMPLE_PHOTO) -> tuple[torch.Tensor, str]:
     """One of scikit-learn's sample photos, centre-cropped to a square: uint8 ``(3, 427, 427)``.
 
     The crop keeps the photo's proportions when it is resized to a model's square input.

@@ -12,8 +12,6 @@ comes from the pooling, not from what the kernels learned.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,7 +20,7 @@ from cnnlab.data.datasets import load_dataset
 from cnnlab.data.loader import Normalization
 from cnnlab.experiments._base import ExperimentResult, Settings, register
 from cnnlab.layers.pooling import LearnedLPPool2d, MixedPool2d
-from cnnlab.viz.figure import new_picture, save
+from cnnlab.viz.figure import Picture, new_picture, save
 
 __all__ = ["equivariance_experiment", "shift_right"]
 
@@ -71,22 +69,35 @@ def _relative_change(network: nn.Module, x: torch.Tensor, fill: float) -> list[f
     return changes
 
 
-def _figure(x: torch.Tensor, conv: nn.Conv2d, fill: float, changes: dict[str, list[float]], out: Path) -> Path:
-    figure = new_picture(1200, 420)
-    grid = figure.add_gridspec(2, 4, width_ratios=[1, 1, 1, 2.6])
+def plot_equivariance(x: torch.Tensor, conv: nn.Conv2d, fill: float, changes: dict[str, list[float]]) -> Picture:
+    """The digit and its shift, the map of each and their difference (a colour bar: zero inside, not only dark),
+    and the change of the pooled features against the shift.
+
+    The three feature maps share one colour scale; the difference is drawn on a scale centred on zero.
+    """
+    figure = new_picture(1260, 420)
+    grid = figure.add_gridspec(2, 4, width_ratios=[1, 1, 1.25, 2.6])
     image, moved = x[0, 0], shift_right(x[:1], 3, fill)[0, 0]
     with torch.no_grad():
         feature, feature_moved = conv(x[:1])[0, 0], conv(shift_right(x[:1], 3, fill))[0, 0]
-    difference = feature_moved - shift_right(feature[None, None], 3, 0.0)[0, 0]
+    feature_shifted = shift_right(feature[None, None], 3, 0.0)[0, 0]
+    difference = feature_moved - feature_shifted
+    low = min(float(m.min()) for m in (feature, feature_moved, feature_shifted))
+    high = max(float(m.max()) for m in (feature, feature_moved, feature_shifted))
+    bound = float(difference.abs().max()) or 1.0
     panels = [
-        (image, "digit"), (moved, "shifted 3 px"), (feature, "feature map"), (feature_moved, "map of shifted digit"),
-        (shift_right(feature[None, None], 3, 0.0)[0, 0], "feature map shifted"), (difference, "difference: 0 inside"),
+        (image, "digit", {"cmap": "gray"}), (moved, "shifted 3 px", {"cmap": "gray"}),
+        (feature, "feature map", {"vmin": low, "vmax": high}),
+        (feature_moved, "map of shifted digit", {"vmin": low, "vmax": high}),
+        (feature_shifted, "feature map shifted", {"vmin": low, "vmax": high}),
+        (difference, "difference: 0 inside", {"cmap": "RdBu_r", "vmin": -bound, "vmax": bound}),
     ]  # fmt: skip
-    for index, (picture, title) in enumerate(panels):
+    for index, (picture, title, style) in enumerate(panels):
         axis = figure.add_subplot(grid[index // 3, index % 3])
-        axis.imshow(picture.numpy(), cmap="gray" if index < 2 else "viridis")
+        shown = axis.imshow(picture.numpy(), **style)
         axis.set_title(title, fontsize=9)
         axis.axis("off")
+    figure.colorbar(shown, ax=axis, fraction=0.08, pad=0.04, label="difference")  # beside the difference
     curve = figure.add_subplot(grid[:, 3])
     for kind, values in changes.items():
         curve.plot(SHIFTS, values, "o-", label="no pooling" if kind == "none" else f"{kind} pooling")
@@ -95,7 +106,7 @@ def _figure(x: torch.Tensor, conv: nn.Conv2d, fill: float, changes: dict[str, li
     curve.grid(alpha=0.3)
     curve.legend()
     figure.tight_layout()
-    return save(figure, out / "equivariance.png")
+    return figure
 
 
 @register("equivariance", CLAIM)
@@ -133,6 +144,6 @@ def equivariance_experiment(settings: Settings) -> ExperimentResult:
     for kind in POOLS:
         label = "feature change, no pooling" if kind == "none" else f"feature change, {kind} pooling"
         rows.append([label, *(f"{v:.1%}" for v in changes[kind])])
-    figure = _figure(x, conv1, fill, changes, settings.out)
+    figure = save(plot_equivariance(x, conv1, fill, changes), settings.out / "equivariance.png")
     data = {"shifts": list(SHIFTS), "equivariance_error": errors, "relative_change": changes, "images": count}
     return ExperimentResult("equivariance", CLAIM, held, verdict, headers, rows, data, figure)

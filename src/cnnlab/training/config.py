@@ -36,6 +36,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "multistep", "cosine", "onecycle", "plateau", "exponential")
 AUGMENTATIONS = ("shift", "affine", "elastic", "crop", "flip", "pca")
 NORMALIZATIONS = ("dataset", "lenet")
+_BUNDLED_DATA = ("mnist5k", "digits")  # shipped by registry packages: no data_dir, nothing to download
 
 
 def _finite(value: float) -> bool:
@@ -175,6 +176,39 @@ class TrainConfig:
         data = dataclasses.asdict(self)
         data["milestones"], data["augment"] = list(self.milestones), list(self.augment)
         return data
+
+    def unused_settings(self) -> frozenset[str]:
+        """The settings that change nothing in this configuration, given the others.
+
+        RMSProp's constants without RMSProp, momentum with Adam, a schedule's parameters under another
+        schedule, the crop padding without shifts or crops, where torchvision keeps its datasets for the
+        bundled ones, data-loading processes for data held in memory, and empty builder options.
+        """
+        schedule_uses = {
+            "step_epochs": ("step", "exponential"),
+            "milestones": ("multistep",),
+            "gamma": ("step", "multistep", "exponential", "plateau"),
+            "patience": ("plateau",),
+        }
+        unused = {name for name, schedules in schedule_uses.items() if self.schedule not in schedules}
+        if self.optimizer != "rmsprop":
+            unused |= {"rmsprop_alpha", "rmsprop_eps"}
+        if self.optimizer in ("adam", "adamw"):
+            unused.add("momentum")
+        if not {"shift", "crop"} & set(self.augment):
+            unused.add("crop_padding")
+        if self.data in _BUNDLED_DATA:
+            unused |= {"data_dir", "download"}
+        if not self.data.startswith("folder:"):
+            unused.add("workers")
+        if not self.model_args:
+            unused.add("model_args")
+        return frozenset(unused)
+
+    def used_settings(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the :meth:`unused_settings`: what this run's training depended on."""
+        unused = self.unused_settings()
+        return {key: value for key, value in self.to_dict().items() if key not in unused}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

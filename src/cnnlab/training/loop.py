@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab import __version__
 from cnnlab.errors import SettingError
 from cnnlab.models import ImageClassifier, ModelOutput, create_model
 from cnnlab.run import EpochMetrics, Run, RunSummary
@@ -147,6 +148,8 @@ class Trainer:
     """One training run; :func:`train` is the way to use it."""
 
     def __init__(self, config: TrainConfig, dist: Distributed, log: Callable[[str], None]) -> None:
+        self.session_started = time.perf_counter()  # the wall time counts loading the data and the model
+        self.earlier_sessions_seconds = 0.0  # a resumed run's wall time before this session
         self.config, self.dist = config, dist
         self.log = log if dist.is_main else (lambda _message: None)
         torch.manual_seed(config.seed)
@@ -200,6 +203,7 @@ class Trainer:
             "history": [row.to_dict() for row in self.history],
             "best": {"top1": self.best_top1, "epoch": self.best_epoch},
             "train_seconds": self.train_seconds,
+            "wall_seconds": self.wall_seconds(),
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             **self.data.description(),
@@ -216,9 +220,14 @@ class Trainer:
         self.history = [EpochMetrics.from_dict(row) for row in state["history"]]
         self.best_top1, self.best_epoch = state["best"]["top1"], state["best"]["epoch"]
         self.train_seconds = state["train_seconds"]
+        self.earlier_sessions_seconds = state.get("wall_seconds", sum(row.seconds for row in self.history))
         torch.set_rng_state(state["rng"])
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    def wall_seconds(self) -> float:
+        """The run's wall time so far, over all its sessions (a checkpoint of an older cnnlab: its epochs')."""
+        return self.earlier_sessions_seconds + time.perf_counter() - self.session_started
 
     def save(self, *which: str) -> None:
         if self.dist.is_main:
@@ -367,6 +376,10 @@ class Trainer:
             processes=self.dist.world_size,
             notes=data.notes,
             run_dir=str(run_dir),
+            finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            wall_seconds=self.wall_seconds(),
+            torch_version=torch.__version__,
+            cnnlab_version=__version__,
         )
 
 

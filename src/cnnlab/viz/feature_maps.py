@@ -5,6 +5,10 @@ that the picture stays under about 1,600 pixels a side (a 7x7 map still gets 30 
 as blocks). Tiles are in channel order, row by row; the picture's :class:`~cnnlab.viz.figure.Grid` says
 how many rows and columns the grid has. The pictures are drawn as one image (a mosaic), so even 2,048 tiles
 take a fraction of a second. Several layers stack into one picture, a panel each (:func:`draw_panels`).
+
+Maps of 1x1 (LeNet-5's C5, a global pooling, a classifier head written as convolutions) would be grids of
+single coloured squares, which hide the one thing each holds, a number: they are drawn as a bar chart of
+the activations instead, a bar per channel.
 """
 
 from __future__ import annotations
@@ -75,10 +79,48 @@ class Panel:
     colorbar: str | None = None
 
 
+_BAR_HEIGHT = 220  # pixels of the bar chart's plot
+_BAR_PIXELS = 8  # pixels per bar, while the chart stays within the widest grid
+_BAR_MARGINS = (70, 30, 50)  # left (the value axis), right, bottom (the channel axis), in pixels
+
+
+def _bar_layout(channels: int, title: str) -> _Layout:
+    """A bar chart of ``channels`` bars: as wide as a grid may be at most, and never narrower than a title."""
+    left, right, bottom = _BAR_MARGINS
+    plot_width = min(max(_BAR_PIXELS * channels, 300), _LARGEST_MOSAIC)
+    width = max(plot_width + left + right, _NARROWEST)
+    title = wrap(title, width - 20)
+    top = 28 + _LINE * len(title.splitlines())
+    return _Layout(width, _BAR_HEIGHT + top + bottom, width - left - right, _BAR_HEIGHT, top, title)
+
+
+def _draw_bars(figure: Any, panel: Panel) -> None:
+    """The single value of each channel as a bar, coloured as its tile would be."""
+    import matplotlib
+
+    layout, values = panel.layout, panel.canvas.ravel()
+    left, _, bottom = _BAR_MARGINS
+    axis = figure.add_axes([left / layout.width, bottom / layout.height,
+                            layout.grid_width / layout.width, layout.grid_height / layout.height])  # fmt: skip
+    low, high = panel.limits if panel.limits is not None else (float(values.min()), float(values.max()) + 1e-12)
+    colours = matplotlib.colormaps[panel.cmap](np.clip((values - low) / (high - low), 0, 1))
+    channels = np.arange(len(values))
+    axis.bar(channels, values, width=0.8 if len(values) <= 200 else 1.0, color=colours, linewidth=0)
+    axis.axhline(0, color="0.4", linewidth=0.8)
+    axis.set_xlim(-0.5, len(values) - 0.5)
+    axis.set(xlabel="channel", ylabel="activation")
+    axis.grid(axis="y", alpha=0.3)
+    axis.tick_params(labelsize=8)
+    figure.text(0.5, 1 - 10 / layout.height, layout.title, ha="center", va="top", fontsize=10)
+
+
 def _draw_panel(figure: Any, panel: Panel) -> None:
     """Draw ``panel`` into ``figure`` (a Figure, or one panel's SubFigure of a stacked picture)."""
     import matplotlib
 
+    if panel.grid.bars:
+        _draw_bars(figure, panel)
+        return
     layout, canvas = panel.layout, panel.canvas
     left, right, _ = _MARGINS
     beside = right - left if panel.colorbar is not None else 0
@@ -152,6 +194,8 @@ def feature_map_panel(
     channels, height, width = maps.shape
     low, high = float(maps.min()), float(maps.max())
     title = f"{title or name}: {channels} maps of {height}x{width}, values {low:.3g} to {high:.3g}"
+    if height == width == 1:
+        return _bar_panel(maps, name=name, title=title, caption=caption, limits=(low, high))
     if scale == "channel":
         flat = maps.reshape(channels, -1)
         lows, spans = flat.min(axis=1), np.ptp(flat, axis=1)
@@ -167,6 +211,17 @@ def feature_map_panel(
     return Panel(canvas, layout, grid, limits=limits, colorbar=colorbar)
 
 
+def _bar_panel(maps: np.ndarray, *, name: str, title: str, caption: str, limits: tuple[float, float]) -> Panel:
+    """Maps of 1x1 as a bar per channel; one scale always, as one value per channel has no range of its own."""
+    channels = maps.shape[0]
+    title += ": one value each, drawn as bars"
+    layout = _bar_layout(channels, f"{title}\n{caption}" if caption else title)
+    limits = limits if limits[1] > limits[0] else None
+    return Panel(
+        maps.reshape(1, channels), layout, Grid(name, 1, channels, channels, maps.shape, bars=True), limits=limits
+    )
+
+
 def plot_feature_maps(maps: np.ndarray, **options: Any) -> Picture:
     """A picture of one layer's feature maps; ``options`` are :func:`feature_map_panel`'s."""
     return draw_panels([feature_map_panel(maps, **options)])
@@ -180,6 +235,7 @@ def filter_panel(
     caption: str = "",
     rgb: bool = False,
     limits: Sequence[int] = (48, 32),
+    tile_pixels: int | None = None,
 ) -> Panel:
     """The kernels of a convolution with weight ``(C_out, C_in, kH, kW)``.
 
@@ -187,11 +243,13 @@ def filter_panel(
     range as AlexNet's paper shows them. Otherwise each tile is one 2-D kernel on a shared scale centred
     on zero (red positive, blue negative): one filter per row, one input channel per column, at most
     ``limits`` = (filters, input channels) of them; single-channel kernels (a first layer on gray
-    images) fill a square grid instead.
+    images) fill a square grid instead. ``tile_pixels``: how large a kernel is drawn (default: by its size).
 
     Raises:
-        ValueError: not ``(C_out, C_in, kH, kW)``.
+        ValueError: not ``(C_out, C_in, kH, kW)``, or ``tile_pixels`` below 1.
     """
+    if tile_pixels is not None and tile_pixels < 1:
+        raise ValueError(f"tile_pixels: expected a positive number of pixels, got {tile_pixels}")
     weight = np.asarray(weight, dtype=np.float32)
     if weight.ndim != 4:
         raise ValueError(f"a convolution's weight is (C_out, C_in, kH, kW), got shape {weight.shape}")
@@ -207,7 +265,7 @@ def filter_panel(
         title = f"{title}: {out_channels} filters of {shape_text}, each stretched to its own range (RGB)"
         canvas = mosaic(tiles, cols, fill=1.0)
         text = f"{title}\n{caption}" if caption else title
-        layout = _layout(canvas.shape[:2], cols, rows, min(max(8 * max(kh, kw), 40), 96), text)
+        layout = _layout(canvas.shape[:2], cols, rows, tile_pixels or min(max(8 * max(kh, kw), 40), 96), text)
         return Panel(canvas, layout, Grid(name, rows, cols, out_channels, weight.shape))
     shown_out, shown_in = min(out_channels, limits[0]), min(in_channels, limits[1])
     kernels = weight[:shown_out, :shown_in]
@@ -224,7 +282,7 @@ def filter_panel(
     bound = float(np.abs(kernels).max()) or 1.0
     canvas = mosaic(tiles, cols)
     text = f"{title}\n{caption}" if caption else title
-    layout = _layout(canvas.shape[:2], cols, rows, min(max(8 * max(kh, kw), 24), 64), text)
+    layout = _layout(canvas.shape[:2], cols, rows, tile_pixels or min(max(8 * max(kh, kw), 24), 64), text)
     grid = Grid(name, rows, cols, len(tiles), weight.shape)
     return Panel(canvas, layout, grid, cmap="RdBu_r", limits=(-bound, bound), colorbar="weight")
 

@@ -39,6 +39,8 @@ class Grid:
         tiles: how many tiles it holds (the last row may be short).
         shape: the shape of what was tiled: ``(C, H, W)`` feature maps, ``(C_out, C_in, kH, kW)`` kernels,
             ``(N,)`` for N pictures.
+        bars: the "tiles" are single values (maps of 1x1) drawn as a bar chart, a bar per channel in
+            one row, instead of a grid of one-pixel squares.
     """
 
     name: str
@@ -46,6 +48,7 @@ class Grid:
     cols: int
     tiles: int
     shape: tuple[int, ...] = ()
+    bars: bool = False
 
     @property
     def shape_text(self) -> str:

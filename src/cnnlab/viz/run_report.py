@@ -9,6 +9,7 @@ file needs nothing else, loads nothing from anywhere, and can be mailed or archi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SECTIONS", "build_report"]
 
+_FILTER_TILE = 160  # pixels per kernel on the page: each weight of a 5x5 kernel is a 32-pixel square
+
 SECTIONS = ("config", "summary", "curves", "confusion", "filters", "feature-maps", "worst")
 """The ids of the page's sections, in order (``report.html#confusion`` opens at the confusion matrix)."""
 
@@ -36,11 +39,14 @@ def _pixels(image: torch.Tensor, trained: TrainedModel) -> np.ndarray:
 
 
 def _config_section(run: Run) -> Section:
-    rows = [
-        [key, value if isinstance(value, str) else json.dumps(value)] for key, value in run.config.to_dict().items()
-    ]
-    note = paragraph("The resolved configuration the run was trained with.", "note")
-    return Section("config", "Configuration", note + table_html(["setting", "value"], rows))
+    config = run.config
+    used = config.used_settings().items()
+    rows = [[key, value if isinstance(value, str) else json.dumps(value)] for key, value in used]
+    unused = sorted(config.unused_settings())
+    text = "The resolved configuration the run was trained with."
+    if unused:
+        text += f" Left out, as they change nothing in this run: {', '.join(unused)} (config.json has them all)."
+    return Section("config", "Configuration", paragraph(text, "note") + table_html(["setting", "value"], rows))
 
 
 def _summary_section(trained: TrainedModel) -> Section:
@@ -50,14 +56,20 @@ def _summary_section(trained: TrainedModel) -> Section:
 
 
 def _curves_section(run: Run) -> Section:
-    from cnnlab.viz.curves import plot_curves
+    from cnnlab.viz.curves import plot_curves, plot_learning_rate
 
     rows = run.metrics
     if not rows:
         return Section("curves", "Training curves", paragraph(f"{run.path} has no finished epoch.", "note"))
     picture = plot_curves([(run.name, rows)])
     caption = f"{len(rows)} epoch(s); training dashed, validation solid."
-    return Section("curves", "Training curves", image_tag(picture, "loss and accuracy per epoch", caption))
+    rates = plot_learning_rate(rows)
+    config = run.config
+    rate_caption = f"The learning rate at the end of each epoch ({config.optimizer}, {config.schedule} schedule)."
+    body = image_tag(picture, "loss and accuracy per epoch", caption) + image_tag(
+        rates, "learning rate per epoch", rate_caption
+    )
+    return Section("curves", "Training curves", body)
 
 
 def _confusion_section(trained: TrainedModel, result: Examination, dataset: str) -> Section:
@@ -66,7 +78,22 @@ def _confusion_section(trained: TrainedModel, result: Examination, dataset: str)
     title = f"{trained.name} on {dataset} test: top-1 {result.top1:.2%} of {result.count:,}"
     picture = plot_confusion(result.confusion.tolist(), trained.classes, title)
     caption = "Rows: true class, with its accuracy; columns: predicted class; counts in the cells."
-    return Section("confusion", "Confusion matrix", image_tag(picture, title, caption))
+    body = image_tag(picture, title, caption) + _per_class_table(result.confusion, trained.classes)
+    return Section("confusion", "Confusion matrix", body)
+
+
+def _per_class_table(confusion: torch.Tensor, classes: Sequence[str]) -> str:
+    """Each class's test images, how many were right, its accuracy and what it was most often taken for."""
+    counts = np.asarray(confusion, dtype=np.int64)
+    rows = []
+    for index, name in enumerate(classes):
+        images, correct = int(counts[index].sum()), int(counts[index, index])
+        others = counts[index].copy()
+        others[index] = 0
+        mistaken = f"{classes[int(others.argmax())]} ({int(others.max())})" if others.max() > 0 else "-"
+        accuracy = f"{correct / images:.2%}" if images else "-"
+        rows.append([name, images, correct, accuracy, mistaken])
+    return table_html(["class", "test images", "correct", "accuracy", "most often taken for"], rows)
 
 
 def _filters_section(trained: TrainedModel) -> Section:
@@ -75,7 +102,7 @@ def _filters_section(trained: TrainedModel) -> Section:
 
     if not kernel_layers(trained.model):
         return Section("filters", "First-layer filters", paragraph(f"{trained.name} has no convolutions.", "note"))
-    picture = filters(trained)
+    picture = filters(trained, tile_pixels=_FILTER_TILE)
     grid = picture.grids[0]
     return Section("filters", "First-layer filters", image_tag(picture, f"the {grid.tiles} kernels of {grid.name}"))
 
@@ -157,6 +184,29 @@ def build_report(run: Run, *, worst: int = 12, which: Checkpoint | None = None, 
         ("model", f"{trained.name}, input {'x'.join(map(str, trained.input_size))}"),
         ("data", f"{data.dataset}: {result.count:,} test images, {trained.num_classes} classes"),
         ("test top-1", f"{result.top1:.2%} (loss {result.loss:.4f})"),
+        *_provenance(run),
         *(("note", note) for note in data.notes),
     ]
     return render_report(f"{trained.name} on {trained.config.data}: run report", facts, sections)
+
+
+def _provenance(run: Run) -> list[tuple[str, str]]:
+    """When, how long, where and with what the run was trained, as far as its files say."""
+    summary, rows = run.summary, run.metrics
+    if summary is None:  # not finished: what the epochs so far recorded
+        seconds = sum(row.seconds for row in rows)
+        return [("status", f"{run.status} after {len(rows)} epoch(s), {seconds:.1f} s of epochs")]
+    when = summary.finished.replace("T", " ") if summary.finished else "not recorded (an older run)"
+    wall = f"{summary.wall_seconds:.1f} s" if summary.wall_seconds is not None else "not recorded"
+    processes = f" x {summary.processes} processes" if summary.processes > 1 else ""
+    versions = (
+        f"torch {summary.torch_version}, cnnlab {summary.cnnlab_version}"
+        if summary.torch_version
+        else "not recorded (an older run)"
+    )
+    return [
+        ("finished", when),
+        ("wall time", f"{wall} ({summary.train_seconds:.1f} s in training steps, {summary.epochs} epochs)"),
+        ("device", f"{summary.device}{processes}"),
+        ("versions", versions),
+    ]
