@@ -70,3 +70,13 @@ def test_each_section_shows_its_table_or_picture(executed):
     for expected in ("784x", "o = floor((32 - 5 + 2*1) / 2) + 1 = 15", "60,000", "<table", "largest difference",
                      "ResNet-56", "the claim"):  # fmt: skip
         assert expected in text, expected
+
+
+def test_the_arithmetic_moves_and_lenet_is_drawn(executed):
+    notebook, _ = executed
+    shown = [output for cell in notebook.cells for output in _outputs(cell)]
+    pages = [o.data["text/html"] for o in shown if "text/html" in o.get("data", {})]
+    movies = [base64.b64decode(uri) for page in pages for uri in re.findall(r"data:image/gif;base64,([^\"]+)", page)]
+    assert len(movies) == 2 and all(movie.startswith(b"GIF89a") for movie in movies)  # conv, transposed
+    drawings = [o.data["image/svg+xml"] for o in shown if "image/svg+xml" in o.get("data", {})]
+    assert len(drawings) == 1 and "C1" in drawings[0] and "6@28x28" in drawings[0]
