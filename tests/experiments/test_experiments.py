@@ -21,15 +21,44 @@ def _check_files(result, out):
     return record
 
 
-def test_the_six_experiments_are_registered():
+def test_the_experiments_are_registered_in_the_lectures_order():
     assert list_experiments() == [
+        "locality",
         "weights",
         "equivariance",
         "pooling",
+        "upsampling",
         "lenet-connectivity",
         "degradation",
-        "upsampling",
     ]
+
+
+def test_locality_on_one_seed(tmp_path):
+    result = run_experiment("locality", Settings("quick", tmp_path, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    curves = record["data"]["curves"]
+    assert set(curves) == {"mnist5k", "photo patches"} and all(len(runs) == 1 for runs in curves.values())
+    for (curve,) in curves.values():
+        distances = [int(d) for d in curve]
+        assert distances == sorted(distances) and distances[0] == 1 and all(-1 <= v <= 1 for v in curve.values())
+
+
+def test_correlation_falls_with_distance_only_where_the_images_are_smooth():
+    from cnnlab.experiments.locality import correlation_by_distance, correlation_map, far_correlation, photo_patches
+
+    noise = torch.randint(0, 256, (3000, 1, 12, 12), dtype=torch.uint8)
+    flat = correlation_by_distance(noise)
+    assert all(abs(v) < 0.1 for v in flat.values())  # independent pixels: nothing correlates
+    smooth = torch.nn.functional.avg_pool2d(noise.float(), 5, stride=1, padding=2, count_include_pad=False)
+    curve = correlation_by_distance(smooth.round().to(torch.uint8))
+    assert (
+        curve[1] > curve[2] > curve[4] > 0.0 and far_correlation(curve) < curve[4]
+    )  # a 5x5 blur: 4 px apart share little
+    patches = photo_patches(500, 16, seed=0)
+    assert patches.shape == (500, 1, 16, 16) and patches.dtype == torch.uint8
+    assert torch.equal(patches, photo_patches(500, 16, seed=0)) and not torch.equal(patches, photo_patches(500, 16, 1))
+    field = correlation_map(patches, (8, 8), own_mean=True)
+    assert field.shape == (16, 16) and abs(field[8, 8] - 1) < 1e-9 and field[8, 9] > field[8, 15]
 
 
 def test_weights(tmp_path):

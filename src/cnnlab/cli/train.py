@@ -65,6 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--data-dir", type=_setting("data_dir"), help="where torchvision's datasets are (or go)")
     data.add_argument("--download", action="store_true", default=None, help="let torchvision download the dataset")
     data.add_argument("--val-fraction", type=_setting("val_fraction"), help="held out for validation")
+    data.add_argument("--train-images", type=_setting("train_images"), metavar="N",
+                      help="train on N of the training images, balanced over the classes (default: all)")  # fmt: skip
     data.add_argument(
         "--augment", type=_setting("augment"), help="comma list of shift,affine,elastic,crop,flip,pca, or none"
     )

@@ -91,6 +91,30 @@ class InMemoryDataset:
         train = self.train.subset(torch.nonzero(keep).flatten())
         return replace(self, train=train, val=self.train.subset(chosen.sort().values))
 
+    def with_train_images(self, count: int, seed: int = 0) -> InMemoryDataset:
+        """Keep ``count`` training images, as equal a number of each class as the split allows, drawn with ``seed``.
+
+        The validation and test parts stay as they are, so that runs on less data are judged alike.
+
+        Raises:
+            ValueError: ``count`` is below the number of classes or above the training images there are.
+        """
+        total = len(self.train)
+        if not self.num_classes <= count <= total:
+            raise ValueError(
+                f"expected {self.num_classes} (one per class) to {total:,} (the {self.name} training images"
+                f"{' left beside validation' if self.val is not None else ''}), got {count:,}"
+            )
+        generator = torch.Generator().manual_seed(seed)
+        members = [torch.nonzero(self.train.labels == label).flatten() for label in range(self.num_classes)]
+        members = [group[torch.randperm(len(group), generator=generator)] for group in members]
+        # Round-robin over the classes: the r-th image of every class before the (r+1)-th of any, so each class gets
+        # count // classes (the first ones one more), and a class with too few images gives all it has.
+        rank = torch.cat([torch.arange(len(group)) * self.num_classes + label for label, group in enumerate(members)])
+        taken = torch.cat(members)[rank.argsort()[:count]]
+        chosen = taken.sort().values
+        return replace(self, train=self.train.subset(chosen))
+
 
 def _random_split(images: torch.Tensor, labels: torch.Tensor, test_size: int, seed: int) -> tuple[Split, Split]:
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))

@@ -35,7 +35,10 @@ for _module in pkgutil.iter_modules(__path__):
 
 def list_experiments() -> list[str]:
     """The experiments' names, in the lecture's order."""
-    order = ("weights", "equivariance", "pooling", "lenet-connectivity", "degradation", "upsampling")
+    order = (
+        "learned-features", "locality", "weights", "data-efficiency", "equivariance", "pooling", "upsampling",
+        "lenet-connectivity", "relu", "regularisation", "factorisation", "global-pooling", "auxiliary", "degradation",
+    )  # fmt: skip
     return sorted(EXPERIMENTS, key=lambda name: (order.index(name) if name in order else len(order), name))
 
 

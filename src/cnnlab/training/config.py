@@ -66,6 +66,7 @@ RULES: dict[str, Rule] = {
     "label_smoothing": (lambda v: 0 <= v < 1, "a smoothing in [0, 1)"),
     "logit_temperature": (lambda v: v > 0, "a positive temperature"),
     "val_fraction": (lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
+    "train_images": (lambda v: v >= 0, "a whole number >= 0 (0: all)"),
     "augment": (lambda v: all(a in AUGMENTATIONS for a in v), f"some of {', '.join(AUGMENTATIONS)}"),
     "crop_padding": (lambda v: v >= 0, "a whole number >= 0"),
     "normalization": (lambda v: v in NORMALIZATIONS, f"one of {', '.join(NORMALIZATIONS)}"),
@@ -103,6 +104,8 @@ class TrainConfig:
         label_smoothing: epsilon of label smoothing (Szegedy et al. 2016, Sec. 7).
         logit_temperature: divide the logits by this before the softmax (for RBF outputs, see the lenet5 recipe).
         val_fraction: share of the training split held out for validation (model selection, plateau).
+        train_images: train on only this many of the remaining training images, as equal a number of each class
+            as there are, drawn with the seed (0: all); for learning curves and small-data experiments.
         augment: batched augmentations, in order: ``shift``, ``affine``, ``elastic`` (digits), ``crop``, ``flip``,
             ``pca``.
         crop_padding: pixels of padding for ``shift``/``crop``.
@@ -143,6 +146,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     logit_temperature: float = 1.0
     val_fraction: float = 0.1
+    train_images: int = 0
     augment: tuple[str, ...] = ()
     crop_padding: int = 4
     normalization: str = "dataset"

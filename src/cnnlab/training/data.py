@@ -26,11 +26,12 @@ from cnnlab.data.folder import (
     train_transform,
 )
 from cnnlab.data.loader import Augmentation, BatchLoader, Normalization, fit_to_model
+from cnnlab.errors import SettingError
 from cnnlab.models import ImageClassifier, get_spec
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.distributed import Distributed
 
-__all__ = ["PreparedData", "load_training_dataset", "prepare_data"]
+__all__ = ["PreparedData", "carve_splits", "load_training_dataset", "prepare_data"]
 
 EVAL_BATCH = 500
 
@@ -59,6 +60,18 @@ class PreparedData:
             "input_size": [self.channels, *self.image_size],
             "normalization": {"mean": list(self.normalization.mean), "std": list(self.normalization.std)},
         }
+
+
+def carve_splits(config: TrainConfig, dataset: InMemoryDataset) -> InMemoryDataset:
+    """The validation part held out of the training part, then the training images kept (``train_images``)."""
+    if config.val_fraction:
+        dataset = dataset.with_validation(config.val_fraction, seed=config.seed)
+    if config.train_images:
+        try:
+            dataset = dataset.with_train_images(config.train_images, seed=config.seed)
+        except ValueError as error:
+            raise SettingError(f"<train_images>: {error}") from None
+    return dataset
 
 
 def load_training_dataset(config: TrainConfig) -> InMemoryDataset | FolderDataset:
@@ -122,8 +135,7 @@ def prepare_data(
         return _prepare_folder(config, dataset, model, dist)
     spec = get_spec(config.model)
     dataset, notes = fit_to_model(dataset, model.in_channels, model.accepts_size, spec.input_size[1:])
-    if config.val_fraction:
-        dataset = dataset.with_validation(config.val_fraction, seed=config.seed)
+    dataset = carve_splits(config, dataset)
     normalization = _normalization(config, dataset)
     augment = _augmentations(config, dataset, normalization, notes)
     common = {"normalization": normalization, "device": dist.device, "channels_last": config.channels_last}
@@ -152,6 +164,8 @@ def _prepare_folder(
     size, channels = get_spec(config.model).input_size[1:], model.in_channels
     mode = image_mode(channels)
     notes = [dataset.layout]
+    if config.train_images:
+        raise SettingError("<train_images> applies to in-memory datasets (digits, MNIST, CIFAR), not to image folders")
     if config.val_fraction:
         dataset = dataset.with_validation(config.val_fraction, seed=config.seed)
     pca = "pca" in config.augment and channels == 3

@@ -12,6 +12,7 @@ from cnnlab.data.folder import FolderLoader, evaluation_loader, load_folder_data
 from cnnlab.data.loader import BatchLoader, fit_to_model
 from cnnlab.errors import SettingError
 from cnnlab.models import get_spec
+from cnnlab.training.data import carve_splits
 from cnnlab.training.metrics import evaluate
 from cnnlab.training.trained import TrainedModel
 
@@ -82,8 +83,8 @@ def evaluation_data(
         dataset, model.in_channels, model.accepts_size, get_spec(trained.name).input_size[1:]
     )
     notes.extend(fit_notes)
-    if split != "test" and config.val_fraction:
-        dataset = dataset.with_validation(config.val_fraction, seed=config.seed)
+    if split != "test":
+        dataset = carve_splits(config, dataset)
     chosen = {"train": dataset.train, "val": dataset.val, "test": dataset.test}[split]
     if chosen is None:
         raise _no_validation(trained)
