@@ -30,6 +30,8 @@ CASES = [
     ("train", "lenet5", "--sched", "linear"),
     ("train", "lenet5", "--augment", "rotate"),
     ("train", "lenet5", "--val-fraction", "1"),
+    ("train", "lenet5", "--train-images", "-5"),
+    ("train", "lenet5", "--train-images", "5000"),
     ("train", "lenet5", "--label-smoothing", "2"),
     ("train", "lenet5", "--clip-grad", "-1"),
     ("train", "lenet5", "--device", "gpu"),

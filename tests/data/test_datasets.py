@@ -46,6 +46,30 @@ def test_validation_split_keeps_class_proportions(mnist5k):
         mnist5k.with_validation(1.5)
 
 
+@pytest.mark.parametrize("count", [10, 100, 305, 4000])
+def test_train_images_keeps_a_balanced_subset_of_training_only(mnist5k, count):
+    subset = mnist5k.with_train_images(count, seed=1)
+    assert len(subset.train) == count and torch.equal(subset.test.images, mnist5k.test.images)
+    counts = torch.bincount(subset.train.labels, minlength=10)
+    if count <= 10 * int(torch.bincount(mnist5k.train.labels).min()):  # every class has that many
+        assert counts.max() - counts.min() <= 1
+    originals = {bytes(img.numpy().tobytes()) for img in mnist5k.train.images}
+    assert all(bytes(img.numpy().tobytes()) in originals for img in subset.train.images[:50])
+    again = mnist5k.with_train_images(count, seed=1)
+    assert torch.equal(again.train.labels, subset.train.labels)  # the seed decides, and only the seed
+    if count < 4000:
+        assert not torch.equal(mnist5k.with_train_images(count, seed=2).train.images, subset.train.images)
+
+
+def test_train_images_refuses_what_there_is_not(mnist5k):
+    with pytest.raises(ValueError, match="expected 10 .one per class. to 4,000"):
+        mnist5k.with_train_images(4001)
+    with pytest.raises(ValueError, match="got 9"):
+        mnist5k.with_train_images(9)
+    with pytest.raises(ValueError, match="left beside validation"):
+        mnist5k.with_validation(0.5).with_train_images(3000)
+
+
 def test_sklearn_digits():
     digits = load_dataset("digits")
     assert (len(digits.train), len(digits.test)) == (1437, 360)

@@ -195,3 +195,11 @@ def test_the_library_prints_nothing_but_a_progress_bar_that_can_be_silenced(tmp_
     captured = capsys.readouterr()
     assert captured.out == captured.err == ""
     assert any(line.startswith("epoch 1/1  train loss") for line in lines)
+
+
+def test_train_images_trains_on_that_many_and_evaluates_the_same_subset(tmp_path):
+    config = _config(tmp_path, epochs=1, train_images=200, val_fraction=0.0, batch_size=50)
+    run = train(config, progress=False, log=_quiet)
+    assert run.metrics[0].images_per_s > 0 and run.config.train_images == 200
+    seen = run.evaluate(split="train")  # the same 200 images the run trained on, 20 of each digit
+    assert seen.images == 200 and [sum(row) for row in seen.confusion] == [20] * 10
