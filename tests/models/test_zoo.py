@@ -154,6 +154,7 @@ def test_auxiliary_heads_exist_only_when_asked_and_come_back_from_forward_train(
     plain = create_model(name).eval()
     assert plain.aux_loss_weights == () and plain.forward_train(sample_input(plain, 1)).aux_logits == ()
     model = create_model(name, aux_logits=True, num_classes=5).train()
+    plain = create_model(name, num_classes=5)
     assert sum(p.numel() for p in model.parameters()) > sum(p.numel() for p in plain.parameters())
     (min_h, _), (min_w, _) = model.input_size_range()
     x = torch.randn(2, model.in_channels, min_h, min_w, requires_grad=True)

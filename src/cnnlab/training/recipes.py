@@ -37,6 +37,12 @@ RECIPES: dict[str, dict[str, Any]] = {
         "schedule": "onecycle", "augment": DIGIT_AUGMENTATION, "normalization": "lenet", "val_fraction": 0.1,
         "threads": 1,
     },
+    # The twins of cnnlab.models.twins are compared on the bundled digits, one idea at a time: LeNet-5's budget
+    # and optimiser, without augmentation (the regularisation experiment turns it on as its variable).
+    "twins": {
+        "epochs": 10, "batch_size": 64, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4,
+        "schedule": "onecycle", "augment": (), "normalization": "lenet", "val_fraction": 0.1, "threads": 1,
+    },
     # Krizhevsky et al. 2012, Sec. 5: SGD, batch 128, momentum 0.9, weight decay 5e-4, lr 0.01 divided by
     # 10 when the validation error stops improving (3 times, ~90 epochs); crops, flips, PCA lighting.
     "alexnet": {
@@ -98,6 +104,8 @@ def _recipe_name(model: str) -> str:
         return model
     if model in ("mlp", "locally_connected_net"):
         return "lenet5_modern"
+    if family == "twins":
+        return "twins"
     if family == "resnet":
         return "resnet_cifar" if get_spec(model).input_size[1] <= 64 else "resnet_imagenet"
     if family in ("inception_v2",):

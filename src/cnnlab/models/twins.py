@@ -1,0 +1,385 @@
+"""Twin networks for the lecture's experiments: each pair differs in exactly one of the ideas the papers claim.
+
+Small enough to train on the bundled 32x32 digits in seconds on a CPU, so that ``cnnlab experiment`` can put
+a claim to the test with several seeds in minutes. Each twin takes the option that switches the idea on or
+off, and nothing else changes: the same widths, the same depth, the same receptive field where it can be kept.
+
+* :func:`convnet4` (``activation``): the four-layer CIFAR-10 network of AlexNet's Figure 1, ReLU or tanh
+  (Krizhevsky, Sutskever, Hinton 2012, Sec. 3.1).
+* :func:`kernel_twin` (``kernels``): 5x5 and 7x7 convolutions, or stacks of 3x3 that see as far (Simonyan and
+  Zisserman 2015, Sec. 2.3; Szegedy et al. 2016, Sec. 3.1).
+* :func:`head_twin` (``head``): a fully connected classifier, or a 1x1 convolution and global average pooling
+  (Lin, Chen, Yan 2014, Sec. 3.2); ``dropout`` on the fully connected one's hidden layer (Krizhevsky 2012).
+* :func:`filter_bank_net` (``features``): one convolution, learned, or frozen at random values or at classic
+  hand-made filters (Sobel and Gabor), in front of a linear classifier (LeCun, Bottou, Bengio, Haffner 1998,
+  Sec. I, Fig. 1).
+* :func:`deep_aux_net` (``aux_logits``): a deep plain network, with or without auxiliary classifiers
+  (Szegedy et al. 2015, Sec. 5).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from cnnlab.layers.pooling import GlobalAvgPool2d
+from cnnlab.models._base import ImageClassifier, ModelOutput
+from cnnlab.models._registry import register_model
+
+__all__ = [
+    "ACTIVATIONS",
+    "FEATURES",
+    "HEADS",
+    "KERNELS",
+    "convnet4",
+    "deep_aux_net",
+    "filter_bank_net",
+    "handmade_filters",
+    "head_twin",
+    "kernel_twin",
+]
+
+ACTIVATIONS = ("relu", "tanh")
+KERNELS = ("large", "stacked")
+HEADS = ("fc", "gap")
+FEATURES = ("learned", "random", "handmade")
+
+
+def _choice(name: str, value: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _activation(kind: str) -> nn.Module:
+    return nn.ReLU(inplace=True) if kind == "relu" else nn.Tanh()
+
+
+# -------------------------------------------------------------------------------------------------
+# AlexNet, Figure 1: ReLU against tanh
+
+
+class ConvNet4(ImageClassifier):
+    """Four layers with weights: three 5x5 convolutions (32, 32, 64 maps) with 3x3 stride-2 pools, and a linear
+    classifier, the layout of the CIFAR-10 network in Krizhevsky's cuda-convnet, the code of AlexNet's Fig. 1.
+
+    The paper does not give the network of Fig. 1 ("a four-layer convolutional neural network"); this is the
+    four-layer CIFAR-10 net its author published with cuda-convnet (max pool, then two average pools; pools
+    rounded up, as cuda-convnet's are). ``activation`` is ``relu`` or ``tanh``, after every convolution.
+    """
+
+    def __init__(self, *, in_channels: int = 3, num_classes: int = 10, activation: str = "relu") -> None:
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=64)
+        self.activation_kind = _choice("activation", activation, ACTIVATIONS)
+        self.conv1 = nn.Conv2d(in_channels, 32, 5, padding=2)  # N x 32 x 32 x 32
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)  # N x 32 x 16 x 16
+        self.conv2 = nn.Conv2d(32, 32, 5, padding=2)
+        self.pool2 = nn.AvgPool2d(3, 2, ceil_mode=True)  # N x 32 x 8 x 8
+        self.conv3 = nn.Conv2d(32, 64, 5, padding=2)
+        self.pool3 = nn.AvgPool2d(3, 2, ceil_mode=True)  # N x 64 x 4 x 4
+        self.act = _activation(activation)
+        self.fc = nn.Linear(64 * 4 * 4, num_classes)
+        self.size_steps = ("conv1", "pool1", "conv2", "pool2", "conv3", "pool3")
+        self.final_size = (4, 4)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.act(self.conv1(x)))
+        x = self.pool2(self.act(self.conv2(x)))
+        return self.pool3(self.act(self.conv3(x)))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = x.flatten(1)
+        return x if pre_logits else self.fc(x)
+
+
+@register_model(
+    paper="Krizhevsky, Sutskever, Hinton 2012, ImageNet Classification with Deep Convolutional Neural Networks",
+    section="Sec. 3.1, Fig. 1 (the network itself: cuda-convnet's CIFAR-10 layers)",
+    year=2012,
+    input_size=(3, 32, 32),
+    params=89_578,
+    notes="The paper names a four-layer CNN without its layers; these are the author's published cuda-convnet "
+    "CIFAR-10 layers without response normalisation. activation='tanh' for the paper's dashed curve.",
+)
+def convnet4(*, num_classes: int = 10, in_channels: int = 3, activation: str = "relu") -> ConvNet4:
+    return ConvNet4(in_channels=in_channels, num_classes=num_classes, activation=activation)
+
+
+# -------------------------------------------------------------------------------------------------
+# VGG / Inception v2: 5x5 and 7x7 against stacks of 3x3
+
+
+def _same_conv(in_channels: int, out_channels: int, kernel: int) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2)
+
+
+class KernelTwin(ImageClassifier):
+    """A 3x3 stem (16 maps) and a 2x2 max pool, then two stages of 16 maps at 16x16 and 8x8: a 5x5 convolution,
+    then a 7x7 one, each with a ReLU and a 2x2 max pool; or, with ``kernels="stacked"``, two and three 3x3
+    convolutions in their places, a ReLU after each (VGG, Sec. 2.3: the same field, more non-linearities,
+    18 and 27 weights per pair of maps instead of 25 and 49). Global average pooling and a linear classifier
+    follow, the same in both. The stem and the constant width make every factorised layer map 16 maps to 16,
+    the setting of the papers' arithmetic.
+    """
+
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, kernels: str = "large") -> None:
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=16)
+        self.kernels = _choice("kernels", kernels, KERNELS)
+        self.stem = _same_conv(in_channels, 16, 3)
+        self.pool0 = nn.MaxPool2d(2)  # N x 16 x 16 x 16
+        self.stage1 = self._stage(16, 5)
+        self.pool1 = nn.MaxPool2d(2)  # N x 16 x 8 x 8
+        self.stage2 = self._stage(16, 7)
+        self.pool2 = nn.MaxPool2d(2)  # N x 16 x 4 x 4
+        self.relu = nn.ReLU(inplace=True)
+        self.gap = GlobalAvgPool2d()
+        self.fc = nn.Linear(16, num_classes)
+        stages = (*self._convolutions("stage1"), "pool1", *self._convolutions("stage2"), "pool2")
+        self.size_steps = ("stem", "pool0", *stages)
+
+    def _convolutions(self, stage: str) -> list[str]:
+        return [f"{stage}.{i}" for i, module in enumerate(getattr(self, stage)) if isinstance(module, nn.Conv2d)]
+
+    def _stage(self, channels: int, kernel: int) -> nn.Sequential:
+        """One ``kernel x kernel`` convolution, or ``(kernel - 1) / 2`` 3x3 ones, each with its ReLU."""
+        if self.kernels == "large":
+            return nn.Sequential(_same_conv(channels, channels, kernel), nn.ReLU(inplace=True))
+        layers: list[nn.Module] = []
+        for _ in range((kernel - 1) // 2):
+            layers += [_same_conv(channels, channels, 3), nn.ReLU(inplace=True)]
+        return nn.Sequential(*layers)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool0(self.relu(self.stem(x)))
+        return self.pool2(self.stage2(self.pool1(self.stage1(x))))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.gap(x)
+        return x if pre_logits else self.fc(x)
+
+
+@register_model(
+    paper="Simonyan, Zisserman 2015, Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    section="Sec. 2.3 (a stack of 3x3 layers for a 5x5 or 7x7 one); Szegedy et al. 2016, Sec. 3.1",
+    year=2015,
+    input_size=(1, 32, 32),
+    params=19_306,
+    notes="A twin for the factorisation experiment, not a network of the paper. kernels='stacked' (11,930 "
+    "parameters) puts two and three 3x3 convolutions where the 5x5 and 7x7 are.",
+)
+def kernel_twin(*, num_classes: int = 10, in_channels: int = 1, kernels: str = "large") -> KernelTwin:
+    return KernelTwin(in_channels=in_channels, num_classes=num_classes, kernels=kernels)
+
+
+# -------------------------------------------------------------------------------------------------
+# Network in Network / GoogLeNet: a fully connected head against 1x1 + global average pooling
+
+
+class HeadTwin(ImageClassifier):
+    """Three 3x3 convolutions (16, 32, 32 maps) with ReLUs and 2x2 max pools (32 -> 4x4 maps), then a head:
+    ``fc`` flattens the 32x4x4 maps into a hidden layer of 256 and a linear output, as AlexNet and VGG end;
+    ``gap`` is Network in Network's: a 1x1 convolution to one map per class, averaged over the map.
+
+    ``dropout`` drops the fully connected head's hidden units with that probability while training (AlexNet,
+    Sec. 4.2); the ``gap`` head has none to drop.
+    """
+
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, head: str = "fc", dropout: float = 0.0) -> None:
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=32)
+        self.head = _choice("head", head, HEADS)
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if dropout and head == "gap":
+            raise ValueError("dropout applies to the fully connected head's hidden layer; head='gap' has none")
+        self.conv1 = _same_conv(in_channels, 16, 3)
+        self.pool1 = nn.MaxPool2d(2)  # N x 16 x 16 x 16
+        self.conv2 = _same_conv(16, 32, 3)
+        self.pool2 = nn.MaxPool2d(2)  # N x 32 x 8 x 8
+        self.conv3 = _same_conv(32, 32, 3)
+        self.pool3 = nn.MaxPool2d(2)  # N x 32 x 4 x 4
+        self.relu = nn.ReLU(inplace=True)
+        self.size_steps = ("conv1", "pool1", "conv2", "pool2", "conv3", "pool3")
+        if head == "fc":
+            self.fc1 = nn.Linear(32 * 4 * 4, 256)
+            self.dropout = nn.Dropout(dropout)
+            self.fc2 = nn.Linear(256, num_classes)
+            self.final_size = (4, 4)
+        else:
+            self.classes = nn.Conv2d(32, num_classes, 1)
+            self.gap = GlobalAvgPool2d()
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.relu(self.conv1(x)))
+        x = self.pool2(self.relu(self.conv2(x)))
+        return self.pool3(self.relu(self.conv3(x)))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        if self.head == "gap":
+            return x if pre_logits else self.gap(self.classes(x))
+        x = self.dropout(self.relu(self.fc1(x.flatten(1))))
+        return x if pre_logits else self.fc2(x)
+
+
+@register_model(
+    paper="Lin, Chen, Yan 2014, Network In Network",
+    section="Sec. 3.2 (global average pooling instead of fully connected layers); Szegedy et al. 2015, Sec. 5",
+    year=2014,
+    input_size=(1, 32, 32),
+    params=147_946,
+    notes="A twin for the global-pooling and regularisation experiments, not a network of the paper. "
+    "head='gap' (14,378 parameters) ends in a 1x1 convolution and global average pooling.",
+)
+def head_twin(*, num_classes: int = 10, in_channels: int = 1, head: str = "fc", dropout: float = 0.0) -> HeadTwin:
+    return HeadTwin(in_channels=in_channels, num_classes=num_classes, head=head, dropout=dropout)
+
+
+# -------------------------------------------------------------------------------------------------
+# Learned features against fixed ones
+
+
+def handmade_filters(count: int = 8, size: int = 5) -> torch.Tensor:
+    """Classic filters ``(count, 1, size, size)``: Sobel's two edge detectors, then Gabor filters at evenly
+    spaced orientations (wavelength 4 pixels, cosine phase), each scaled to unit L2 norm with zero mean.
+    """
+    if count < 2 or size < 3 or size % 2 == 0:
+        raise ValueError(f"expected at least 2 filters of an odd size >= 3, got {count} of {size}")
+    smooth, slope = torch.tensor([1.0, 2, 1]), torch.tensor([-1.0, 0, 1])
+    sobel_x = nn.functional.pad(torch.outer(smooth, slope), [(size - 3) // 2] * 4)
+    filters = [sobel_x, sobel_x.T.clone()]
+    half = size // 2
+    y, x = torch.meshgrid(torch.arange(-half, half + 1.0), torch.arange(-half, half + 1.0), indexing="ij")
+    for index in range(count - 2):
+        angle = math.pi * index / (count - 2)
+        along = x * math.cos(angle) + y * math.sin(angle)
+        envelope = torch.exp(-(x**2 + y**2) / (2 * (size / 4) ** 2))
+        filters.append(envelope * torch.cos(2 * math.pi * along / 4))
+    bank = torch.stack(filters)
+    bank = bank - bank.mean(dim=(1, 2), keepdim=True)
+    return (bank / bank.flatten(1).norm(dim=1)[:, None, None]).unsqueeze(1)
+
+
+class FilterBankNet(ImageClassifier):
+    """One 5x5 convolution of 8 maps, a ReLU and a 2x2 max pool (the feature extractor), then a linear
+    classifier on the 8x14x14 features (the model), as LeCun et al. 1998 draw the classic pipeline (Fig. 1).
+
+    ``features``: ``learned`` (trained with the classifier, end to end), ``random`` (frozen at its random
+    initial values) or ``handmade`` (frozen at :func:`handmade_filters`). Frozen filters have
+    ``requires_grad=False``, so that only the classifier learns.
+    """
+
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, features: str = "learned") -> None:
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=8 * 14 * 14)
+        self.features = _choice("features", features, FEATURES)
+        self.conv = nn.Conv2d(in_channels, 8, 5)  # N x 8 x 28 x 28
+        self.pool = nn.MaxPool2d(2)  # N x 8 x 14 x 14
+        self.relu = nn.ReLU(inplace=True)
+        self.fc = nn.Linear(8 * 14 * 14, num_classes)
+        self.size_steps = ("conv", "pool")
+        self.final_size = (14, 14)
+        if features == "handmade":
+            with torch.no_grad():
+                self.conv.weight.copy_(handmade_filters(8, 5).repeat(1, in_channels, 1, 1) / in_channels)
+                self.conv.bias.zero_()
+        if features != "learned":
+            self.conv.requires_grad_(False)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.relu(self.conv(x)))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = x.flatten(1)
+        return x if pre_logits else self.fc(x)
+
+
+@register_model(
+    paper="LeCun, Bottou, Bengio, Haffner 1998, Gradient-Based Learning Applied to Document Recognition",
+    section="Sec. I, Fig. 1 (a feature extractor, then a trainable classifier)",
+    year=1998,
+    input_size=(1, 32, 32),
+    params=15_898,
+    notes="A twin for the learned-features experiment. features='random' or 'handmade' freezes the convolution "
+    "(15,690 trainable parameters: the classifier's).",
+)
+def filter_bank_net(*, num_classes: int = 10, in_channels: int = 1, features: str = "learned") -> FilterBankNet:
+    return FilterBankNet(in_channels=in_channels, num_classes=num_classes, features=features)
+
+
+# -------------------------------------------------------------------------------------------------
+# GoogLeNet's auxiliary classifiers on a deep plain network
+
+
+class DeepAuxNet(ImageClassifier):
+    """A 3x3 stem (8 maps) and a 2x2 max pool, then twelve 3x3 convolutions, four each of 8, 16 and 32 maps at
+    16x16, 8x8 and 4x4, with ReLUs and no normalisation or shortcut (thirteen layers: deep enough for the
+    gradient to fade on its way down), then global average pooling and a linear classifier. With
+    ``aux_logits``, two auxiliary classifiers (global average pooling and a linear layer) read the ends of the
+    first and the second group while training, their losses weighted 0.3 as in GoogLeNet (Szegedy et al.
+    2015, Sec. 5).
+    """
+
+    AUX_AT = (3, 7)  # indexes of the convolutions the auxiliary classifiers read
+    WIDTHS = (8,) * 4 + (16,) * 4 + (32,) * 4
+
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, aux_logits: bool = False) -> None:
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=32)
+        self.stem = _same_conv(in_channels, 8, 3)
+        self.pool0 = nn.MaxPool2d(2)  # N x 8 x 16 x 16
+        widths = self.WIDTHS
+        self.convs = nn.ModuleList(_same_conv(8 if i == 0 else widths[i - 1], w, 3) for i, w in enumerate(widths))
+        self.pools = nn.ModuleDict({"3": nn.MaxPool2d(2), "7": nn.MaxPool2d(2)})  # to 8x8, then 4x4
+        self.relu = nn.ReLU(inplace=True)
+        self.gap = GlobalAvgPool2d()
+        self.fc = nn.Linear(32, num_classes)
+        self.aux_logits = aux_logits
+        if aux_logits:
+            self.aux1 = nn.Linear(widths[self.AUX_AT[0]], num_classes)
+            self.aux2 = nn.Linear(widths[self.AUX_AT[1]], num_classes)
+            self.aux_loss_weights = (0.3, 0.3)
+        steps = ["stem", "pool0"]
+        for index in range(len(widths)):
+            steps.append(f"convs.{index}")
+            if str(index) in self.pools:
+                steps.append(f"pools.{index}")
+        self.size_steps = tuple(steps)
+
+    def _run(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        taps = []
+        x = self.pool0(self.relu(self.stem(x)))
+        for index, conv in enumerate(self.convs):
+            x = self.relu(conv(x))
+            if index in self.AUX_AT:
+                taps.append(x)
+            if str(index) in self.pools:
+                x = self.pools[str(index)](x)
+        return x, taps
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x)[0]
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.gap(x)
+        return x if pre_logits else self.fc(x)
+
+    def forward_train(self, x: torch.Tensor) -> ModelOutput:
+        self.check_input(x)
+        features, taps = self._run(x)
+        logits = self.forward_head(features)
+        if not self.aux_logits:
+            return ModelOutput(logits, ())
+        return ModelOutput(logits, (self.aux1(self.gap(taps[0])), self.aux2(self.gap(taps[1]))))
+
+
+@register_model(
+    paper="Szegedy et al. 2015, Going Deeper with Convolutions",
+    section="Sec. 5 (auxiliary classifiers on intermediate layers, loss weight 0.3)",
+    year=2015,
+    input_size=(1, 32, 32),
+    params=43_258,
+    notes="A twin for the auxiliary experiment, not a network of the paper: twelve plain 3x3 layers. "
+    "aux_logits=True adds two auxiliary heads (training only).",
+)
+def deep_aux_net(*, num_classes: int = 10, in_channels: int = 1, aux_logits: bool = False) -> DeepAuxNet:
+    return DeepAuxNet(in_channels=in_channels, num_classes=num_classes, aux_logits=aux_logits)
