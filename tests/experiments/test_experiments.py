@@ -29,6 +29,8 @@ def test_the_experiments_are_registered_in_the_lectures_order():
         "pooling",
         "upsampling",
         "lenet-connectivity",
+        "factorisation",
+        "global-pooling",
         "degradation",
     ]
 
@@ -41,6 +43,33 @@ def test_locality_on_one_seed(tmp_path):
     for (curve,) in curves.values():
         distances = [int(d) for d in curve]
         assert distances == sorted(distances) and distances[0] == 1 and all(-1 <= v <= 1 for v in curve.values())
+
+
+def test_factorisation_keeps_the_field_and_counts_the_weights(tmp_path):
+    from cnnlab.experiments.factorisation import measured_field, stack
+
+    result = run_experiment("factorisation", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    for row in record["data"]["arithmetic"]:
+        k, layers = row["kernel"], row["stack_layers"]
+        assert row["field_large"] == row["field_stack"] == row["measured_large"] == row["measured_stack"] == k
+        assert (row["weights_large"], row["weights_stack"]) == (k * k, 9 * layers) and layers == (k - 1) // 2
+    twins = record["data"]["twins"]
+    assert twins["5x5 + 7x7"]["params"] == 21_706 and twins["3x3 stacks"]["params"] == 14_330
+    assert twins["5x5 + 7x7"]["fields"] == twins["3x3 stacks"]["fields"] == {"pool1": 14, "pool2": 42}
+    assert measured_field(stack(3, 4)) == 9 and measured_field(stack(5, 2)) == 9  # any stack: 1 + sum(k - 1)
+
+
+def test_global_pooling_counts_the_heads(tmp_path):
+    result = run_experiment("global-pooling", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    zoo = record["data"]["zoo"]
+    assert zoo["alexnet"] == {"params": 60_965_224, "head": 58_631_144}  # fc6-fc8
+    assert zoo["vgg16"]["head"] == 123_642_856 and zoo["googlenet"]["head"] == 1_025_000  # 1024 x 1000 + 1000
+    assert zoo["nin_imagenet"]["head"] == 1_025_000  # its 1x1 convolution to 1000 class maps
+    twins = record["data"]["twins"]
+    assert twins["fully connected"]["head"] == 512 * 256 + 256 + 256 * 10 + 10
+    assert twins["1x1 + global pooling"]["head"] == 32 * 128 + 128 + 128 * 10 + 10
 
 
 def test_correlation_falls_with_distance_only_where_the_images_are_smooth():

@@ -1,0 +1,125 @@
+"""1x1 convolutions and global average pooling keep the classifier's parameters from exploding.
+
+Network in Network (Lin et al. 2014, Sec. 3.2) replaces the fully connected layers with a 1x1 convolution to
+one map per class and a global average over each map: "there is no parameter to optimize in the global
+average pooling thus overfitting is avoided at this layer". GoogLeNet (Szegedy et al. 2015, Sec. 5) ends the
+same way ("the use of average pooling before the classifier"), with one linear layer. The lecture: "Putting
+fully connected layers in between convolutional layers" (1x1 convolutions) and "global average pooling as
+final layer".
+
+Two checks. The zoo: the parameters of the classifier heads of AlexNet and VGG-16 (their fully connected
+layers) against NiN's (the 1x1 convolution to the class maps) and GoogLeNet's (one linear layer after the
+global pooling), from the same summary as ``cnnlab summary``. And two twins trained alike:
+:func:`~cnnlab.models.twins.head_twin` with a fully connected head (a hidden layer of 256) against the same
+convolutions with a 1x1 convolution and global average pooling. The claim holds when the pooled heads are
+far smaller (a tenth of the fully connected ones or less) and the pooled twin's accuracy is within a point
+of the fully connected one's.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
+from cnnlab.inspection.summary import summarize
+from cnnlab.models import create_model, get_spec
+from cnnlab.viz.figure import new_picture, save
+
+__all__ = ["classifier_head", "global_pooling_experiment"]
+
+CLAIM = "1x1 convolutions and global average pooling keep the classifier's parameters from exploding"
+PRESETS = {"quick": {"epochs": 6, "seeds": (0, 1, 2)}, "full": {"epochs": 20, "seeds": (0, 1, 2, 3, 4)}}
+ZOO = {"alexnet": "fc", "vgg16": "fc", "nin_imagenet": "gap", "googlenet": "gap"}
+SMALLER = 10  # the pooled heads must be at least this many times smaller
+TOLERANCE = 0.01  # the pooled twin may trail the fully connected one by this much
+
+
+def classifier_head(name: str) -> dict[str, int]:
+    """A registered model's parameters, and those of its classifier head: its fully connected layers and any
+    convolution that makes one map per class (NiN's), from the summary."""
+    summary = summarize(name)  # on meta tensors: VGG-16's 138 million parameters are never allocated
+    classes = get_spec(name).num_classes
+    head = sum(
+        row.params for row in summary.layers
+        if row.type == "Linear" or (row.type == "Conv2d" and row.output_shape[0] == classes)
+    )  # fmt: skip
+    return {"params": summary.trainable_params, "head": head}
+
+
+def _figure(zoo: dict[str, dict[str, int]], twins: dict[str, dict[str, Any]], out: Path) -> Path:
+    figure = new_picture(1100, 420)
+    left, right = figure.subplots(1, 2)
+    names = list(zoo)
+    colours = ["C3" if ZOO[name] == "fc" else "C2" for name in names]
+    bars = left.bar(names, [zoo[n]["head"] for n in names], color=colours)
+    for bar, name in zip(bars, names, strict=True):
+        share = zoo[name]["head"] / zoo[name]["params"]
+        left.annotate(f"{share:.0%} of all", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                      va="bottom", fontsize=8)  # fmt: skip
+    left.set(yscale="log", ylabel="classifier-head parameters", title="the zoo: FC heads (red) and pooled (green)")
+    left.grid(alpha=0.3, axis="y")
+    labels = list(twins)
+    for index, label in enumerate(labels):
+        runs = twins[label]["runs"]
+        right.bar(index, 100 * twins[label]["mean"], color=["C3", "C2"][index], alpha=0.8)
+        right.scatter([index] * len(runs), [100 * r for r in runs], color="k", s=14, zorder=3)
+        right.annotate(f"{twins[label]['params']:,} params", (index, 100 * twins[label]["mean"]), ha="center",
+                       va="bottom", fontsize=8)  # fmt: skip
+    low = min(min(twins[n]["runs"]) for n in labels)
+    right.set(ylim=(100 * low - 2, 100), ylabel="test top-1 (%)", title="head_twin on the digits (dots: seeds)")
+    right.set_xticks(range(len(labels)), labels)
+    right.grid(alpha=0.3, axis="y")
+    figure.tight_layout()
+    return save(figure, out / "global-pooling.png")
+
+
+@register("global-pooling", CLAIM)
+def global_pooling_experiment(settings: Settings) -> ExperimentResult:
+    """Classifier-head parameters in the zoo, and a fully connected head against 1x1 + global pooling, trained."""
+    preset, seeds = settings.preset_and_seeds(PRESETS)
+    zoo = {name: classifier_head(name) for name in ZOO}
+    twins: dict[str, dict[str, Any]] = {}
+    for label, head in (("fully connected", "fc"), ("1x1 + global pooling", "gap")):
+        runs = [
+            train_briefly("head_twin", settings, f"head-twin-{head}-seed{seed}", seed=seed, epochs=preset["epochs"],
+                          data=settings.data or "mnist5k", model_args={"head": head})
+            for seed in seeds
+        ]  # fmt: skip
+        accuracies = [run.summary.test_top1 for run in runs]
+        twins[label] = {"params": runs[0].summary.params, "head": classifier_head_of_twin(head), "runs": accuracies,
+                        "mean": statistics.fmean(accuracies), "spread": statistics.pstdev(accuracies)}  # fmt: skip
+    fc, gap = twins["fully connected"], twins["1x1 + global pooling"]
+    largest_pooled = max(zoo[n]["head"] for n in ZOO if ZOO[n] == "gap")
+    smallest_fc = min(zoo[n]["head"] for n in ZOO if ZOO[n] == "fc")
+    smaller = largest_pooled * SMALLER <= smallest_fc and gap["head"] * SMALLER <= fc["head"]
+    held = smaller and gap["mean"] >= fc["mean"] - TOLERANCE
+    verdict = (
+        f"AlexNet's and VGG-16's fully connected heads hold {zoo['alexnet']['head']:,} and {zoo['vgg16']['head']:,} "
+        f"parameters, NiN's and GoogLeNet's pooled ones {zoo['nin_imagenet']['head']:,} and "
+        f"{zoo['googlenet']['head']:,}; on the digits the pooled twin ({gap['params']:,} parameters, head "
+        f"{gap['head']:,}) reached {gap['mean']:.2%} against {fc['mean']:.2%} for the fully connected one "
+        f"({fc['params']:,}, head {fc['head']:,}), mean of {len(seeds)} seed(s): the claim "
+        f"{'held' if held else 'did not hold'} on this run."
+    )
+    headers = ["network", "head", "parameters", "head parameters", "share", "test top-1 (mean)", "seeds"]
+    rows: list[list[object]] = [
+        [name, "fully connected" if ZOO[name] == "fc" else "1x1 / global pooling", zoo[name]["params"],
+         zoo[name]["head"], f"{zoo[name]['head'] / zoo[name]['params']:.1%}", "-", "-"]
+        for name in ZOO
+    ]  # fmt: skip
+    for label, twin in twins.items():
+        share = f"{twin['head'] / twin['params']:.1%}"
+        rows.append([f"head_twin ({label})", label, twin["params"], twin["head"], share, f"{twin['mean']:.2%}",
+                     " ".join(f"{a:.1%}" for a in twin["runs"])])  # fmt: skip
+    figure = _figure(zoo, twins, settings.out)
+    data = {"zoo": zoo, "twins": twins, "seeds": list(seeds), "epochs": settings.epochs or preset["epochs"]}
+    return ExperimentResult("global-pooling", CLAIM, held, verdict, headers, rows, data, figure)
+
+
+def classifier_head_of_twin(head: str) -> int:
+    """The parameters of :func:`~cnnlab.models.twins.head_twin`'s head: its linear layers, or its 1x1 convolutions."""
+    model = create_model("head_twin", head=head)
+    parts = (model.fc1, model.fc2) if head == "fc" else (model.mlpconv, model.classes)
+    return sum(p.numel() for part in parts for p in part.parameters())
