@@ -23,6 +23,7 @@ def _check_files(result, out):
 
 def test_the_experiments_are_registered_in_the_lectures_order():
     assert list_experiments() == [
+        "learned-features",
         "locality",
         "weights",
         "equivariance",
@@ -70,6 +71,23 @@ def test_global_pooling_counts_the_heads(tmp_path):
     twins = record["data"]["twins"]
     assert twins["fully connected"]["head"] == 512 * 256 + 256 + 256 * 10 + 10
     assert twins["1x1 + global pooling"]["head"] == 32 * 128 + 128 + 128 * 10 + 10
+
+
+def test_learned_features_keeps_the_frozen_filters_frozen(tmp_path):
+    from cnnlab.models.twins import handmade_filters
+
+    result = run_experiment("learned-features", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    variants = record["data"]["variants"]
+    assert variants["random"]["filters_moved"] == variants["handmade"]["filters_moved"] == [0.0]
+    assert variants["learned"]["filters_moved"][0] > 0  # trained end to end, the filters changed
+    assert (variants["learned"]["trainable"], variants["random"]["trainable"]) == (15_898, 15_690)
+    from cnnlab.run import Run
+
+    handmade = Run(tmp_path / "runs" / "filter-bank-handmade-seed0").model("last").conv.weight
+    assert torch.allclose(handmade, handmade_filters(8, 5))
+    bank = handmade_filters(8, 5)[:, 0]
+    assert torch.allclose(bank.flatten(1).norm(dim=1), torch.ones(8)) and bank.sum(dim=(1, 2)).abs().max() < 1e-5
 
 
 def test_correlation_falls_with_distance_only_where_the_images_are_smooth():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,7 @@ from cnnlab.files import write_text
 if TYPE_CHECKING:
     from cnnlab.run import Run
 
-__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "Settings", "register", "train_briefly"]
+__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "Settings", "accuracy_bars", "register", "train_briefly"]
 
 
 @dataclass(frozen=True)
@@ -146,3 +146,32 @@ def train_briefly(model: str, settings: Settings, run_name: str, **overrides: An
     report = settings.log
     log = None if report is None else (lambda line: report(f"{run_name}: {line}"))
     return train(model, progress=settings.progress, log=log, overwrite=True, **values)
+
+
+def accuracy_bars(
+    axis: Any,
+    runs: Mapping[str, Sequence[float]],
+    *,
+    title: str,
+    notes: Mapping[str, str] | None = None,
+    colours: Sequence[str] | None = None,
+    margin: float = 2.0,
+) -> None:
+    """Each variant's mean test top-1 as a bar and each seed's as a dot, on a matplotlib ``axis``.
+
+    ``runs`` maps a variant's label to its accuracies (fractions, a seed each); ``notes`` puts a line above a
+    bar (its parameters, say); the axis starts ``margin`` points below the lowest seed, so differences show.
+    """
+    labels = list(runs)
+    for index, label in enumerate(labels):
+        values = [100 * value for value in runs[label]]
+        mean = sum(values) / len(values)
+        colour = colours[index] if colours is not None else f"C{index}"
+        axis.bar(index, mean, color=colour, alpha=0.8)
+        axis.scatter([index] * len(values), values, color="k", s=14, zorder=3)
+        if notes is not None and label in notes:
+            axis.annotate(notes[label], (index, mean), ha="center", va="bottom", fontsize=8)
+    low = min(100 * value for label in labels for value in runs[label])
+    axis.set(ylim=(max(0.0, low - margin), 100), ylabel="test top-1 (%)", title=title)
+    axis.set_xticks(range(len(labels)), labels)
+    axis.grid(alpha=0.3, axis="y")

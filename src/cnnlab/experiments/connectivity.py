@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
 from cnnlab.models import create_model
 from cnnlab.viz.figure import new_picture, save
 
@@ -36,15 +36,9 @@ def _figure(results: dict[str, dict[str, object]], out: Path) -> Path:
     names = list(results)
     left.bar(names, [results[n]["c3_params"] for n in names], color=["C2", "C7"])
     left.set(ylabel="C3 parameters", title="what C3 costs")
-    for index, name in enumerate(names):
-        runs = results[name]["runs"]
-        right.scatter([index] * len(runs), [100 * r for r in runs], color="k", zorder=3, s=14)
-        right.bar(index, 100 * results[name]["mean"], color=["C2", "C7"][index], alpha=0.8)
-    low = min(min(results[n]["runs"]) for n in names)
-    right.set(ylim=(100 * low - 2, 100), ylabel="test top-1 (%)", title="what it buys (dots: seeds)")
-    right.set_xticks(range(len(names)), names)
-    for axis in (left, right):
-        axis.grid(alpha=0.3, axis="y")
+    accuracy_bars(right, {name: results[name]["runs"] for name in names}, colours=["C2", "C7"],
+                  title="what it buys (dots: seeds)")  # fmt: skip
+    left.grid(alpha=0.3, axis="y")
     figure.tight_layout()
     return save(figure, out / "lenet-connectivity.png")
 

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
 from cnnlab.inspection.summary import summarize
 from cnnlab.layers import shapes
 from cnnlab.models import create_model
@@ -99,17 +99,9 @@ def _figure(arithmetic: list[dict[str, int]], results: dict[str, dict[str, Any]]
     left.set(ylabel="weights per pair of channels", title="the same field (measured by gradient), fewer weights")
     left.legend()
     left.grid(alpha=0.3, axis="y")
-    names = list(results)
-    for index, name in enumerate(names):
-        runs = results[name]["runs"]
-        right.bar(index, 100 * results[name]["mean"], color=f"C{index}", alpha=0.8)
-        right.scatter([index] * len(runs), [100 * r for r in runs], color="k", s=14, zorder=3)
-        right.annotate(f"{results[name]['params']:,} params", (index, 100 * results[name]["mean"]), ha="center",
-                       va="bottom", fontsize=8)  # fmt: skip
-    low = min(min(results[n]["runs"]) for n in names)
-    right.set(ylim=(100 * low - 2, 100), ylabel="test top-1 (%)", title="kernel_twin on the digits (dots: seeds)")
-    right.set_xticks(range(len(names)), names)
-    right.grid(alpha=0.3, axis="y")
+    accuracy_bars(right, {name: r["runs"] for name, r in results.items()},
+                  title="kernel_twin on the digits (dots: seeds)",
+                  notes={name: f"{r['params']:,} params" for name, r in results.items()})  # fmt: skip
     figure.tight_layout()
     return save(figure, out / "factorisation.png")
 

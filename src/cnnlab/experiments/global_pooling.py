@@ -22,7 +22,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
 from cnnlab.inspection.summary import summarize
 from cnnlab.models import create_model, get_spec
 from cnnlab.viz.figure import new_picture, save
@@ -60,17 +60,9 @@ def _figure(zoo: dict[str, dict[str, int]], twins: dict[str, dict[str, Any]], ou
                       va="bottom", fontsize=8)  # fmt: skip
     left.set(yscale="log", ylabel="classifier-head parameters", title="the zoo: FC heads (red) and pooled (green)")
     left.grid(alpha=0.3, axis="y")
-    labels = list(twins)
-    for index, label in enumerate(labels):
-        runs = twins[label]["runs"]
-        right.bar(index, 100 * twins[label]["mean"], color=["C3", "C2"][index], alpha=0.8)
-        right.scatter([index] * len(runs), [100 * r for r in runs], color="k", s=14, zorder=3)
-        right.annotate(f"{twins[label]['params']:,} params", (index, 100 * twins[label]["mean"]), ha="center",
-                       va="bottom", fontsize=8)  # fmt: skip
-    low = min(min(twins[n]["runs"]) for n in labels)
-    right.set(ylim=(100 * low - 2, 100), ylabel="test top-1 (%)", title="head_twin on the digits (dots: seeds)")
-    right.set_xticks(range(len(labels)), labels)
-    right.grid(alpha=0.3, axis="y")
+    accuracy_bars(right, {label: twin["runs"] for label, twin in twins.items()}, colours=["C3", "C2"],
+                  title="head_twin on the digits (dots: seeds)",
+                  notes={label: f"{twin['params']:,} params" for label, twin in twins.items()})  # fmt: skip
     figure.tight_layout()
     return save(figure, out / "global-pooling.png")
 

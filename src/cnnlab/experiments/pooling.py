@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
 from cnnlab.models.lenet import POOLS
 from cnnlab.viz.figure import new_picture, save
 
@@ -49,15 +49,8 @@ def _describe(learned: dict[str, list[float]]) -> str:
 def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
     figure = new_picture(1100, 400)
     left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
-    names = list(results)
-    for index, name in enumerate(names):
-        runs = results[name]["runs"]
-        left.bar(index, 100 * results[name]["mean"], color=f"C{index}", alpha=0.8)
-        left.scatter([index] * len(runs), [100 * r for r in runs], color="k", s=14, zorder=3)
-    low = min(min(results[n]["runs"]) for n in names)
-    left.set(ylim=(100 * low - 1.5, 100), ylabel="test top-1 (%)", title="lenet5_modern, pooling in S2 and S4")
-    left.set_xticks(range(len(names)), names)
-    left.grid(alpha=0.3, axis="y")
+    accuracy_bars(left, {name: result["runs"] for name, result in results.items()}, margin=1.5,
+                  title="lenet5_modern, pooling in S2 and S4")  # fmt: skip
     for key, colour in (("mixed", "C2"), ("lp", "C4")):
         if key in results and results[key]["learned"]:
             values = [v for layer in results[key]["learned"][0].values() for v in layer]
