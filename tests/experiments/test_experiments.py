@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 from PIL import Image
 
@@ -26,12 +27,16 @@ def test_the_experiments_are_registered_in_the_lectures_order():
         "learned-features",
         "locality",
         "weights",
+        "data-efficiency",
         "equivariance",
         "pooling",
         "upsampling",
         "lenet-connectivity",
+        "relu",
+        "regularisation",
         "factorisation",
         "global-pooling",
+        "auxiliary",
         "degradation",
     ]
 
@@ -88,6 +93,68 @@ def test_learned_features_keeps_the_frozen_filters_frozen(tmp_path):
     assert torch.allclose(handmade, handmade_filters(8, 5))
     bank = handmade_filters(8, 5)[:, 0]
     assert torch.allclose(bank.flatten(1).norm(dim=1), torch.ones(8)) and bank.sum(dim=(1, 2)).abs().max() < 1e-5
+
+
+def test_data_efficiency_trains_each_size_for_the_same_steps(tmp_path):
+    from cnnlab.experiments.data_efficiency import epochs_for
+    from cnnlab.run import Run
+
+    assert [epochs_for(n, 450) for n in (100, 300, 1000, 4000)] == [150, 50, 15, 4]
+    assert epochs_for(31, 10) == 10  # fewer images than a batch still trains, one step an epoch
+    result = run_experiment("data-efficiency", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    assert record["data"]["params"] == {"mlp": 338_610, "locally_connected_net": 423_038, "lenet5_modern": 61_706}
+    assert all(set(by_size) == {"100", "300", "1000", "4000"} for by_size in record["data"]["accuracy"].values())
+    config = Run(tmp_path / "runs" / "lenet5_modern-300-seed0").config
+    assert (config.train_images, config.val_fraction, config.augment, config.batch_size) == (300, 0.0, (), 32)
+
+
+def test_relu_and_tanh_start_alike_and_are_timed_to_the_threshold(tmp_path):
+    from cnnlab.experiments.relu import epochs_to
+    from cnnlab.models import create_model
+
+    assert epochs_to([0.5, 0.2, 0.04], 0.05) == 2 + (0.2 - 0.05) / (0.2 - 0.04)
+    assert epochs_to([0.5, 0.3], 0.05) is None and epochs_to([0.01], 0.05) < 1
+    weights = []
+    for activation in ("relu", "tanh"):
+        torch.manual_seed(3)
+        weights.append(create_model("convnet4", activation=activation, in_channels=1).state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])  # the same initial weights
+    result = run_experiment("relu", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    assert set(record["data"]["results"]) == {"relu", "tanh"}
+    assert all(len(curve) == 1 for curves in record["data"]["training_error"].values() for curve in curves)
+    assert record["data"]["recipe"]["schedule"] == "constant" and record["data"]["recipe"]["weight_decay"] == 0.0
+
+
+def test_regularisation_measures_the_gap_on_what_each_run_trained_on(tmp_path):
+    from cnnlab.run import Run
+
+    result = run_experiment("regularisation", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    variants = record["data"]["variants"]
+    assert set(variants) == {"plain", "dropout", "augmentation", "both"}
+    for data in variants.values():
+        assert data["gaps"] == [pytest.approx(a - b) for a, b in zip(data["train"], data["test"], strict=True)]
+    both = Run(tmp_path / "runs" / "head-twin-both-seed0")
+    assert both.config.augment == ("affine",) and both.config.model_args["dropout"] == 0.5
+    assert both.model().dropout.p == 0.5 and both.config.train_images == 500
+
+
+def test_auxiliary_measures_the_gradient_by_depth(tmp_path):
+    from cnnlab.experiments.auxiliary import _initial_model, gradient_norms
+
+    with_aux, without = _initial_model(0, True, 1, 10), _initial_model(0, False, 1, 10)
+    shared = without.state_dict()
+    assert all(torch.equal(with_aux.state_dict()[k], shared[k]) for k in shared)  # the same start
+    x, labels = torch.randn(8, 1, 32, 32), torch.arange(8)
+    main = gradient_norms(with_aux, x, labels, auxiliary=False)
+    assert main == pytest.approx(gradient_norms(without, x, labels, auxiliary=False))
+    assert len(main) == 13 and gradient_norms(with_aux, x, labels, auxiliary=True)[0] != main[0]
+    result = run_experiment("auxiliary", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
+    record = _check_files(result, tmp_path)
+    assert len(record["data"]["ratio_at_start"]) == 1 and record["data"]["ratio_at_start"][0] > 0
+    assert all(len(norms) == 13 for norms in record["data"]["profiles_seed0"].values())
 
 
 def test_correlation_falls_with_distance_only_where_the_images_are_smooth():

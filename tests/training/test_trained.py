@@ -60,3 +60,14 @@ def test_untrained_models_are_seeded_and_say_so():
     assert colour.preprocessing.gray is False and colour.normalization.mean == (0.485, 0.456, 0.406)
     with pytest.raises(ValueError, match="unknown model 'lenet6'"):
         untrained_model("lenet6")
+
+
+def test_a_run_that_chose_its_channels_in_its_model_options_loads(tmp_path):
+    """`model_args={"in_channels": 1}` (a 3-channel model trained on digits) is what the checkpoint says too."""
+    from cnnlab.training.loop import train
+
+    run = train("convnet4", model_args={"in_channels": 1}, epochs=1, train_images=100, val_fraction=0.0,
+                output=str(tmp_path / "run"), progress=False, log=lambda _line: None)  # fmt: skip
+    model = run.model()
+    assert model.in_channels == 1 and model.conv1.weight.shape == (32, 1, 5, 5)
+    assert run.evaluate().images == 1000

@@ -330,7 +330,8 @@ class DeepAuxNet(ImageClassifier):
     gradient to fade on its way down), then global average pooling and a linear classifier. With
     ``aux_logits``, two auxiliary classifiers (global average pooling and a linear layer) read the ends of the
     first and the second group while training, their losses weighted 0.3 as in GoogLeNet (Szegedy et al.
-    2015, Sec. 5).
+    2015, Sec. 5). He initialisation: with PyTorch's default one the plain stack does not train at all (its
+    first layer's gradient is 1e-7), which would make any help look decisive.
     """
 
     AUX_AT = (3, 7)  # indexes of the convolutions the auxiliary classifiers read
@@ -346,6 +347,7 @@ class DeepAuxNet(ImageClassifier):
         self.relu = nn.ReLU(inplace=True)
         self.gap = GlobalAvgPool2d()
         self.fc = nn.Linear(32, num_classes)
+        _he_init(self)  # before the auxiliary heads: with or without them, the network starts the same
         self.aux_logits = aux_logits
         if aux_logits:
             self.aux1 = nn.Linear(widths[self.AUX_AT[0]], num_classes)

@@ -125,7 +125,9 @@ def load_trained_model(checkpoint: str | Path) -> TrainedModel:
         normalization = Normalization(tuple(state["normalization"]["mean"]), tuple(state["normalization"]["std"]))
     except (ValueError, TypeError, KeyError) as error:
         raise ValueError(f"{checkpoint} has a damaged description of its run ({error})") from None
-    model = create_model(name, num_classes=len(classes), in_channels=channels, **config.model_args)
+    # The checkpoint's classes and channels are what the weights were trained with, whether the run chose the
+    # channels in its model options or took the model's default.
+    model = create_model(name, **{**config.model_args, "num_classes": len(classes), "in_channels": channels})
     try:
         model.load_state_dict(state["model_state"])
     except RuntimeError as error:
