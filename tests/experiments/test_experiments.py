@@ -245,6 +245,9 @@ def test_upsampling_equals_zero_insertion_at_any_budget(tmp_path):
 def test_command_line(run, fails, tmp_path):
     code, out, _ = run("experiment", "--list")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == list_experiments()
+    code, out, _ = run("experiment", "--help")
+    listed = out.split("experiments, in the lecture's order:")[1].split("--quick (default)")[0]
+    assert code == 0 and [line.split()[0] for line in listed.strip().splitlines()] == list_experiments()
     code, out, _ = run("experiment", "equivariance", "--out", str(tmp_path / "eq"))
     assert code == 0 and "the claim held on this run" in out and (tmp_path / "eq" / "results.json").exists()
     assert "unknown experiment 'weight'; did you mean weights" in fails("experiment", "weight")

@@ -12,13 +12,21 @@ from cnnlab.cli._parser import non_negative_int, positive_int
 DESCRIPTION = """Run one of the lecture's claims as an experiment: it prints a table, writes results.json and a
 figure, and says in one sentence whether the claim held on this run.
 
-experiments:
+experiments, in the lecture's order:
+  learned-features    a convolution learned end to end, or frozen at random or at Sobel/Gabor filters
+  locality            the correlation of two pixels against their distance, on digits and photos
   weights             FC vs locally connected vs convolution: weights, MACs, accuracy
+  data-efficiency     FC, locally connected and convolution trained on 100 to 4,000 digits
   equivariance        a convolution of a shifted image is the shifted feature map; pooling absorbs small shifts
   pooling             max vs mean vs learned pooling (mixed, gated, Lp) in the same network
-  lenet-connectivity  LeNet-5's sparse S2-C3 table against a dense C3
-  degradation         plain-20/56 against ResNet-20/56: deeper isn't always better without shortcuts
   upsampling          a transposed convolution is zero insertion + a learned blur
+  lenet-connectivity  LeNet-5's sparse S2-C3 table against a dense C3
+  relu                epochs to a training error with ReLU and with tanh (AlexNet's Figure 1)
+  regularisation      dropout and augmentation, with and without each, on a small training set
+  factorisation       stacks of 3x3 against 5x5 and 7x7: fields, weights, accuracy
+  global-pooling      fully connected heads against 1x1 convolutions and global average pooling
+  auxiliary           the gradient at the first layers with and without GoogLeNet's auxiliary classifiers
+  degradation         plain-20/56 against ResNet-20/56: deeper isn't always better without shortcuts
 
 --quick (default) runs in minutes on 2 CPU cores with the bundled digits; --full follows the papers'
 recipes where data is available (e.g. --data cifar10 --data-dir ~/data for degradation).
