@@ -17,6 +17,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from cnnlab.data.facts import GRAY_DATASETS
 from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
 from cnnlab.viz.figure import new_picture, save
 
@@ -33,7 +34,7 @@ VARIANTS = {"plain": (0.0, False), "dropout": (DROPOUT, False), "augmentation": 
 
 def _augmentation(data: str) -> tuple[str, ...]:
     """Digits: small affine maps; natural images: crops and flips (AlexNet's)."""
-    return ("affine",) if data in ("mnist5k", "digits", "mnist", "fashion-mnist") else ("crop", "flip")
+    return ("affine",) if data in GRAY_DATASETS else ("crop", "flip")
 
 
 def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
@@ -57,7 +58,7 @@ def regularisation_experiment(settings: Settings) -> ExperimentResult:
     """The train/test gap and test accuracy of head_twin with and without dropout and augmentation."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     data = settings.data or preset["data"]
-    channels = 1 if data in ("mnist5k", "digits", "mnist", "fashion-mnist") else 3
+    channels = 1 if data in GRAY_DATASETS else 3
     results: dict[str, dict[str, Any]] = {}
     for label, (dropout, augment) in VARIANTS.items():
         train_top1, test_top1 = [], []
