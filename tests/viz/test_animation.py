@@ -14,7 +14,8 @@ from PIL import Image
 
 import cnnlab
 from cnnlab.layers import shapes
-from cnnlab.viz.animation import CONV_ARITHMETIC, INPUT, OUTSIDE, PADDING, ZERO, _Painter, animate
+from cnnlab.viz.animation import CONV_ARITHMETIC, INPUT, OUTSIDE, PADDING, ZERO, animate
+from cnnlab.viz.animation_frames import FramePainter
 from tests._pictures import check_picture
 
 CASES = {case.name: case for case in CONV_ARITHMETIC}
@@ -180,7 +181,7 @@ def test_what_pytorch_accepts_is_drawn_with_its_numbers_and_what_it_refuses_is_r
 
 def test_frames_move_the_window_and_fill_the_output():
     animation = CASES["no_padding_strides"].animate(values=True)
-    painter = _Painter(animation)
+    painter = FramePainter(animation)
     pixels = [np.asarray(frame.convert("RGB"), dtype=np.int16) for frame in animation.frames]
     for frame in animation.frames:
         check_picture_of(frame)
