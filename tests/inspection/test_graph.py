@@ -4,12 +4,11 @@ import math
 from collections import defaultdict
 
 import pytest
-import torch
-from torch import nn
 
 from cnnlab.inspection.graph import INPUT, OUTPUT, trace_graph
 from cnnlab.inspection.summary import summarize
 from cnnlab.models import list_models
+from tests._networks import TwoPaths
 
 
 def _summary_rows(model: str, names: set[str]) -> dict[str, list]:
@@ -95,20 +94,6 @@ def test_blocks_names_one_of_each_kind_the_fullest():
     assert trace_graph("resnet20").blocks() == ["layer2.0"]  # the first block with a shortcut module
     assert trace_graph("googlenet").blocks() == ["conv1", "inception3a"]
     assert trace_graph("vgg16").blocks() == []
-
-
-class TwoPaths(nn.Module):
-    """A network of the user's: two convolutions side by side, added, then a head."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.left = nn.Conv2d(3, 8, 3, padding=1)
-        self.right = nn.Conv2d(3, 8, 1)
-        self.head = nn.Linear(8 * 16 * 16, 5)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        joined = torch.relu(self.left(x) + self.right(x))
-        return self.head(joined.flatten(1))
 
 
 def test_any_module_of_the_users_with_a_branch():

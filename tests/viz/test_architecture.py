@@ -6,13 +6,13 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
-import torch
 from torch import nn
 
 import cnnlab
 from cnnlab.inspection.summary import summarize
 from cnnlab.models import list_models
 from cnnlab.viz import architecture
+from tests._networks import TwoPaths
 from tests._pictures import check_picture
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -133,17 +133,6 @@ def test_files_decode(tmp_path):
     with pytest.raises(ValueError, match="drawings are written as svg, png, pdf; out ends in .gif"):
         drawing.save(tmp_path / "lenet5.gif")
     assert drawing._repr_svg_().startswith("<?xml") and str(drawing) == "lenet5 at 1x32x32, blocks style: 8 boxes"
-
-
-class TwoPaths(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.left = nn.Conv2d(3, 8, 3, padding=1)
-        self.right = nn.Conv2d(3, 8, 1)
-        self.head = nn.Linear(8 * 16 * 16, 5)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.relu(self.left(x) + self.right(x)).flatten(1))
 
 
 @needs_dot
