@@ -105,3 +105,12 @@ def test_torchvision_sets_load_from_disk_without_download(tmp_path):
     mnist = load_dataset("mnist", tmp_path)
     assert (len(mnist.train), len(mnist.test)) == (20, 10)
     assert mnist.train.images.shape == (20, 1, 28, 28) and not mnist.flips
+
+
+def test_image_channels_are_known_from_the_name():
+    from cnnlab.data.facts import DATASET_NAMES, image_channels
+
+    assert {name: image_channels(name) for name in DATASET_NAMES} == {
+        "mnist5k": 1, "digits": 1, "mnist": 1, "fashion-mnist": 1, "cifar10": 3, "cifar100": 3,
+    }  # fmt: skip
+    assert image_channels("digits") == load_dataset("digits").channels

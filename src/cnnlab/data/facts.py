@@ -18,6 +18,7 @@ __all__ = [
     "PREPROCESSING",
     "SPLITS",
     "DigitLayout",
+    "image_channels",
     "is_folder_name",
 ]
 
@@ -32,6 +33,12 @@ FOLDER_PREFIX = "folder:"
 
 GRAY_DATASETS = frozenset({"mnist5k", "mnist", "digits", "fashion-mnist"})
 """Datasets of single-channel images: a photo given to a model trained on one is turned gray first."""
+
+
+def image_channels(name: str) -> int:
+    """The channels of a dataset's images, known from its name: 1 for the gray ones, else 3 (RGB)."""
+    return 1 if name in GRAY_DATASETS else 3
+
 
 # The statistics of ImageNet's training images (torchvision's, used by the papers' reference code too):
 # the stand-in normalisation of colour models with random weights, and what torchvision-compatible

@@ -17,7 +17,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from cnnlab.data.facts import GRAY_DATASETS
+from cnnlab.data.facts import GRAY_DATASETS, image_channels
 from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
 from cnnlab.viz.figure import new_picture, save
 
@@ -58,7 +58,7 @@ def regularisation_experiment(settings: Settings) -> ExperimentResult:
     """The train/test gap and test accuracy of head_twin with and without dropout and augmentation."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     data = settings.data or preset["data"]
-    channels = 1 if data in GRAY_DATASETS else 3
+    channels = image_channels(data)
     results: dict[str, dict[str, Any]] = {}
     for label, (dropout, augment) in VARIANTS.items():
         train_top1, test_top1 = [], []

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cnnlab.data.facts import GRAY_DATASETS
+from cnnlab.data.facts import image_channels
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
 from cnnlab.viz.figure import new_picture, save
 
@@ -78,7 +78,7 @@ def relu_experiment(settings: Settings) -> ExperimentResult:
     """Epochs and seconds to a training-error threshold for convnet4 with ReLU and with tanh, over seeds."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     data = settings.data or preset["data"]
-    channels = 1 if data in GRAY_DATASETS else 3
+    channels = image_channels(data)
     threshold = preset["threshold"]
     curves: dict[str, list[list[float]]] = {}
     results: dict[str, dict[str, Any]] = {}

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from cnnlab.data.facts import BUNDLED_DATASETS
 from cnnlab.errors import SettingError
 
 __all__ = [
@@ -36,7 +37,6 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "multistep", "cosine", "onecycle", "plateau", "exponential")
 AUGMENTATIONS = ("shift", "affine", "elastic", "crop", "flip", "pca")
 NORMALIZATIONS = ("dataset", "lenet")
-_BUNDLED_DATA = ("mnist5k", "digits")  # shipped by registry packages: no data_dir, nothing to download
 
 
 def _finite(value: float) -> bool:
@@ -201,7 +201,7 @@ class TrainConfig:
             unused.add("momentum")
         if not {"shift", "crop"} & set(self.augment):
             unused.add("crop_padding")
-        if self.data in _BUNDLED_DATA:
+        if self.data in BUNDLED_DATASETS:
             unused |= {"data_dir", "download"}
         if not self.data.startswith("folder:"):
             unused.add("workers")
