@@ -21,6 +21,7 @@ curve depends on the sample. No training is involved: the quick preset takes a f
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,14 @@ from cnnlab.data.datasets import load_dataset
 from cnnlab.experiments._base import ExperimentResult, Settings, register
 from cnnlab.viz.figure import new_picture, save
 
-__all__ = ["correlation_by_distance", "correlation_map", "far_correlation", "locality_experiment", "photo_patches"]
+__all__ = [
+    "PixelCorrelations",
+    "correlation_by_distance",
+    "correlation_map",
+    "far_correlation",
+    "locality_experiment",
+    "photo_patches",
+]
 
 CLAIM = "features are local: neighbouring pixels are correlated, distant ones much less"
 PRESETS = {
@@ -62,22 +70,52 @@ def photo_patches(count: int, side: int, seed: int) -> torch.Tensor:
     return torch.from_numpy(patches)
 
 
-def _correlations(images: torch.Tensor, own_mean: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The correlation matrix of the pixel positions over ``images`` ``(N, 1, H, W)``, and which positions vary.
+@dataclass(frozen=True)
+class PixelCorrelations:
+    """The correlation matrix of the pixel positions that vary over a set of images, and where they are.
 
-    ``own_mean``: take each image's mean brightness off first (see the module's docstring).
+    Computed once (:meth:`of`), read two ways: averaged by distance, and around one pixel.
     """
-    values = images[:, 0].reshape(len(images), -1).double().numpy()
-    # A pixel that is (almost) always blank has no correlation worth the name: one stroke in a thousand digits
-    # would make two far corners "perfectly correlated".
-    spread = values.std(axis=0)
-    varies = spread > RARE * spread.max()
-    values = values[:, varies]
-    if own_mean:
-        values = values - values.mean(axis=1, keepdims=True)
-    centred = values - values.mean(axis=0)
-    standard = centred / centred.std(axis=0).clip(min=1e-12)
-    return standard.T @ standard / len(values), varies
+
+    matrix: np.ndarray  # (P, P) over the P positions that vary
+    varies: np.ndarray  # (H * W,) which positions those are
+    shape: tuple[int, int]
+
+    @classmethod
+    def of(cls, images: torch.Tensor, *, own_mean: bool = False) -> PixelCorrelations:
+        """Over ``images`` ``(N, 1, H, W)``; ``own_mean``: take each image's mean brightness off first."""
+        values = images[:, 0].reshape(len(images), -1).double().numpy()
+        # A pixel that is (almost) always blank has no correlation worth the name: one stroke in a thousand
+        # digits would make two far corners "perfectly correlated".
+        spread = values.std(axis=0)
+        varies = spread > RARE * spread.max()
+        values = values[:, varies]
+        if own_mean:
+            values = values - values.mean(axis=1, keepdims=True)
+        centred = values - values.mean(axis=0)
+        standard = centred / centred.std(axis=0).clip(min=1e-12)
+        height, width = images.shape[-2:]
+        return cls(standard.T @ standard / len(values), varies, (height, width))
+
+    def by_distance(self) -> dict[int, float]:
+        """The mean correlation at each distance (rounded to whole pixels) that enough pairs are apart."""
+        rows, cols = np.divmod(np.flatnonzero(self.varies), self.shape[1])
+        distance = np.rint(np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])).astype(np.int64)
+        upper = np.triu_indices(len(rows), k=1)  # each pair once, no pixel with itself
+        sums = np.bincount(distance[upper], weights=self.matrix[upper])
+        counts = np.bincount(distance[upper])
+        return {d: float(sums[d] / counts[d]) for d in range(1, len(counts)) if counts[d] >= FEWEST_PAIRS}
+
+    def around(self, pixel: tuple[int, int]) -> np.ndarray:
+        """The correlation of ``pixel`` (row, column) with every position, ``(H, W)``; NaN where one never changes."""
+        height, width = self.shape
+        index = np.flatnonzero(self.varies)
+        where = pixel[0] * width + pixel[1]
+        if not self.varies[where]:
+            raise ValueError(f"pixel {pixel} never changes over these images: it has no correlation")
+        found = np.full(height * width, np.nan)
+        found[index] = self.matrix[np.searchsorted(index, where)]
+        return found.reshape(height, width)
 
 
 def correlation_by_distance(images: torch.Tensor, *, own_mean: bool = False) -> dict[int, float]:
@@ -86,27 +124,12 @@ def correlation_by_distance(images: torch.Tensor, *, own_mean: bool = False) -> 
     Positions that (nearly) never change (the blank border of a digit) are left out, and distances that fewer
     than :data:`FEWEST_PAIRS` pairs are apart. ``own_mean``: take each image's mean brightness off first.
     """
-    matrix, varies = _correlations(images, own_mean)
-    width = images.shape[-1]
-    rows, cols = np.divmod(np.flatnonzero(varies), width)
-    distance = np.rint(np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])).astype(np.int64)
-    upper = np.triu_indices(len(rows), k=1)  # each pair once, no pixel with itself
-    sums = np.bincount(distance[upper], weights=matrix[upper])
-    counts = np.bincount(distance[upper])
-    return {d: float(sums[d] / counts[d]) for d in range(1, len(counts)) if counts[d] >= FEWEST_PAIRS}
+    return PixelCorrelations.of(images, own_mean=own_mean).by_distance()
 
 
 def correlation_map(images: torch.Tensor, pixel: tuple[int, int], *, own_mean: bool = False) -> np.ndarray:
     """The correlation of ``pixel`` (row, column) with every position, ``(H, W)``; NaN where a value never changes."""
-    height, width = images.shape[-2:]
-    matrix, varies = _correlations(images, own_mean)
-    index = np.flatnonzero(varies)
-    where = pixel[0] * width + pixel[1]
-    if where not in set(index.tolist()):
-        raise ValueError(f"pixel {pixel} never changes over these images: it has no correlation")
-    found = np.full(height * width, np.nan)
-    found[index] = matrix[np.searchsorted(index, where)]
-    return found.reshape(height, width)
+    return PixelCorrelations.of(images, own_mean=own_mean).around(pixel)
 
 
 PHOTOS = "photo patches"
@@ -166,11 +189,11 @@ def locality_experiment(settings: Settings) -> ExperimentResult:
     for seed in seeds:
         sources = _sources(settings, preset, seed)
         for name, images in sources.items():
-            own_mean = name == PHOTOS
-            curves.setdefault(name, []).append(correlation_by_distance(images, own_mean=own_mean))
+            correlations = PixelCorrelations.of(images, own_mean=name == PHOTOS)
+            curves.setdefault(name, []).append(correlations.by_distance())
             if seed == seeds[0]:
-                height, width = images.shape[-2:]
-                maps[name] = correlation_map(images, (height // 2, width // 2), own_mean=own_mean)
+                height, width = correlations.shape
+                maps[name] = correlations.around((height // 2, width // 2))
     held_by = {name: [_holds(curve) for curve in runs] for name, runs in curves.items()}
     held = all(all(flags) for flags in held_by.values())
     distances = [NEAR, 2, MIDDLE, 8, 16]
