@@ -12,11 +12,29 @@ import argparse
 import shutil
 import subprocess
 import sys
+from typing import Any
 
 from cnnlab.data.samples import digit_strokes
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
+"""Chromium's flags for a headless run that reaches nothing but the lab (shared with tests/lab/test_browser.py)."""
+
+
+def draw_digit(page: Any) -> None:
+    """Draw mnist5k's sample 7 on the lab's pad with real mouse events, stroke by stroke."""
+    box = page.locator("#pad").bounding_box()
+    scale = box["width"] / 28
+    for (x0, y0), (x1, y1) in digit_strokes():
+        page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
+        page.mouse.down()
+        page.mouse.move(box["x"] + x1 * scale, box["y"] + y1 * scale, steps=3)
+        page.mouse.up()
+
+
+def wait_settled(page: Any) -> None:
+    """Until every card of the page shows the newest input (the page sets ``body[data-settled=true]``)."""
+    page.wait_for_selector("body[data-settled=true]", state="attached", timeout=30_000)
 
 
 def main() -> None:
@@ -40,14 +58,8 @@ def main() -> None:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(url)
             page.wait_for_selector("body[data-ready=true]")
-            box = page.locator("#pad").bounding_box()
-            scale = box["width"] / 28
-            for (x0, y0), (x1, y1) in digit_strokes():
-                page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
-                page.mouse.down()
-                page.mouse.move(box["x"] + x1 * scale, box["y"] + y1 * scale, steps=3)
-                page.mouse.up()
-            page.wait_for_selector("body[data-settled=true]", state="attached", timeout=30_000)
+            draw_digit(page)
+            wait_settled(page)
             page.locator(".map canvas").nth(2).click(position={"x": 60, "y": 30})
             page.wait_for_timeout(500)
             page.evaluate("window.scrollTo(0, 0)")

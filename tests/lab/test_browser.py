@@ -20,11 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab.data.samples import digit_strokes
+from scripts.lab_screenshot import ARGS, draw_digit, wait_settled
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
@@ -65,10 +63,6 @@ def page(lab):
         browser.close()
 
 
-def _settled(page):
-    page.wait_for_selector("body[data-settled=true]", state="attached", timeout=30_000)
-
-
 def _top(page, model):
     card = page.locator(f'.card[data-model="{model}"]')
     page.wait_for_function(f"document.querySelector('.card[data-model=\"{model}\"]').dataset.top", timeout=30_000)
@@ -76,14 +70,8 @@ def _top(page, model):
 
 
 def test_drawing_a_digit_with_the_mouse_predicts_what_run_predict_predicts(page, lab_run):
-    box = page.locator("#pad").bounding_box()
-    scale = box["width"] / 28
-    for (x0, y0), (x1, y1) in digit_strokes():
-        page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
-        page.mouse.down()
-        page.mouse.move(box["x"] + x1 * scale, box["y"] + y1 * scale, steps=3)
-        page.mouse.up()
-    _settled(page)  # every card answers the finished drawing, not a stroke of it
+    draw_digit(page)
+    wait_settled(page)  # every card answers the finished drawing, not a stroke of it
     card = _top(page, lab_run.path.name)
     drawn = page.evaluate("document.getElementById('pad').toDataURL('image/png')")
     image = Image.open(io.BytesIO(base64.b64decode(drawn.split(",", 1)[1])))
@@ -120,7 +108,7 @@ def test_a_sample_photo_dropped_on_the_page_goes_to_the_colour_model(page):
     )
     page.wait_for_function("document.querySelector('.card[data-model=\"resnet20\"]').dataset.source === 'china.jpg'",
                            timeout=30_000)  # fmt: skip
-    _settled(page)
+    wait_settled(page)
     card = page.locator('.card[data-model="resnet20"]')
     assert card.locator(".top li").count() == 5 and card.locator(".map canvas").count() >= 3
     seen = card.locator(".seen-image")
