@@ -4,13 +4,18 @@ Each seed runs the real command, ``python -m cnnlab train lenet5 --no-progress -
 subprocess, so the wall time includes Python's start, the imports, loading the data, each epoch's validation
 and checkpoints, the test evaluation and the curves. Printed per seed:
 
-    wall s       the whole command, start to exit (the issue: <= 60 s on the 2-core machine, goal 30 s)
+    wall s       the whole command, start to exit (target: median <= 15 s on the 2-core machine)
     train s      the training loops alone (the sum of metrics.csv's per-epoch ``seconds``)
-    test top-1   of the best-validation checkpoint, on the 1,000 test digits (>= 98.0 %, goal 98.5 %)
+    test top-1   of the run's result (its best checkpoint, or its final weights when the validation images
+                 are folded in at the end), on the 1,000 test digits (targets: every seed >= 98.5 %, mean
+                 >= 98.8 %)
     val >= X     the first epoch whose validation top-1 reached X, the training seconds up to its end
                  (cumulative metrics.csv ``seconds``) and the command's wall time when it printed that epoch
 
-then the spread over the seeds and whether every seed meets the targets. The machine's load average is
+then the spread over the seeds and whether the targets are met, and how much of the machine the training
+loop uses: the network's floating-point operations per second while it trains (forward and backward of a
+training batch, counted by ``torch.utils.flop_counter``, times the images per second) against the fp32
+matrix-product rate of one core and of all cores, measured in the same run. The machine's load average is
 printed with each run: other work on a 2-core machine slows training down, by far more than 2x when it
 fights torch's two intra-op threads (compare ``--threads 1``; ``--busy 1`` runs a busy loop alongside, a
 repeatable stand-in for another engineer's tests). Run:
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import re
 import shlex
@@ -36,8 +42,9 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-WALL_LIMIT, WALL_GOAL = 60.0, 30.0  # seconds, the issue's limit and goal for the whole command
-THRESHOLDS = (0.98, 0.985)  # validation top-1 whose time is reported; also the test top-1 limit and goal
+WALL_TARGET = 15.0  # seconds, the median whole command
+EVERY_SEED, MEAN = 0.985, 0.988  # test top-1 that every seed reaches, and the mean over the seeds
+THRESHOLDS = (0.98, 0.985)  # validation top-1 whose time is reported
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+)\b")
 
 
@@ -60,6 +67,8 @@ class Run:
     reached: dict[float, Reached | None]
     load_before: float
     load_after: float
+    images_per_s: float
+    batch_size: int
 
 
 def run_command(args: argparse.Namespace, seed: int, output: Path) -> Run:
@@ -98,6 +107,7 @@ def _timed_run(command: list[str], env: dict[str, str], output: Path, seed: int)
     with open(output / "metrics.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     summary = json.loads((output / "summary.json").read_text())
+    config = json.loads((output / "config.json").read_text())
     reached: dict[float, Reached | None] = dict.fromkeys(THRESHOLDS)
     cumulative = 0.0
     for row in rows:
@@ -107,7 +117,8 @@ def _timed_run(command: list[str], env: dict[str, str], output: Path, seed: int)
         for threshold in THRESHOLDS:
             if reached[threshold] is None and val >= threshold - 1e-9:
                 reached[threshold] = Reached(epoch, cumulative, epoch_wall.get(epoch, float("nan")))
-    return Run(seed, wall, cumulative, summary["test_top1"], len(rows), reached, load_before, os.getloadavg()[0])
+    return Run(seed, wall, cumulative, summary["test_top1"], len(rows), reached, load_before, os.getloadavg()[0],
+               summary["images_per_s"], config["batch_size"])  # fmt: skip
 
 
 def spread(values: list[float], unit: str = "", scale: float = 1.0, digits: int = 1) -> str:
@@ -167,16 +178,68 @@ def main(argv: list[str] | None = None) -> None:
                   f"epoch {spread([float(h.epoch) for h in got], digits=0)}")  # fmt: skip
         else:
             print(f"time to val >= {threshold:.1%}: not reached in any run")
-    worst_wall, worst_top1 = max(walls), min(tops)
+    print_throughput(args, runs)
+    median_wall, worst_top1, mean_top1 = statistics.median(walls), min(tops), statistics.mean(tops)
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    print(f"target: whole command <= {WALL_LIMIT:.0f} s: {verdict(worst_wall <= WALL_LIMIT)} "
-          f"(slowest {worst_wall:.1f} s = {worst_wall / WALL_LIMIT:.2f} of the limit); "
-          f"goal {WALL_GOAL:.0f} s: {verdict(worst_wall <= WALL_GOAL)}")  # fmt: skip
-    print(f"target: test top-1 >= {THRESHOLDS[0]:.1%}: {verdict(worst_top1 >= THRESHOLDS[0])} "
-          f"(lowest {worst_top1:.2%}); goal {THRESHOLDS[1]:.1%}: {verdict(worst_top1 >= THRESHOLDS[1])}")  # fmt: skip
+    print(f"target: median whole command <= {WALL_TARGET:.0f} s: {verdict(median_wall <= WALL_TARGET)} "
+          f"(median {median_wall:.1f} s, slowest {max(walls):.1f} s)")  # fmt: skip
+    print(f"target: every seed's test top-1 >= {EVERY_SEED:.1%}: {verdict(worst_top1 >= EVERY_SEED - 1e-9)} "
+          f"(lowest {worst_top1:.2%}); mean >= {MEAN:.1%}: {verdict(mean_top1 >= MEAN - 1e-9)} "
+          f"(mean {mean_top1:.2%} over {len(tops)} seed{'s' if len(tops) > 1 else ''})")  # fmt: skip
+
+
+def matmul_rate(threads: int, size: int = 1024, repeats: int = 10) -> float:
+    """fp32 FLOP/s of a square matrix product on ``threads`` threads: the best of ``repeats`` timings."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        for _ in range(3):
+            a @ b
+        best = math.inf
+        for _ in range(repeats):
+            started = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(before)
+    return 2 * size**3 / best
+
+
+def training_flops_per_image(model_name: str, batch_size: int) -> float:
+    """Forward and backward FLOPs of one training image (convolutions and matrix products, as
+    ``torch.utils.flop_counter`` counts them; the element-wise work and the optimiser step are left out)."""
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnnlab.models import create_model, get_spec
+
+    model = create_model(model_name).train()
+    images = torch.randn(batch_size, *get_spec(model_name).input_size)
+    labels = torch.zeros(batch_size, dtype=torch.long)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(images), labels).backward()
+    return counter.get_total_flops() / batch_size
+
+
+def print_throughput(args: argparse.Namespace, runs: list[Run]) -> None:
+    """The training loop's FLOP/s against the machine's fp32 matrix-product rate, measured now."""
+    images_per_s = statistics.median(r.images_per_s for r in runs)
+    per_image = training_flops_per_image(args.model, runs[0].batch_size)
+    network = per_image * images_per_s
+    cores = os.cpu_count() or 1
+    one_core, all_cores = matmul_rate(1), matmul_rate(cores)
+    print(f"throughput: training {network / 1e9:.1f} GFLOP/s ({per_image / 1e6:.2f} MFLOP per image forward and "
+          f"backward x {images_per_s:,.0f} img/s); fp32 matmul 1024x1024: {one_core / 1e9:.0f} GFLOP/s on one core, "
+          f"{all_cores / 1e9:.0f} GFLOP/s on {cores}")  # fmt: skip
+    print(f"fraction of the machine: {network / one_core:.1%} of one core's matmul rate, "
+          f"{network / all_cores:.1%} of all {cores} cores'")  # fmt: skip
 
 
 if __name__ == "__main__":

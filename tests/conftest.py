@@ -20,6 +20,19 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_directory(tmp_path_factory):
+    """The tests' parsed datasets go to a cache of their own (commands run as subprocesses inherit it), never
+    to the user's."""
+    before = os.environ.get("CNNLAB_CACHE_DIR")
+    os.environ["CNNLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("cnnlab-cache"))
+    yield
+    if before is None:
+        os.environ.pop("CNNLAB_CACHE_DIR", None)
+    else:
+        os.environ["CNNLAB_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def run(capsys):
     """Run ``cnnlab ARGS`` in-process; returns (exit code, stdout, stderr)."""

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from cnnlab import files
-from cnnlab.files import TEMPORARY_SUFFIX, atomic_output, ensure_directory, remove_leftovers, write_text
+from cnnlab.files import TEMPORARY_SUFFIX, atomic_output, copy_file, ensure_directory, remove_leftovers, write_text
 from cnnlab.training.checkpoint import save_checkpoint
 from cnnlab.viz.feature_maps import plot_feature_maps
 
@@ -150,3 +150,28 @@ def test_the_module_documents_its_promise():
     assert "whole or not at all" in files.__doc__
     with atomic_output(Path(tempfile.mkdtemp()) / "x.bin") as temporary:
         assert temporary.name.endswith(TEMPORARY_SUFFIX) and f".{os.getpid()}." in temporary.name
+
+
+def test_a_copy_is_whole_and_independent_of_its_source(tmp_path):
+    source, target = tmp_path / "last.pt", tmp_path / "best.pt"
+    save_checkpoint(source, {"weights": torch.arange(5.0)})
+    target.write_text(OLD)
+    copy_file(source, target)
+    assert target.read_bytes() == source.read_bytes() and _leftovers(tmp_path) == []
+    save_checkpoint(source, {"weights": torch.zeros(5)})  # a new last.pt leaves best.pt as it was
+    assert torch.equal(torch.load(target, weights_only=True)["weights"], torch.arange(5.0))
+
+
+def test_a_copy_without_hard_links_copies_the_bytes(tmp_path, monkeypatch):
+    source, target = tmp_path / "a.bin", tmp_path / "b.bin"
+    source.write_bytes(b"checkpoint bytes")
+
+    def no_links(*_args):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    copy_file(source, target)
+    assert target.read_bytes() == b"checkpoint bytes" and _leftovers(tmp_path) == []
+    with pytest.raises(OSError, match=f"cannot write {tmp_path / 'c.bin'}: "):
+        copy_file(tmp_path / "missing.bin", tmp_path / "c.bin")
+    assert _leftovers(tmp_path) == []

@@ -19,7 +19,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["TEMPORARY_SUFFIX", "atomic_output", "ensure_directory", "remove_leftovers", "write_bytes", "write_text"]
+__all__ = [
+    "TEMPORARY_SUFFIX",
+    "atomic_output",
+    "copy_file",
+    "ensure_directory",
+    "remove_leftovers",
+    "write_bytes",
+    "write_text",
+]
 
 TEMPORARY_SUFFIX = ".partial"
 """What the temporary files end with (``.NAME.PID.RANDOM.partial``), so that they can be told from real ones."""
@@ -110,6 +118,25 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     with atomic_output(path) as temporary:
         temporary.write_bytes(data)
     return path
+
+
+def copy_file(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Give ``target`` the content of ``source`` atomically; returns ``target``.
+
+    A hard link where the file system has them (no bytes copied: a checkpoint written once serves as two
+    files; replacing either one later makes a new file, so they never change together), else a copy.
+
+    Raises:
+        OSError: one line naming ``target`` (``cannot write TARGET: reason``), also when ``source`` cannot be read.
+    """
+    source, target = Path(source), Path(target)
+    with atomic_output(target) as temporary:
+        temporary.unlink()
+        try:
+            os.link(source, temporary)
+        except OSError:  # no hard links here (some file systems, another device): copy the bytes
+            temporary.write_bytes(source.read_bytes())
+    return target
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:

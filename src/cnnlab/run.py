@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cnnlab import __version__
 from cnnlab.errors import SettingError
-from cnnlab.files import ensure_directory, remove_leftovers, write_text
+from cnnlab.files import copy_file, ensure_directory, remove_leftovers, write_text
 
 if TYPE_CHECKING:
     from cnnlab.models import ImageClassifier
@@ -90,6 +90,8 @@ class EpochMetrics:
         val_loss, val_top1, val_top5: on the validation split after the epoch (``None``: no validation split).
         images_per_s: training images per second over the epoch.
         seconds: the epoch's wall time, validation included.
+        ema_val_loss, ema_val_top1: the moving average of the weights on the validation split (``None``: no
+            average kept, or no validation).
     """
 
     epoch: int
@@ -102,6 +104,8 @@ class EpochMetrics:
     val_top5: float | None
     images_per_s: float
     seconds: float
+    ema_val_loss: float | None = None
+    ema_val_top1: float | None = None
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -120,7 +124,7 @@ class EpochMetrics:
             number = _number_or_none(raw)
             if item.name == "epoch":
                 values[item.name] = int(number or 0)
-            elif item.name.startswith("val_"):
+            elif "val_" in item.name:
                 values[item.name] = number
             else:
                 values[item.name] = float("nan") if number is None else number
@@ -135,9 +139,11 @@ class RunSummary:
         model, dataset: what was trained on what.
         params: trainable parameters.
         epochs: epochs trained.
-        best_epoch: the epoch ``best.pt`` is from (the last one, without a validation split).
-        val_top1: the best validation top-1 (``None``: no validation split).
-        test_top1, test_top5, test_loss, test_images: the best checkpoint on the test split.
+        best_epoch: the epoch ``best.pt`` is from (the last one, without a validation split or when the
+            validation images were trained on at the end).
+        val_top1: the best checkpoint's validation top-1 (``None``: no validation split, or the validation
+            images were trained on at the end: ``folded_epochs``).
+        test_top1, test_top5, test_loss, test_images: the best checkpoint on the test split, with ``weights``.
         per_class_accuracy: test top-1 of each class, by class name.
         train_seconds: time spent in training steps (validation and start-up excluded).
         images_per_s: training images per second over the run.
@@ -148,6 +154,9 @@ class RunSummary:
         wall_seconds: the run's wall time from loading its data to the end of the test evaluation, summed
             over its sessions when it was resumed (older runs: ``None``).
         torch_version, cnnlab_version: what it was trained with (older runs: ``""``).
+        weights: ``"ema"`` when the results are of the moving average of the weights, else ``"raw"``.
+        raw_test_top1: with ``weights="ema"``, the raw weights of the same checkpoint on the test split.
+        folded_epochs: the final epochs that trained on the validation images too.
     """
 
     model: str
@@ -171,6 +180,9 @@ class RunSummary:
     wall_seconds: float | None = None
     torch_version: str = ""
     cnnlab_version: str = ""
+    weights: str = "raw"
+    raw_test_top1: float | None = None
+    folded_epochs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,9 +197,10 @@ class RunSummary:
             raise ValueError(f"summary.json lacks a field: {error}") from None
 
     def __str__(self) -> str:
+        average = " (moving average of the weights)" if self.weights == "ema" else ""
         return (
-            f"test accuracy {self.test_top1:.2%} (top-5 {self.test_top5:.2%}) on {self.test_images:,} {self.dataset} "
-            f"test images; {self.epochs} epochs in {self.train_seconds:.0f} s"
+            f"test accuracy {self.test_top1:.2%}{average} (top-5 {self.test_top5:.2%}) on {self.test_images:,} "
+            f"{self.dataset} test images; {self.epochs} epochs in {self.train_seconds:.0f} s"
         )
 
 
@@ -223,7 +236,7 @@ class Run:
         self._config: TrainConfig | None = None
         self._metrics: list[EpochMetrics] | None = None
         self._summary: RunSummary | None = None
-        self._trained: dict[Path, TrainedModel] = {}
+        self._trained: dict[tuple[Path, str], TrainedModel] = {}
 
     # ---------------------------------------------------------------------------------------------
     # writing (the trainer's side; only rank 0 writes)
@@ -315,11 +328,14 @@ class Run:
                 raise
 
     def save_checkpoint(self, state: dict[str, Any], *which: Checkpoint) -> None:
-        """Write the training state as the ``last`` and/or ``best`` checkpoint (atomically)."""
+        """Write the training state as the ``last`` and/or ``best`` checkpoint (atomically; serialised once)."""
         from cnnlab.training.checkpoint import save_checkpoint
 
-        for name in which:
-            save_checkpoint(self.checkpoint_path(name), state)
+        if not which:
+            return
+        first = save_checkpoint(self.checkpoint_path(which[0]), state)
+        for name in which[1:]:
+            copy_file(first, self.checkpoint_path(name))
 
     def write_metrics(self, history: Sequence[EpochMetrics]) -> None:
         """Rewrite ``metrics.csv`` with every epoch so far."""
@@ -453,18 +469,23 @@ class Run:
     # ---------------------------------------------------------------------------------------------
     # what a trained run can do
 
-    def trained(self, which: Checkpoint | None = None) -> TrainedModel:
-        """The model of a checkpoint with everything needed to feed it (see :meth:`checkpoint`)."""
+    def trained(self, which: Checkpoint | None = None, weights: str = "auto") -> TrainedModel:
+        """The model of a checkpoint with everything needed to feed it (see :meth:`checkpoint`).
+
+        ``weights``: ``auto`` (the run's results: the moving average of the weights when the run kept one),
+        ``ema`` or ``raw``.
+        """
         from cnnlab.training.trained import load_trained_model
 
         path = self.checkpoint(which)
-        if path not in self._trained:
-            self._trained[path] = load_trained_model(path)
-        return self._trained[path]
+        if (path, weights) not in self._trained:
+            self._trained[path, weights] = load_trained_model(path, weights)
+        return self._trained[path, weights]
 
-    def model(self, which: Checkpoint | None = None) -> ImageClassifier:
-        """The network with the best weights (or ``"last"``), in eval mode, on the CPU."""
-        return self.trained(which).model
+    def model(self, which: Checkpoint | None = None, weights: str = "auto") -> ImageClassifier:
+        """The network with the best weights (or ``"last"``), in eval mode, on the CPU (``weights``: see
+        :meth:`trained`)."""
+        return self.trained(which, weights).model
 
     def evaluate(
         self,
@@ -548,7 +569,11 @@ class Run:
         if summary is not None:
             if summary.val_top1 is not None:
                 facts.append(("best epoch", f"{summary.best_epoch} (validation top-1 {summary.val_top1:.2%})"))
+            if summary.folded_epochs:
+                facts.append(("validation", f"trained on in the last {summary.folded_epochs} epochs"))
             facts.append(("test", str(summary)))
+            if summary.raw_test_top1 is not None:
+                facts.append(("raw weights", f"test accuracy {summary.raw_test_top1:.2%}"))
         checkpoints = [name for name in _CHECKPOINTS.values() if (self.path / name).is_file()]
         facts.append(("checkpoints", ", ".join(checkpoints) or "none yet"))
         return facts

@@ -97,7 +97,7 @@ def test_json_form():
     assert data["model"] == "lenet5" and data["input"] == [1, 32, 32]
     assert data["total_params"] == 60_000 and data["total_macs"] == 415_680
     c5 = next(layer for layer in data["layers"] if layer["name"] == "c5")
-    assert c5 == {"name": "c5", "type": "Conv2d", "output_shape": [120, 1, 1], "params": 48_120,
+    assert c5 == {"name": "c5", "type": "CoveringConv2d", "output_shape": [120, 1, 1], "params": 48_120,
                   "window": "5x5 s1", "macs": 48_000, "flops": 96_000, "rf": 32, "jump": 4}  # fmt: skip
     assert next(layer for layer in data["layers"] if layer["name"] == "f6")["jump"] is None
 

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from cnnlab.layers.lenet import (
     LENET5_C3_TABLE,
     LENET5_RBF_BITMAPS,
+    CoveringConv2d,
     EuclideanRBF,
     ScaledTanh,
     SparseConv2d,
@@ -87,6 +88,34 @@ def test_trainable_subsampling_is_coefficient_times_sum_plus_bias():
 def test_trainable_subsampling_starts_as_average_pooling():
     x = torch.randn(1, 6, 8, 8)
     torch.testing.assert_close(TrainableSubsampling(6)(x), F.avg_pool2d(x, 2))
+
+
+@pytest.mark.parametrize(("size", "k"), [((7, 9), 2), ((10, 10), 3), ((11, 6), 5)])
+def test_trainable_subsampling_drops_a_remainder_as_pooling_does(size, k):
+    x = torch.randn(2, 3, *size, requires_grad=True)
+    layer = TrainableSubsampling(3, kernel_size=k)
+    out = layer(x)  # training: the sums as matrix products
+    with torch.no_grad():
+        torch.testing.assert_close(layer.eval()(x), out)  # evaluation: as a pooling
+    reference = F.avg_pool2d(x, k) * k * k * layer.weight.view(1, -1, 1, 1) + layer.bias.view(1, -1, 1, 1)
+    torch.testing.assert_close(out, reference)
+    (grad,) = torch.autograd.grad(out.square().sum(), x)
+    (expected,) = torch.autograd.grad(reference.square().sum(), x)
+    torch.testing.assert_close(grad, expected)
+
+
+def test_c5_is_a_convolution_computed_as_a_matrix_product_at_its_kernel_size():
+    c5 = CoveringConv2d(16, 120, 5)
+    reference = torch.nn.Conv2d(16, 120, 5)
+    reference.load_state_dict(c5.state_dict())  # the same parameters, under the same names
+    x = torch.randn(4, 16, 5, 5, requires_grad=True)
+    out, expected = c5(x), reference(x)
+    assert out.shape == (4, 120, 1, 1)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(torch.autograd.grad(out.sum(), x)[0], torch.autograd.grad(expected.sum(), x)[0])
+    larger = torch.randn(2, 16, 9, 7)  # Sec. II-B: a larger input gives larger C5 maps
+    torch.testing.assert_close(c5(larger), reference(larger))
+    assert c5(larger).shape == (2, 120, 5, 3)
 
 
 def test_scaled_tanh_maps_plus_minus_one_to_themselves():

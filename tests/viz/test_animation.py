@@ -165,11 +165,15 @@ def test_what_pytorch_accepts_is_drawn_with_its_numbers_and_what_it_refuses_is_r
     x, weight = torch.ones(1, 1, i, i), torch.ones(1, 1, k, k)
     try:
         if kind == "conv":
-            F.conv2d(x, weight, stride=s, padding=p, dilation=d)
+            out = F.conv2d(x, weight, stride=s, padding=p, dilation=d)
         else:
             arguments["output_padding"] = op
-            F.conv_transpose2d(x, weight, stride=s, padding=p, output_padding=op, dilation=d)
+            out = F.conv_transpose2d(x, weight, stride=s, padding=p, output_padding=op, dilation=d)
     except RuntimeError:
+        out = None
+    # PyTorch returns an empty map when a transposed convolution's padding crops exactly all of its output;
+    # cnnlab refuses that as it refuses any other crop (as `cnnlab shape` does).
+    if out is None or out.numel() == 0:
         with pytest.raises(ValueError):
             animate(kind, **arguments)
         return

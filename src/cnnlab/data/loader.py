@@ -153,6 +153,7 @@ class BatchLoader:
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.channels_last = channels_last
         self.prefetch = prefetch
+        self.augmenting = True  # False: the images as they are, for a final epoch without augmentation
         self.epoch = 0
         self.generator = torch.Generator(device=self.device)
 
@@ -189,7 +190,7 @@ class BatchLoader:
         for start in range(0, stop, self.batch_size):
             batch = index[start : start + self.batch_size]
             x = self.normalization.apply(self.images[batch])
-            for augmentation in self.augment:
+            for augmentation in self.augment if self.augmenting else ():
                 x = augmentation(x, self.generator)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)

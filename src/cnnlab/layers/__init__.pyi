@@ -2,6 +2,7 @@
 # imported on first use, so that `cnnlab.layers.shapes` (pure Python) never pulls in torch.
 from .lenet import LENET5_C3_TABLE as LENET5_C3_TABLE
 from .lenet import LENET5_RBF_BITMAPS as LENET5_RBF_BITMAPS
+from .lenet import CoveringConv2d as CoveringConv2d
 from .lenet import EuclideanRBF as EuclideanRBF
 from .lenet import ScaledTanh as ScaledTanh
 from .lenet import SparseConv2d as SparseConv2d

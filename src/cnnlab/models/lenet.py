@@ -11,6 +11,7 @@ from torch import nn
 from cnnlab.layers.lenet import (
     LENET5_C3_TABLE,
     LENET5_RBF_BITMAPS,
+    CoveringConv2d,
     EuclideanRBF,
     ScaledTanh,
     SparseConv2d,
@@ -68,7 +69,7 @@ class LeNet5(ImageClassifier):
         c3_inputs = connections_from_table(LENET5_C3_TABLE) if c3 == "table" else [tuple(range(6))] * 16
         self.c3 = SparseConv2d(c3_inputs, in_channels=6, kernel_size=5)  # N x 16 x 10 x 10
         self.s4 = TrainableSubsampling(16)  # N x 16 x 5 x 5
-        self.c5 = nn.Conv2d(16, 120, 5)  # N x 120 x 1 x 1
+        self.c5 = CoveringConv2d(16, 120, 5)  # N x 120 x 1 x 1
         self.f6 = nn.Linear(120, 84)
         self.squash = ScaledTanh()
         self.output: nn.Module = (

@@ -64,11 +64,16 @@ RULES: dict[str, Rule] = {
     "rmsprop_eps": (lambda v: v > 0, "a positive epsilon"),
     "grad_clip": (lambda v: v >= 0, "a gradient norm >= 0 (0: off)"),
     "label_smoothing": (lambda v: 0 <= v < 1, "a smoothing in [0, 1)"),
+    "model_ema_decay": (lambda v: 0 <= v < 1, "a decay in [0, 1)"),
+    "fold_val_epochs": (lambda v: v >= 0, "a whole number of epochs >= 0"),
+    "augment_off_epochs": (lambda v: v >= 0, "a whole number of epochs >= 0"),
     "logit_temperature": (lambda v: v > 0, "a positive temperature"),
     "val_fraction": (lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
     "train_images": (lambda v: v >= 0, "a whole number >= 0 (0: all)"),
     "augment": (lambda v: all(a in AUGMENTATIONS for a in v), f"some of {', '.join(AUGMENTATIONS)}"),
     "crop_padding": (lambda v: v >= 0, "a whole number >= 0"),
+    "elastic_alpha": (lambda v: v >= 0, "a displacement in pixels >= 0"),
+    "elastic_sigma": (lambda v: v > 0, "a positive width in pixels"),
     "normalization": (lambda v: v in NORMALIZATIONS, f"one of {', '.join(NORMALIZATIONS)}"),
     "seed": (lambda v: v >= 0, "a whole number >= 0"),
     "device": (lambda v: bool(v), "auto, cpu, cuda or cuda:N"),
@@ -103,12 +108,24 @@ class TrainConfig:
         grad_clip: clip the gradient norm at this value (0: off).
         label_smoothing: epsilon of label smoothing (Szegedy et al. 2016, Sec. 7).
         logit_temperature: divide the logits by this before the softmax (for RBF outputs, see the lenet5 recipe).
+        model_ema: keep an exponential moving average of the weights (:mod:`cnnlab.training.ema`), validated,
+            checkpointed and tested beside the raw weights; the run's best checkpoint is chosen by, and its
+            results are of, the average.
+        model_ema_decay: the average's decay per step (timm's ``--model-ema-decay``).
         val_fraction: share of the training split held out for validation (model selection, plateau).
+        fold_val_epochs: train on the validation images too for the last N epochs, a protocol fixed before
+            training: the epochs before are validated as usual, these are not, and the run's result is its final
+            weights (0: never; at most all epochs but the first, so that one is validated).
         train_images: train on only this many of the remaining training images, as equal a number of each class
             as there are, drawn with the seed (0: all); for learning curves and small-data experiments.
         augment: batched augmentations, in order: ``shift``, ``affine``, ``elastic`` (digits), ``crop``, ``flip``,
             ``pca``.
+        augment_off_epochs: the last N epochs train on the images as they are, without ``augment`` (as YOLOv8's
+            ``close_mosaic`` and timm's ``mixup_off_epoch`` end training on undistorted images); in-memory
+            datasets only (0: augment every epoch).
         crop_padding: pixels of padding for ``shift``/``crop``.
+        elastic_alpha, elastic_sigma: the ``elastic`` distortion's scale and smoothness in pixels (Simard et al.
+            2003 use 34 and 4 for 28x28 digits): how far, and how smoothly, the pixels move.
         normalization: ``dataset`` (per-channel mean/std of the training split) or ``lenet`` (LeNet-5's -0.1/1.175).
         amp: mixed precision (bfloat16 on CPU, float16 with loss scaling on CUDA).
         channels_last: NHWC memory format (faster convolutions on many devices).
@@ -145,10 +162,16 @@ class TrainConfig:
     grad_clip: float = 0.0
     label_smoothing: float = 0.0
     logit_temperature: float = 1.0
+    model_ema: bool = False
+    model_ema_decay: float = 0.999
     val_fraction: float = 0.1
+    fold_val_epochs: int = 0
     train_images: int = 0
     augment: tuple[str, ...] = ()
+    augment_off_epochs: int = 0
     crop_padding: int = 4
+    elastic_alpha: float = 34.0
+    elastic_sigma: float = 4.0
     normalization: str = "dataset"
     amp: bool = False
     channels_last: bool = False
@@ -181,6 +204,13 @@ class TrainConfig:
         data["milestones"], data["augment"] = list(self.milestones), list(self.augment)
         return data
 
+    @property
+    def folded_epochs(self) -> int:
+        """How many final epochs train on the validation images too (:attr:`fold_val_epochs`, at most all but one)."""
+        if not self.val_fraction:
+            return 0
+        return min(self.fold_val_epochs, self.epochs - 1)
+
     def unused_settings(self) -> frozenset[str]:
         """The settings that change nothing in this configuration, given the others.
 
@@ -201,12 +231,20 @@ class TrainConfig:
             unused.add("momentum")
         if not {"shift", "crop"} & set(self.augment):
             unused.add("crop_padding")
+        if "elastic" not in self.augment:
+            unused |= {"elastic_alpha", "elastic_sigma"}
+        if not self.augment:
+            unused.add("augment_off_epochs")
         if self.data in BUNDLED_DATASETS:
             unused |= {"data_dir", "download"}
         if not self.data.startswith("folder:"):
             unused.add("workers")
         if not self.model_args:
             unused.add("model_args")
+        if not self.model_ema:
+            unused.add("model_ema_decay")
+        if not self.val_fraction:
+            unused.add("fold_val_epochs")
         return frozenset(unused)
 
     def used_settings(self) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import torch
 
 from cnnlab.data.augment import PCAColourNoise, random_affine, random_crop, random_elastic, random_flip
-from cnnlab.data.datasets import InMemoryDataset, load_dataset
+from cnnlab.data.datasets import InMemoryDataset, Split, load_dataset
 from cnnlab.data.facts import is_folder_name
 from cnnlab.data.folder import (
     FolderDataset,
@@ -48,6 +49,7 @@ class PreparedData:
     image_size: tuple[int, int]
     normalization: Normalization
     notes: list[str] = field(default_factory=list)
+    train_and_val: BatchLoader | FolderLoader | None = None  # the folded epochs' (``fold_val_epochs``)
 
     @property
     def num_classes(self) -> int:
@@ -103,7 +105,8 @@ def _augmentations(
         elif name == "affine":
             chosen.append(lambda x, g: random_affine(x, g, fill=background))
         elif name == "elastic":
-            chosen.append(lambda x, g: random_elastic(x, g, fill=background))
+            elastic = partial(random_elastic, alpha=config.elastic_alpha, sigma=config.elastic_sigma, fill=background)
+            chosen.append(elastic)
         elif name == "crop":
             chosen.append(lambda x, g: random_crop(x, config.crop_padding, g))
         elif name == "flip":
@@ -141,15 +144,33 @@ def prepare_data(
     common = {"normalization": normalization, "device": dist.device, "channels_last": config.channels_last}
     # A core the model leaves idle makes the next batches (one intra-op thread on a 2-core machine).
     spare_core = dist.device.type == "cpu" and torch.get_num_threads() < (os.cpu_count() or 1)
-    train = BatchLoader(
-        dataset.train, config.batch_size // dist.world_size, shuffle=True, drop_last=True, augment=augment,
-        seed=config.seed, rank=dist.rank, world_size=dist.world_size, prefetch=spare_core, **common,
-    )  # fmt: skip
+
+    def training_loader(split: Split) -> BatchLoader:
+        return BatchLoader(
+            split, config.batch_size // dist.world_size, shuffle=True, drop_last=True, augment=augment,
+            seed=config.seed, rank=dist.rank, world_size=dist.world_size, prefetch=spare_core, **common,
+        )  # fmt: skip
+
+    train = training_loader(dataset.train)
     if len(train) == 0:
         raise ValueError(f"batch size {config.batch_size} is larger than the {len(dataset.train)} training images")
     val = BatchLoader(dataset.val, EVAL_BATCH, **common) if dataset.val is not None else None
     test = BatchLoader(dataset.test, EVAL_BATCH, **common)
-    return PreparedData(train, val, test, dataset.classes, dataset.channels, dataset.image_size, normalization, notes)
+    both = None
+    if config.folded_epochs and dataset.val is not None:
+        both = training_loader(dataset.train.joined(dataset.val))
+        notes.append(_fold_note(config, len(dataset.val)))
+    return PreparedData(
+        train, val, test, dataset.classes, dataset.channels, dataset.image_size, normalization, notes, both
+    )
+
+
+def _fold_note(config: TrainConfig, val_images: int) -> str:
+    epochs = config.folded_epochs
+    return (
+        f"the last {epochs} epoch{'s' if epochs > 1 else ''} also train on the {val_images:,} validation images "
+        "and are not validated: the result is the final weights"
+    )
 
 
 def _prepare_folder(
@@ -164,8 +185,11 @@ def _prepare_folder(
     size, channels = get_spec(config.model).input_size[1:], model.in_channels
     mode = image_mode(channels)
     notes = [dataset.layout]
-    if config.train_images:
-        raise SettingError("<train_images> applies to in-memory datasets (digits, MNIST, CIFAR), not to image folders")
+    for setting in ("train_images", "augment_off_epochs"):
+        if getattr(config, setting):
+            raise SettingError(
+                f"<{setting}> applies to in-memory datasets (digits, MNIST, CIFAR), not to image folders"
+            )
     if config.val_fraction:
         dataset = dataset.with_validation(config.val_fraction, seed=config.seed)
     pca = "pca" in config.augment and channels == 3
@@ -199,4 +223,12 @@ def _prepare_folder(
         return evaluation_loader(files, channels, size, normalization, config.batch_size, **common)
 
     val = loader(dataset.val) if dataset.val else None
-    return PreparedData(train, val, loader(dataset.test), dataset.classes, channels, size, normalization, notes)
+    both = None
+    if config.folded_epochs and dataset.val:
+        both = FolderLoader(
+            ImageFiles(dataset.train + dataset.val, transform, mode, size), config.batch_size // dist.world_size,
+            shuffle=True, drop_last=True, augment=augment, seed=config.seed, rank=dist.rank,
+            world_size=dist.world_size, **common,
+        )  # fmt: skip
+        notes.append(_fold_note(config, len(dataset.val)))
+    return PreparedData(train, val, loader(dataset.test), dataset.classes, channels, size, normalization, notes, both)

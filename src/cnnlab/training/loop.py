@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab import __version__
+from cnnlab.data.loader import BatchLoader
 from cnnlab.errors import SettingError
 from cnnlab.models import ImageClassifier, ModelOutput, create_model
 from cnnlab.run import EpochMetrics, Run, RunSummary
@@ -27,6 +28,7 @@ from cnnlab.training.checkpoint import load_checkpoint
 from cnnlab.training.config import TrainConfig, load_config_file, resolve_config
 from cnnlab.training.data import PreparedData, load_training_dataset, prepare_data
 from cnnlab.training.distributed import Distributed, setup_distributed
+from cnnlab.training.ema import ModelEma
 from cnnlab.training.metrics import RunningMetrics, evaluate
 from cnnlab.training.schedule import LearningRateSchedule, build_optimizer
 
@@ -169,7 +171,8 @@ class Trainer:
             step_module = nn.parallel.DistributedDataParallel(step_module, device_ids=device_ids)
         self.step_module = step_module
         self.optimizer = build_optimizer(self.model.parameters(), config)
-        self.schedule = LearningRateSchedule(config, len(self.data.train))
+        self.schedule = LearningRateSchedule(config)
+        self.ema = ModelEma(self.model, config.model_ema_decay) if config.model_ema else None
         amp_cuda = config.amp and dist.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if amp_cuda else None
         self.autocast = (
@@ -196,6 +199,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
             "epoch": self.epoch,
             "batches_done": self.batches_done,
             "global_step": self.global_step,
@@ -215,6 +219,8 @@ class Trainer:
         self.schedule.load_state_dict(state["schedule"])
         if self.scaler is not None and state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
         self.epoch, self.batches_done, self.global_step = state["epoch"], state["batches_done"], state["global_step"]
         self.running.load(state["running"])
         self.history = [EpochMetrics.from_dict(row) for row in state["history"]]
@@ -282,9 +288,18 @@ class Trainer:
             self.run,
         )
 
+    @property
+    def folding(self) -> bool:
+        """Whether this epoch trains on the validation images too (``fold_val_epochs``)."""
+        return self.data.train_and_val is not None and self.epoch >= self.config.epochs - self.config.folded_epochs
+
     def train_epoch(self, run_dir: Path, stop: list[bool]) -> None:
-        config, loader = self.config, self.data.train
+        config = self.config
+        loader = self.data.train_and_val if self.folding and self.data.train_and_val is not None else self.data.train
         loader.set_epoch(self.epoch)
+        if isinstance(loader, BatchLoader):
+            loader.augmenting = self.epoch < config.epochs - config.augment_off_epochs
+        steps = len(loader)
         self.model.train()
         if self.bar is not None:
             self.bar.set_description(f"{config.model} epoch {self.epoch + 1}/{config.epochs}")
@@ -294,7 +309,7 @@ class Trainer:
             for index, (x, y) in enumerate(batches):
                 if index < self.batches_done:
                     continue  # resuming mid-epoch: the loader replays the same order and augmentation
-                lr = self.schedule.apply(self.optimizer, self.global_step)
+                lr = self.schedule.apply(self.optimizer, self.epoch + index / steps)
                 with self.autocast:
                     output = self.step_module(x)
                     loss = training_loss(output, y, config, self.model.aux_loss_weights)
@@ -303,6 +318,8 @@ class Trainer:
                 if nonfinite:
                     raise self._stopped(loss_value, index + 1, run_dir)
                 self._optimise(loss)
+                if self.ema is not None:
+                    self.ema.update()
                 self.running.update(loss_value, output.logits.detach(), y)
                 self.batches_done, self.global_step = index + 1, self.global_step + 1
                 if self.bar is not None:  # the postfix is drawn with the bar, at tqdm's pace, not every step
@@ -323,21 +340,31 @@ class Trainer:
     def end_epoch(self, seconds: float, writer: Any) -> None:
         config = self.config
         train = self.running.reduce(self.dist)
-        val = None
-        if self.data.val is not None:
+        folded = self.folding
+        val = ema_val = None
+        if self.data.val is not None and not folded:
             val = evaluate(self.model, self.data.val, self.data.num_classes, logit_temperature=config.logit_temperature)
-        self.schedule.end_of_epoch(val.top1 if val is not None else None)
+            if self.ema is not None:
+                ema_val = evaluate(
+                    self.ema.module, self.data.val, self.data.num_classes, logit_temperature=config.logit_temperature
+                )
+        chosen = ema_val if ema_val is not None else val  # what selects the best checkpoint
+        self.schedule.end_of_epoch(chosen.top1 if chosen is not None else None)
         row = EpochMetrics(
             epoch=self.epoch + 1,
-            lr=self.schedule.lr_at_step(max(0, self.global_step - 1)),
+            lr=self.optimizer.param_groups[0]["lr"],  # the epoch's last step's
             train_loss=train.loss, train_top1=train.top1, train_top5=train.top5,
             val_loss=val.loss if val else None, val_top1=val.top1 if val else None, val_top5=val.top5 if val else None,
             images_per_s=train.count / max(seconds, 1e-9), seconds=seconds,
+            ema_val_loss=ema_val.loss if ema_val else None, ema_val_top1=ema_val.top1 if ema_val else None,
         )  # fmt: skip
         self.history.append(row)
-        improved = val is not None and val.top1 >= self.best_top1  # ties: the later, lower-lr epoch
+        # Ties: the later, lower-lr epoch. Folded epochs cannot be validated: the protocol keeps the last.
+        improved = folded or (chosen is not None and chosen.top1 >= self.best_top1)
         if improved:
-            self.best_top1, self.best_epoch = val.top1, self.epoch + 1
+            self.best_epoch = self.epoch + 1
+            if chosen is not None:
+                self.best_top1 = chosen.top1
         self.epoch, self.batches_done, self.running = self.epoch + 1, 0, RunningMetrics()
         self.save("last", *(["best"] if improved or val is None else []))
         if self.dist.is_main:
@@ -347,6 +374,10 @@ class Trainer:
                     if key != "epoch" and value is not None and not math.isnan(value):
                         writer.add_scalar(key.replace("_", "/", 1), value, self.epoch)
         val_text = f"  val loss {val.loss:.4f} top-1 {val.top1:.2%}" if val else ""
+        if ema_val is not None:
+            val_text += f"  EMA top-1 {ema_val.top1:.2%}"
+        elif folded:
+            val_text = "  (trained on validation too)"
         left = config.epochs - self.epoch
         # The mean of the epochs so far: the first one carries start-up costs, the mean fades them out.
         eta = f"  ETA {_duration(left * sum(r.seconds for r in self.history) / len(self.history))}" if left else ""
@@ -356,7 +387,13 @@ class Trainer:
     def summary(self, run_dir: Path) -> RunSummary:
         """The best checkpoint on the test split, and the run's totals."""
         config, data = self.config, self.data
-        test = evaluate(self.model, data.test, data.num_classes, logit_temperature=config.logit_temperature)
+        temperature = config.logit_temperature
+        test = evaluate(self.model, data.test, data.num_classes, logit_temperature=temperature)
+        raw_test_top1 = None
+        if self.ema is not None:
+            raw_test_top1 = test.top1
+            test = evaluate(self.ema.module, data.test, data.num_classes, logit_temperature=temperature)
+        folded = config.folded_epochs if data.train_and_val is not None else 0
         seconds = sum(r.seconds for r in self.history)
         return RunSummary(
             model=config.model,
@@ -364,7 +401,7 @@ class Trainer:
             params=sum(p.numel() for p in self.model.parameters() if p.requires_grad),
             epochs=self.epoch,
             best_epoch=self.best_epoch if data.val is not None else self.epoch,
-            val_top1=self.best_top1 if data.val is not None else None,
+            val_top1=self.best_top1 if data.val is not None and not folded else None,
             test_top1=test.top1,
             test_top5=test.top5,
             test_loss=test.loss,
@@ -380,6 +417,9 @@ class Trainer:
             wall_seconds=self.wall_seconds(),
             torch_version=torch.__version__,
             cnnlab_version=__version__,
+            weights="ema" if self.ema is not None else "raw",
+            raw_test_top1=raw_test_top1,
+            folded_epochs=folded,
         )
 
 
@@ -543,6 +583,8 @@ def _finish(trainer: Trainer, run_dir: Path) -> Run:
     if trainer.data.val is not None and run.checkpoint_path("best").is_file():
         best = load_checkpoint(run.checkpoint_path("best"), model=trainer.config.model)
         trainer.model.load_state_dict(best["model_state"])
+        if trainer.ema is not None:
+            trainer.ema.load_state_dict(best["ema"])
     summary = trainer.summary(run_dir)
     if trainer.dist.is_main:
         from cnnlab.viz.curves import plot_curves

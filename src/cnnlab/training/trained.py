@@ -21,7 +21,7 @@ from cnnlab.models import ImageClassifier, create_model, get_spec
 from cnnlab.training.checkpoint import load_checkpoint
 from cnnlab.training.config import TrainConfig
 
-__all__ = ["TrainedModel", "load_trained_model", "untrained_model"]
+__all__ = ["WEIGHTS", "TrainedModel", "load_trained_model", "untrained_model"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class TrainedModel:
         input_size: ``(C, H, W)`` the model was trained on.
         normalization: what turns uint8 pixels into the model's input.
         epoch: epochs trained when the checkpoint was written.
+        weights: ``"ema"`` for the moving average of the weights (``model_ema``), else ``"raw"``.
     """
 
     model: ImageClassifier
@@ -47,6 +48,7 @@ class TrainedModel:
     input_size: tuple[int, int, int]
     normalization: Normalization
     epoch: int = 0
+    weights: str = "raw"
 
     @property
     def num_classes(self) -> int:
@@ -74,7 +76,8 @@ class TrainedModel:
             return f"{self.name}, random weights (untrained)"
         epochs = f" {self.epoch} epoch{'s' if self.epoch != 1 else ''}" if self.epoch else ""
         where = f"{self.checkpoint.parent.name}/{self.checkpoint.name}"
-        return f"{self.name} trained{epochs} on {self.config.data} ({where})"
+        average = ", moving average of the weights" if self.weights == "ema" else ""
+        return f"{self.name} trained{epochs} on {self.config.data} ({where}{average})"
 
     @torch.no_grad()
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
@@ -96,12 +99,34 @@ class TrainedModel:
 _REQUIRED_KEYS = ("model", "config", "model_state", "classes", "input_size", "normalization")
 
 
-def load_trained_model(checkpoint: str | Path) -> TrainedModel:
+WEIGHTS = ("auto", "ema", "raw")
+
+
+def _state_dict(state: dict[str, Any], weights: str, checkpoint: Path) -> tuple[dict[str, Any], str]:
+    """The weights to load and which they are: ``auto`` is the average when the run kept one (its results are)."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
+    average = state.get("ema")
+    if weights == "ema" and average is None:
+        raise ValueError(f"{checkpoint} has no moving average of the weights (the run did not keep one: model_ema)")
+    if weights != "raw" and average is not None:
+        if not isinstance(average, dict) or "weights" not in average:
+            raise ValueError(f"{checkpoint} has a damaged moving average of the weights")
+        return average["weights"], "ema"
+    return state["model_state"], "raw"
+
+
+def load_trained_model(checkpoint: str | Path, weights: str = "auto") -> TrainedModel:
     """Rebuild the model of a checkpoint, with its weights, in eval mode.
+
+    Args:
+        checkpoint: a checkpoint file of a training run.
+        weights: ``auto`` (the run's results: the moving average when the run kept one, ``model_ema``), ``ema``
+            or ``raw`` (the weights as trained).
 
     Raises:
         ValueError: missing, corrupt or foreign file; a model this cnnlab does not have; weights that do
-            not fit the model.
+            not fit the model; ``ema`` weights that the checkpoint does not have.
     """
     checkpoint = Path(checkpoint)
     try:
@@ -128,14 +153,16 @@ def load_trained_model(checkpoint: str | Path) -> TrainedModel:
     # The checkpoint's classes and channels are what the weights were trained with, whether the run chose the
     # channels in its model options or took the model's default.
     model = create_model(name, **{**config.model_args, "num_classes": len(classes), "in_channels": channels})
+    chosen, kind = _state_dict(state, weights, checkpoint)
     try:
-        model.load_state_dict(state["model_state"])
+        model.load_state_dict(chosen)
     except RuntimeError as error:
         first = str(error).strip().splitlines()[0]
         raise ValueError(f"{checkpoint}: the weights do not fit {name} ({first})") from None
     model.eval()
     epoch = int(state.get("epoch", 0))
-    return TrainedModel(model, name, checkpoint, config, classes, (channels, height, width), normalization, epoch)
+    size = (channels, height, width)
+    return TrainedModel(model, name, checkpoint, config, classes, size, normalization, epoch, kind)
 
 
 def untrained_model(name: str, seed: int = 0) -> TrainedModel:

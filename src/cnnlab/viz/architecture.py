@@ -38,7 +38,8 @@ STYLES = ("blocks", "graph")
 FORMATS = ("svg", "png", "pdf")
 
 # How an arrow into a box names the operation, by module type (a window's kernel and stride are added).
-_CONVOLUTIONS = {"Conv2d": "convolution", "SparseConv2d": "convolution", "LocallyConnected2d": "locally connected"}
+_CONVOLUTIONS = {"Conv2d": "convolution", "SparseConv2d": "convolution", "CoveringConv2d": "convolution",
+                 "LocallyConnected2d": "locally connected"}  # fmt: skip
 _POOLINGS = {"TrainableSubsampling": "subsampling", "MaxPool2d": "max pooling", "AvgPool2d": "average pooling",
              "LPPool2d": "Lp pooling", "max_pool2d": "max pooling", "avg_pool2d": "average pooling"}  # fmt: skip
 _GLOBAL_POOLINGS = ("AdaptiveAvgPool2d", "GlobalAvgPool2d", "adaptive_avg_pool2d", "AdaptiveMaxPool2d")

@@ -184,10 +184,25 @@ def build_report(run: Run, *, worst: int = 12, which: Checkpoint | None = None, 
         ("model", f"{trained.name}, input {'x'.join(map(str, trained.input_size))}"),
         ("data", f"{data.dataset}: {result.count:,} test images, {trained.num_classes} classes"),
         ("test top-1", f"{result.top1:.2%} (loss {result.loss:.4f})"),
+        *_weights(run, trained.weights),
         *_provenance(run),
         *(("note", note) for note in data.notes),
     ]
     return render_report(f"{trained.name} on {trained.config.data}: run report", facts, sections)
+
+
+def _weights(run: Run, weights: str) -> list[tuple[str, str]]:
+    """Which weights the report shows (the moving average, when the run kept one) and how the run chose them."""
+    summary, facts = run.summary, []
+    if weights == "ema":
+        decay = run.config.model_ema_decay
+        raw = summary.raw_test_top1 if summary is not None and summary.raw_test_top1 is not None else None
+        beside = f"; the raw weights: {raw:.2%} test top-1" if raw is not None else ""
+        facts.append(("weights", f"moving average of the weights (EMA, decay {decay:g}){beside}"))
+    if summary is not None and summary.folded_epochs:
+        facts.append(("validation", f"images trained on in the last {summary.folded_epochs} epochs: the result is "
+                                    "the final weights"))  # fmt: skip
+    return facts
 
 
 def _provenance(run: Run) -> list[tuple[str, str]]:
