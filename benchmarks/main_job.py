@@ -131,7 +131,7 @@ def spread(values: list[float], unit: str = "", scale: float = 1.0, digits: int 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed")
-    parser.add_argument("--epochs", type=int, help="override the recipe's 30 epochs")
+    parser.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
     parser.add_argument("--model", default="lenet5", help="the model to train (the main job: lenet5)")
     parser.add_argument("--data", help="override the default data set, mnist5k")
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS for the command (default: torch's choice)")

@@ -157,3 +157,9 @@ def test_an_old_checkpoint_without_an_average_still_opens(averaged, tmp_path):
     save_checkpoint(tmp_path / "old.pt", state)
     trained = Run(tmp_path / "old.pt").trained()
     assert trained.weights == "raw"
+
+
+def test_evaluating_a_folded_run_on_its_validation_split_says_it_trained_on_it(tmp_path):
+    run = train(_config(tmp_path, epochs=2, fold_val_epochs=1), progress=False, log=_quiet)
+    assert any("were trained on in the run's last 1 epochs" in note for note in run.evaluate(split="val").notes)
+    assert not any("trained on" in note for note in run.evaluate(split="test").notes)

@@ -89,7 +89,15 @@ def evaluation_data(
     if chosen is None:
         raise _no_validation(trained)
     loader = BatchLoader(chosen, batch_size, trained.normalization)
-    return EvaluationData(name, split, loader, dataset.classes, notes)
+    return EvaluationData(name, split, loader, dataset.classes, [*notes, *_folded_note(trained, split)])
+
+
+def _folded_note(trained: TrainedModel, split: str) -> list[str]:
+    """Say so when the validation images were trained on before this checkpoint (``fold_val_epochs``)."""
+    config = trained.config
+    if split != "val" or trained.epoch <= config.epochs - config.folded_epochs:
+        return []
+    return [f"these validation images were trained on in the run's last {config.folded_epochs} epochs"]
 
 
 def _folder_evaluation_data(trained: TrainedModel, name: str, split: str, batch_size: int) -> EvaluationData:
@@ -104,7 +112,7 @@ def _folder_evaluation_data(trained: TrainedModel, name: str, split: str, batch_
         raise _no_validation(trained)
     channels, height, width = trained.input_size
     loader = evaluation_loader(chosen, channels, (height, width), trained.normalization, batch_size)
-    return EvaluationData(name, split, loader, folder.classes, [folder.layout])
+    return EvaluationData(name, split, loader, folder.classes, [folder.layout, *_folded_note(trained, split)])
 
 
 @dataclass(frozen=True)

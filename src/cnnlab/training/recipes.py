@@ -21,17 +21,51 @@ NATURAL_AUGMENTATION = ("crop", "flip")
 
 RECIPES: dict[str, dict[str, Any]] = {
     # LeCun et al. 1998 train 20 passes with stochastic diagonal Levenberg-Marquardt (Sec. III-A, App. C).
-    # Adapted: AdamW with a one-cycle schedule reaches the paper's regime in 30 short epochs. The RBF
+    # Adapted: AdamW with a one-cycle schedule reaches the paper's regime in a few seconds of epochs. The RBF
     # output's logits -(squared distance) span hundreds, so the softmax is taken at temperature 16: the
     # predictions are unchanged (same argmax) and the loss is no longer saturated from the first step.
     # One intra-op thread: LeNet's layers are too small to split across cores (on a busy 2-core machine
-    # two threads took 45-58 s where one took 21 s), and the second core makes the next batches.
+    # two threads took 45-58 s where one took 21 s; on an idle one 15.0 s against 14.4 s for the whole
+    # command), and the second core makes the next batches.
+    #
+    # How the main job got here (issue 14), on the 2-core machine, each line ten seeds (0-9) of the whole recipe.
+    # "val" is the mean validation top-1 of the checkpoint each run chose, then of its last epoch (of the moving
+    # average where there is one); "test" the mean and lowest test top-1 on the 1,000 test digits. Every choice
+    # below was made on the validation numbers (or, for folding, before any number: see there); the test
+    # numbers are the record.
+    #   30 epochs, no average (before the issue): test 98.56 % (98.3), whole command median 23.0 s.
+    #   faster kernels (subsampling and C5 as matrix products in training, fused AdamW), same recipe: val
+    #     98.58 / 98.38, test 98.51 (98.1); an epoch of 56 steps 0.58 s -> 0.47 s. Same arithmetic, other
+    #     rounding: a different draw of the same spread.
+    #   + moving average of the weights, decay 0.99 (model_ema): val 98.60 / 98.45, test 98.65 (98.3). Decays
+    #     0.995 and 0.998 gave identical runs: the average's warm-up, min(decay, (1 + t) / (10 + t)), stays below
+    #     0.995 for the 1,680 steps of 30 epochs.
+    #   Tried at 30 epochs with the average, not kept (val, then test): peak lr 1e-2 (98.55 / 98.38; 98.51) and
+    #     3e-3 (98.43 / 98.08; 98.62); affine and elastic distortions together (98.30 / 97.95; 98.23); batch 32
+    #     (98.60 / 98.40; 98.65, and 20 % slower); label smoothing 0.1 (98.70 / 98.58; 98.74, lowest 98.1) and
+    #     logit temperature 8 (98.67 / 98.45; 98.72): small validation gains that did not hold at 24 epochs
+    #     (label smoothing 0.1: 98.65 / 98.45; 0.2: 98.38 / 98.23; with temperature 8: 98.20 / 98.12).
+    #   Fewer epochs, with the average: 24 epochs 98.62 / 98.53 (test 98.51, lowest 98.0); 22 epochs 98.43 /
+    #     98.17 (test 98.35, lowest 98.1); 20 epochs 98.47 / 98.25 (test 98.29, lowest 97.5; without the average
+    #     98.45 / 98.17, test 98.16).
+    #   Training the last epochs without distortions (augment_off_epochs, as YOLOv8's close_mosaic) at 24
+    #     epochs, not kept: 3 epochs 98.67 / 98.45 (test 98.50), 6 epochs 98.67 / 98.52 (test 98.54).
+    #   + the 400 validation digits folded into training for the last 4 epochs (fold_val_epochs), a protocol
+    #     fixed before its first run: more data cannot be judged on data it trains on, so the rule is "validate
+    #     the epochs before, keep the final weights". Test: 24 epochs 98.51 -> 98.63 (98.1), 20 epochs 98.29 ->
+    #     98.44 (98.0), 22 epochs 98.35 -> 98.51 (98.2).
+    #   torch.compile (inductor, CPU), not kept: 20 epochs took 41.3 s the first time (compiling) and 18.2 s
+    #     with inductor's cache warm, against 14.4 s eager.
+    # The epochs: the fewest whose validation matched 30 epochs' (24; 22 and 20 fell 0.2-0.3 points short). The
+    # issue's targets (every seed >= 98.5 %, mean >= 98.8 %, median command <= 15 s) are not met together: 20
+    # epochs run in 14.0 s but lose accuracy, 24 keep it and take about 17 s (benchmarks/main_job.py).
     "lenet5": {
-        "epochs": 30, "batch_size": 64, "optimizer": "adamw", "lr": 6e-3, "weight_decay": 0.0,
+        "epochs": 24, "batch_size": 64, "optimizer": "adamw", "lr": 6e-3, "weight_decay": 0.0,
         "schedule": "onecycle", "augment": DIGIT_AUGMENTATION, "normalization": "lenet", "logit_temperature": 16.0,
-        "val_fraction": 0.1, "threads": 1,
+        "model_ema": True, "model_ema_decay": 0.99, "val_fraction": 0.1, "fold_val_epochs": 4, "threads": 1,
     },
-    # The lecture's baselines share LeNet-5's data and budget, so the comparison is fair.
+    # The lecture's baselines share LeNet-5's data, optimiser and schedule, and the 30 epochs LeNet-5 had before
+    # its moving average matched their validation accuracy in 24.
     "lenet5_modern": {
         "epochs": 30, "batch_size": 64, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4,
         "schedule": "onecycle", "augment": DIGIT_AUGMENTATION, "normalization": "lenet", "val_fraction": 0.1,
