@@ -197,10 +197,13 @@ class RunSummary:
             raise ValueError(f"summary.json lacks a field: {error}") from None
 
     def __str__(self) -> str:
-        average = " (moving average of the weights)" if self.weights == "ema" else ""
+        average = ""
+        if self.weights == "ema":
+            raw = f", raw weights {self.raw_test_top1:.2%}" if self.raw_test_top1 is not None else ""
+            average = f" (moving average of the weights{raw})"
         return (
-            f"test accuracy {self.test_top1:.2%}{average} (top-5 {self.test_top5:.2%}) on {self.test_images:,} "
-            f"{self.dataset} test images; {self.epochs} epochs in {self.train_seconds:.0f} s"
+            f"test accuracy {self.test_top1:.2%} (top-5 {self.test_top5:.2%}) on {self.test_images:,} {self.dataset} "
+            f"test images{average}; {self.epochs} epochs in {self.train_seconds:.0f} s"
         )
 
 

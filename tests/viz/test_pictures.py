@@ -153,3 +153,29 @@ def test_the_page_inlines_pictures_and_escapes_text(tmp_path):
     assert "http" not in page and "<script" not in page
     with pytest.raises(ValueError, match="only PNG pictures are inlined"):
         image_tag(b"GIF89a", "a gif")
+
+
+def test_curves_show_the_moving_average_and_shade_the_folded_epochs(tmp_path):
+    def row(e: int) -> EpochMetrics:
+        validated = e <= 4
+        return EpochMetrics(
+            e, 0.1, 1 / e, 0.5 + e / 20, 0.9, 1.2 / e if validated else None, 0.45 + e / 20 if validated else None,
+            0.9 if validated else None, 100.0, 1.0,
+            ema_val_loss=1.1 / e if validated else None, ema_val_top1=0.47 + e / 20 if validated else None,
+        )  # fmt: skip
+
+    rows = [row(e) for e in range(1, 7)]
+    picture = plot_curves([("a", rows)])
+    _, accuracy = picture.axes
+    lines = {line.get_label(): line for line in accuracy.get_lines()}
+    assert set(lines) == {"train", "val", "val, moving average"} and lines["val, moving average"].get_linestyle() == ":"
+    assert list(lines["val, moving average"].get_ydata()[:4]) == pytest.approx([52.0, 57.0, 62.0, 67.0])
+    (span,) = [patch for patch in accuracy.patches if patch.get_label() == "trained on val too"]
+    left, right = span.get_x(), span.get_x() + span.get_width()
+    assert (left, right) == pytest.approx((4.5, 6.5))  # epochs 5 and 6 trained on the validation images
+    check_picture(picture.save(tmp_path / "folded.png"), (1000, 400))
+    # without a moving average or folding, neither is drawn (nor named in a shared legend)
+    plain = [EpochMetrics(e, 0.1, 1 / e, 0.5, 0.9, 1.0, 0.5, 0.9, 100.0, 1.0) for e in range(1, 4)]
+    picture = plot_curves([("a", plain), ("b", plain)])
+    assert "val, moving average" not in [text.get_text() for legend in picture.legends for text in legend.get_texts()]
+    assert not [patch for axis in picture.axes for patch in axis.patches if patch.get_label() == "trained on val too"]
