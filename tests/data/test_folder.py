@@ -368,3 +368,14 @@ def test_the_in_memory_loader_points_image_folders_to_this_module():
 
     with pytest.raises(ValueError, match="folder:x is an image folder, streamed from disk"):
         load_dataset("folder:x")
+
+
+@pytest.mark.parametrize(("setting", "value"), [("train_images", 10), ("augment_off_epochs", 2)])
+def test_settings_for_data_in_memory_are_refused_for_a_folder(flat, tmp_path, setting, value):
+    from cnnlab.errors import SettingError
+    from cnnlab.training.loop import train
+
+    with pytest.raises(SettingError, match=f"^{setting} applies to in-memory datasets"):
+        train("alexnet", data=f"folder:{flat}", epochs=1, output=str(tmp_path / "run"), progress=False,
+              **{setting: value})  # fmt: skip
+    assert not (tmp_path / "run").exists()  # refused before anything was written

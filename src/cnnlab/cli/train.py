@@ -92,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--warmup-epochs", type=_setting("warmup_epochs"), help="linear warm-up")
     optim.add_argument("--label-smoothing", type=_setting("label_smoothing"), help="label smoothing")
     optim.add_argument("--model-ema", action=argparse.BooleanOptionalAction, default=None,
-                       help="keep a moving average of the weights: it picks the best epoch, is tested")  # fmt: skip
+                       help="keep a moving average of the weights (it picks the best epoch and is tested)")  # fmt: skip
     optim.add_argument("--model-ema-decay", type=_setting("model_ema_decay"), metavar="DECAY",
                        help="the average's decay per step (e.g. 0.999)")  # fmt: skip
     speed = parser.add_argument_group("speed and reproducibility")
