@@ -163,3 +163,36 @@ def test_evaluating_a_folded_run_on_its_validation_split_says_it_trained_on_it(t
     run = train(_config(tmp_path, epochs=2, fold_val_epochs=1), progress=False, log=_quiet)
     assert any("were trained on in the run's last 1 epochs" in note for note in run.evaluate(split="val").notes)
     assert not any("trained on" in note for note in run.evaluate(split="test").notes)
+
+
+def test_the_progress_bar_counts_the_longer_folded_epochs(tmp_path, monkeypatch):
+    import tqdm.auto
+
+    bars = []
+    real = tqdm.auto.tqdm
+
+    class Bar:
+        def __new__(cls, *args, **options):
+            if options.get("unit") != "step":  # evaluation's bars over batches
+                return real(*args, **options)
+            return super().__new__(cls)
+
+        def __init__(self, *args, **options):
+            self.total, self.n = options["total"], options["initial"]
+            bars.append(self)
+
+        def update(self, steps=1):
+            self.n += steps
+
+        def set_description(self, *_args, **_kwargs):
+            pass
+
+        set_postfix = set_description
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    train(_config(tmp_path, epochs=2, fold_val_epochs=1), progress=True, log=_quiet)
+    (bar,) = bars
+    assert bar.total == bar.n == 56 + 62  # the folded epoch has the 400 validation images' batches too

@@ -6,6 +6,7 @@ Sec. II-B (the layers, Table I, the RBF output) and Appendix A (the scaled tanh)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -91,16 +92,17 @@ class ScaledTanh(nn.Module):
         return f"amplitude={self.amplitude}, slope={self.slope:.6g}"
 
 
-def _summing_matrix(size: int, k: int, like: torch.Tensor) -> torch.Tensor:
+@functools.lru_cache(maxsize=64)
+def _summing_matrix(size: int, k: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """``(size, size // k)`` of 0 and 1: ``x @ it`` sums each run of ``k`` columns (a remainder is dropped).
 
     ``rows.T @ x @ cols`` is sum pooling as two small matrix products: on one CPU core the forward and
     backward of LeNet-5's S2 take 0.7 ms a batch of 64 this way and 1.5 ms with ``avg_pool2d`` (whose
-    backward is the slow part; the forward passes take the same time).
+    backward is the slow part; the forward passes take the same time). Made once per size, not every step.
     """
     kept = (size // k) * k
-    matrix = torch.zeros(size, size // k, dtype=like.dtype, device=like.device)
-    index = torch.arange(kept, device=like.device)
+    matrix = torch.zeros(size, size // k, dtype=dtype, device=device)
+    index = torch.arange(kept, device=device)
     matrix[index, index // k] = 1
     return matrix
 
@@ -129,7 +131,8 @@ class TrainableSubsampling(nn.Module):
         if x.shape[2] < k or x.shape[3] < k:
             raise ValueError(f"TrainableSubsampling needs an input of at least {k}x{k}, got {tuple(x.shape[2:])}")
         if self.training and torch.is_grad_enabled():  # the backward pass is where the matrix products win
-            rows, cols = _summing_matrix(x.shape[2], k, x), _summing_matrix(x.shape[3], k, x)
+            rows = _summing_matrix(x.shape[2], k, x.dtype, x.device)
+            cols = _summing_matrix(x.shape[3], k, x.dtype, x.device)
             region_sums = rows.T @ x @ cols
         else:  # the same sums by strided slices: faster forward than avg_pool2d, and no matrix products to count
             kept_h, kept_w = (x.shape[2] // k) * k, (x.shape[3] // k) * k

@@ -50,10 +50,28 @@ class PreparedData:
     normalization: Normalization
     notes: list[str] = field(default_factory=list)
     train_and_val: BatchLoader | FolderLoader | None = None  # the folded epochs' (``fold_val_epochs``)
+    fold_from: int = 0  # the first epoch (from 0) that trains on ``train_and_val``
+    augment_until: int | None = None  # the first epoch without augmentation (``augment_off_epochs``), if any
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def folded(self, epoch: int) -> bool:
+        """Whether ``epoch`` (from 0) trains on the validation images too, and so cannot be validated."""
+        return self.train_and_val is not None and epoch >= self.fold_from
+
+    def steps(self, epoch: int) -> int:
+        """Optimisation steps in ``epoch`` (from 0): more when it is folded."""
+        return len(self.train_and_val if self.folded(epoch) and self.train_and_val is not None else self.train)
+
+    def training_loader(self, epoch: int) -> BatchLoader | FolderLoader:
+        """The batches of ``epoch`` (from 0): with the validation images when folded, augmented or not."""
+        loader = self.train_and_val if self.folded(epoch) and self.train_and_val is not None else self.train
+        loader.set_epoch(epoch)
+        if isinstance(loader, BatchLoader):  # image folders refuse augment_off_epochs (see _prepare_folder)
+            loader.augmenting = self.augment_until is None or epoch < self.augment_until
+        return loader
 
     def description(self) -> dict[str, Any]:
         """Stored in checkpoints, so evaluation and prediction preprocess exactly as training did."""
@@ -160,9 +178,11 @@ def prepare_data(
     if config.folded_epochs and dataset.val is not None:
         both = training_loader(dataset.train.joined(dataset.val))
         notes.append(_fold_note(config, len(dataset.val)))
+    augment_until = config.epochs - config.augment_off_epochs if config.augment_off_epochs else None
     return PreparedData(
-        train, val, test, dataset.classes, dataset.channels, dataset.image_size, normalization, notes, both
-    )
+        train, val, test, dataset.classes, dataset.channels, dataset.image_size, normalization, notes, both,
+        config.epochs - config.folded_epochs, augment_until,
+    )  # fmt: skip
 
 
 def _fold_note(config: TrainConfig, val_images: int) -> str:
@@ -211,10 +231,14 @@ def _prepare_folder(
         augment = (PCAColourNoise(normalization.apply(stats.pixels)),)
     notes.append(f"images converted to {mode} (PIL) and to {size[0]}x{size[1]} for the model")
     common = {"workers": config.workers, "device": dist.device, "channels_last": config.channels_last}
-    train = FolderLoader(
-        ImageFiles(dataset.train, transform, mode, size), config.batch_size // dist.world_size, shuffle=True,
-        drop_last=True, augment=augment, seed=config.seed, rank=dist.rank, world_size=dist.world_size, **common,
-    )  # fmt: skip
+
+    def training_loader(files: tuple[tuple[str, int], ...]) -> FolderLoader:
+        return FolderLoader(
+            ImageFiles(files, transform, mode, size), config.batch_size // dist.world_size, shuffle=True,
+            drop_last=True, augment=augment, seed=config.seed, rank=dist.rank, world_size=dist.world_size, **common,
+        )  # fmt: skip
+
+    train = training_loader(dataset.train)
     if len(train) == 0:
         raise ValueError(f"batch size {config.batch_size} is larger than the {len(dataset.train)} training images")
 
@@ -225,10 +249,9 @@ def _prepare_folder(
     val = loader(dataset.val) if dataset.val else None
     both = None
     if config.folded_epochs and dataset.val:
-        both = FolderLoader(
-            ImageFiles(dataset.train + dataset.val, transform, mode, size), config.batch_size // dist.world_size,
-            shuffle=True, drop_last=True, augment=augment, seed=config.seed, rank=dist.rank,
-            world_size=dist.world_size, **common,
-        )  # fmt: skip
+        both = training_loader(dataset.train + dataset.val)
         notes.append(_fold_note(config, len(dataset.val)))
-    return PreparedData(train, val, loader(dataset.test), dataset.classes, channels, size, normalization, notes, both)
+    return PreparedData(
+        train, val, loader(dataset.test), dataset.classes, channels, size, normalization, notes, both,
+        config.epochs - config.folded_epochs,
+    )  # fmt: skip

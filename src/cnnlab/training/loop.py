@@ -20,17 +20,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab import __version__
-from cnnlab.data.loader import BatchLoader
 from cnnlab.errors import SettingError
 from cnnlab.models import ImageClassifier, ModelOutput, create_model
 from cnnlab.run import EpochMetrics, Run, RunSummary
 from cnnlab.training.checkpoint import load_checkpoint
-from cnnlab.training.config import TrainConfig, load_config_file, resolve_config
+from cnnlab.training.config import TrainConfig
 from cnnlab.training.data import PreparedData, load_training_dataset, prepare_data
 from cnnlab.training.distributed import Distributed, setup_distributed
 from cnnlab.training.ema import ModelEma
 from cnnlab.training.metrics import RunningMetrics, evaluate
 from cnnlab.training.schedule import LearningRateSchedule, build_optimizer
+from cnnlab.training.session import (
+    configure,
+    duration,
+    new_run_dir,
+    progress_bar,
+    resume_state,
+    torch_settings,
+)
 
 __all__ = ["TrainingInterrupted", "TrainingStopped", "train"]
 
@@ -99,46 +106,8 @@ def _stop_on_ctrl_c() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-@contextmanager
-def _torch_settings(config: TrainConfig) -> Iterator[None]:
-    """The run's thread count and determinism, put back afterwards.
-
-    They are process-wide: without this, a short recipe's one thread would slow every later run in the same
-    process (an experiment trains several models in a row) and change its floating-point results.
-    """
-    threads = torch.get_num_threads()
-    deterministic = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
-    benchmark = torch.backends.cudnn.benchmark
-    try:
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        if config.deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-            torch.backends.cudnn.benchmark = False
-        yield
-    finally:
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
-        torch.backends.cudnn.benchmark = benchmark
-
-
-def _new_run_dir(config: TrainConfig, dist: Distributed) -> Path:
-    """``config.output``, else ``runs/MODEL-DATA-TIME`` (``-2``, ``-3``, ... when that exists: never another run's)."""
-    if config.output:
-        return Path(config.output).expanduser()
-    data = config.data.replace(":", "-").replace("/", "_")
-    base = Path("runs") / f"{config.model}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
-    chosen, count = base, 1
-    while chosen.exists():
-        count += 1
-        chosen = base.with_name(f"{base.name}-{count}")
-    name = [str(chosen)]
-    if dist.enabled:  # rank 0's choice for every process
-        torch.distributed.broadcast_object_list(name, src=0)
-    return Path(name[0])
-
-
 def _tensorboard(run_dir: Path) -> Any:
+    """A TensorBoard writer into the run directory, or ``None`` when tensorboard is not installed."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # tensorboard is optional
@@ -288,17 +257,9 @@ class Trainer:
             self.run,
         )
 
-    @property
-    def folding(self) -> bool:
-        """Whether this epoch trains on the validation images too (``fold_val_epochs``)."""
-        return self.data.train_and_val is not None and self.epoch >= self.config.epochs - self.config.folded_epochs
-
     def train_epoch(self, run_dir: Path, stop: list[bool]) -> None:
         config = self.config
-        loader = self.data.train_and_val if self.folding and self.data.train_and_val is not None else self.data.train
-        loader.set_epoch(self.epoch)
-        if isinstance(loader, BatchLoader):
-            loader.augmenting = self.epoch < config.epochs - config.augment_off_epochs
+        loader = self.data.training_loader(self.epoch)
         steps = len(loader)
         self.model.train()
         if self.bar is not None:
@@ -340,7 +301,7 @@ class Trainer:
     def end_epoch(self, seconds: float, writer: Any) -> None:
         config = self.config
         train = self.running.reduce(self.dist)
-        folded = self.folding
+        folded = self.data.folded(self.epoch)
         val = ema_val = None
         if self.data.val is not None and not folded:
             val = evaluate(self.model, self.data.val, self.data.num_classes, logit_temperature=config.logit_temperature)
@@ -380,7 +341,7 @@ class Trainer:
             val_text = "  (trained on validation too)"
         left = config.epochs - self.epoch
         # The mean of the epochs so far: the first one carries start-up costs, the mean fades them out.
-        eta = f"  ETA {_duration(left * sum(r.seconds for r in self.history) / len(self.history))}" if left else ""
+        eta = f"  ETA {duration(left * sum(r.seconds for r in self.history) / len(self.history))}" if left else ""
         self.log(f"epoch {self.epoch}/{config.epochs}  train loss {train.loss:.4f} top-1 {train.top1:.2%}{val_text}  "
                  f"lr {row.lr:.3g}  {row.images_per_s:,.0f} img/s  {seconds:.1f}s{eta}")  # fmt: skip
 
@@ -423,61 +384,6 @@ class Trainer:
         )
 
 
-def _duration(seconds: float) -> str:
-    """``45s``, ``3m 20s``, ``2h 05m``: an estimate, so whole seconds at most."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def _progress_bar(trainer: Trainer, enabled: bool) -> Any:
-    """One bar for the whole run (steps), in a terminal or in Jupyter (``tqdm.auto``); ``None`` when off."""
-    if not (enabled and trainer.dist.is_main):
-        return None
-    from tqdm.auto import tqdm
-
-    steps = len(trainer.data.train)
-    return tqdm(
-        desc=f"{trainer.config.model} epoch {trainer.epoch + 1}/{trainer.config.epochs}",
-        total=trainer.config.epochs * steps,
-        initial=trainer.epoch * steps + trainer.batches_done,
-        unit="step",
-        dynamic_ncols=True,
-    )
-
-
-def _resume_state(resume: str | os.PathLike[str]) -> tuple[Run, dict[str, Any]]:
-    """The run to continue and its checkpoint: a run directory's last one, or the checkpoint file given."""
-    path = Path(resume).expanduser()
-    try:
-        run = Run(path)
-        checkpoint = run.checkpoint() if path.is_file() else run.checkpoint("last")
-    except ValueError:
-        if path.is_dir():
-            raise ValueError(
-                f"{path} has no last.pt: not a cnnlab run directory (or it never finished an epoch)"
-            ) from None
-        raise
-    return run, load_checkpoint(checkpoint)
-
-
-def _configure(
-    model: str | TrainConfig | None, config_file: str | os.PathLike[str] | None, settings: dict[str, Any]
-) -> TrainConfig:
-    if model is None:
-        raise SettingError("which model? Name one (list_models() lists them), or a run to <resume>")
-    given = {key: value for key, value in settings.items() if value is not None}
-    if isinstance(model, TrainConfig):
-        return model.replace(**given)
-    file_settings = load_config_file(config_file) if config_file is not None else None
-    return resolve_config(model, file_settings, **given)
-
-
 def train(
     model: str | TrainConfig | None = None,
     *,
@@ -518,7 +424,7 @@ def train(
             raise SettingError(
                 f"<resume> continues a run with its own settings; only <epochs> may change, not <{name}>"
             )
-        run, state = _resume_state(resume)
+        run, state = resume_state(resume)
         saved = TrainConfig.from_dict(state["config"])
         name = model.model if isinstance(model, TrainConfig) else model
         if name is not None and name != saved.model:
@@ -526,10 +432,10 @@ def train(
         epochs = settings.get("epochs")
         config = saved.replace(output=str(run.path), **({"epochs": epochs} if epochs else {}))
     else:
-        config = _configure(model, config_file, settings)
+        config = configure(model, config_file, settings)
     dist = setup_distributed(config.device)
     try:
-        with _torch_settings(config):
+        with torch_settings(config):
             return _run(config, state, dist, log or (lambda _message: None), progress, overwrite)
     finally:
         dist.shutdown()
@@ -544,7 +450,7 @@ def _run(
     overwrite: bool,
 ) -> Run:
     """A new run, or the rest of the one ``state`` checkpointed, to the end of its epochs."""
-    run_dir = _new_run_dir(config, dist) if state is None else Path(config.output or ".")
+    run_dir = new_run_dir(config, dist) if state is None else Path(config.output or ".")
     if state is None:
         Run.check_free(run_dir, overwrite=overwrite)  # before the data loads: a refusal costs nothing
     trainer = Trainer(config, dist, log)
@@ -557,7 +463,7 @@ def _run(
         trainer.log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.batches_done + 1}")
     trainer.run = Run.create(run_dir, config, write=dist.is_main, resume=state is not None, overwrite=overwrite)
     writer = _tensorboard(run_dir) if dist.is_main else None
-    trainer.bar = _progress_bar(trainer, progress)
+    trainer.bar = progress_bar(trainer, progress)
     try:
         with _stop_on_ctrl_c() as stop:
             while trainer.epoch < config.epochs:
