@@ -129,6 +129,18 @@ def test_a_directory_left_by_a_failed_start_is_reused_and_a_foreign_config_is_no
         Run.check_free(tmp_path / "file")
 
 
+def test_the_other_processes_of_a_torchrun_job_take_a_handle_without_checking_the_directory_again(tmp_path):
+    # The main process writes config.json before run.json: a second process that looked in between would see
+    # "a config.json that is not a run's" and stop the job (every process checks before, with check_free).
+    config = resolve_config("lenet5", epochs=1)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config.to_dict()))
+    handle = Run.create(tmp_path / "run", config, write=False)
+    assert handle.path == tmp_path / "run" and sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.json"]
+    with pytest.raises(ValueError, match="already holds a config.json that is not a run's"):
+        Run.create(tmp_path / "run", config)
+
+
 def test_runs_named_by_the_clock_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
     from cnnlab.training import loop
 

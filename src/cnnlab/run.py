@@ -260,7 +260,8 @@ class Run:
         is refused unless ``overwrite``, which deletes that run's files first. A directory left by a run that
         failed before its first checkpoint holds nothing trained, and is reused. Temporary files that killed
         writes left there are deleted. With ``write=False`` (the other processes of a torchrun job) nothing is
-        written: the run is only a handle on where the directory is.
+        written or checked: the run is only a handle on where the directory is (check the directory with
+        :meth:`check_free` in every process before, so that all of a job stop together).
 
         Raises:
             SettingError: the directory holds another run (the message says how to resume it instead).
@@ -270,12 +271,12 @@ class Run:
         run = cls.__new__(cls)
         run.path, run._chosen = directory, None
         run._config, run._metrics, run._summary, run._trained = config, None, None, {}
-        if not resume:  # every process checks, so that all of a torchrun job stop together
-            cls.check_free(directory, overwrite=overwrite)
-            if write and overwrite:
-                run._delete_run_files()
-        if not write:
+        if not write:  # the writing process may already be making the directory: checking it now would race
             return run
+        if not resume:
+            cls.check_free(directory, overwrite=overwrite)
+            if overwrite:
+                run._delete_run_files()
         ensure_directory(directory)
         remove_leftovers(directory)
         write_text(directory / _CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")

@@ -18,10 +18,10 @@ from tests._checkpoints import write_checkpoint
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """A real run of `cnnlab train lenet5` (the paper's recipe, 2 of its 24 epochs, both validated: about 90% test
-    accuracy)."""
+    """A real run of `cnnlab train lenet5` (the paper's recipe, 2 of its 22 epochs, with a validation split of 400
+    digits: about 90% test accuracy)."""
     out = tmp_path_factory.mktemp("lenet5-run")
-    config = resolve_config("lenet5", epochs=2, fold_val_epochs=0, output=str(out))
+    config = resolve_config("lenet5", epochs=2, val_fraction=0.1, output=str(out))
     train(config, progress=False, log=lambda _line: None)
     return out
 

@@ -21,7 +21,7 @@ def _quiet(_message):
 
 def _config(tmp_path, name="run", **changes):
     settings = {"epochs": 2, "output": str(tmp_path / name), "deterministic": True, "device": "cpu",
-                "model_ema": False, "fold_val_epochs": 0}  # fmt: skip
+                "model_ema": False, "val_fraction": 0.1, "fold_val_epochs": 0}  # fmt: skip
     settings.update(changes)
     return resolve_config("lenet5", **settings)
 
@@ -127,8 +127,8 @@ def test_folded_epochs_train_on_the_validation_images_and_keep_the_final_weights
 
 
 def test_folding_is_clamped_so_that_one_epoch_is_validated():
-    assert resolve_config("lenet5", epochs=1, fold_val_epochs=5).folded_epochs == 0
-    assert resolve_config("lenet5", epochs=4, fold_val_epochs=5).folded_epochs == 3
+    assert resolve_config("lenet5", epochs=1, fold_val_epochs=5, val_fraction=0.1).folded_epochs == 0
+    assert resolve_config("lenet5", epochs=4, fold_val_epochs=5, val_fraction=0.1).folded_epochs == 3
     config = resolve_config("lenet5", fold_val_epochs=5, val_fraction=0.0)
     assert config.folded_epochs == 0 and "fold_val_epochs" in config.unused_settings()
     assert "model_ema_decay" in resolve_config("lenet5", model_ema=False).unused_settings()

@@ -15,7 +15,8 @@ from cnnlab.training.loop import TrainingInterrupted, TrainingStopped, train
 
 
 def _config(tmp_path, name="run", **changes):
-    settings = {"epochs": 2, "output": str(tmp_path / name), "deterministic": True, "device": "cpu"}
+    settings = {"epochs": 2, "output": str(tmp_path / name), "deterministic": True, "device": "cpu",
+                "val_fraction": 0.1}  # fmt: skip
     settings.update(changes)
     return resolve_config("lenet5", **settings)
 
@@ -203,3 +204,13 @@ def test_train_images_trains_on_that_many_and_evaluates_the_same_subset(tmp_path
     assert run.metrics[0].images_per_s > 0 and run.config.train_images == 200
     seen = run.evaluate(split="train")  # the same 200 images the run trained on, 20 of each digit
     assert seen.images == 200 and [sum(row) for row in seen.confusion] == [20] * 10
+
+
+def test_a_run_without_a_validation_split_says_so_and_its_result_is_the_final_weights(tmp_path):
+    run = train(_config(tmp_path, epochs=2, data="digits", val_fraction=0.0), progress=False, log=_quiet)
+    (note,) = [note for note in run.summary.notes if "validation" in note]
+    assert note == (
+        "no validation split: every epoch trains on all 1,437 training images and the result is the final weights"
+    )
+    assert run.summary.val_top1 is None and run.summary.best_epoch == 2
+    assert all(row.val_top1 is None for row in run.metrics)

@@ -173,6 +173,11 @@ def prepare_data(
     if len(train) == 0:
         raise ValueError(f"batch size {config.batch_size} is larger than the {len(dataset.train)} training images")
     val = BatchLoader(dataset.val, EVAL_BATCH, **common) if dataset.val is not None else None
+    if val is None:
+        notes.append(
+            f"no validation split: every epoch trains on all {len(dataset.train):,} training images and the result "
+            "is the final weights"
+        )
     test = BatchLoader(dataset.test, EVAL_BATCH, **common)
     both = None
     if config.folded_epochs and dataset.val is not None:

@@ -452,7 +452,10 @@ def _run(
     """A new run, or the rest of the one ``state`` checkpointed, to the end of its epochs."""
     run_dir = new_run_dir(config, dist) if state is None else Path(config.output or ".")
     if state is None:
-        Run.check_free(run_dir, overwrite=overwrite)  # before the data loads: a refusal costs nothing
+        # Every process checks, before the data loads (a refusal costs nothing), so that all of a torchrun job
+        # stop together; the barrier keeps the main process from writing there before the others have looked.
+        Run.check_free(run_dir, overwrite=overwrite)
+        dist.barrier()
     trainer = Trainer(config, dist, log)
     if state is not None:
         trainer.restore(state)

@@ -56,13 +56,33 @@ RECIPES: dict[str, dict[str, Any]] = {
     #     98.44 (98.0), 22 epochs 98.35 -> 98.51 (98.2).
     #   torch.compile (inductor, CPU), not kept: 20 epochs took 41.3 s the first time (compiling) and 18.2 s
     #     with inductor's cache warm, against 14.4 s eager.
-    # The epochs: the fewest whose validation matched 30 epochs' (24; 22 and 20 fell 0.2-0.3 points short). The
-    # issue's targets (every seed >= 98.5 %, mean >= 98.8 %, median command <= 15 s) are not met together: 20
-    # epochs run in 14.0 s but lose accuracy, 24 keep it and take about 17 s (benchmarks/main_job.py).
+    # The epochs then: the fewest whose validation matched 30 epochs' (24; 22 and 20 fell 0.2-0.3 points short).
+    #
+    # A second round, with two protocols that never touch the test digits. (a) "dev val": 1,000 of the 4,000
+    # training digits held out for validation (val_fraction 0.25, no folding), the mean last-epoch validation
+    # top-1 of the average over ten seeds; base 97.96. (b) "holdout": 1,000 of the training digits set aside as
+    # a stand-in test set, the rest split 2,600 / 400 as the recipe splits its 4,000; the mean holdout top-1 of
+    # the run's result over ten seeds; the recipe above (24 epochs, folding 4) 97.33.
+    #   (a), not kept, all within the noise of the base: AdamW weight decay 0.05 / 0.2 (98.02 / 98.01); batch 128
+    #     with peak lr 1e-2 / 6e-3 for 30 epochs (98.10 / 98.03; 22 % more images a second, but no more accuracy
+    #     per second); batch 96, lr 8e-3, 27 epochs (98.02); label smoothing 0.05 (97.93); elastic alpha 28 / 40
+    #     (98.01 / 97.72); sigma 3.5 (97.50: rougher fields hurt), 4.5 (98.09), 5 (98.14), 6 (97.94); sigma 5
+    #     with alpha 28 / 40 (98.02 / 98.10).
+    #   (b) folding more of the run: the validation digits in the last 4 / 8 / 12 / 23 epochs of 24: 97.33 /
+    #     97.28 / 97.28 / 97.59; no validation split at all (every epoch on every training digit): 20 / 22 / 24 /
+    #     28 epochs 97.35 / 97.44 / 97.47 / 97.55. Elastic sigma 5 against 4: 97.47 against 97.44 (22 epochs),
+    #     97.66 against 97.47 (24 epochs), 97.34 against 97.33 (folding 4): with (a)'s +0.18, kept.
+    # Kept: no validation split (the paper, too, trains on its whole training set and reports the test error),
+    # elastic sigma 5, and 22 epochs, the most whose median command fit in 15 s (24 epochs: 15.4 s, 22: 14.6 s;
+    # benchmarks/main_job.py, seeds 0-2, the rule set before the run). Checked on (b) with twenty more seeds
+    # (10-29): the recipe before 97.44 % (lowest 96.6), this one 97.56 % (lowest 97.2); over all thirty seeds
+    # 97.40 against 97.53. On the real test digits (ten seeds, the record, not a choice): 98.43 % (lowest 97.9)
+    # against the recipe before's 98.63 % (98.1), a difference the size of the seeds' spread, and the median
+    # command 14.3 s. A validation split is one flag away (--val-fraction 0.1), and with it --fold-val-epochs.
     "lenet5": {
-        "epochs": 24, "batch_size": 64, "optimizer": "adamw", "lr": 6e-3, "weight_decay": 0.0,
-        "schedule": "onecycle", "augment": DIGIT_AUGMENTATION, "normalization": "lenet", "logit_temperature": 16.0,
-        "model_ema": True, "model_ema_decay": 0.99, "val_fraction": 0.1, "fold_val_epochs": 4, "threads": 1,
+        "epochs": 22, "batch_size": 64, "optimizer": "adamw", "lr": 6e-3, "weight_decay": 0.0,
+        "schedule": "onecycle", "augment": DIGIT_AUGMENTATION, "elastic_sigma": 5.0, "normalization": "lenet",
+        "logit_temperature": 16.0, "model_ema": True, "model_ema_decay": 0.99, "val_fraction": 0.0, "threads": 1,
     },
     # The lecture's baselines share LeNet-5's data, optimiser and schedule, and the 30 epochs LeNet-5 had before
     # its moving average matched their validation accuracy in 24.
