@@ -11,7 +11,7 @@ from torch import nn
 import cnnlab
 from cnnlab.inspection.summary import summarize
 from cnnlab.models import list_models
-from cnnlab.viz import architecture
+from cnnlab.viz import architecture_graph
 from tests._networks import TwoPaths
 from tests._pictures import check_picture
 
@@ -148,7 +148,7 @@ def test_any_module_of_the_users_is_drawn_and_a_branching_one_as_a_graph():
 
 
 def test_without_graphviz_the_graph_style_says_how_to_get_it(monkeypatch):
-    monkeypatch.setattr(architecture.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(architecture_graph.shutil, "which", lambda _name: None)
     with pytest.raises(ValueError, match='Graphviz\'s dot program, which is not installed .* style="blocks"'):
         cnnlab.draw("googlenet").render("svg")
     assert "C1" in svg_texts(cnnlab.draw("lenet5").svg)  # the blocks style needs nothing
