@@ -9,15 +9,12 @@ mapped to the palette exactly (:class:`_Indexer`), so that white stays white in 
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-if TYPE_CHECKING:
-    from cnnlab.viz.animation import Animation
-
-__all__ = ["DONE", "EMPTY", "INPUT", "NOW", "OUTSIDE", "PADDING", "PALETTE_SIZE", "ZERO", "FramePainter"]
+__all__ = ["DONE", "EMPTY", "INPUT", "NOW", "OUTSIDE", "PADDING", "PALETTE_SIZE", "ZERO", "FramePainter", "Slide"]
 
 # What a cell of the grid the window slides over holds.
 INPUT, PADDING, ZERO, OUTSIDE = "input", "padding", "zero", "outside"
@@ -28,6 +25,28 @@ PALETTE_SIZE = 64  # colours of the frames (the cells' few, and their text's ant
 # An output cell before, at and after its frame: its fill and its number's colour.
 EMPTY, NOW, DONE = "empty", "now", "done"
 _OUTPUT_STATES = {EMPTY: ("#ffffff", "#222"), NOW: ("#2ca25f", "#fff"), DONE: ("#c7e9c0", "#222")}
+
+
+class Slide(Protocol):
+    """What the painter reads of an animation: the grid, the window at each output position, the numbers.
+
+    :class:`cnnlab.viz.animation.Animation` is one. A protocol, so that how frames are painted needs nothing
+    (and imports nothing) of how an animation is computed.
+    """
+
+    title: str
+    formula: str
+    cells: np.ndarray  # (H, W) of INPUT, PADDING, ZERO or OUTSIDE
+    windows: list[list[tuple[int, int]]]  # per output position, the grid cells its window covers
+    output_shape: tuple[int, int]
+    grid_values: np.ndarray | None
+    kernel: np.ndarray | None
+    outputs: np.ndarray | None
+
+    @property
+    def positions(self) -> list[tuple[int, int]]:
+        """The output position of each frame, row by row."""
+        ...
 
 
 def _nearest(palette: Image.Image, colour: tuple[int, int, int]) -> int:
@@ -83,9 +102,9 @@ def _palette_image(indexed: np.ndarray, palette: Image.Image) -> Image.Image:
 
 
 class FramePainter:
-    """Draws the frames of an :class:`Animation` with Pillow: input grid, window, output grid, formula."""
+    """Draws the frames of an animation with Pillow: input grid, window, output grid, formula."""
 
-    def __init__(self, animation: Animation) -> None:
+    def __init__(self, animation: Slide) -> None:
         self.a = animation
         rows, cols = animation.cells.shape
         out_rows, out_cols = animation.output_shape
