@@ -42,7 +42,9 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from cnnlab.data.datasets import Split
+from cnnlab.data.facts import AUGMENTATION
 from cnnlab.data.loader import BatchLoader
+from cnnlab.data.transforms import affine_transform
 from cnnlab.models import create_model
 from cnnlab.training.config import TrainConfig, resolve_config
 from cnnlab.training.distributed import setup_distributed
@@ -74,17 +76,14 @@ def torchvision_transform(config: TrainConfig, loader: BatchLoader, image_size: 
     flips = any(getattr(a, "__name__", "") == "random_flip" for a in loader.augment)
     steps: list[Callable] = []
     for name in config.augment:
-        if name == "affine":  # cnnlab.data.augment.random_affine's defaults: 2 px, 10 degrees, 10 % scale
-            bilinear = transforms.InterpolationMode.BILINEAR
-            steps.append(
-                transforms.RandomAffine(10, translate=(2 / w, 2 / h), scale=(0.9, 1.1), interpolation=bilinear)
-            )
-        elif name == "elastic":  # cnnlab.data.augment.random_elastic's defaults: Simard et al.'s alpha 34, sigma 4
-            steps.append(transforms.ElasticTransform(alpha=34.0, sigma=4.0))
+        if name == "affine":  # the ranges of cnnlab.data.augment.random_affine, bilinear
+            steps.append(affine_transform(image_size))
+        elif name == "elastic":  # the run's alpha and sigma, as cnnlab.data.augment.random_elastic gets them
+            steps.append(transforms.ElasticTransform(alpha=config.elastic_alpha, sigma=config.elastic_sigma))
         elif name in ("shift", "crop"):
             steps.append(transforms.RandomCrop((h, w), padding=config.crop_padding))
         elif name == "flip" and flips:
-            steps.append(transforms.RandomHorizontalFlip())
+            steps.append(transforms.RandomHorizontalFlip(AUGMENTATION.flip_probability))
         elif name == "pca":
             raise ValueError(f"{config.model}'s recipe uses PCA colour noise, which torchvision has no transform for")
     mean, std = loader.normalization.mean, loader.normalization.std

@@ -1,7 +1,8 @@
 """Data augmentation on whole batches: no per-image Python in the training loop.
 
 Each function takes a float batch ``(N, C, H, W)`` and a ``torch.Generator`` and returns a new batch.
-The random numbers come from the generator, so a seeded run augments the same way every time.
+The random numbers come from the generator, so a seeded run augments the same way every time. The default
+ranges are :data:`~cnnlab.data.facts.AUGMENTATION`'s, which the image folders' transforms read too.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import math
 
 import torch
 import torch.nn.functional as F
+
+from cnnlab.data.facts import AUGMENTATION
 
 __all__ = ["PCAColourNoise", "random_affine", "random_crop", "random_elastic", "random_flip"]
 
@@ -21,7 +24,8 @@ def _uniform(n: int, low: float, high: float, generator: torch.Generator, device
 def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator, fill: float = 0.0) -> torch.Tensor:
     """Pad by ``padding`` on each side and cut a random window of the original size from each image.
 
-    He et al. 2016, Sec. 4.2 (CIFAR: 4 pixels); with digits it is a random shift of up to ``padding``.
+    He et al. 2016, Sec. 4.2 (``AUGMENTATION.crop_padding``); with digits it is a random shift of up to
+    ``padding``.
     """
     if padding == 0:
         return x
@@ -36,7 +40,7 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator, fill:
     return padded[batch, channel, rows, cols]
 
 
-def random_flip(x: torch.Tensor, generator: torch.Generator, p: float = 0.5) -> torch.Tensor:
+def random_flip(x: torch.Tensor, generator: torch.Generator, p: float = AUGMENTATION.flip_probability) -> torch.Tensor:
     """Mirror each image left-right with probability ``p`` (Krizhevsky et al. 2012, Sec. 4.1)."""
     flip = torch.rand(x.shape[0], generator=generator, device=generator.device).to(x.device) < p
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
@@ -45,9 +49,9 @@ def random_flip(x: torch.Tensor, generator: torch.Generator, p: float = 0.5) -> 
 def random_affine(
     x: torch.Tensor,
     generator: torch.Generator,
-    max_shift: float = 2.0,
-    max_rotation_degrees: float = 10.0,
-    max_scale: float = 0.1,
+    max_shift: float = AUGMENTATION.affine_shift,
+    max_rotation_degrees: float = AUGMENTATION.affine_degrees,
+    max_scale: float = AUGMENTATION.affine_scale,
     fill: float = 0.0,
 ) -> torch.Tensor:
     """Small random translations, rotations and scalings, as LeCun et al. 1998 distort digits (Sec. III-B).
@@ -88,7 +92,11 @@ def _gaussian_blur(field: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def random_elastic(
-    x: torch.Tensor, generator: torch.Generator, alpha: float = 34.0, sigma: float = 4.0, fill: float = 0.0
+    x: torch.Tensor,
+    generator: torch.Generator,
+    alpha: float = AUGMENTATION.elastic_alpha,
+    sigma: float = AUGMENTATION.elastic_sigma,
+    fill: float = 0.0,
 ) -> torch.Tensor:
     """Elastic distortion (Simard, Steinkraus & Platt, ICDAR 2003, Sec. 2): every pixel moves by a random
     displacement field, smoothed by a Gaussian of width ``sigma`` and scaled by ``alpha`` pixels.
@@ -113,7 +121,7 @@ class PCAColourNoise:
     pixel, with ``a_i ~ N(0, std^2)`` drawn per image (the paper's ``std`` is 0.1).
     """
 
-    def __init__(self, images: torch.Tensor, std: float = 0.1) -> None:
+    def __init__(self, images: torch.Tensor, std: float = AUGMENTATION.pca_std) -> None:
         """``images``: training images as floats ``(N, 3, H, W)`` in the scale they will be augmented in."""
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"PCA colour noise needs RGB images (N, 3, H, W), got {tuple(images.shape)}")

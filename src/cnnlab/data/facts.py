@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AUGMENTATION",
     "BUNDLED_DATASETS",
     "DATASET_NAMES",
     "DIGIT_LAYOUTS",
@@ -17,6 +18,7 @@ __all__ = [
     "IMAGENET_STD",
     "PREPROCESSING",
     "SPLITS",
+    "AugmentationConstants",
     "DigitLayout",
     "image_channels",
     "is_folder_name",
@@ -53,6 +55,46 @@ PREPROCESSING = ("auto", "digit", "resize")
 """How an image becomes a model's input: ``digit`` rebuilds it the MNIST way, ``resize`` only converts the
 channels and pads or resizes, ``auto`` picks ``digit`` for digit models unless the image already looks like
 their training data (:class:`cnnlab.data.preprocess.Preprocessing`)."""
+
+
+@dataclass(frozen=True)
+class AugmentationConstants:
+    """The constants of every augmentation, read by both pipelines that apply them.
+
+    The batched in-memory pipeline (:mod:`cnnlab.data.augment`) and the image folders' per-image torchvision
+    transforms (:func:`cnnlab.data.transforms.train_transform`) take their ranges from here, so that an
+    augmentation means the same on digits held in memory and on photos streamed from disk. The settings a
+    training run may change (``crop_padding``, ``elastic_alpha``, ``elastic_sigma``) default to these values.
+
+    Attributes:
+        crop_padding: ``shift`` and ``crop``: pixels of padding on each side before a window of the original size
+            is cut at random (He et al. 2016, Sec. 4.2: 4 for CIFAR's 32x32 images).
+        flip_probability: ``flip``: the chance that an image is mirrored left-right (Krizhevsky et al. 2012,
+            Sec. 4.1).
+        affine_degrees: ``affine``: the largest rotation either way, in degrees (LeCun et al. 1998, Sec. III-B,
+            distort digits by small rotations, translations and scalings).
+        affine_shift: ``affine``: the largest translation either way, in pixels.
+        affine_scale: ``affine``: the largest relative change of size either way (0.1: 90% to 110%).
+        elastic_alpha: ``elastic``: how far the pixels move, in pixels (Simard et al. 2003, Sec. 2: 34 for
+            28x28 digits).
+        elastic_sigma: ``elastic``: the width of the Gaussian that smooths the displacements, in pixels
+            (Simard et al.: 4).
+        pca_std: ``pca``: the standard deviation of the per-image coefficients of AlexNet's colour noise
+            (Krizhevsky et al. 2012, Sec. 4.1: 0.1).
+    """
+
+    crop_padding: int = 4
+    flip_probability: float = 0.5
+    affine_degrees: float = 10.0
+    affine_shift: float = 2.0
+    affine_scale: float = 0.1
+    elastic_alpha: float = 34.0
+    elastic_sigma: float = 4.0
+    pca_std: float = 0.1
+
+
+AUGMENTATION = AugmentationConstants()
+"""The one table of augmentation constants (:class:`AugmentationConstants`)."""
 
 
 def is_folder_name(name: str) -> bool:

@@ -12,7 +12,8 @@ extension (``.jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp``, any case), every
 test split must have exactly the training split's classes.
 
 Images are decoded, converted to the model's channels (PIL ``convert("L")`` or ``convert("RGB")``) and
-transformed one at a time in ``DataLoader`` worker processes, so a folder never has to fit in memory. Each
+transformed (:mod:`cnnlab.data.transforms`, whose names this module also offers) one at a time in
+``DataLoader`` worker processes, so a folder never has to fit in memory. Each
 training image's random transform is seeded by (seed, epoch, image), so an epoch is the same whatever the
 number of workers or processes, and a resumed run replays it exactly.
 
@@ -26,16 +27,24 @@ from __future__ import annotations
 import itertools
 import math
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from cnnlab.data.facts import FOLDER_PREFIX, is_folder_name
 from cnnlab.data.loader import Augmentation, Normalization
+from cnnlab.data.transforms import (
+    Transform,
+    UnreadableImageError,
+    eval_resize,
+    eval_transform,
+    image_mode,
+    open_image,
+    train_transform,
+)
 from cnnlab.errors import SettingError
 
 __all__ = [
@@ -55,15 +64,9 @@ __all__ = [
 
 TEST_FRACTION = 0.2  # of every class, when the folder has no test split of its own
 SPLIT_SEED = 0  # the carved test split never changes with --seed
-SMALL_INPUT = 64  # model inputs up to this size get Resize + RandomCrop instead of RandomResizedCrop
 STATS_IMAGES = 500  # training images the normalisation is estimated from
 
 Sample = tuple[str, int]  # (file path, class index), as ImageFolder lists them
-Transform = Callable[[Image.Image], torch.Tensor]
-
-
-class UnreadableImageError(ValueError):
-    """An image file that PIL cannot decode (or transform); the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -193,88 +196,6 @@ def load_folder_dataset(name: str | Path) -> FolderDataset:
         train, test = _stratified_split(samples, len(classes), TEST_FRACTION, SPLIT_SEED, at_least_one=True)
         layout = f"{label}: a fixed stratified 80/20 train/test split of {root} (seed {SPLIT_SEED})"
     return FolderDataset(label, root, classes, tuple(train), tuple(test), layout=layout)
-
-
-# -------------------------------------------------------------------------------------------------
-# decoding and transforms
-
-
-def image_mode(channels: int) -> str:
-    """The PIL mode images are converted to for a model with ``channels`` input channels."""
-    modes = {1: "L", 3: "RGB"}
-    if channels not in modes:
-        raise ValueError(f"image folders give grayscale or RGB images, but the model takes {channels} channels")
-    return modes[channels]
-
-
-def open_image(path: str, mode: str) -> Image.Image:
-    """Decode ``path`` fully and convert it to ``mode``.
-
-    Raises:
-        UnreadableImageError: the file is not an image PIL can decode, or is truncated.
-    """
-    try:
-        with Image.open(path) as image:
-            return image.convert(mode)  # decodes now, so a truncated file fails here and not in a transform
-    except UnidentifiedImageError:
-        raise UnreadableImageError(f"cannot read image {path}: not an image format PIL recognises") from None
-    except Exception as error:  # PIL raises OSError, SyntaxError, ValueError, zlib.error... for broken files
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UnreadableImageError(f"cannot read image {path}: {reason}") from None
-
-
-def eval_resize(size: tuple[int, int]) -> int:
-    """The shorter side images are resized to before the centre crop: ``input * 256 / 224`` (ImageNet's rule)."""
-    return round(min(size) * 256 / 224)
-
-
-def eval_transform(size: tuple[int, int], normalization: Normalization | None) -> Transform:
-    """Resize the shorter side to :func:`eval_resize`, centre crop ``size``, to tensor, normalise (if given)."""
-    from torchvision import transforms as T
-
-    steps: list[Callable] = [T.Resize(eval_resize(size), antialias=True), T.CenterCrop(size), T.ToTensor()]
-    if normalization is not None:
-        steps.append(T.Normalize(normalization.mean, normalization.std))
-    return T.Compose(steps)
-
-
-def train_transform(
-    size: tuple[int, int], augment: Sequence[str], normalization: Normalization, crop_padding: int = 4
-) -> tuple[Transform, list[str]]:
-    """The per-image training transform for the config's augmentation names, and what it did with them.
-
-    * ``crop``: ``RandomResizedCrop(size)`` (Szegedy et al. 2015's scale and aspect jitter) for inputs larger
-      than 64 pixels; for small inputs (LeNet, CIFAR models) an 8%-of-the-area crop would leave a few pixels,
-      so ``Resize`` to :func:`eval_resize` + ``RandomCrop(size)``: the evaluation view, shifted.
-      Without ``crop`` training sees the evaluation view (``Resize`` + ``CenterCrop``).
-    * ``shift``: ``RandomCrop(size, padding=crop_padding)``, black borders (as the in-memory ``shift``).
-    * ``affine``: ``RandomAffine`` with the in-memory defaults: 10 degrees, 2 pixels, 10% scale.
-    * ``flip``: ``RandomHorizontalFlip``.
-    * ``pca`` is not a per-image transform: :class:`FolderLoader` applies it to whole batches.
-
-    Returns:
-        The transform and one note describing it.
-    """
-    from torchvision import transforms as T
-
-    h, w = size
-    steps: list[Callable] = []
-    if "crop" in augment and min(size) > SMALL_INPUT:
-        steps.append(T.RandomResizedCrop(size, antialias=True))
-    elif "crop" in augment:
-        steps += [T.Resize(eval_resize(size), antialias=True), T.RandomCrop(size)]
-    else:
-        steps += [T.Resize(eval_resize(size), antialias=True), T.CenterCrop(size)]
-    if "shift" in augment:
-        steps.append(T.RandomCrop(size, padding=crop_padding, fill=0))
-    if "affine" in augment:
-        bilinear = T.InterpolationMode.BILINEAR
-        steps.append(T.RandomAffine(10, translate=(2 / w, 2 / h), scale=(0.9, 1.1), interpolation=bilinear, fill=0))
-    if "flip" in augment:
-        steps.append(T.RandomHorizontalFlip())
-    names = ", ".join(type(step).__name__ for step in steps)
-    steps += [T.ToTensor(), T.Normalize(normalization.mean, normalization.std)]
-    return T.Compose(steps), [f"image folder training transform: {names}; evaluation: Resize, CenterCrop"]
 
 
 class ImageFiles(Dataset):

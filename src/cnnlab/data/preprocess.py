@@ -25,6 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from cnnlab.data.datasets import InMemoryDataset, Split
 from cnnlab.data.facts import DIGIT_LAYOUTS, GRAY_DATASETS, PREPROCESSING, DigitLayout, is_folder_name
 from cnnlab.data.loader import Normalization, fit_to_model
+from cnnlab.data.transforms import eval_transform, image_mode
 from cnnlab.errors import SettingError
 
 __all__ = [
@@ -348,8 +349,6 @@ class Preprocessing:
         channels, height, width = self.input_size
         if is_folder_name(self.dataset) and mode == "auto":
             # as the run evaluated its folder: shorter side resized, centre crop, in the model's channels
-            from cnnlab.data.folder import eval_transform, image_mode
-
             pixels = eval_transform((height, width), None)(image.convert(image_mode(channels)))
             return (pixels * 255).round().to(torch.uint8)
         gray = np.asarray(image.convert("L"))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from cnnlab.data.facts import BUNDLED_DATASETS
+from cnnlab.data.facts import AUGMENTATION, BUNDLED_DATASETS
 from cnnlab.errors import SettingError
 
 __all__ = [
@@ -169,9 +169,9 @@ class TrainConfig:
     train_images: int = 0
     augment: tuple[str, ...] = ()
     augment_off_epochs: int = 0
-    crop_padding: int = 4
-    elastic_alpha: float = 34.0
-    elastic_sigma: float = 4.0
+    crop_padding: int = AUGMENTATION.crop_padding
+    elastic_alpha: float = AUGMENTATION.elastic_alpha
+    elastic_sigma: float = AUGMENTATION.elastic_sigma
     normalization: str = "dataset"
     amp: bool = False
     channels_last: bool = False
