@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,19 @@ field dashed and says how far.
 examples:
   cnnlab show receptive-field lenet5 --layer c3 --unit 4,4
   cnnlab show receptive-field googlenet --layer inception4a --unit 0,0 --image cat.jpg"""
+
+CURVES = """Loss and top-1 accuracy per epoch (training dashed, validation solid), one colour per run, as each \
+run recorded them.
+
+examples:
+  cnnlab show curves runs/lenet5-a
+  cnnlab show curves runs/lenet5-a runs/lenet5-b --output comparison"""
+
+CONFUSION = """The confusion matrix of a trained model on its test split (or --split), with the count in every \
+cell and each class's accuracy beside its row: `cnnlab evaluate`'s picture.
+
+examples:
+  cnnlab show confusion runs/lenet5-mnist5k-20261125-045010 --split val"""
 
 
 NAME = "show"
@@ -141,31 +155,36 @@ def _add_receptive_field(pictures: Any) -> None:
     parser.set_defaults(handler=run_receptive_field, prog=parser.prog)
 
 
+def _run_picture(
+    pictures: Any,
+    name: str,
+    summary: str,
+    description: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    several: bool,
+) -> Any:
+    """The parser of a picture of what a run recorded (no model, no image): ``RUN``, or ``RUN...`` if ``several``."""
+    parser = pictures.add_parser(name, help=summary, description=description)
+    if several:
+        parser.add_argument("runs", nargs="+", metavar="RUN", help="run directories (or checkpoints in them)")
+    else:
+        parser.add_argument("run", metavar="RUN", help="a run directory or a .pt checkpoint")
+    parser.set_defaults(handler=handler, prog=parser.prog)
+    return parser
+
+
 def _add_curves(pictures: Any) -> None:
-    parser = pictures.add_parser(
-        "curves",
-        help="training and validation loss and accuracy of one or more runs",
-        description="Loss and top-1 accuracy per epoch (training dashed, validation solid), one colour per run, "
-        "as each run recorded them.\n\nexamples:\n  cnnlab show curves runs/lenet5-a\n"
-        "  cnnlab show curves runs/lenet5-a runs/lenet5-b --output comparison",
-    )
-    parser.add_argument("runs", nargs="+", metavar="RUN", help="run directories (or checkpoints in them)")
+    summary = "training and validation loss and accuracy of one or more runs"
+    parser = _run_picture(pictures, "curves", summary, CURVES, run_curves, several=True)
     _output_options(parser, "RUN itself for one run (its curves.png, drawn again), pictures for several")
-    parser.set_defaults(handler=run_curves, prog=parser.prog)
 
 
 def _add_confusion(pictures: Any) -> None:
-    parser = pictures.add_parser(
-        "confusion",
-        help="confusion matrix with counts and per-class accuracy",
-        description="The confusion matrix of a trained model on its test split (or --split), with the count in "
-        "every cell and each class's accuracy beside its row: `cnnlab evaluate`'s picture.\n\nexamples:\n"
-        "  cnnlab show confusion runs/lenet5-mnist5k-20261125-045010 --split val",
-    )
-    parser.add_argument("run", metavar="RUN", help="a run directory or a .pt checkpoint")
+    summary = "confusion matrix with counts and per-class accuracy"
+    parser = _run_picture(pictures, "confusion", summary, CONFUSION, run_confusion, several=False)
     parser.add_argument("--split", choices=SPLITS, default="test", help="which part of the dataset")
     _output_options(parser, "RUN/pictures")
-    parser.set_defaults(handler=run_confusion, prog=parser.prog)
 
 
 def _unit(text: str) -> tuple[int, int]:
