@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -15,9 +15,7 @@ from cnnlab.layers import shapes
 from cnnlab.layers.lenet import SparseConv2d, TrainableSubsampling
 from cnnlab.layers.locally_connected import LocallyConnected2d
 from cnnlab.layers.pooling import _LearnedPool2d
-
-if TYPE_CHECKING:
-    from cnnlab.models._registry import ModelSpec
+from cnnlab.models._spec import ModelSpec
 
 __all__ = ["ImageClassifier", "ModelOutput", "SidePath", "SizeStep"]
 

@@ -2,6 +2,8 @@
 
 A family file registers each builder with :func:`register_model` and the facts of its paper; the spec is
 known without building the model, so ``cnnlab models`` can list 138-million-parameter networks instantly.
+The package's ``__init__`` imports every family file, and Python runs it before any of its modules: by the
+time anyone can ask this module for a model, the registry is full.
 """
 
 from __future__ import annotations
@@ -10,44 +12,18 @@ import difflib
 import fnmatch
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import MappingProxyType
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from cnnlab.models._base import ImageClassifier
+from cnnlab.models._base import ImageClassifier
+from cnnlab.models._spec import ModelSpec
 
 __all__ = ["ModelSpec", "create_model", "get_spec", "list_models", "register_model"]
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """What a model is, before it is built.
-
-    Attributes:
-        name: registry name, e.g. ``"resnet18"``.
-        paper: authors, year and title of the paper the model follows.
-        section: where in the paper the architecture is (section, table, figure).
-        year: the paper's year.
-        input_size: default input ``(C, H, W)``.
-        num_classes: default number of classes.
-        params: trainable parameters at the defaults (pinned by the tests).
-        notes: every deviation from the paper, and why.
-        family: the module the model lives in (``"resnet"``, ``"vgg"``, ...).
-    """
-
-    name: str
-    paper: str
-    section: str
-    year: int
-    input_size: tuple[int, int, int]
-    num_classes: int
-    params: int
-    notes: str = ""
-    family: str = ""
-
-
-Builder = Callable[..., "ImageClassifier"]
+Builder = Callable[..., ImageClassifier]
 B = TypeVar("B", bound=Builder)
 
 
@@ -68,34 +44,38 @@ def register_model(
     input_size: tuple[int, int, int],
     params: int,
     notes: str = "",
+    recipe: Mapping[str, Any] | None = None,
+    name: str | None = None,
 ) -> Callable[[B], B]:
-    """Register a builder under its function name, with the facts of its paper.
+    """Register a builder under its function name (or ``name``), with the facts of its paper and its recipe.
 
     The builder must take only keyword arguments, including ``num_classes`` and ``in_channels`` with
     the paper's defaults. Registering a name twice raises: a silently replaced model is a wrong model.
+    ``name`` is for the builders a family makes from the rows of its table; ``recipe`` is described in
+    :class:`ModelSpec`.
     """
 
     def decorate(builder: B) -> B:
-        name = builder.__name__
-        if name in _REGISTRY:
-            raise ValueError(f"a model named {name!r} is already registered")
+        model = builder.__name__ if name is None else name
+        if model in _REGISTRY:
+            raise ValueError(f"a model named {model!r} is already registered")
         parameters = inspect.signature(builder).parameters
         positional = [p.name for p in parameters.values() if p.kind is not inspect.Parameter.KEYWORD_ONLY]
         if positional or "num_classes" not in parameters or "in_channels" not in parameters:
-            raise TypeError(f"builder {name!r} must be keyword-only and take num_classes and in_channels")
+            raise TypeError(f"builder {model!r} must be keyword-only and take num_classes and in_channels")
         num_classes = parameters["num_classes"].default
         if input_size[0] != parameters["in_channels"].default:
-            raise TypeError(f"builder {name!r}: in_channels default differs from input_size {input_size}")
+            raise TypeError(f"builder {model!r}: in_channels default differs from input_size {input_size}")
         family = builder.__module__.rsplit(".", 1)[-1]
-        spec = ModelSpec(name, paper, section, year, input_size, num_classes, params, notes, family)
-        _REGISTRY[name] = _Entry(builder, spec)
+        settings = MappingProxyType(dict(recipe or {}))  # a copy: the spec is frozen, and so is its recipe
+        spec = ModelSpec(model, paper, section, year, input_size, num_classes, params, notes, family, settings)
+        _REGISTRY[model] = _Entry(builder, spec)
         return builder
 
     return decorate
 
 
 def _entry(name: str) -> _Entry:
-    _load_families()
     entry = _REGISTRY.get(name)
     if entry is None:
         close = difflib.get_close_matches(name, _REGISTRY, n=3)
@@ -111,7 +91,6 @@ def get_spec(name: str) -> ModelSpec:
 
 def list_models(pattern: str = "*") -> list[str]:
     """Registered model names matching a shell-style ``pattern`` (``"resnet*"``), sorted."""
-    _load_families()
     return sorted((name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern)), key=_natural_order)
 
 
@@ -150,8 +129,3 @@ def create_model(
     model = entry.builder(**variant_args)
     model.spec = entry.spec
     return model
-
-
-def _load_families() -> None:
-    # Importing the package imports every family file, whose decorators fill the registry.
-    import cnnlab.models  # noqa: F401
