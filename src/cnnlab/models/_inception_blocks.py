@@ -17,7 +17,7 @@ state_dict keys stay torchvision's) so that summaries and size checks see them.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,7 @@ from cnnlab.layers import shapes
 
 __all__ = [
     "BasicConv2d",
+    "Branches",
     "Figure5Module",
     "Figure6Module",
     "Figure8Aux",
@@ -79,46 +80,59 @@ class _Mixed(nn.Module):
     size_step: str | None = None  # the module giving the block's output size, when the block halves the grid
 
 
+class Branches(NamedTuple):
+    """The filters of a module with four branches that keep the grid, each branch's convolutions in order.
+
+    The 1x1 branch; the single branch (a 1x1 reduction, then one spatial filter, factorised or split);
+    the double branch (a 1x1 reduction, then two spatial filters' worth); the pool branch's 1x1 projection.
+    """
+
+    branch1x1: int
+    single: tuple[int, ...]
+    double: tuple[int, ...]
+    pool_proj: int
+
+
 # ---------------------------------------------------------------------------------------------------------
 # torchvision's Inception-v3 (TF-slim's release); names as in torchvision/models/inception.py
 
 
-class InceptionA(_Mixed):
+class _Module35(_Mixed):
+    """The 35x35 module of both networks: 1x1 | 1x1 -> k x k | 1x1 -> 3x3 -> 3x3 | avg pool -> 1x1.
+
+    ``kernel`` is k; the k x k branch's modules are named after it (``branch5x5_1``, ``branch5x5_2`` for k = 5,
+    torchvision's names). ``widths.single``: the 1x1 reduction's filters, then the k x k's.
+    """
+
+    kernel: ClassVar[int]
+
+    def __init__(self, in_channels: int, widths: Branches) -> None:
+        super().__init__()
+        k, (reduce, spatial), double = self.kernel, widths.single, widths.double
+        self.branch1x1 = BasicConv2d(in_channels, widths.branch1x1, 1)
+        self.add_module(f"branch{k}x{k}_1", BasicConv2d(in_channels, reduce, 1))
+        self.add_module(f"branch{k}x{k}_2", same_conv(reduce, spatial, k))
+        self.branch3x3dbl_1 = BasicConv2d(in_channels, double[0], 1)
+        self.branch3x3dbl_2 = same_conv(double[0], double[1], 3)
+        self.branch3x3dbl_3 = same_conv(double[1], double[2], 3)
+        self.pool = _avg_pool_3x3()
+        self.branch_pool = BasicConv2d(in_channels, widths.pool_proj, 1)
+        self.out_channels = widths.branch1x1 + spatial + double[2] + widths.pool_proj
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.kernel
+        single = getattr(self, f"branch{k}x{k}_2")(getattr(self, f"branch{k}x{k}_1")(x))
+        double = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
+        return torch.cat([self.branch1x1(x), single, double, self.branch_pool(self.pool(x))], 1)
+
+
+class InceptionA(_Module35):
     """35x35 module of the released v3: 1x1 | 1x1 -> **5x5** | 1x1 -> 3x3 -> 3x3 | avg pool -> 1x1.
 
     The release keeps a 5x5 branch where the paper's Fig. 5 has two 3x3 (see :class:`Figure5Module`).
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        *,
-        branch1x1: int,
-        branch5x5: tuple[int, int],
-        branch3x3dbl: tuple[int, int, int],
-        pool_proj: int,
-    ) -> None:
-        super().__init__()
-        self.branch1x1 = BasicConv2d(in_channels, branch1x1, 1)
-        self.branch5x5_1 = BasicConv2d(in_channels, branch5x5[0], 1)
-        self.branch5x5_2 = same_conv(branch5x5[0], branch5x5[1], 5)
-        self.branch3x3dbl_1 = BasicConv2d(in_channels, branch3x3dbl[0], 1)
-        self.branch3x3dbl_2 = same_conv(branch3x3dbl[0], branch3x3dbl[1], 3)
-        self.branch3x3dbl_3 = same_conv(branch3x3dbl[1], branch3x3dbl[2], 3)
-        self.pool = _avg_pool_3x3()
-        self.branch_pool = BasicConv2d(in_channels, pool_proj, 1)
-        self.out_channels = branch1x1 + branch5x5[1] + branch3x3dbl[2] + pool_proj
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat(
-            [
-                self.branch1x1(x),
-                self.branch5x5_2(self.branch5x5_1(x)),
-                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-                self.branch_pool(self.pool(x)),
-            ],
-            1,
-        )
+    kernel = 5
 
 
 class InceptionB(_Mixed):
@@ -143,36 +157,33 @@ class InceptionB(_Mixed):
         return torch.cat([self.branch3x3(x), double, self.pool(x)], 1)
 
 
-class InceptionC(_Mixed):
-    """17x17 module of the released v3: 1x1 | 1x1 -> 1x7 -> 7x1 | 1x1 -> 7x1 -> 1x7 -> 7x1 -> 1x7 | pool -> 1x1.
+class _Module17(_Mixed):
+    """The 17x17 module of both networks, n x n factorised into 1 x n and n x 1 with n = 7:
+    1x1 | 1x1 -> 1x7 -> 7x1 | 1x1 -> four of 7x1 and 1x7, alternating | avg pool -> 1x1.
 
-    Kernels are (height, width): "1x7" is ``kernel_size=(1, 7)``. The double branch starts with 7x1 here;
-    the paper's Fig. 6 starts both branches with 1 x n (see :class:`Figure6Module`).
+    Kernels are (height, width): "1x7" is ``kernel_size=(1, 7)``. ``double_first`` is the kernel that the
+    double branch starts with; the two networks differ only there.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        *,
-        branch1x1: int,
-        branch7x7: tuple[int, int, int],
-        branch7x7dbl: tuple[int, int, int, int, int],
-        pool_proj: int,
-    ) -> None:
+    double_first: ClassVar[tuple[int, int]]
+
+    def __init__(self, in_channels: int, widths: Branches) -> None:
         super().__init__()
-        d = branch7x7dbl
-        self.branch1x1 = BasicConv2d(in_channels, branch1x1, 1)
-        self.branch7x7_1 = BasicConv2d(in_channels, branch7x7[0], 1)
-        self.branch7x7_2 = same_conv(branch7x7[0], branch7x7[1], (1, 7))
-        self.branch7x7_3 = same_conv(branch7x7[1], branch7x7[2], (7, 1))
+        s, d = widths.single, widths.double
+        first = self.double_first
+        second = (first[1], first[0])
+        self.branch1x1 = BasicConv2d(in_channels, widths.branch1x1, 1)
+        self.branch7x7_1 = BasicConv2d(in_channels, s[0], 1)
+        self.branch7x7_2 = same_conv(s[0], s[1], (1, 7))
+        self.branch7x7_3 = same_conv(s[1], s[2], (7, 1))
         self.branch7x7dbl_1 = BasicConv2d(in_channels, d[0], 1)
-        self.branch7x7dbl_2 = same_conv(d[0], d[1], (7, 1))
-        self.branch7x7dbl_3 = same_conv(d[1], d[2], (1, 7))
-        self.branch7x7dbl_4 = same_conv(d[2], d[3], (7, 1))
-        self.branch7x7dbl_5 = same_conv(d[3], d[4], (1, 7))
+        self.branch7x7dbl_2 = same_conv(d[0], d[1], first)
+        self.branch7x7dbl_3 = same_conv(d[1], d[2], second)
+        self.branch7x7dbl_4 = same_conv(d[2], d[3], first)
+        self.branch7x7dbl_5 = same_conv(d[3], d[4], second)
         self.pool = _avg_pool_3x3()
-        self.branch_pool = BasicConv2d(in_channels, pool_proj, 1)
-        self.out_channels = branch1x1 + branch7x7[2] + d[4] + pool_proj
+        self.branch_pool = BasicConv2d(in_channels, widths.pool_proj, 1)
+        self.out_channels = widths.branch1x1 + s[2] + d[4] + widths.pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         single = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
@@ -180,6 +191,16 @@ class InceptionC(_Mixed):
         for conv in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
             double = conv(double)
         return torch.cat([self.branch1x1(x), single, double, self.branch_pool(self.pool(x))], 1)
+
+
+class InceptionC(_Module17):
+    """17x17 module of the released v3: 1x1 | 1x1 -> 1x7 -> 7x1 | 1x1 -> 7x1 -> 1x7 -> 7x1 -> 1x7 | pool -> 1x1.
+
+    The double branch starts with 7x1 here; the paper's Fig. 6 starts both branches with 1 x n (see
+    :class:`Figure6Module`).
+    """
+
+    double_first = (7, 1)
 
 
 class InceptionD(_Mixed):
@@ -209,27 +230,20 @@ class InceptionE(_Mixed):
     """8x8 module with expanded filter banks (Fig. 7, the same in the paper and the release):
     1x1 | 1x1 -> (1x3 ‖ 3x1) | 1x1 -> 3x3 -> (1x3 ‖ 3x1) | avg pool -> 1x1."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        *,
-        branch1x1: int,
-        branch3x3: tuple[int, int],
-        branch3x3dbl: tuple[int, int, int],
-        pool_proj: int,
-    ) -> None:
+    def __init__(self, in_channels: int, widths: Branches) -> None:
         super().__init__()
-        self.branch1x1 = BasicConv2d(in_channels, branch1x1, 1)
-        self.branch3x3_1 = BasicConv2d(in_channels, branch3x3[0], 1)
-        self.branch3x3_2a = same_conv(branch3x3[0], branch3x3[1], (1, 3))
-        self.branch3x3_2b = same_conv(branch3x3[0], branch3x3[1], (3, 1))
-        self.branch3x3dbl_1 = BasicConv2d(in_channels, branch3x3dbl[0], 1)
-        self.branch3x3dbl_2 = same_conv(branch3x3dbl[0], branch3x3dbl[1], 3)
-        self.branch3x3dbl_3a = same_conv(branch3x3dbl[1], branch3x3dbl[2], (1, 3))
-        self.branch3x3dbl_3b = same_conv(branch3x3dbl[1], branch3x3dbl[2], (3, 1))
+        s, d = widths.single, widths.double
+        self.branch1x1 = BasicConv2d(in_channels, widths.branch1x1, 1)
+        self.branch3x3_1 = BasicConv2d(in_channels, s[0], 1)
+        self.branch3x3_2a = same_conv(s[0], s[1], (1, 3))
+        self.branch3x3_2b = same_conv(s[0], s[1], (3, 1))
+        self.branch3x3dbl_1 = BasicConv2d(in_channels, d[0], 1)
+        self.branch3x3dbl_2 = same_conv(d[0], d[1], 3)
+        self.branch3x3dbl_3a = same_conv(d[1], d[2], (1, 3))
+        self.branch3x3dbl_3b = same_conv(d[1], d[2], (3, 1))
         self.pool = _avg_pool_3x3()
-        self.branch_pool = BasicConv2d(in_channels, pool_proj, 1)
-        self.out_channels = branch1x1 + 2 * branch3x3[1] + 2 * branch3x3dbl[2] + pool_proj
+        self.branch_pool = BasicConv2d(in_channels, widths.pool_proj, 1)
+        self.out_channels = widths.branch1x1 + 2 * s[1] + 2 * d[2] + widths.pool_proj  # the split halves both count
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         single = self.branch3x3_1(x)
@@ -274,76 +288,18 @@ class InceptionAux(nn.Module):
 # the paper's modules for Inception-v2 (Sec. 5-6)
 
 
-class Figure5Module(_Mixed):
+class Figure5Module(_Module35):
     """Fig. 5: the GoogLeNet module with its 5x5 replaced by two 3x3 (principle 3, Sec. 3.1):
     1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 -> 3x3 | avg pool -> 1x1. No 5x5 anywhere."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        *,
-        branch1x1: int,
-        branch3x3: tuple[int, int],
-        branch3x3dbl: tuple[int, int, int],
-        pool_proj: int,
-    ) -> None:
-        super().__init__()
-        self.branch1x1 = BasicConv2d(in_channels, branch1x1, 1)
-        self.branch3x3_1 = BasicConv2d(in_channels, branch3x3[0], 1)
-        self.branch3x3_2 = same_conv(branch3x3[0], branch3x3[1], 3)
-        self.branch3x3dbl_1 = BasicConv2d(in_channels, branch3x3dbl[0], 1)
-        self.branch3x3dbl_2 = same_conv(branch3x3dbl[0], branch3x3dbl[1], 3)
-        self.branch3x3dbl_3 = same_conv(branch3x3dbl[1], branch3x3dbl[2], 3)
-        self.pool = _avg_pool_3x3()
-        self.branch_pool = BasicConv2d(in_channels, pool_proj, 1)
-        self.out_channels = branch1x1 + branch3x3[1] + branch3x3dbl[2] + pool_proj
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat(
-            [
-                self.branch1x1(x),
-                self.branch3x3_2(self.branch3x3_1(x)),
-                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-                self.branch_pool(self.pool(x)),
-            ],
-            1,
-        )
+    kernel = 3
 
 
-class Figure6Module(_Mixed):
+class Figure6Module(_Module17):
     """Fig. 6 with n = 7 (Sec. 6: "we chose n = 7 for the 17 x 17 grid"), as drawn: 1x1 | 1x1 -> 1x7 -> 7x1 |
     1x1 -> 1x7 -> 7x1 -> 1x7 -> 7x1 | avg pool -> 1x1. Kernels are (height, width)."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        *,
-        branch1x1: int,
-        branch7x7: tuple[int, int, int],
-        branch7x7dbl: tuple[int, int, int, int, int],
-        pool_proj: int,
-    ) -> None:
-        super().__init__()
-        d = branch7x7dbl
-        self.branch1x1 = BasicConv2d(in_channels, branch1x1, 1)
-        self.branch7x7_1 = BasicConv2d(in_channels, branch7x7[0], 1)
-        self.branch7x7_2 = same_conv(branch7x7[0], branch7x7[1], (1, 7))
-        self.branch7x7_3 = same_conv(branch7x7[1], branch7x7[2], (7, 1))
-        self.branch7x7dbl_1 = BasicConv2d(in_channels, d[0], 1)
-        self.branch7x7dbl_2 = same_conv(d[0], d[1], (1, 7))
-        self.branch7x7dbl_3 = same_conv(d[1], d[2], (7, 1))
-        self.branch7x7dbl_4 = same_conv(d[2], d[3], (1, 7))
-        self.branch7x7dbl_5 = same_conv(d[3], d[4], (7, 1))
-        self.pool = _avg_pool_3x3()
-        self.branch_pool = BasicConv2d(in_channels, pool_proj, 1)
-        self.out_channels = branch1x1 + branch7x7[2] + d[4] + pool_proj
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        single = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
-        double = self.branch7x7dbl_1(x)
-        for conv in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
-            double = conv(double)
-        return torch.cat([self.branch1x1(x), single, double, self.branch_pool(self.pool(x))], 1)
+    double_first = (1, 7)
 
 
 class GridReduction(_Mixed):

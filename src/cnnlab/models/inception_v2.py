@@ -29,6 +29,7 @@ from torch import nn
 from cnnlab.models._base import ImageClassifier, ModelOutput, SidePath, imagenet_to_unit_range
 from cnnlab.models._inception_blocks import (
     BasicConv2d,
+    Branches,
     Figure5Module,
     Figure6Module,
     Figure8Aux,
@@ -96,30 +97,30 @@ _V2_STEM = (
     StemLayer("Conv2d_4a_3x3", 192, 3, stride=2),  # N x 192 x 35 x 35
     StemLayer("Conv2d_4b_3x3", 288, 3, padding=1),  # N x 288 x 35 x 35
 )
-_35 = {"branch1x1": 64, "branch3x3": (48, 64), "branch3x3dbl": (64, 96, 96), "pool_proj": 64}  # 288 each
+_35 = Branches(64, (48, 64), (64, 96, 96), 64)  # 288 each
 
 
-def _fig6(c7: int) -> dict[str, Any]:
-    return {"branch1x1": 192, "branch7x7": (c7, c7, 192), "branch7x7dbl": (c7, c7, c7, c7, 192), "pool_proj": 192}
+def _fig6(c7: int) -> Branches:
+    return Branches(192, (c7, c7, 192), (c7, c7, c7, c7, 192), 192)  # 768
 
 
-_8 = {"branch1x1": 320, "branch3x3": (384, 384), "branch3x3dbl": (448, 384, 384), "pool_proj": 192}  # 2048 each
+_8 = Branches(320, (384, 384), (448, 384, 384), 192)  # 2048 each
 
 INCEPTION_V2 = InceptionConfig(
     stem=_V2_STEM,
     mixed=(
-        mixed("Mixed_5b", Figure5Module, **_35),  # N x 288 x 35 x 35
-        mixed("Mixed_5c", Figure5Module, **_35),  # N x 288 x 35 x 35
-        mixed("Mixed_5d", Figure5Module, **_35),  # N x 288 x 35 x 35
+        mixed("Mixed_5b", Figure5Module, widths=_35),  # N x 288 x 35 x 35
+        mixed("Mixed_5c", Figure5Module, widths=_35),  # N x 288 x 35 x 35
+        mixed("Mixed_5d", Figure5Module, widths=_35),  # N x 288 x 35 x 35
         mixed("Mixed_6a", GridReduction, branch3x3=(192, 384), branch3x3dbl=(64, 96, 96)),  # N x 768 x 17 x 17
-        mixed("Mixed_6b", Figure6Module, **_fig6(128)),  # N x 768 x 17 x 17
-        mixed("Mixed_6c", Figure6Module, **_fig6(160)),  # N x 768 x 17 x 17
-        mixed("Mixed_6d", Figure6Module, **_fig6(160)),  # N x 768 x 17 x 17
-        mixed("Mixed_6e", Figure6Module, **_fig6(160)),  # N x 768 x 17 x 17
-        mixed("Mixed_6f", Figure6Module, **_fig6(192)),  # N x 768 x 17 x 17
+        mixed("Mixed_6b", Figure6Module, widths=_fig6(128)),  # N x 768 x 17 x 17
+        mixed("Mixed_6c", Figure6Module, widths=_fig6(160)),  # N x 768 x 17 x 17
+        mixed("Mixed_6d", Figure6Module, widths=_fig6(160)),  # N x 768 x 17 x 17
+        mixed("Mixed_6e", Figure6Module, widths=_fig6(160)),  # N x 768 x 17 x 17
+        mixed("Mixed_6f", Figure6Module, widths=_fig6(192)),  # N x 768 x 17 x 17
         mixed("Mixed_7a", GridReduction, branch3x3=(192, 320), branch3x3dbl=(192, 192, 192)),  # N x 1280 x 8 x 8
-        mixed("Mixed_7b", InceptionE, **_8),  # Fig. 7: N x 2048 x 8 x 8
-        mixed("Mixed_7c", InceptionE, **_8),  # N x 2048 x 8 x 8
+        mixed("Mixed_7b", InceptionE, widths=_8),  # Fig. 7: N x 2048 x 8 x 8
+        mixed("Mixed_7c", InceptionE, widths=_8),  # N x 2048 x 8 x 8
     ),
     num_features=2048,
     aux_after="Mixed_6f",
@@ -139,18 +140,18 @@ INCEPTION_V3 = InceptionConfig(
         StemLayer("maxpool2", 0, 3, stride=2),  # N x 192 x 35 x 35
     ),
     mixed=(
-        mixed("Mixed_5b", InceptionA, branch1x1=64, branch5x5=(48, 64), branch3x3dbl=(64, 96, 96), pool_proj=32),
-        mixed("Mixed_5c", InceptionA, branch1x1=64, branch5x5=(48, 64), branch3x3dbl=(64, 96, 96), pool_proj=64),
-        mixed("Mixed_5d", InceptionA, branch1x1=64, branch5x5=(48, 64), branch3x3dbl=(64, 96, 96), pool_proj=64),
+        mixed("Mixed_5b", InceptionA, widths=Branches(64, (48, 64), (64, 96, 96), 32)),
+        mixed("Mixed_5c", InceptionA, widths=Branches(64, (48, 64), (64, 96, 96), 64)),
+        mixed("Mixed_5d", InceptionA, widths=Branches(64, (48, 64), (64, 96, 96), 64)),
         # N x 288 x 35 x 35
         mixed("Mixed_6a", InceptionB, branch3x3=384, branch3x3dbl=(64, 96, 96)),  # N x 768 x 17 x 17
-        mixed("Mixed_6b", InceptionC, **_fig6(128)),
-        mixed("Mixed_6c", InceptionC, **_fig6(160)),
-        mixed("Mixed_6d", InceptionC, **_fig6(160)),
-        mixed("Mixed_6e", InceptionC, **_fig6(192)),  # N x 768 x 17 x 17
+        mixed("Mixed_6b", InceptionC, widths=_fig6(128)),
+        mixed("Mixed_6c", InceptionC, widths=_fig6(160)),
+        mixed("Mixed_6d", InceptionC, widths=_fig6(160)),
+        mixed("Mixed_6e", InceptionC, widths=_fig6(192)),  # N x 768 x 17 x 17
         mixed("Mixed_7a", InceptionD, branch3x3=(192, 320), branch7x7x3=(192, 192, 192, 192)),  # N x 1280 x 8 x 8
-        mixed("Mixed_7b", InceptionE, **_8),
-        mixed("Mixed_7c", InceptionE, **_8),  # N x 2048 x 8 x 8
+        mixed("Mixed_7b", InceptionE, widths=_8),
+        mixed("Mixed_7c", InceptionE, widths=_8),  # N x 2048 x 8 x 8
     ),
     num_features=2048,
     aux_after="Mixed_6e",
