@@ -2,8 +2,8 @@
 
 import torch
 
+from cnnlab.checkpoint import save_checkpoint
 from cnnlab.models import create_model
-from cnnlab.training.checkpoint import save_checkpoint
 from cnnlab.training.config import resolve_config
 
 

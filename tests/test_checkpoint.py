@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from cnnlab.training.checkpoint import load_checkpoint, save_checkpoint
+from cnnlab.checkpoint import load_checkpoint, save_checkpoint
 
 
 def test_round_trip(tmp_path):
@@ -56,7 +56,7 @@ def test_a_process_killed_mid_save_leaves_the_previous_checkpoint_whole(tmp_path
     save_checkpoint(path, {"model": "m", "epoch": 0, "w": torch.zeros(10)})
     writer = (
         "import torch, sys\n"
-        "from cnnlab.training.checkpoint import save_checkpoint\n"
+        "from cnnlab.checkpoint import save_checkpoint\n"
         "big = torch.randn(8_000_000)\n"
         "print('ready', flush=True)\n"
         "i = 0\n"

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from cnnlab import files
+from cnnlab.checkpoint import save_checkpoint
 from cnnlab.files import TEMPORARY_SUFFIX, atomic_output, copy_file, ensure_directory, remove_leftovers, write_text
-from cnnlab.training.checkpoint import save_checkpoint
 from cnnlab.viz.feature_maps import plot_feature_maps
 
 OLD = "the old content, which must survive\n"

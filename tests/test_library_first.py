@@ -2,7 +2,7 @@
 
 Every module of the package but ``cli/`` (and ``__main__``) is read as Python source: it must call no
 ``print``, word no error with a command-line flag (the CLI spells a library's settings as its flags; see
-``cnnlab.errors``), and name no file of the run directory, which belongs to ``cnnlab/run.py`` alone.
+``cnnlab.errors``), and name no file of the run directory, which belongs to ``cnnlab/run_directory.py`` alone.
 """
 
 import ast
@@ -48,7 +48,7 @@ def _error_messages(tree: ast.AST) -> list[tuple[int, str]]:
 
 def test_the_walk_sees_the_whole_library():
     names = {_name(path) for path in LIBRARY}
-    assert {"cnnlab/run.py", "cnnlab/show.py", "cnnlab/training/loop.py", "cnnlab/layers/shapes.py"} <= names
+    assert {"cnnlab/run.py", "cnnlab/run_directory.py", "cnnlab/show.py", "cnnlab/training/loop.py", "cnnlab/layers/shapes.py"} <= names
     assert not any("/cli/" in name for name in names) and len(names) > 60
 
 
@@ -70,12 +70,12 @@ def test_library_errors_name_no_command_line_flag(path):
     assert not flagged, f"{_name(path)} names a flag in an error (write <setting> instead): {flagged}"
 
 
-@pytest.mark.parametrize("path", [p for p in LIBRARY if p.name != "run.py"], ids=_name)
-def test_only_the_run_module_names_the_run_directorys_files(path):
+@pytest.mark.parametrize("path", [p for p in LIBRARY if p.name != "run_directory.py"], ids=_name)
+def test_only_the_run_directory_module_names_the_run_directorys_files(path):
     """A file name in code (a string without spaces that ends with one); prose in docstrings may mention them."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     named = [text for text in _strings(tree) if " " not in text and text.endswith(RUN_FILES)]
-    assert not named, f"{_name(path)} names run files {named}: ask cnnlab.run.Run where they are"
+    assert not named, f"{_name(path)} names run files {named}: ask cnnlab.run_directory.RunDirectory where they are"
 
 
 def test_the_checks_catch_what_they_look_for(tmp_path):

@@ -146,12 +146,12 @@ def test_runs_named_by_the_clock_in_the_same_second_get_their_own_directories(tm
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(loop.time, "strftime", lambda _format: "20261203-120000")
-    names = [loop.train("lenet5", data="digits", epochs=1, progress=False).path.name for _ in range(2)]
+    names = [loop.run_training("lenet5", data="digits", epochs=1, progress=False).path.name for _ in range(2)]
     assert names == ["lenet5-digits-20261203-120000", "lenet5-digits-20261203-120000-2"]
 
 
 def test_a_resumed_run_removes_what_killed_writes_left(tmp_path):
-    from cnnlab.training.loop import train
+    from cnnlab.run import train
 
     run = train("lenet5", data="digits", epochs=1, output=str(tmp_path / "run"), progress=False)
     leftover = run.path / ".last.pt.999999999.abc.partial"  # a pid no process has

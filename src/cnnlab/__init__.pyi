@@ -2,15 +2,16 @@
 # and cnnlab/__init__.py reads it at import time to load each name on first use (`import cnnlab` stays
 # instant, and `cnnlab shape` never loads torch). Add a public name here and nowhere else.
 from . import show as show
+from .api import draw as draw
+from .api import summary as summary
+from .api import trace_graph as trace_graph
 from .errors import SettingError as SettingError
 from .experiments import ExperimentResult as ExperimentResult
 from .experiments import experiment as experiment
 from .experiments import list_experiments as list_experiments
 from .inspection.graph import NetworkGraph as NetworkGraph
-from .inspection.graph import trace_graph as trace_graph
 from .inspection.layer_comparison import compare_layers as compare_layers
 from .inspection.summary import ModelSummary as ModelSummary
-from .inspection.summary import summarize as summary
 from .models import create_model as create_model
 from .models import get_spec as get_spec
 from .models import list_models as list_models
@@ -18,16 +19,15 @@ from .models import load_torchvision_weights as load_torchvision_weights
 from .run import EpochMetrics as EpochMetrics
 from .run import Run as Run
 from .run import RunSummary as RunSummary
+from .run import train as train
 from .training.config import TrainConfig as TrainConfig
 from .training.evaluation import Evaluation as Evaluation
 from .training.export import OnnxExport as OnnxExport
 from .training.loop import TrainingInterrupted as TrainingInterrupted
 from .training.loop import TrainingStopped as TrainingStopped
-from .training.loop import train as train
 from .training.prediction import Prediction as Prediction
 from .viz.animation import Animation as Animation
 from .viz.animation import animate as animate
 from .viz.architecture import Drawing as Drawing
-from .viz.architecture import draw as draw
 
 __version__: str

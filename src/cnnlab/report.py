@@ -4,6 +4,9 @@ Its configuration, the network's summary table, the training curves, the confusi
 split, the first layer's filters, the feature maps of a test image, and the test images the model gets
 most wrong (highest loss), with their true and predicted classes. The pictures are inlined (data URIs): the
 file needs nothing else, loads nothing from anywhere, and can be mailed or archived on its own.
+
+:meth:`cnnlab.Run.report` writes it; the page is built here from the run directory's record, the trained model
+and its configuration, with the pictures of :mod:`cnnlab.show` and :mod:`cnnlab.viz`.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from cnnlab.viz.report import Section, image_tag, paragraph, render_report, table_html
+from cnnlab.inspection.tables import render_table
+from cnnlab.run_directory import RunDirectory
+from cnnlab.viz.report import Section, image_tag, paragraph, render_report
 
 if TYPE_CHECKING:
     from cnnlab.inspection.mistakes import Examination
-    from cnnlab.run import Checkpoint, Run
+    from cnnlab.training.config import TrainConfig
     from cnnlab.training.trained import TrainedModel
 
 __all__ = ["SECTIONS", "build_report"]
@@ -38,15 +43,16 @@ def _pixels(image: torch.Tensor, trained: TrainedModel) -> np.ndarray:
     return array[0] if array.shape[0] == 1 else array[:3].transpose(1, 2, 0)
 
 
-def _config_section(run: Run) -> Section:
-    config = run.config
+def _config_section(config: TrainConfig) -> Section:
     used = config.used_settings().items()
     rows = [[key, value if isinstance(value, str) else json.dumps(value)] for key, value in used]
     unused = sorted(config.unused_settings())
     text = "The resolved configuration the run was trained with."
     if unused:
         text += f" Left out, as they change nothing in this run: {', '.join(unused)} (config.json has them all)."
-    return Section("config", "Configuration", paragraph(text, "note") + table_html(["setting", "value"], rows))
+    return Section(
+        "config", "Configuration", paragraph(text, "note") + render_table(["setting", "value"], rows, "html")
+    )
 
 
 def _summary_section(trained: TrainedModel) -> Section:
@@ -55,7 +61,7 @@ def _summary_section(trained: TrainedModel) -> Section:
     return Section("summary", "Network summary", summarize(trained.model, trained.input_size).html(flops=False))
 
 
-def _curves_section(run: Run) -> Section:
+def _curves_section(run: RunDirectory, config: TrainConfig) -> Section:
     from cnnlab.viz.curves import plot_curves, plot_learning_rate
 
     rows = run.metrics
@@ -64,7 +70,6 @@ def _curves_section(run: Run) -> Section:
     picture = plot_curves([(run.name, rows)])
     caption = f"{len(rows)} epoch(s); training dashed, validation solid."
     rates = plot_learning_rate(rows)
-    config = run.config
     rate_caption = f"The learning rate at the end of each epoch ({config.optimizer}, {config.schedule} schedule)."
     body = image_tag(picture, "loss and accuracy per epoch", caption) + image_tag(
         rates, "learning rate per epoch", rate_caption
@@ -93,7 +98,7 @@ def _per_class_table(confusion: torch.Tensor, classes: Sequence[str]) -> str:
         mistaken = f"{classes[int(others.argmax())]} ({int(others.max())})" if others.max() > 0 else "-"
         accuracy = f"{correct / images:.2%}" if images else "-"
         rows.append([name, images, correct, accuracy, mistaken])
-    return table_html(["class", "test images", "correct", "accuracy", "most often taken for"], rows)
+    return render_table(["class", "test images", "correct", "accuracy", "most often taken for"], rows, "html")
 
 
 def _filters_section(trained: TrainedModel) -> Section:
@@ -147,10 +152,13 @@ def _worst_section(trained: TrainedModel, result: Examination) -> Section:
     return Section("worst", "Worst-classified test images", image_tag(picture, "worst-classified test images"))
 
 
-def build_report(run: Run, *, worst: int = 12, which: Checkpoint | None = None, progress: bool = False) -> str:
-    """The HTML page of a run, about its ``which`` checkpoint (default: the best, else the last).
+def build_report(
+    run: RunDirectory, trained: TrainedModel, config: TrainConfig, *, worst: int = 12, progress: bool = False
+) -> str:
+    """The HTML page of a run, about one of its checkpoints: ``trained``, the model read from it.
 
-    ``progress`` shows a bar over the steps (the test split's evaluation, then each section).
+    ``config`` is the run's configuration; ``progress`` shows a bar over the steps (the test split's evaluation,
+    then each section).
     """
     from tqdm.auto import tqdm
 
@@ -158,15 +166,14 @@ def build_report(run: Run, *, worst: int = 12, which: Checkpoint | None = None, 
     from cnnlab.training.evaluation import evaluation_data
 
     with tqdm(total=len(SECTIONS) + 1, desc="report", unit="step", disable=not progress, leave=False) as bar:
-        trained = run.trained(which)
         data = evaluation_data(trained)
         result = examine(trained.model, data.loader, trained.num_classes, worst, trained.logit_temperature)
         first_images, first_labels = next(iter(data.loader))
         bar.update()
         makers = [
-            lambda: _config_section(run),
+            lambda: _config_section(config),
             lambda: _summary_section(trained),
-            lambda: _curves_section(run),
+            lambda: _curves_section(run, config),
             lambda: _confusion_section(trained, result, data.dataset),
             lambda: _filters_section(trained),
             lambda: _feature_maps_section(trained, first_images[0], int(first_labels[0])),
@@ -177,25 +184,25 @@ def build_report(run: Run, *, worst: int = 12, which: Checkpoint | None = None, 
             bar.set_postfix_str(section_id)
             sections.append(make())
             bar.update()
-    checkpoint = run.checkpoint(which)
+    checkpoint = trained.checkpoint if trained.checkpoint is not None else run.checkpoint()
     facts = [
         ("run", str(run.path)),
         ("checkpoint", f"{checkpoint.name}, epoch {trained.epoch}"),
         ("model", f"{trained.name}, input {'x'.join(map(str, trained.input_size))}"),
         ("data", f"{data.dataset}: {result.count:,} test images, {trained.num_classes} classes"),
         ("test top-1", f"{result.top1:.2%} (loss {result.loss:.4f})"),
-        *_weights(run, trained.weights),
+        *_weights(run, config, trained.weights),
         *_provenance(run),
         *(("note", note) for note in data.notes),
     ]
     return render_report(f"{trained.name} on {trained.config.data}: run report", facts, sections)
 
 
-def _weights(run: Run, weights: str) -> list[tuple[str, str]]:
+def _weights(run: RunDirectory, config: TrainConfig, weights: str) -> list[tuple[str, str]]:
     """Which weights the report shows (the moving average, when the run kept one) and how the run chose them."""
     summary, facts = run.summary, []
     if weights == "ema":
-        decay = run.config.model_ema_decay
+        decay = config.model_ema_decay
         raw = summary.raw_test_top1 if summary is not None and summary.raw_test_top1 is not None else None
         beside = f"; the raw weights: {raw:.2%} test top-1" if raw is not None else ""
         facts.append(("weights", f"moving average of the weights (EMA, decay {decay:g}){beside}"))
@@ -205,7 +212,7 @@ def _weights(run: Run, weights: str) -> list[tuple[str, str]]:
     return facts
 
 
-def _provenance(run: Run) -> list[tuple[str, str]]:
+def _provenance(run: RunDirectory) -> list[tuple[str, str]]:
     """When, how long, where and with what the run was trained, as far as its files say."""
     summary, rows = run.summary, run.metrics
     if summary is None:  # not finished: what the epochs so far recorded

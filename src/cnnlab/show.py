@@ -5,7 +5,9 @@ inline, ``picture.save("x.svg")`` writes it. What a picture is of may be
 
 * a :class:`~cnnlab.run.Run`, a run directory or a checkpoint: its trained weights, fed as training fed them;
 * a model name from :func:`cnnlab.list_models`: the model with seeded random weights (the picture says so);
-* a :class:`~cnnlab.training.trained.TrainedModel`.
+* a :class:`~cnnlab.training.trained.TrainedModel`
+
+(resolved by :func:`cnnlab.subjects.trained_model`, as everywhere else).
 
 Images may be files, PIL images, arrays or tensors; without one, a real image is used: a bundled MNIST
 digit for models of gray images, scikit-learn's sample photo for colour ones.
@@ -17,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Sequence
@@ -31,8 +32,10 @@ from cnnlab.data.preprocess import ImageSource, describe_source, fit_image
 from cnnlab.data.samples import SAMPLE_DIGIT, SAMPLE_PHOTO, sample_digit, sample_photo
 from cnnlab.inspection import feature_maps as layer_maps
 from cnnlab.inspection.feature_maps import MapLayer
-from cnnlab.run import Run
-from cnnlab.training.trained import TrainedModel, untrained_model
+from cnnlab.run_directory import RunDirectory
+from cnnlab.subjects import Subject
+from cnnlab.subjects import trained_model as subject
+from cnnlab.training.trained import TrainedModel
 from cnnlab.viz.curves import plot_curves
 from cnnlab.viz.feature_maps import SCALES, Panel, draw_panels, feature_map_panel, plot_filters
 from cnnlab.viz.figure import Picture
@@ -56,31 +59,6 @@ __all__ = [
     "receptive_field",
     "subject",
 ]
-
-Subject = Run | TrainedModel | str | os.PathLike
-"""What a picture is of: a run (or its directory or checkpoint), a trained model, or a model name."""
-
-
-def subject(what: Subject) -> TrainedModel:
-    """The model a picture is of, with its preprocessing (see the module's docstring).
-
-    Raises:
-        ValueError: neither an existing path nor a model name (close model names are suggested).
-    """
-    if isinstance(what, TrainedModel):
-        return what
-    if isinstance(what, Run):
-        return what.trained()
-    from cnnlab.models import list_models
-
-    text, names = str(what), list_models()
-    if text in names:  # a name first, as cnnlab.summary does: write ./lenet5 for a run directory of that name
-        return untrained_model(text)
-    if Path(what).expanduser().exists():
-        return Run(what).trained()
-    close = difflib.get_close_matches(text, names, n=3)
-    hint = f"; did you mean {' or '.join(close)}?" if close else " (list_models() lists the models)"
-    raise ValueError(f"{text} is neither a run directory, a checkpoint nor a model name{hint}")
 
 
 def input_image(trained: TrainedModel, image: ImageSource | None = None) -> tuple[torch.Tensor, str]:
@@ -264,11 +242,11 @@ def connectivity(inputs: int = 8, kernel: int = 3) -> Picture:
     return plot_connectivity(inputs, kernel)
 
 
-def _as_run(what: Run | str | os.PathLike) -> Run:
-    return what if isinstance(what, Run) else Run(what)
+def _as_run(what: RunDirectory | str | os.PathLike) -> RunDirectory:
+    return what if isinstance(what, RunDirectory) else RunDirectory(what)
 
 
-def curves(*runs: Run | str | os.PathLike) -> Picture:
+def curves(*runs: RunDirectory | str | os.PathLike) -> Picture:
     """Loss and top-1 accuracy per epoch of one or more runs (training dashed, validation solid).
 
     Raises:
@@ -288,15 +266,15 @@ def curves(*runs: Run | str | os.PathLike) -> Picture:
     return picture
 
 
-def confusion(what: Evaluation | Run | str | os.PathLike, *, split: str = "test") -> Picture:
+def confusion(what: Evaluation | RunDirectory | str | os.PathLike, *, split: str = "test") -> Picture:
     """The confusion matrix with the count in every cell and each class's accuracy beside its row.
 
     ``what`` is an :class:`~cnnlab.training.evaluation.Evaluation`, or a run to evaluate on ``split`` first.
     """
-    from cnnlab.training.evaluation import Evaluation
+    from cnnlab.training.evaluation import Evaluation, evaluate_model
     from cnnlab.viz.confusion import plot_confusion
 
-    evaluation = what if isinstance(what, Evaluation) else _as_run(what).evaluate(split=split)
+    evaluation = what if isinstance(what, Evaluation) else evaluate_model(subject(_as_run(what)), split=split)
     picture = plot_confusion(evaluation.confusion, evaluation.classes, evaluation.title)
     picture.about = evaluation.title
     return picture

@@ -7,12 +7,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from cnnlab.checkpoint import save_checkpoint
 from cnnlab.data.datasets import load_dataset
 from cnnlab.models import create_model
-from cnnlab.run import Run
-from cnnlab.training.checkpoint import save_checkpoint
+from cnnlab.run import Run, train
 from cnnlab.training.config import resolve_config
-from cnnlab.training.loop import train
 from tests._checkpoints import write_checkpoint
 
 

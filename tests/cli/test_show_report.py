@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from cnnlab.report import SECTIONS
+from cnnlab.run import train
 from cnnlab.training.config import resolve_config
-from cnnlab.training.loop import train
-from cnnlab.viz.run_report import SECTIONS
 from tests._pictures import check_picture
 
 GRID_LINE = re.compile(r"^(\S+)  (\d+)x\d+x\d+: (\d+) maps (?:in (\d+)x(\d+)|as bars), (\d+)x(\d+) px$")

@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from cnnlab.checkpoint import load_checkpoint
 from cnnlab.data.folder import (
     FolderLoader,
     ImageFiles,
@@ -23,12 +24,12 @@ from cnnlab.data.folder import (
 )
 from cnnlab.data.loader import Normalization
 from cnnlab.models import create_model
+from cnnlab.run import train
 from cnnlab.training import loop as loop_module
-from cnnlab.training.checkpoint import load_checkpoint
 from cnnlab.training.config import resolve_config
 from cnnlab.training.data import prepare_data
 from cnnlab.training.distributed import Distributed
-from cnnlab.training.loop import TrainingInterrupted, train
+from cnnlab.training.loop import TrainingInterrupted
 
 COLOURS = {"blue": (20, 40, 220), "green": (30, 200, 60), "red": (220, 30, 30)}
 IDENTITY = Normalization((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
@@ -373,7 +374,7 @@ def test_the_in_memory_loader_points_image_folders_to_this_module():
 @pytest.mark.parametrize(("setting", "value"), [("train_images", 10), ("augment_off_epochs", 2)])
 def test_settings_for_data_in_memory_are_refused_for_a_folder(flat, tmp_path, setting, value):
     from cnnlab.errors import SettingError
-    from cnnlab.training.loop import train
+    from cnnlab.run import train
 
     with pytest.raises(SettingError, match=f"^{setting} applies to in-memory datasets"):
         train("alexnet", data=f"folder:{flat}", epochs=1, output=str(tmp_path / "run"), progress=False,

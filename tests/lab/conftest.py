@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from cnnlab.training.loop import train
+from cnnlab.run import train
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from cnnlab.training.checkpoint import load_checkpoint
+from cnnlab.checkpoint import load_checkpoint
 
 # SGD: Adam's division by sqrt(v) would magnify the last-bit differences of summing gradients in
 # another order; no augmentation: each process draws its own.

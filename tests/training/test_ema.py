@@ -6,13 +6,12 @@ import pytest
 import torch
 from torch import nn
 
+from cnnlab.checkpoint import load_checkpoint
 from cnnlab.errors import SettingError
-from cnnlab.run import Run
-from cnnlab.training.checkpoint import load_checkpoint
+from cnnlab.run import Run, train
 from cnnlab.training.config import resolve_config
 from cnnlab.training.ema import ModelEma
 from cnnlab.training.evaluation import evaluate_model
-from cnnlab.training.loop import train
 
 
 def _quiet(_message):
@@ -152,7 +151,7 @@ def test_the_command_line_turns_the_average_on_and_off(run, fails, tmp_path):
 def test_an_old_checkpoint_without_an_average_still_opens(averaged, tmp_path):
     state = load_checkpoint(averaged.path / "best.pt")
     del state["ema"]
-    from cnnlab.training.checkpoint import save_checkpoint
+    from cnnlab.checkpoint import save_checkpoint
 
     save_checkpoint(tmp_path / "old.pt", state)
     trained = Run(tmp_path / "old.pt").trained()

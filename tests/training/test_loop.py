@@ -7,11 +7,11 @@ from contextlib import contextmanager
 import pytest
 import torch
 
-from cnnlab.run import Run
+from cnnlab.checkpoint import load_checkpoint
+from cnnlab.run import Run, train
 from cnnlab.training import loop as loop_module
-from cnnlab.training.checkpoint import load_checkpoint
 from cnnlab.training.config import resolve_config
-from cnnlab.training.loop import TrainingInterrupted, TrainingStopped, train
+from cnnlab.training.loop import TrainingInterrupted, TrainingStopped
 
 
 def _config(tmp_path, name="run", **changes):

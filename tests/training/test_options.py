@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from cnnlab.models import ModelOutput, create_model
+from cnnlab.run import train
 from cnnlab.training import loop as loop_module
 from cnnlab.training.config import resolve_config
-from cnnlab.training.loop import train, training_loss
+from cnnlab.training.loop import training_loss
 
 
 def test_auxiliary_losses_are_weighted_as_the_paper_says():

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from cnnlab.checkpoint import save_checkpoint
 from cnnlab.run import Run
-from cnnlab.training.checkpoint import save_checkpoint
 from cnnlab.training.trained import load_trained_model, untrained_model
 from tests._checkpoints import write_checkpoint
 
@@ -64,7 +64,7 @@ def test_untrained_models_are_seeded_and_say_so():
 
 def test_a_run_that_chose_its_channels_in_its_model_options_loads(tmp_path):
     """`model_args={"in_channels": 1}` (a 3-channel model trained on digits) is what the checkpoint says too."""
-    from cnnlab.training.loop import train
+    from cnnlab.run import train
 
     run = train("convnet4", model_args={"in_channels": 1}, epochs=1, train_images=100, val_fraction=0.0,
                 output=str(tmp_path / "run"), progress=False, log=lambda _line: None)  # fmt: skip

@@ -6,13 +6,14 @@ import re
 import numpy as np
 import pytest
 
+from cnnlab.inspection.tables import render_table
 from cnnlab.run import EpochMetrics
 from cnnlab.viz.confusion import plot_confusion
 from cnnlab.viz.curves import plot_curves
 from cnnlab.viz.examples import plot_examples
 from cnnlab.viz.feature_maps import draw_panels, feature_map_panel, filter_panel, plot_feature_maps, plot_filters
 from cnnlab.viz.figure import grid_shape, mosaic
-from cnnlab.viz.report import Section, image_tag, render_report, table_html
+from cnnlab.viz.report import Section, image_tag, render_report
 from tests._pictures import check_picture
 
 
@@ -144,7 +145,7 @@ def test_the_page_inlines_pictures_and_escapes_text(tmp_path):
     page = render_report(
         "a <title>",
         [("run", "runs/x & y")],
-        [Section("maps", "Maps", image_tag(path, "maps") + table_html(["a", "b"], [[1_000, "<b>"]]))],
+        [Section("maps", "Maps", image_tag(path, "maps") + render_table(["a", "b"], [[1_000, "<b>"]], "html"))],
     )
     assert "a &lt;title&gt;" in page and "runs/x &amp; y" in page and "&lt;b&gt;" in page
     assert '<td class="number">1,000</td>' in page and '<section id="maps">' in page

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnlab.viz.architecture import draw
+    from cnnlab.api import draw
 
     drawing = draw(args.subject, args.input, style=args.style)
     out = Path(args.output).expanduser() if args.output else _default_out(args.subject, drawing.model, drawing.style)

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnlab.inspection.summary import summarize
+    from cnnlab.api import summary
 
-    print(summarize(args.model, args.input_size, depth=args.depth).render(args.format))
+    print(summary(args.model, args.input_size, depth=args.depth).render(args.format))
     return 0

@@ -150,7 +150,8 @@ def _printer(progress: bool) -> Callable[[str], None]:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from cnnlab.training.loop import TrainingInterrupted, TrainingStopped, train
+    from cnnlab.run import train
+    from cnnlab.training.loop import TrainingInterrupted, TrainingStopped
 
     if args.model is None and args.resume is None:
         raise ValueError("which model? e.g. `cnnlab train lenet5` (see `cnnlab models`), or --resume DIR")

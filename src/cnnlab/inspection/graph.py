@@ -25,10 +25,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from cnnlab.errors import SettingError
 from cnnlab.inspection.summary import LayerSummary, ModelSummary, summarize
+from cnnlab.inspection.tensor_labels import Call, TensorLabels, tensors_in
 
 __all__ = ["FOLDED_TYPES", "GraphEdge", "GraphNode", "NetworkGraph", "trace_graph"]
 
@@ -274,25 +274,19 @@ def _node_modules(model: nn.Module, within: str) -> dict[str, nn.Module]:
     return found
 
 
-class _Tracer(TorchFunctionMode):
-    """Records, during one forward pass, which node produced each tensor and which nodes consumed it."""
+class _Tracer(TensorLabels[str]):
+    """Records, during one forward pass, which node produced each tensor (its label) and which nodes consumed it."""
 
     def __init__(self, nodes: dict[str, nn.Module], region: nn.Module) -> None:
         super().__init__()
         self.node_modules = nodes
         self.region = region
-        self.producer: dict[int, str] = {}
-        self.alive: list[torch.Tensor] = []  # keeps ids unique while the pass runs
         self.calls: list[tuple[str, str, str, tuple[int, ...]]] = []  # (id, kind, type or name, shape)
         self.edges: list[tuple[str, str, tuple[int, ...]]] = []
         self.count: Counter[str] = Counter()
         self.folded: defaultdict[str, list[str]] = defaultdict(list)  # node id -> functions applied after it
         self.inside = 0  # how deep in node modules the pass is (functions there are the module's own)
         self.recording = False
-
-    def _mark(self, tensor: torch.Tensor, node_id: str) -> None:
-        self.producer[id(tensor)] = node_id
-        self.alive.append(tensor)
 
     def _new_id(self, base: str) -> str:
         self.count[base] += 1
@@ -301,7 +295,7 @@ class _Tracer(TorchFunctionMode):
     def _consume(self, node_id: str, tensors: list[torch.Tensor]) -> None:
         seen = set()
         for tensor in tensors:
-            source = self.producer.get(id(tensor))
+            source = self.labels.get(id(tensor))
             if source is not None and source not in seen:
                 seen.add(source)
                 self.edges.append((source, node_id, tuple(tensor.shape[1:])))
@@ -318,12 +312,12 @@ class _Tracer(TorchFunctionMode):
 
     def _enter_region(self, _module: nn.Module, inputs: tuple[Any, ...]) -> None:
         self.recording = True
-        for tensor in _tensors(inputs):
-            self._mark(tensor, INPUT)
-        self.calls.append((INPUT, "input", "input", tuple(_tensors(inputs)[0].shape[1:])))
+        for tensor in tensors_in(inputs):
+            self.label(tensor, INPUT)
+        self.calls.append((INPUT, "input", "input", tuple(tensors_in(inputs)[0].shape[1:])))
 
     def _leave_region(self, _module: nn.Module, _inputs: tuple[Any, ...], output: Any) -> None:
-        tensors = _tensors(output)
+        tensors = tensors_in(output)
         self.calls.append((OUTPUT, "output", "output", tuple(tensors[0].shape[1:]) if tensors else ()))
         self._consume(OUTPUT, tensors)
         self.recording = False
@@ -331,7 +325,7 @@ class _Tracer(TorchFunctionMode):
     def _before(self, name: str) -> Callable[..., None]:
         def hook(_module: nn.Module, inputs: tuple[Any, ...]) -> None:
             if self.recording and self.inside == 0:
-                self.pending_inputs = _tensors(inputs)
+                self.pending_inputs = tensors_in(inputs)
             self.inside += 1
 
         return hook
@@ -342,51 +336,32 @@ class _Tracer(TorchFunctionMode):
             if not self.recording or self.inside:
                 return
             node_id = self._new_id(name)
-            tensors = _tensors(output)
+            tensors = tensors_in(output)
             self._consume(node_id, self.pending_inputs)
             self.calls.append((node_id, "module", name, tuple(tensors[0].shape[1:]) if tensors else ()))
             for tensor in tensors:
-                self._mark(tensor, node_id)
+                self.label(tensor, node_id)
 
         return hook
 
-    def __torch_function__(
-        self, func: Callable[..., Any], types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
-    ) -> Any:
-        kwargs = kwargs or {}
-        result = func(*args, **kwargs)
-        if not self.recording or self.inside:
-            return result
-        inputs = [t for t in _tensors(args) + _tensors(list(kwargs.values())) if id(t) in self.producer]
-        outputs = _tensors(result)
-        if not inputs or not outputs:
-            return result
-        name = getattr(func, "__name__", "")
-        kind = JOINING.get(name) or (name if name in WINDOWED else None)
-        joined = len({self.producer[id(t)] for t in inputs}) > 1
+    def watching(self) -> bool:
+        return self.recording and self.inside == 0
+
+    def on_call(self, call: Call) -> None:
+        kind = JOINING.get(call.name) or (call.name if call.name in WINDOWED else None)
+        joined = len({self.labels[id(t)] for t in call.inputs}) > 1
         if kind is None or (kind in ("add", "multiply") and not joined):  # a reshape, or a constant added
-            source = self.producer[id(inputs[0])]
-            if name in FOLDED_FUNCTIONS and source != INPUT:
-                self.folded[source].append(FOLDED_FUNCTIONS[name])
-            for tensor in outputs:
-                self._mark(tensor, source)
-            return result
+            source = self.labels[id(call.inputs[0])]
+            if call.name in FOLDED_FUNCTIONS and source != INPUT:
+                self.folded[source].append(FOLDED_FUNCTIONS[call.name])
+            for tensor in call.outputs:
+                self.label(tensor, source)
+            return
         node_id = self._new_id(kind)
-        self._consume(node_id, inputs)
-        self.calls.append((node_id, "function", kind, tuple(outputs[0].shape[1:])))
-        for tensor in outputs:
-            self._mark(tensor, node_id)
-        return result
-
-
-def _tensors(value: Any) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [t for item in value for t in _tensors(item)]
-    if isinstance(value, dict):
-        return [t for item in value.values() for t in _tensors(item)]
-    return []
+        self._consume(node_id, call.inputs)
+        self.calls.append((node_id, "function", kind, tuple(call.outputs[0].shape[1:])))
+        for tensor in call.outputs:
+            self.label(tensor, node_id)
 
 
 def _rows_by_call(summaries: list[ModelSummary]) -> dict[str, list[LayerSummary]]:
@@ -407,17 +382,19 @@ def trace_graph(
     *,
     within: str = "",
 ) -> NetworkGraph:
-    """The graph of ``model`` (a registry name, an ``nn.Module`` or a run) for one input of ``input_size``.
+    """The graph of ``model`` (a registry name or an ``nn.Module``) for one input of ``input_size``.
+
+    ``cnnlab.trace_graph`` takes a run too: its model at the size it was trained on.
 
     Args:
         model: what to trace; a name is built on the meta device, a module is copied there.
-        input_size: ``(C, H, W)`` (default: the model's own, or the run's).
+        input_size: ``(C, H, W)`` (default: the model's own).
         within: a block's module name: the graph of its layers, between its input and its output.
 
     Raises:
         ValueError: what :func:`summarize` refuses, or ``within`` that names no module with layers inside.
     """
-    summary = summarize(model, input_size)  # resolves names, runs and sizes, and checks the input
+    summary = summarize(model, input_size)  # resolves names and sizes, and checks the input
     network = _meta_module(model)
     modules = dict(network.named_modules())
     if within and (within not in modules or not any(True for _ in modules[within].children())):
@@ -457,16 +434,9 @@ def trace_graph(
     )  # fmt: skip
 
 
-def _meta_module(model: Any) -> nn.Module:
-    """The model on the meta device, as :func:`summarize` builds it (a registry name, a module or a run)."""
-    from cnnlab.inspection.summary import _trained_model, meta_model
-    from cnnlab.models import list_models
+def _meta_module(model: nn.Module | str) -> nn.Module:
+    """The model on the meta device, as :func:`summarize` builds it (a registry name or a module)."""
+    from cnnlab.inspection.summary import meta_model
 
-    if isinstance(model, str) and model in list_models():
-        network = meta_model(model)
-    elif isinstance(model, nn.Module):
-        network = copy.deepcopy(model).to("meta")
-    else:
-        found = _trained_model(model)
-        network = copy.deepcopy(found[0]).to("meta")  # type: ignore[index]
+    network = meta_model(model) if isinstance(model, str) else copy.deepcopy(model).to("meta")
     return network.eval()

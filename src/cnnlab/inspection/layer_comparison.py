@@ -96,10 +96,8 @@ class LayerComparison:
     def _repr_html_(self) -> str:
         import html
 
-        from cnnlab.viz.report import table_html
-
         return (
-            f"<div><p>{html.escape(self.heading)}</p>{table_html(list(self.HEADERS), self._rows())}"
+            f"<div><p>{html.escape(self.heading)}</p>{render_table(list(self.HEADERS), self._rows(), 'html')}"
             f"<p>{html.escape(self.conclusion)}</p></div>"
         )
 

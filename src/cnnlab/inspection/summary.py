@@ -15,10 +15,9 @@ second of start-up for a command that otherwise answers in two. The tests check 
 from __future__ import annotations
 
 import copy
-import os
+import html
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,7 +28,7 @@ from torch.utils.flop_counter import bmm_flop, conv_flop_count, mm_flop
 from cnnlab.errors import SettingError
 from cnnlab.inspection.receptive_field import GLOBAL, ReceptiveFieldTracker
 from cnnlab.layers.lenet import SparseConv2d
-from cnnlab.models import ImageClassifier, create_model, get_spec, list_models
+from cnnlab.models import ImageClassifier, create_model, get_spec
 from cnnlab.models._base import size_steps_of
 
 __all__ = ["LayerSummary", "ModelSummary", "meta_model", "summarize"]
@@ -231,13 +230,14 @@ class ModelSummary:
 
     def html(self, *, flops: bool = True) -> str:
         """The table as HTML (no scripts, no styles beyond the table's own), with the totals and notes below."""
-        from cnnlab.viz.report import paragraph, table_html
+        from cnnlab.inspection.tables import render_table
 
         legend = (
             " Field: the receptive field of one unit, in input pixels; jump: the distance between neighbouring units."
         )
-        notes = "".join(paragraph(f"Note: {note}") for note in self.notes)
-        return f"<div>{table_html(*self.table(flops=flops))}{paragraph(self.totals + '.' + legend)}{notes}</div>"
+        paragraphs = [self.totals + "." + legend, *(f"Note: {note}" for note in self.notes)]
+        text = "".join(f"<p>{html.escape(line)}</p>" for line in paragraphs)
+        return f"<div>{render_table(*self.table(flops=flops), 'html')}{text}</div>"
 
     def _repr_html_(self) -> str:
         return self.html()
@@ -286,28 +286,17 @@ def _fixed_values(model: nn.Module) -> int:
     return count
 
 
-def _trained_model(what: Any) -> tuple[nn.Module, tuple[int, int, int]] | None:
-    """A run (``cnnlab.Run``, its directory or a checkpoint) as its model and the input size it was trained on."""
-    from cnnlab.run import Run  # the run sits above this module; only a summary of a run needs it
-
-    if isinstance(what, str | os.PathLike) and not Path(what).expanduser().exists():
-        return None
-    run = what if isinstance(what, Run) else Run(what)
-    trained = run.trained()
-    return trained.model, trained.input_size
-
-
 def summarize(
-    model: ImageClassifier | nn.Module | str | os.PathLike,
+    model: ImageClassifier | nn.Module | str,
     input_size: tuple[int, int, int] | None = None,
     *,
     depth: int | None = None,
 ) -> ModelSummary:
     """Summarize a model for one input of ``input_size`` ``(C, H, W)`` (default: the model's own).
 
-    ``cnnlab.summary``. ``model`` is a registry name, any ``nn.Module``, or a run (``cnnlab.Run``, a run
-    directory or a checkpoint: its model at the size it was trained on). A name is built on the meta device; a
-    module is copied there, so its weights are untouched. Per layer: output shape, parameters, window, MACs,
+    ``model`` is a registry name or any ``nn.Module`` (``cnnlab.summary`` takes a run too, and summarizes its
+    model at the size it was trained on). A name is built on the meta device; a module is copied there, so its
+    weights are untouched. Per layer: output shape, parameters, window, MACs,
     FLOPs and the receptive field; ``str()`` of the result is ``cnnlab summary``'s table, and Jupyter shows it as
     an HTML table.
 
@@ -323,19 +312,16 @@ def summarize(
     """
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
         raise SettingError(f"<depth>: expected a positive whole number, got {depth!r}")
-    if isinstance(model, str) and model in list_models():
+    if isinstance(model, str):
+        get_spec(model)  # an unknown name: the registry's error suggests close names
         name = model
         model = meta_model(name)
-    elif isinstance(model, str | os.PathLike) or hasattr(model, "trained"):
-        found = _trained_model(model)
-        if found is None:  # neither a model name nor a path: the registry's error suggests close names
-            get_spec(str(model))
-        network, trained_size = found  # type: ignore[misc]
-        return summarize(network, input_size or trained_size, depth=depth)
-    else:
+    elif isinstance(model, nn.Module):
         spec = getattr(model, "spec", None)
         name = spec.name if spec is not None else type(model).__name__
         model = copy.deepcopy(model).to("meta")
+    else:
+        raise TypeError(f"cannot summarize a {type(model).__name__}: expected a model name, a run or an nn.Module")
     if input_size is None:
         spec = getattr(model, "spec", None)
         if spec is None:

@@ -1,8 +1,10 @@
-"""Render a table as aligned text, Markdown, CSV or JSON: one renderer for every command that prints one."""
+"""Render a table as aligned text, Markdown, CSV, JSON or HTML: one renderer for every command that prints one
+and every page or notebook that shows one."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from collections.abc import Sequence
@@ -12,6 +14,7 @@ from typing import Any
 __all__ = ["TABLE_FORMATS", "Table", "render_table"]
 
 TABLE_FORMATS = ("text", "markdown", "csv", "json")
+"""What the commands print (``--format``); :func:`render_table` also writes ``html``, for pages and Jupyter."""
 
 Cell = str | int | float | None
 
@@ -25,7 +28,7 @@ def _shown(value: Cell) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.4g}"
-    return value
+    return str(value)
 
 
 def _is_number(value: Cell) -> bool:
@@ -33,9 +36,9 @@ def _is_number(value: Cell) -> bool:
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: str = "text") -> str:
-    """The rows under the headers, in ``fmt`` (one of :data:`TABLE_FORMATS`).
+    """The rows under the headers, in ``fmt`` (one of :data:`TABLE_FORMATS`, or ``html``).
 
-    Text and Markdown show numbers with thousands separators, right-aligned; CSV and JSON keep them
+    Text, Markdown and HTML show numbers with thousands separators, right-aligned; CSV and JSON keep them
     as plain numbers for other programs.
     """
     if any(len(row) != len(headers) for row in rows):
@@ -48,8 +51,10 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: st
         writer.writerow(headers)
         writer.writerows(rows)
         return buffer.getvalue().rstrip("\n")
+    if fmt == "html":
+        return _html(headers, rows)
     if fmt not in TABLE_FORMATS:
-        raise ValueError(f"unknown table format {fmt!r}; expected one of {', '.join(TABLE_FORMATS)}")
+        raise ValueError(f"unknown table format {fmt!r}; expected one of {', '.join(TABLE_FORMATS)} or html")
     cells = [[_shown(v) for v in row] for row in rows]
     numeric = [bool(rows) and all(_is_number(row[j]) or row[j] is None for row in rows) for j in range(len(headers))]
     widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(headers)]
@@ -61,6 +66,16 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: st
         rule = [("-" * (w - 1) + ":") if num else "-" * w for w, num in zip(widths, numeric, strict=True)]
         return "\n".join("| " + " | ".join(line_) + " |" for line_ in [line(headers), rule, *map(line, cells)])
     return "\n".join("  ".join(line_).rstrip() for line_ in [line(headers), *map(line, cells)])
+
+
+def _html(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    def cell(value: Cell) -> str:
+        css = ' class="number"' if _is_number(value) else ""
+        return f"<td{css}>{html.escape(_shown(value))}</td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "\n".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
 @dataclass(frozen=True)
@@ -78,9 +93,7 @@ class Table:
         return self.render()
 
     def _repr_html_(self) -> str:
-        from cnnlab.viz.report import table_html
-
-        return table_html(self.headers, self.rows)
+        return self.render("html")
 
     def to_dict(self) -> list[dict[str, Any]]:
         """One dictionary per row, keyed by header."""

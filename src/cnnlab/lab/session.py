@@ -27,7 +27,7 @@ from cnnlab.inspection.feature_maps import (
     one_per_resolution,
 )
 from cnnlab.inspection.receptive_field import GLOBAL
-from cnnlab.training.prediction import predict
+from cnnlab.training.prediction import Guess, predict, top_guesses
 from cnnlab.training.trained import TrainedModel
 
 __all__ = ["LabError", "LabModel", "Sample", "load_models", "samples"]
@@ -126,7 +126,7 @@ class LabModel:
                 (prediction,) = predict(self.trained, image, k=k)  # cnnlab predict's very path
         except ValueError as error:
             raise LabError(str(error).replace("PIL image #0", "the upload"), 400) from None
-        return {"model": self.name, "top": [{"class": g.label, "probability": g.probability} for g in prediction.top]}
+        return {"model": self.name, "top": _top(prediction.top)}
 
     def _layers(self, names: Sequence[str] | None) -> list[str]:
         if names is None:
@@ -151,14 +151,10 @@ class LabModel:
         trained = self.trained
         with self._lock:
             logits, kept = capture_with_output(trained.model, trained.normalization.apply(pixels[None]), names)
-        probabilities = torch.softmax(logits.float() / trained.logit_temperature, dim=1)[0]
-        top = probabilities.topk(k)
+        (guesses,) = top_guesses(trained, trained.probabilities_of(logits), k)
         return {
             "model": self.name,
-            "top": [
-                {"class": trained.classes[i], "probability": p}
-                for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
-            ],
+            "top": _top(guesses),
             "input": {"shape": list(pixels.shape), "png": base64.b64encode(_png(pixels)).decode("ascii")},
             "layers": [_activation(name, kept[name][0]) for name in names],
         }
@@ -187,6 +183,11 @@ class LabModel:
         }
 
 
+def _top(guesses: Sequence[Guess]) -> list[dict[str, Any]]:
+    """The classes and their probabilities as the API answers them (``docs/lab-api.md``)."""
+    return [{"class": guess.label, "probability": guess.probability} for guess in guesses]
+
+
 def _activation(name: str, maps: torch.Tensor) -> dict[str, Any]:
     values = maps.float()
     low, high = float(values.min()), float(values.max())
@@ -207,16 +208,15 @@ def load_models(subjects: Sequence[Any]) -> list[LabModel]:
     Raises:
         ValueError: a subject that is neither a run nor a model name (the message suggests close names).
     """
-    from cnnlab.run import Run
-    from cnnlab.show import subject
+    from cnnlab.subjects import trained_model
 
     models: list[LabModel] = []
     for what in subjects:
-        trained = subject(what)
+        trained = trained_model(what)
         if trained.checkpoint is None:
             name, source = trained.name, "random weights"
         else:
-            folder = Run(trained.checkpoint).path
+            folder = trained.checkpoint.parent  # the run's directory
             name, source = folder.name or trained.name, str(os.fspath(trained.checkpoint))
         taken = {model.name for model in models}
         unique, count = name, 1

@@ -201,16 +201,16 @@ class Evaluation:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from cnnlab.viz.report import table_html
+        from cnnlab.inspection.tables import render_table
 
         notes = "".join(f"<p>note: {html.escape(note)}</p>" for note in self.notes)
         numbers = f"<p>top-1 {self.top1:.2%} &nbsp; top-5 {self.top5:.2%} &nbsp; loss {self.loss:.4f}</p>"
         parts = [f"<div><strong>{html.escape(self._heading())}</strong>", notes, numbers]
-        parts.append(table_html(["class", "images", "accuracy"], self._class_rows()))
+        parts.append(render_table(["class", "images", "accuracy"], self._class_rows(), "html"))
         if len(self.classes) <= 20:
             rows = [[name, *counts] for name, counts in zip(self.classes, self.confusion, strict=True)]
             parts.append("<p>Confusion matrix (rows: true class, columns: predicted):</p>")
-            parts.append(table_html(["true \\ predicted", *self.classes], rows))
+            parts.append(render_table(["true \\ predicted", *self.classes], rows, "html"))
         parts.append("</div>")
         return "".join(parts)
 

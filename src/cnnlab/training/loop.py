@@ -1,7 +1,8 @@
 """The training loop: data, model, optimiser, per-epoch metrics, checkpoints and resume.
 
-What the loop records goes into a run directory through :class:`cnnlab.run.Run`, which owns its format.
-Under torchrun only rank 0 writes. :func:`train` is the library's entry point (``cnnlab.train``).
+What the loop records goes into a run directory through :class:`~cnnlab.run_directory.RunDirectory`, which owns
+its format. Under torchrun only rank 0 writes. :func:`run_training` is what ``cnnlab.train`` (:func:`cnnlab.run.train`)
+calls: it returns the run directory's record, which ``cnnlab.train`` opens as a :class:`cnnlab.run.Run`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab import __version__
+from cnnlab.checkpoint import load_checkpoint
 from cnnlab.errors import SettingError
 from cnnlab.models import ImageClassifier, ModelOutput, create_model
-from cnnlab.run import EpochMetrics, Run, RunSummary
-from cnnlab.training.checkpoint import load_checkpoint
+from cnnlab.run_directory import RunDirectory
+from cnnlab.run_records import EpochMetrics, RunSummary
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.data import PreparedData, load_training_dataset, prepare_data
 from cnnlab.training.distributed import Distributed, setup_distributed
@@ -39,13 +41,13 @@ from cnnlab.training.session import (
     torch_settings,
 )
 
-__all__ = ["TrainingInterrupted", "TrainingStopped", "train"]
+__all__ = ["TrainingInterrupted", "TrainingStopped", "run_training"]
 
 
 class TrainingStopped(RuntimeError):
     """The loss became NaN or infinite. ``run`` is the run; ``checkpoint_kept`` says whether it has one."""
 
-    def __init__(self, message: str, run: Run | None, checkpoint_kept: bool) -> None:
+    def __init__(self, message: str, run: RunDirectory | None, checkpoint_kept: bool) -> None:
         super().__init__(message)
         self.run, self.checkpoint_kept = run, checkpoint_kept
 
@@ -53,7 +55,7 @@ class TrainingStopped(RuntimeError):
 class TrainingInterrupted(RuntimeError):
     """Ctrl-C: ``run`` holds a checkpoint of the moment it stopped; ``train(resume=run.path)`` continues it."""
 
-    def __init__(self, message: str, run: Run | None) -> None:
+    def __init__(self, message: str, run: RunDirectory | None) -> None:
         super().__init__(message)
         self.run = run
 
@@ -154,7 +156,7 @@ class Trainer:
         self.history: list[EpochMetrics] = []
         self.best_top1, self.best_epoch = -1.0, 0
         self.train_seconds = 0.0
-        self.run: Run  # the run directory: set once the data and model are ready (a failed start writes nothing)
+        self.run: RunDirectory  # set once the data and model are ready (a failed start writes nothing)
         self.bar: Any = None
 
     # ---------------------------------------------------------------------------------------------
@@ -384,7 +386,7 @@ class Trainer:
         )
 
 
-def train(
+def run_training(
     model: str | TrainConfig | None = None,
     *,
     config_file: str | os.PathLike[str] | None = None,
@@ -393,28 +395,10 @@ def train(
     log: Callable[[str], None] | None = None,
     overwrite: bool = False,
     **settings: Any,
-) -> Run:
-    """Train a model with its paper's recipe, or continue a run; returns the :class:`~cnnlab.run.Run`.
+) -> RunDirectory:
+    """Train a model, or continue a run, to the end of its epochs; returns the run directory it wrote.
 
-    ``cnnlab.train("lenet5", epochs=5)`` is ``cnnlab train lenet5 --epochs 5``: the recipe, then the settings
-    of ``config_file``, then ``settings`` (any :class:`~cnnlab.training.config.TrainConfig` field: ``epochs``,
-    ``lr``, ``optimizer``, ``data``, ``output``, ...).
-
-    Args:
-        model: a registry name, or a resolved :class:`~cnnlab.training.config.TrainConfig`.
-        config_file: a JSON file of settings (a run's ``config.json`` is one).
-        resume: continue this run (its directory or a checkpoint) exactly where it stopped; only ``epochs``
-            may be given with it, to train on past the original number.
-        progress: show a progress bar (in a terminal or in Jupyter).
-        log: called with each message (data notes, one line per epoch); ``None``: no messages.
-        overwrite: replace a run that ``output`` already holds (by default that is refused: a run never
-            replaces another).
-        **settings: training settings that override the recipe and the file.
-
-    Raises:
-        ValueError: an unknown model, setting or dataset, a bad value, a bad checkpoint to resume.
-        TrainingStopped: the loss became NaN or infinite.
-        TrainingInterrupted: Ctrl-C; a checkpoint was saved.
+    The arguments and errors are :func:`cnnlab.train`'s (:func:`cnnlab.run.train`), which calls this.
     """
     state, run = None, None
     if resume is not None:
@@ -448,13 +432,13 @@ def _run(
     log: Callable[[str], None],
     progress: bool,
     overwrite: bool,
-) -> Run:
+) -> RunDirectory:
     """A new run, or the rest of the one ``state`` checkpointed, to the end of its epochs."""
     run_dir = new_run_dir(config, dist) if state is None else Path(config.output or ".")
     if state is None:
         # Every process checks, before the data loads (a refusal costs nothing), so that all of a torchrun job
         # stop together; the barrier keeps the main process from writing there before the others have looked.
-        Run.check_free(run_dir, overwrite=overwrite)
+        RunDirectory.check_free(run_dir, overwrite=overwrite)
         dist.barrier()
     trainer = Trainer(config, dist, log)
     if state is not None:
@@ -464,7 +448,8 @@ def _run(
                 f"{run_dir} already trained {trainer.epoch} of {config.epochs} epochs; pass <epochs=N> to go on"
             )
         trainer.log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.batches_done + 1}")
-    trainer.run = Run.create(run_dir, config, write=dist.is_main, resume=state is not None, overwrite=overwrite)
+    resumed = state is not None
+    trainer.run = RunDirectory.create(run_dir, config, write=dist.is_main, resume=resumed, overwrite=overwrite)
     writer = _tensorboard(run_dir) if dist.is_main else None
     trainer.bar = progress_bar(trainer, progress)
     try:
@@ -487,7 +472,7 @@ def _run(
             writer.close()
 
 
-def _finish(trainer: Trainer, run_dir: Path) -> Run:
+def _finish(trainer: Trainer, run_dir: Path) -> RunDirectory:
     run = trainer.run
     if trainer.data.val is not None and run.checkpoint_path("best").is_file():
         best = load_checkpoint(run.checkpoint_path("best"), model=trainer.config.model)

@@ -15,7 +15,7 @@ from cnnlab.data.preprocess import ImageSource, describe_source
 from cnnlab.errors import SettingError
 from cnnlab.training.trained import TrainedModel
 
-__all__ = ["Guess", "Prediction", "image_sources", "predict"]
+__all__ = ["Guess", "Prediction", "image_sources", "predict", "top_guesses"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,16 @@ class Prediction:
             return f"{self.image}\n  error: {self.error}"
         width = max(len(guess.label) for guess in self.top)
         return "\n".join([self.image, *(f"  {g.label:<{width}}  {g.probability:7.2%}" for g in self.top)])
+
+
+def top_guesses(trained: TrainedModel, probabilities: torch.Tensor, k: int) -> list[tuple[Guess, ...]]:
+    """The ``k`` most likely classes (all, when there are fewer) of each row of ``probabilities``
+    (``(N, classes)``, from :meth:`~cnnlab.training.trained.TrainedModel.probabilities`), most likely first."""
+    top = probabilities.topk(min(k, trained.num_classes), dim=1)
+    return [
+        tuple(Guess(trained.classes[i], i, p) for p, i in zip(values, indices, strict=True))
+        for values, indices in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+    ]
 
 
 def image_sources(images: Sequence[ImageSource] | ImageSource) -> list[ImageSource]:
@@ -163,14 +173,11 @@ def _predict_batch(
     good = [tensor for tensor in prepared if isinstance(tensor, torch.Tensor)]
     if not good:
         return [Prediction(name, (), None, str(error)) for (_, name), error in zip(batch, prepared, strict=True)]
-    top = trained.probabilities(torch.stack(good)).topk(min(k, trained.num_classes), dim=1)
-    ranked = iter(zip(top.values.tolist(), top.indices.tolist(), strict=True))
+    ranked = iter(top_guesses(trained, trained.probabilities(torch.stack(good)), k))
     predictions = []
     for (_, name), item in zip(batch, prepared, strict=True):
         if isinstance(item, str):
             predictions.append(Prediction(name, (), None, item))
             continue
-        values, indices = next(ranked)
-        guesses = tuple(Guess(trained.classes[i], i, p) for p, i in zip(values, indices, strict=True))
-        predictions.append(Prediction(name, guesses, item))
+        predictions.append(Prediction(name, next(ranked), item))
     return predictions

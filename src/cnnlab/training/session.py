@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
+from cnnlab.checkpoint import load_checkpoint
 from cnnlab.errors import SettingError
-from cnnlab.run import Run
-from cnnlab.training.checkpoint import load_checkpoint
+from cnnlab.run_directory import RunDirectory
 from cnnlab.training.config import TrainConfig, load_config_file, resolve_config
 from cnnlab.training.distributed import Distributed
 
@@ -96,11 +96,11 @@ def progress_bar(trainer: Any, enabled: bool) -> Any:
     )
 
 
-def resume_state(resume: str | os.PathLike[str]) -> tuple[Run, dict[str, Any]]:
+def resume_state(resume: str | os.PathLike[str]) -> tuple[RunDirectory, dict[str, Any]]:
     """The run to continue and its checkpoint: a run directory's last one, or the checkpoint file given."""
     path = Path(resume).expanduser()
     try:
-        run = Run(path)
+        run = RunDirectory(path)
         checkpoint = run.checkpoint() if path.is_file() else run.checkpoint("last")
     except ValueError:
         if path.is_dir():

@@ -14,11 +14,11 @@ from typing import Any
 
 import torch
 
+from cnnlab.checkpoint import load_checkpoint
 from cnnlab.data.facts import IMAGENET_MEAN, IMAGENET_STD
 from cnnlab.data.loader import Normalization
 from cnnlab.data.preprocess import Preprocessing
 from cnnlab.models import ImageClassifier, create_model, get_spec
-from cnnlab.training.checkpoint import load_checkpoint
 from cnnlab.training.config import TrainConfig
 
 __all__ = ["WEIGHTS", "TrainedModel", "load_trained_model", "untrained_model"]
@@ -82,8 +82,11 @@ class TrainedModel:
     @torch.no_grad()
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """``softmax(logits / T)`` for uint8 images ``(N, C, H, W)`` already fitted to :attr:`input_size`."""
-        logits = self.model(self.normalization.apply(images)).float()
-        return torch.softmax(logits / self.logit_temperature, dim=1)
+        return self.probabilities_of(self.model(self.normalization.apply(images)))
+
+    def probabilities_of(self, logits: torch.Tensor) -> torch.Tensor:
+        """``softmax(logits / T)`` of logits ``(N, classes)`` this model computed: the one place that says so."""
+        return torch.softmax(logits.float() / self.logit_temperature, dim=1)
 
     def metadata(self) -> dict[str, Any]:
         """What another runtime needs to feed the model and read its output (written beside an export)."""

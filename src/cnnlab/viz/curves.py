@@ -13,7 +13,7 @@ from matplotlib.ticker import MaxNLocator
 from cnnlab.viz.figure import Picture, new_picture
 
 if TYPE_CHECKING:
-    from cnnlab.run import EpochMetrics
+    from cnnlab.run_records import EpochMetrics
 
 __all__ = ["plot_curves", "plot_learning_rate"]
 

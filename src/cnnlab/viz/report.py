@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Section", "facts_html", "image_tag", "paragraph", "render_report", "table_html"]
+__all__ = ["Section", "facts_html", "image_tag", "paragraph", "render_report"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
@@ -60,23 +60,6 @@ def image_tag(png: Figure | bytes | str | Path, alt: str, caption: str = "") -> 
     uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     text = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return f'<figure><img src="{uri}" alt="{html.escape(alt)}">{text}</figure>'
-
-
-def table_html(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A table; integers get thousands separators, and numbers are right-aligned."""
-
-    def cell(value: object) -> str:
-        if isinstance(value, bool) or value is None:
-            return f"<td>{'-' if value is None else value}</td>"
-        if isinstance(value, int):
-            return f'<td class="number">{value:,}</td>'
-        if isinstance(value, float):
-            return f'<td class="number">{value:.4g}</td>'
-        return f"<td>{html.escape(str(value))}</td>"
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "\n".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
 def facts_html(facts: Sequence[tuple[str, object]]) -> str:

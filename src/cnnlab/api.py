@@ -1,0 +1,79 @@
+"""The library's calls that describe any network: a model name, an ``nn.Module``, a run, its directory or a
+checkpoint (``cnnlab.summary``, ``cnnlab.trace_graph``, ``cnnlab.draw``).
+
+Each resolves what it is given once (:func:`cnnlab.subjects.network`: a run is its trained network at the size it
+was trained on) and hands the network to the function on the floor below that does the work, which knows only
+names and modules.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from cnnlab.subjects import Subject, network
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from cnnlab.inspection.graph import NetworkGraph
+    from cnnlab.inspection.summary import ModelSummary
+    from cnnlab.viz.architecture import Drawing
+
+__all__ = ["draw", "summary", "trace_graph"]
+
+Network = Subject | os.PathLike | str
+"""A model name, an ``nn.Module``, a run, its directory or a checkpoint, or a trained model."""
+
+
+def summary(
+    model: nn.Module | Network, input_size: tuple[int, int, int] | None = None, *, depth: int | None = None
+) -> ModelSummary:
+    """Summarize a model for one input of ``input_size`` ``(C, H, W)`` (default: the model's own).
+
+    ``model`` is a registry name, any ``nn.Module``, or a run (``cnnlab.Run``, a run directory or a checkpoint:
+    its model at the size it was trained on). Per layer: output shape, parameters, window, MACs, FLOPs and the
+    receptive field; ``str()`` of the result is ``cnnlab summary``'s table, and Jupyter shows it as an HTML
+    table. See :func:`cnnlab.inspection.summary.summarize`, which this calls.
+
+    Args:
+        model: what to summarize.
+        input_size: ``(C, H, W)``.
+        depth: one row per module ``depth`` levels down (``inception4a``, ``layer1.0``: whole blocks, their
+            parameters and MACs summed) instead of one per layer; ``None``: every layer.
+
+    Raises:
+        ValueError: unknown model, a depth below 1, or an input the model does not accept (the message says what
+            fits).
+    """
+    from cnnlab.inspection.summary import summarize
+
+    resolved, size = network(model, input_size)
+    return summarize(resolved, size, depth=depth)
+
+
+def trace_graph(
+    model: nn.Module | Network, input_size: tuple[int, int, int] | None = None, *, within: str = ""
+) -> NetworkGraph:
+    """The graph of ``model`` (a registry name, an ``nn.Module`` or a run) for one input of ``input_size``.
+
+    See :func:`cnnlab.inspection.graph.trace_graph`, which this calls once the run is resolved.
+    """
+    from cnnlab.inspection.graph import trace_graph as trace
+
+    resolved, size = network(model, input_size)
+    return trace(resolved, size, within=within)
+
+
+def draw(
+    model: nn.Module | Network, input_size: tuple[int, int, int] | None = None, *, style: str | None = None
+) -> Drawing:
+    """A drawing of ``model``'s architecture (a registry name, an ``nn.Module`` or a run), every number from the
+    same summary as ``cnnlab summary``.
+
+    See :func:`cnnlab.viz.architecture.draw`, which this calls once the run is resolved.
+    """
+    from cnnlab.viz.architecture import draw as draw_network
+
+    resolved, size = network(model, input_size)
+    return draw_network(resolved, size, style=style)

@@ -1,0 +1,85 @@
+"""What a picture, a summary, a drawing or the lab is of, resolved in one place.
+
+A *subject* is a model name from :func:`cnnlab.list_models` (the model with seeded random weights), a run
+(:class:`cnnlab.Run`), its directory or one of its checkpoints (its trained weights, fed as training fed them),
+or a :class:`~cnnlab.training.trained.TrainedModel`. A name is looked up first, as ``cnnlab summary`` always
+did: write ``./lenet5`` for a run directory called ``lenet5``. The command line, the lab, :mod:`cnnlab.show`,
+``cnnlab.summary`` and ``cnnlab.draw`` all resolve their subjects here.
+
+This module sits beside :mod:`cnnlab.show` and below :class:`cnnlab.run.Run`: it knows a run only as its
+directory's record (:class:`~cnnlab.run_directory.RunDirectory`), and asks anything that holds a trained model
+(a ``Run`` keeps the ones it loaded) for it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from torch import nn
+
+from cnnlab.models import list_models
+from cnnlab.run_directory import RunDirectory
+from cnnlab.training.trained import TrainedModel, load_trained_model, untrained_model
+
+__all__ = ["HoldsTrainedModel", "Subject", "network", "trained_model"]
+
+
+@runtime_checkable
+class HoldsTrainedModel(Protocol):
+    """Anything that gives its trained model: a :class:`cnnlab.Run` (which keeps the models it loaded)."""
+
+    def trained(self) -> TrainedModel: ...
+
+
+Subject = RunDirectory | HoldsTrainedModel | TrainedModel | str | os.PathLike
+"""What a picture is of: a run (or its directory or checkpoint), a trained model, or a model name."""
+
+
+def _of_run(run: RunDirectory | HoldsTrainedModel) -> TrainedModel:
+    if isinstance(run, HoldsTrainedModel):
+        return run.trained()
+    return load_trained_model(run.checkpoint())
+
+
+def trained_model(what: Subject) -> TrainedModel:
+    """The model ``what`` names, with its weights and its preprocessing (see the module's docstring).
+
+    Raises:
+        ValueError: neither an existing path nor a model name (close model names are suggested); a run or a
+            checkpoint that cannot be read.
+    """
+    if isinstance(what, TrainedModel):
+        return what
+    if isinstance(what, RunDirectory | HoldsTrainedModel):
+        return _of_run(what)
+    text, names = str(what), list_models()
+    if text in names:
+        return untrained_model(text)
+    if Path(what).expanduser().exists():
+        return _of_run(RunDirectory(what))
+    close = difflib.get_close_matches(text, names, n=3)
+    hint = f"; did you mean {' or '.join(close)}?" if close else " (list_models() lists the models)"
+    raise ValueError(f"{text} is neither a run directory, a checkpoint nor a model name{hint}")
+
+
+def network(
+    what: Subject | nn.Module, input_size: tuple[int, int, int] | None = None
+) -> tuple[nn.Module | str, tuple[int, int, int] | None]:
+    """What a summary or a drawing describes, and at which input size.
+
+    A model name stays a name (the summary builds it on the meta device, without weights) and a module stays
+    itself, at ``input_size``; a run, its directory or checkpoint, or a trained model gives its network at
+    ``input_size`` or else at the size it was trained on. A string that is neither a name nor a path is passed
+    on as a name, for the registry to say which names are close.
+    """
+    if isinstance(what, str | os.PathLike):
+        text = str(what)
+        if text in list_models() or not Path(what).expanduser().exists():
+            return text, input_size
+    elif not isinstance(what, RunDirectory | HoldsTrainedModel | TrainedModel):
+        return what, input_size  # a module, or whatever the summary then refuses with a message
+    trained = trained_model(what)
+    return trained.model, input_size or trained.input_size
