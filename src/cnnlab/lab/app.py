@@ -86,9 +86,22 @@ class _Lab:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+Answer = Callable[["_Lab", Request], Awaitable[Any]]
+
+_API: list[tuple[str, Answer, list[str]]] = []
+"""The JSON endpoints (``docs/lab-api.md``): path, what answers it, its methods. An endpoint is declared once, by
+:func:`_api` above the function that answers it."""
 
 
-def _answers(handler: Callable[[_Lab, Request], Awaitable[Any]], lab: _Lab) -> Handler:
+def _api(path: str, *methods: str) -> Callable[[Answer], Answer]:
+    def declare(answer: Answer) -> Answer:
+        _API.append((path, answer, list(methods or ("GET",))))
+        return answer
+
+    return declare
+
+
+def _answers(handler: Answer, lab: _Lab) -> Handler:
     """An endpoint that answers JSON, and any :class:`LabError` as ``{"error": ...}`` with its status."""
 
     async def endpoint(request: Request) -> Response:
@@ -100,10 +113,12 @@ def _answers(handler: Callable[[_Lab, Request], Awaitable[Any]], lab: _Lab) -> H
     return endpoint
 
 
+@_api("/api/models")
 async def _models(lab: _Lab, request: Request) -> Any:
     return {"models": [model.describe() for model in lab.models.values()]}
 
 
+@_api("/api/predict", "POST")
 async def _predict(lab: _Lab, request: Request) -> Any:
     model = lab.model(request)
     k = lab.whole_number(request, "k", 5)
@@ -111,6 +126,7 @@ async def _predict(lab: _Lab, request: Request) -> Any:
     return await run_in_threadpool(model.predict, data, k)
 
 
+@_api("/api/inspect", "POST")
 async def _inspect(lab: _Lab, request: Request) -> Any:
     model = lab.model(request)
     k = lab.whole_number(request, "k", 5)
@@ -120,6 +136,7 @@ async def _inspect(lab: _Lab, request: Request) -> Any:
     return await run_in_threadpool(model.inspect, data, layers, k)
 
 
+@_api("/api/field")
 async def _field(lab: _Lab, request: Request) -> Any:
     model = lab.model(request)
     layer = request.query_params.get("layer")
@@ -129,6 +146,7 @@ async def _field(lab: _Lab, request: Request) -> Any:
     return model.field(layer, y, x)
 
 
+@_api("/api/samples")
 async def _samples(lab: _Lab, request: Request) -> Any:
     found = await run_in_threadpool(lab.samples)
     return {"samples": [{"name": s.name, "label": s.label, "url": f"/api/samples/{s.name}"} for s in found.values()]}
@@ -168,11 +186,7 @@ def create_app(
     routes = [
         Route("/", index),
         Route("/favicon.ico", no_icon),
-        Route("/api/models", _answers(_models, lab)),
-        Route("/api/predict", _answers(_predict, lab), methods=["POST"]),
-        Route("/api/inspect", _answers(_inspect, lab), methods=["POST"]),
-        Route("/api/field", _answers(_field, lab)),
-        Route("/api/samples", _answers(_samples, lab)),
+        *(Route(path, _answers(answer, lab), methods=methods) for path, answer, methods in _API),
         Route("/api/samples/{name}", sample),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -108,14 +108,14 @@ class Drawing:
 
 
 def draw(
-    model: nn.Module | str | Any,
+    model: nn.Module | str,
     input_size: tuple[int, int, int] | None = None,
     *,
     style: str | None = None,
 ) -> Drawing:
     """A drawing of ``model``'s architecture, every number from the same summary as ``cnnlab summary``.
 
-    ``cnnlab.draw``. ``model`` is a registry name, any ``nn.Module`` (with ``input_size``), or a run (its
+    ``model`` is a registry name or any ``nn.Module`` (with ``input_size``); ``cnnlab.draw`` takes a run too (its
     model at the size it was trained on).
 
     Args:
