@@ -4,16 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnlab.layers.lenet import (
-    LENET5_C3_TABLE,
-    LENET5_RBF_BITMAPS,
-    CoveringConv2d,
-    EuclideanRBF,
-    ScaledTanh,
-    SparseConv2d,
-    TrainableSubsampling,
-    connections_from_table,
-)
+from cnnlab.layers import lenet
 from cnnlab.layers.normalization import LocalResponseNorm2d
 
 # Table I read by C3 map (shared/reference/paper_facts.md §1.2), typed independently of the rows.
@@ -25,20 +16,20 @@ PAPER_C3_INPUTS = [
 
 
 def test_c3_table_is_the_papers_table_i():
-    connections = connections_from_table(LENET5_C3_TABLE)
+    connections = lenet.connections_from_table(lenet.LENET5_C3_TABLE)
     assert [set(inputs) for inputs in connections] == PAPER_C3_INPUTS
     assert sum(len(inputs) for inputs in connections) == 60
 
 
 def test_sparse_c3_has_1516_parameters_against_2416_dense():
-    c3 = SparseConv2d(connections_from_table(LENET5_C3_TABLE), in_channels=6, kernel_size=5)
+    c3 = lenet.SparseConv2d(lenet.connections_from_table(lenet.LENET5_C3_TABLE), in_channels=6, kernel_size=5)
     assert sum(p.numel() for p in c3.parameters()) == 1_516
     assert sum(p.numel() for p in torch.nn.Conv2d(6, 16, 5).parameters()) == 2_416
     assert c3(torch.randn(2, 6, 14, 14)).shape == (2, 16, 10, 10)
 
 
 def test_sparse_conv_is_a_conv_with_the_unconnected_kernels_zero():
-    c3 = SparseConv2d(connections_from_table(LENET5_C3_TABLE), in_channels=6, kernel_size=5)
+    c3 = lenet.SparseConv2d(lenet.connections_from_table(lenet.LENET5_C3_TABLE), in_channels=6, kernel_size=5)
     mask = c3.mask
     assert mask.shape == (6, 16)
     assert [set(torch.nonzero(mask[:, j]).flatten().tolist()) for j in range(16)] == PAPER_C3_INPUTS
@@ -50,7 +41,7 @@ def test_sparse_conv_is_a_conv_with_the_unconnected_kernels_zero():
 
 
 def test_sparse_conv_gradient_stays_off_the_missing_connections():
-    c3 = SparseConv2d([(0,), (0, 1)], in_channels=2, kernel_size=3)
+    c3 = lenet.SparseConv2d([(0,), (0, 1)], in_channels=2, kernel_size=3)
     x = torch.randn(1, 2, 5, 5, requires_grad=True)
     out = c3(x)
     out[:, 0].sum().backward()  # output map 0 reads only input map 0
@@ -63,16 +54,16 @@ def test_sparse_conv_gradient_stays_off_the_missing_connections():
 )
 def test_sparse_conv_rejects_a_bad_table(connections, message):
     with pytest.raises(ValueError, match=message):
-        SparseConv2d(connections, in_channels=2, kernel_size=3)
+        lenet.SparseConv2d(connections, in_channels=2, kernel_size=3)
 
 
 def test_connection_table_rows_must_be_x_and_dots():
     with pytest.raises(ValueError, match=r"'X' and '\.'"):
-        connections_from_table(["X . Y", "X X X"])
+        lenet.connections_from_table(["X . Y", "X X X"])
 
 
 def test_trainable_subsampling_is_coefficient_times_sum_plus_bias():
-    s2 = TrainableSubsampling(6)
+    s2 = lenet.TrainableSubsampling(6)
     assert sum(p.numel() for p in s2.parameters()) == 12  # Sec. II-B: S2 has 12 trainable parameters
     with torch.no_grad():
         s2.weight.copy_(torch.arange(1.0, 7.0))
@@ -82,18 +73,18 @@ def test_trainable_subsampling_is_coefficient_times_sum_plus_bias():
     assert out.shape == (2, 6, 14, 14)
     region_sum = x[:, :, 2:4, 6:8].sum(dim=(2, 3))
     torch.testing.assert_close(out[:, :, 1, 3], region_sum * s2.weight + s2.bias)
-    assert sum(p.numel() for p in TrainableSubsampling(16).parameters()) == 32  # S4
+    assert sum(p.numel() for p in lenet.TrainableSubsampling(16).parameters()) == 32  # S4
 
 
 def test_trainable_subsampling_starts_as_average_pooling():
     x = torch.randn(1, 6, 8, 8)
-    torch.testing.assert_close(TrainableSubsampling(6)(x), F.avg_pool2d(x, 2))
+    torch.testing.assert_close(lenet.TrainableSubsampling(6)(x), F.avg_pool2d(x, 2))
 
 
 @pytest.mark.parametrize(("size", "k"), [((7, 9), 2), ((10, 10), 3), ((11, 6), 5)])
 def test_trainable_subsampling_drops_a_remainder_as_pooling_does(size, k):
     x = torch.randn(2, 3, *size, requires_grad=True)
-    layer = TrainableSubsampling(3, kernel_size=k)
+    layer = lenet.TrainableSubsampling(3, kernel_size=k)
     out = layer(x)  # training: the sums as matrix products
     with torch.no_grad():
         torch.testing.assert_close(layer.eval()(x), out)  # evaluation: as a pooling
@@ -105,7 +96,7 @@ def test_trainable_subsampling_drops_a_remainder_as_pooling_does(size, k):
 
 
 def test_c5_is_a_convolution_computed_as_a_matrix_product_at_its_kernel_size():
-    c5 = CoveringConv2d(16, 120, 5)
+    c5 = lenet.CoveringConv2d(16, 120, 5)
     reference = torch.nn.Conv2d(16, 120, 5)
     reference.load_state_dict(c5.state_dict())  # the same parameters, under the same names
     x = torch.randn(4, 16, 5, 5, requires_grad=True)
@@ -119,27 +110,27 @@ def test_c5_is_a_convolution_computed_as_a_matrix_product_at_its_kernel_size():
 
 
 def test_scaled_tanh_maps_plus_minus_one_to_themselves():
-    f = ScaledTanh()
+    f = lenet.ScaledTanh()
     values = f(torch.tensor([1.0, -1.0, 0.0], dtype=torch.float64))
     torch.testing.assert_close(values, torch.tensor([0.9999973, -0.9999973, 0.0], dtype=torch.float64))
     assert f(torch.tensor(100.0)).item() == pytest.approx(1.7159)
 
 
 def test_rbf_prototypes_are_ten_fixed_7x12_bitmaps_of_plus_minus_one():
-    assert len(LENET5_RBF_BITMAPS) == 10
-    assert all(len(b) == 12 and all(len(row) == 7 for row in b) for b in LENET5_RBF_BITMAPS)
-    rbf = EuclideanRBF.lenet5()
+    assert len(lenet.LENET5_RBF_BITMAPS) == 10
+    assert all(len(b) == 12 and all(len(row) == 7 for row in b) for b in lenet.LENET5_RBF_BITMAPS)
+    rbf = lenet.EuclideanRBF.lenet5()
     assert list(rbf.parameters()) == []
     assert rbf.prototypes.shape == (10, 84) and rbf.prototypes.numel() == 840
     assert set(rbf.prototypes.unique().tolist()) == {-1.0, 1.0}
     assert "prototypes" in rbf.state_dict()
     distances = torch.cdist(rbf.prototypes, rbf.prototypes)
     assert (distances + torch.eye(10) > 0).all(), "two digits share a prototype"
-    assert sum(p.numel() for p in EuclideanRBF.lenet5(trainable=True).parameters()) == 840
+    assert sum(p.numel() for p in lenet.EuclideanRBF.lenet5(trainable=True).parameters()) == 840
 
 
 def test_rbf_output_is_the_squared_distance_to_each_prototype():
-    rbf = EuclideanRBF.lenet5()
+    rbf = lenet.EuclideanRBF.lenet5()
     x = torch.randn(4, 84)
     torch.testing.assert_close(rbf(x), torch.cdist(x, rbf.prototypes) ** 2, rtol=1e-4, atol=1e-4)
     assert rbf(rbf.prototypes).argmin(dim=1).tolist() == list(range(10))

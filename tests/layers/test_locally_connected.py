@@ -8,26 +8,17 @@ from hypothesis import strategies as st
 
 from cnnlab.layers.locally_connected import LocallyConnected2d, locally_connected2d_reference
 from cnnlab.layers.shapes import conv_output_size
+from tests.layers._strategies import windows
 
 
 @st.composite
 def settings_that_fit(draw):
-    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    window = draw(windows(max_padding=2))
+    k, p, d = window["kernel_size"], window["padding"], window["dilation"]
     smallest = [max(1, d[a] * (k[a] - 1) + 1 - 2 * p[a]) for a in range(2)]  # the kernel must fit
     size = (draw(st.integers(smallest[0], 9)), draw(st.integers(smallest[1], 9)))
-    return {
-        "in_channels": draw(st.integers(1, 3)),
-        "out_channels": draw(st.integers(1, 3)),
-        "input_size": size,
-        "kernel_size": k,
-        "stride": s,
-        "padding": p,
-        "dilation": d,
-        "bias": draw(st.booleans()),
-    }
+    channels = {"in_channels": draw(st.integers(1, 3)), "out_channels": draw(st.integers(1, 3))}
+    return {**channels, "input_size": size, **window, "bias": draw(st.booleans())}
 
 
 @given(settings_that_fit(), st.integers(1, 3))

@@ -12,22 +12,21 @@ from cnnlab.layers.transposed import (
     conv_transpose2d_by_zero_insertion,
     insert_zeros,
 )
+from tests.layers._strategies import windows
 
 
 @st.composite
 def transposed_settings(draw):
-    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    p = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    window = draw(windows(max_padding=3))
+    s, d = window["stride"], window["dilation"]
     op = tuple(draw(st.integers(0, max(s[a], d[a]) - 1)) for a in range(2))
-    return {"stride": s, "dilation": d, "padding": p, "output_padding": op, "kernel": k}
+    return {**window, "output_padding": op}
 
 
 @given(transposed_settings(), st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.integers(1, 3))
 def test_equals_conv_transpose2d(settings, h, w, in_c, out_c):
     x = torch.randn(2, in_c, h, w, dtype=torch.float64)
-    weight = torch.randn(in_c, out_c, *settings["kernel"], dtype=torch.float64)
+    weight = torch.randn(in_c, out_c, *settings["kernel_size"], dtype=torch.float64)
     bias = torch.randn(out_c, dtype=torch.float64)
     args = {k: settings[k] for k in ("stride", "padding", "output_padding", "dilation")}
     try:

@@ -7,13 +7,15 @@ only a ``k x k`` window, but each output position has its own kernel and bias. T
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.layers._utils import IntPair, pair
+from cnnlab.layers._utils import ConvShaped, IntPair, pair
 from cnnlab.layers.shapes import conv_output_size
 
 __all__ = ["LocallyConnected2d", "locally_connected2d", "locally_connected2d_reference"]
@@ -51,6 +53,8 @@ def locally_connected2d(
     stride: IntPair = 1,
     padding: IntPair = 0,
     dilation: IntPair = 1,
+    *,
+    method: Literal["unfold", "loop"] = "unfold",
 ) -> torch.Tensor:
     """Apply a locally connected layer.
 
@@ -60,10 +64,30 @@ def locally_connected2d(
             ``weight[y, x]`` is the kernel of output position ``(y, x)``, laid out like a conv kernel.
         bias: one bias per output unit, ``(C_out, H_out, W_out)``, or ``None``.
         stride, padding, dilation: as for ``conv2d``.
+        method: ``"unfold"``, every window gathered at once and one batched matrix product; or ``"loop"``, the
+            definition, one output position at a time: slow, obvious, and the oracle for the tests.
 
     Returns:
         ``(N, C_out, H_out, W_out)``.
     """
+    if method == "unfold":
+        out = _unfolded(x, weight, stride, padding, dilation)
+    elif method == "loop":
+        out = _position_by_position(
+            x, weight, pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+        )
+    else:
+        raise ValueError(f"method must be 'unfold' or 'loop', got {method!r}")
+    return out if bias is None else out + bias
+
+
+# The definition, one output position at a time: slow, obvious, and the oracle for the tests and benchmarks.
+locally_connected2d_reference = functools.partial(locally_connected2d, method="loop")
+
+
+def _unfolded(
+    x: torch.Tensor, weight: torch.Tensor, stride: IntPair, padding: IntPair, dilation: IntPair
+) -> torch.Tensor:
     out_h, out_w, out_c, in_c, k_h, k_w = weight.shape
     # (N, C_in*kH*kW, L): the window each output position sees, one column per position.
     columns = F.unfold(x, (k_h, k_w), dilation=dilation, padding=padding, stride=stride)
@@ -77,27 +101,13 @@ def locally_connected2d(
     # the way in (hence .contiguous()) and on the way back (hence _dense_gradient).
     kernels = weight.reshape(out_h * out_w, out_c, in_c * k_h * k_w)
     out = torch.bmm(columns.permute(2, 0, 1).contiguous(), kernels.transpose(1, 2))  # (L, N, C_out)
-    out = _DenseGradient.apply(out).permute(1, 2, 0).reshape(x.shape[0], out_c, out_h, out_w)
-    if bias is not None:
-        out = out + bias
-    return out
+    return _DenseGradient.apply(out).permute(1, 2, 0).reshape(x.shape[0], out_c, out_h, out_w)
 
 
-def locally_connected2d_reference(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride: IntPair = 1,
-    padding: IntPair = 0,
-    dilation: IntPair = 1,
+def _position_by_position(
+    x: torch.Tensor, weight: torch.Tensor, stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int]
 ) -> torch.Tensor:
-    """The definition, one output position at a time: slow, obvious, and the oracle for the tests.
-
-    Same arguments and result as :func:`locally_connected2d`.
-    """
-    s_h, s_w = pair(stride, "stride")
-    d_h, d_w = pair(dilation, "dilation")
-    p_h, p_w = pair(padding, "padding")
+    (s_h, s_w), (p_h, p_w), (d_h, d_w) = stride, padding, dilation
     out_h, out_w, out_c, _, k_h, k_w = weight.shape
     padded = F.pad(x, (p_w, p_w, p_h, p_h))
     out = x.new_zeros(x.shape[0], out_c, out_h, out_w)
@@ -106,12 +116,10 @@ def locally_connected2d_reference(
             top, left = y * s_h, x_pos * s_w
             window = padded[:, :, top : top + d_h * (k_h - 1) + 1 : d_h, left : left + d_w * (k_w - 1) + 1 : d_w]
             out[:, :, y, x_pos] = torch.einsum("nchw,ochw->no", window, weight[y, x_pos])
-    if bias is not None:
-        out = out + bias
     return out
 
 
-class LocallyConnected2d(nn.Module):
+class LocallyConnected2d(ConvShaped):
     """A convolution-shaped layer with unshared weights: one kernel and one bias per output position.
 
     It has ``H_out * W_out * C_out * (C_in * kH * kW + 1)`` parameters, ``H_out * W_out`` times those
@@ -140,16 +148,8 @@ class LocallyConnected2d(nn.Module):
         dilation: IntPair = 1,
         bias: bool = True,
     ) -> None:
-        super().__init__()
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"channels must be positive, got in={in_channels}, out={out_channels}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation)
         self.input_size = pair(input_size, "input_size")
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
-        self.dilation = pair(dilation, "dilation")
         self.output_size = _output_hw(self.input_size, self.kernel_size, self.stride, self.padding, self.dilation)
         self.weight = nn.Parameter(torch.empty(*self.output_size, out_channels, in_channels, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels, *self.output_size)) if bias else None

@@ -50,7 +50,11 @@ class GlobalAvgPool2d(nn.Module):
 
 
 class _LearnedPool2d(nn.Module):
-    """What the learned poolings share: the window, its checks, and one parameter per layer or channel."""
+    """What the learned poolings share: the window, its checks, and one parameter per layer or channel.
+
+    ``**start`` gives the learned parameters' starting values, by the names the subclass's
+    :meth:`_create_parameters` takes (``initial_p`` for :class:`LearnedLPPool2d`); any other name is a TypeError.
+    """
 
     def __init__(
         self,
@@ -59,6 +63,7 @@ class _LearnedPool2d(nn.Module):
         padding: IntPair = 0,
         ceil_mode: bool = False,
         num_channels: int | None = None,
+        **start: float,
     ) -> None:
         super().__init__()
         self.kernel_size = pair(kernel_size, "kernel_size")
@@ -70,7 +75,7 @@ class _LearnedPool2d(nn.Module):
         if num_channels is not None and num_channels < 1:
             raise ValueError(f"num_channels must be positive or None (one parameter per layer), got {num_channels}")
         self.num_channels = num_channels
-        self._create_parameters()
+        self._create_parameters(**start)
 
     def _create_parameters(self) -> None:
         """Subclasses create their learned parameters here (one per layer, or one per channel)."""
@@ -193,18 +198,11 @@ class LearnedLPPool2d(_LearnedPool2d):
     Unlike ``nn.LPPool2d`` this averages instead of summing, so that ``p = 1`` is mean pooling, and
     it divides by each region's own maximum before raising to the power: ``|x|^p`` would overflow
     float32 for large p, and with the region's maximum in every region the limit ``p = inf`` is exact.
+    The keyword ``initial_p`` (default 2, at least 1) sets where p starts.
     """
 
-    def __init__(
-        self,
-        kernel_size: IntPair,
-        stride: IntPair | None = None,
-        padding: IntPair = 0,
-        ceil_mode: bool = False,
-        num_channels: int | None = None,
-        initial_p: float = 2.0,
-    ) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode, num_channels)
+    def _create_parameters(self, initial_p: float = 2.0) -> None:
+        """``initial_p``: the exponent at the start, at least 1."""
         if not initial_p >= 1:
             raise ValueError(f"initial_p must be at least 1, got {initial_p}")
         self.p_raw = nn.Parameter(torch.full((self._param_count,), _softplus_inverse(initial_p - 1)))

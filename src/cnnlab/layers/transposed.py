@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.layers._utils import IntPair, pair
+from cnnlab.layers._utils import ConvShaped, IntPair, pair
 from cnnlab.layers.shapes import transposed_output_size
 
 __all__ = [
@@ -90,7 +90,7 @@ def conv_transpose2d_by_zero_insertion(
     return F.conv2d(stretched, flipped, bias, stride=1, dilation=dilation)
 
 
-class ZeroInsertionConvTranspose2d(nn.Module):
+class ZeroInsertionConvTranspose2d(ConvShaped):
     """``nn.ConvTranspose2d`` computed the lecture's way; same arguments, parameters and state_dict.
 
     Use ``nn.ConvTranspose2d`` to train: it skips the multiplications by zero. This module exists to
@@ -108,16 +108,8 @@ class ZeroInsertionConvTranspose2d(nn.Module):
         dilation: IntPair = 1,
         bias: bool = True,
     ) -> None:
-        super().__init__()
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"channels must be positive, got in={in_channels}, out={out_channels}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation)
         self.output_padding = pair(output_padding, "output_padding")
-        self.dilation = pair(dilation, "dilation")
         for a in range(2):  # fail at construction, not at the first forward
             transposed_output_size(1, self.kernel_size[a], self.stride[a], 0, self.dilation[a], self.output_padding[a])
         self.weight = nn.Parameter(torch.empty(in_channels, out_channels, *self.kernel_size))
