@@ -22,8 +22,8 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
+from cnnlab.inspection.tensor_labels import Call, TensorLabels
 from cnnlab.layers import shapes
 from cnnlab.models._base import size_steps_of
 
@@ -90,19 +90,11 @@ def _windows(kernel: Any, stride: Any, padding: Any, dilation: Any) -> tuple[sha
     return tuple(shapes.Window(k[a], s[a], p[a], d[a]) for a in range(2))  # type: ignore[return-value]
 
 
-def _tensors(value: Any) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [t for item in value for t in _tensors(item)]
-    return []
-
-
 def _spatial(tensor: torch.Tensor) -> tuple[int, int] | None:
     return (tensor.shape[-2], tensor.shape[-1]) if tensor.dim() == 4 else None
 
 
-class ReceptiveFieldTracker(TorchFunctionMode):
+class ReceptiveFieldTracker(TensorLabels[AxisFields | _Global | None]):
     """Give every 4-D tensor of a forward pass its receptive field; read them back with :meth:`field`.
 
     Use as a context manager around the forward pass, after :meth:`watch` on the input and
@@ -110,21 +102,12 @@ class ReceptiveFieldTracker(TorchFunctionMode):
     operation the tracker does not model, such as a transposed convolution).
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._fields: dict[int, AxisFields | _Global | None] = {}
-        self._alive: list[torch.Tensor] = []  # keeps ids unique while the pass runs
-
     def watch(self, x: torch.Tensor) -> None:
         """Mark ``x`` as the input: each of its pixels sees itself."""
-        self._set(x, (shapes.INPUT_FIELD, shapes.INPUT_FIELD))
+        self.label(x, (shapes.INPUT_FIELD, shapes.INPUT_FIELD))
 
     def field(self, tensor: torch.Tensor) -> AxisFields | _Global | None:
-        return self._fields.get(id(tensor))
-
-    def _set(self, tensor: torch.Tensor, field: AxisFields | _Global | None) -> None:
-        self._fields[id(tensor)] = field
-        self._alive.append(tensor)
+        return self.labels.get(id(tensor))
 
     # ---------------------------------------------------------------------------------------------
     # modules: layers whose window the functions inside them do not show (locally connected, Lp pool)
@@ -145,31 +128,18 @@ class ReceptiveFieldTracker(TorchFunctionMode):
         def hook(_module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
             source = self.field(inputs[0]) if inputs and isinstance(inputs[0], torch.Tensor) else None
             if isinstance(output, torch.Tensor) and isinstance(source, tuple):
-                self._set(output, (source[0].then(windows[0]), source[1].then(windows[1])))
+                self.label(output, (source[0].then(windows[0]), source[1].then(windows[1])))
 
         return hook
 
     # ---------------------------------------------------------------------------------------------
     # functions
 
-    def __torch_function__(
-        self, func: Callable[..., Any], types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
-    ) -> Any:
-        kwargs = kwargs or {}
-        result = func(*args, **kwargs)
-        outputs = _tensors(result)
-        if not outputs:
-            return result
-        inputs = [t for t in _tensors(args) + _tensors(list(kwargs.values())) if id(t) in self._fields]
-        if not inputs:
-            return result
-        field = self._propagate(getattr(func, "__name__", ""), args, kwargs, inputs, outputs[0])
-        for out in outputs:
-            if id(out) not in {id(t) for t in inputs}:  # in-place ops keep what the input had
-                self._set(out, field)
-            else:
-                self._fields[id(out)] = field
-        return result
+    def on_call(self, call: Call) -> None:
+        """Every output of a function sees what :meth:`_propagate` makes of its inputs' fields."""
+        field = self._propagate(call.name, call.args, call.kwargs, call.inputs, call.outputs[0])
+        for out in call.outputs:  # an in-place op's output is its input: it takes the new field
+            self.label(out, field)
 
     def _propagate(
         self,
