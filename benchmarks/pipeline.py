@@ -109,7 +109,7 @@ def truncated(loader: BatchLoader, steps: int) -> BatchLoader:
     n = steps * loader.batch_size
     return BatchLoader(
         Split(loader.images[:n], loader.labels[:n]), loader.batch_size, loader.normalization,
-        shuffle=loader.shuffle, drop_last=loader.drop_last, augment=loader.augment, seed=loader.seed,
+        shuffle=loader.sharding.shuffle, drop_last=loader.drop_last, augment=loader.augment, seed=loader.sharding.seed,
         device=loader.device, channels_last=loader.channels_last, prefetch=loader.prefetch,
     )  # fmt: skip
 

@@ -49,9 +49,9 @@ def random_flip(x: torch.Tensor, generator: torch.Generator, p: float = AUGMENTA
 def random_affine(
     x: torch.Tensor,
     generator: torch.Generator,
-    max_shift: float = AUGMENTATION.affine_shift,
-    max_rotation_degrees: float = AUGMENTATION.affine_degrees,
-    max_scale: float = AUGMENTATION.affine_scale,
+    max_shift: float = AUGMENTATION.affine.shift,
+    max_rotation_degrees: float = AUGMENTATION.affine.degrees,
+    max_scale: float = AUGMENTATION.affine.scale,
     fill: float = 0.0,
 ) -> torch.Tensor:
     """Small random translations, rotations and scalings, as LeCun et al. 1998 distort digits (Sec. III-B).
@@ -94,8 +94,8 @@ def _gaussian_blur(field: torch.Tensor, sigma: float) -> torch.Tensor:
 def random_elastic(
     x: torch.Tensor,
     generator: torch.Generator,
-    alpha: float = AUGMENTATION.elastic_alpha,
-    sigma: float = AUGMENTATION.elastic_sigma,
+    alpha: float = AUGMENTATION.elastic.alpha,
+    sigma: float = AUGMENTATION.elastic.sigma,
     fill: float = 0.0,
 ) -> torch.Tensor:
     """Elastic distortion (Simard, Steinkraus & Platt, ICDAR 2003, Sec. 2): every pixel moves by a random

@@ -26,8 +26,41 @@ __all__ = [
     "DATASETS",
     "InMemoryDataset",
     "Split",
+    "class_members",
     "load_dataset",
+    "stratified_choice",
 ]
+
+
+def class_members(labels: torch.Tensor, num_classes: int) -> list[torch.Tensor]:
+    """The positions of every class's images, ascending, found in one sort (ImageNet has 1.28 million)."""
+    counts = torch.bincount(labels, minlength=num_classes).tolist()
+    return list(torch.argsort(labels, stable=True).split(counts))[:num_classes]
+
+
+def stratified_choice(
+    labels: torch.Tensor, num_classes: int, fraction: float, seed: int, *, at_least_one: bool = False
+) -> torch.Tensor:
+    """The positions, ascending, of ``round(n * fraction)`` random images of every class of ``n`` images.
+
+    The same ``seed`` chooses the same images, whether they are tensors in memory or the files of a folder.
+
+    Args:
+        at_least_one: every class gives at least one image and keeps at least one (it needs two).
+
+    Raises:
+        ValueError: ``fraction`` is not between 0 and 1.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation fraction must be between 0 and 1, got {fraction}")
+    generator = torch.Generator().manual_seed(seed)
+    chosen = []
+    for members in class_members(labels, num_classes):
+        take = round(len(members) * fraction)
+        if at_least_one:
+            take = min(max(take, 1), len(members) - 1)
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:take]])
+    return torch.cat(chosen).sort().values
 
 
 @dataclass(frozen=True)
@@ -82,19 +115,10 @@ class InMemoryDataset:
 
     def with_validation(self, fraction: float, seed: int = 0) -> InMemoryDataset:
         """Carve a validation part out of the training part: the same fraction of every class."""
-        if not 0 < fraction < 1:
-            raise ValueError(f"validation fraction must be between 0 and 1, got {fraction}")
-        generator = torch.Generator().manual_seed(seed)
-        val_index = []
-        for label in range(self.num_classes):
-            members = torch.nonzero(self.train.labels == label).flatten()
-            members = members[torch.randperm(len(members), generator=generator)]
-            val_index.append(members[: round(len(members) * fraction)])
-        chosen = torch.cat(val_index)
+        chosen = stratified_choice(self.train.labels, self.num_classes, fraction, seed)
         keep = torch.ones(len(self.train), dtype=torch.bool)
         keep[chosen] = False
-        train = self.train.subset(torch.nonzero(keep).flatten())
-        return replace(self, train=train, val=self.train.subset(chosen.sort().values))
+        return replace(self, train=self.train.subset(torch.nonzero(keep).flatten()), val=self.train.subset(chosen))
 
     def with_train_images(self, count: int, seed: int = 0) -> InMemoryDataset:
         """Keep ``count`` training images, as equal a number of each class as the split allows, drawn with ``seed``.
@@ -111,8 +135,8 @@ class InMemoryDataset:
                 f"{' left beside validation' if self.val is not None else ''}), got {count:,}"
             )
         generator = torch.Generator().manual_seed(seed)
-        members = [torch.nonzero(self.train.labels == label).flatten() for label in range(self.num_classes)]
-        members = [group[torch.randperm(len(group), generator=generator)] for group in members]
+        groups = class_members(self.train.labels, self.num_classes)
+        members = [group[torch.randperm(len(group), generator=generator)] for group in groups]
         # Round-robin over the classes: the r-th image of every class before the (r+1)-th of any, so each class gets
         # count // classes (the first ones one more), and a class with too few images gives all it has.
         rank = torch.cat([torch.arange(len(group)) * self.num_classes + label for label, group in enumerate(members)])

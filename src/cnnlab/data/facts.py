@@ -18,8 +18,10 @@ __all__ = [
     "IMAGENET_STD",
     "PREPROCESSING",
     "SPLITS",
+    "AffineRanges",
     "AugmentationConstants",
     "DigitLayout",
+    "ElasticField",
     "image_channels",
     "is_folder_name",
 ]
@@ -58,6 +60,34 @@ their training data (:class:`cnnlab.data.preprocess.Preprocessing`)."""
 
 
 @dataclass(frozen=True)
+class AffineRanges:
+    """``affine``: small random rotations, translations and scalings (LeCun et al. 1998, Sec. III-B).
+
+    Attributes:
+        degrees: the largest rotation either way, in degrees.
+        shift: the largest translation either way, in pixels.
+        scale: the largest relative change of size either way (0.1: 90% to 110%).
+    """
+
+    degrees: float = 10.0
+    shift: float = 2.0
+    scale: float = 0.1
+
+
+@dataclass(frozen=True)
+class ElasticField:
+    """``elastic``: a random displacement field (Simard et al. 2003, Sec. 2: alpha 34 and sigma 4 for 28x28 digits).
+
+    Attributes:
+        alpha: how far the pixels move, in pixels.
+        sigma: the width of the Gaussian that smooths the displacements, in pixels.
+    """
+
+    alpha: float = 34.0
+    sigma: float = 4.0
+
+
+@dataclass(frozen=True)
 class AugmentationConstants:
     """The constants of every augmentation, read by both pipelines that apply them.
 
@@ -71,25 +101,16 @@ class AugmentationConstants:
             is cut at random (He et al. 2016, Sec. 4.2: 4 for CIFAR's 32x32 images).
         flip_probability: ``flip``: the chance that an image is mirrored left-right (Krizhevsky et al. 2012,
             Sec. 4.1).
-        affine_degrees: ``affine``: the largest rotation either way, in degrees (LeCun et al. 1998, Sec. III-B,
-            distort digits by small rotations, translations and scalings).
-        affine_shift: ``affine``: the largest translation either way, in pixels.
-        affine_scale: ``affine``: the largest relative change of size either way (0.1: 90% to 110%).
-        elastic_alpha: ``elastic``: how far the pixels move, in pixels (Simard et al. 2003, Sec. 2: 34 for
-            28x28 digits).
-        elastic_sigma: ``elastic``: the width of the Gaussian that smooths the displacements, in pixels
-            (Simard et al.: 4).
+        affine: ``affine``'s ranges.
+        elastic: ``elastic``'s displacement field.
         pca_std: ``pca``: the standard deviation of the per-image coefficients of AlexNet's colour noise
             (Krizhevsky et al. 2012, Sec. 4.1: 0.1).
     """
 
     crop_padding: int = 4
     flip_probability: float = 0.5
-    affine_degrees: float = 10.0
-    affine_shift: float = 2.0
-    affine_scale: float = 0.1
-    elastic_alpha: float = 34.0
-    elastic_sigma: float = 4.0
+    affine: AffineRanges = AffineRanges()
+    elastic: ElasticField = ElasticField()
     pca_std: float = 0.1
 
 

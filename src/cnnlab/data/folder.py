@@ -30,12 +30,14 @@ import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Unpack
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from cnnlab.data.datasets import stratified_choice
 from cnnlab.data.facts import FOLDER_PREFIX, is_folder_name
-from cnnlab.data.loader import Augmentation, Normalization
+from cnnlab.data.loader import LoaderOptions, Normalization, ShardedLoader, Sharding
 from cnnlab.data.transforms import (
     Transform,
     UnreadableImageError,
@@ -95,32 +97,19 @@ class FolderDataset:
 
     def with_validation(self, fraction: float, seed: int = 0) -> FolderDataset:
         """Carve a validation part out of the training part: the same fraction of every class."""
-        if not 0 < fraction < 1:
-            raise ValueError(f"validation fraction must be between 0 and 1, got {fraction}")
         train, val = _stratified_split(self.train, self.num_classes, fraction, seed)
         return replace(self, train=train, val=val)
 
 
-def _by_class(samples: Sequence[Sample], num_classes: int) -> list[list[int]]:
-    """The positions of every class's files (one pass: ImageNet has 1.28 million)."""
-    members: list[list[int]] = [[] for _ in range(num_classes)]
-    for i, (_, label) in enumerate(samples):
-        members[label].append(i)
-    return members
+def _labels(samples: Sequence[Sample]) -> torch.Tensor:
+    return torch.tensor([label for _, label in samples], dtype=torch.long)
 
 
 def _stratified_split(
     samples: Sequence[Sample], num_classes: int, fraction: float, seed: int, at_least_one: bool = False
 ) -> tuple[tuple[Sample, ...], tuple[Sample, ...]]:
-    """``round(n * fraction)`` random files of every class go to the second part; both keep the file order."""
-    generator = torch.Generator().manual_seed(seed)
-    chosen: set[int] = set()
-    for members in _by_class(samples, num_classes):
-        take = round(len(members) * fraction)
-        if at_least_one:
-            take = min(max(take, 1), len(members) - 1)
-        order = torch.randperm(len(members), generator=generator)[:take]
-        chosen.update(members[i] for i in order.tolist())
+    """:func:`~cnnlab.data.datasets.stratified_choice`'s files go to the second part; both keep the file order."""
+    chosen = set(stratified_choice(_labels(samples), num_classes, fraction, seed, at_least_one=at_least_one).tolist())
     rest = tuple(s for i, s in enumerate(samples) if i not in chosen)
     return rest, tuple(s for i, s in enumerate(samples) if i in chosen)
 
@@ -189,8 +178,8 @@ def load_folder_dataset(name: str | Path) -> FolderDataset:
     else:
         classes, samples = _scan(root, root)
         _check_several(classes, root)
-        members = _by_class(samples, len(classes))
-        small = [c for c, files in zip(classes, members, strict=True) if len(files) < 2]
+        counts = torch.bincount(_labels(samples), minlength=len(classes)).tolist()
+        small = [c for c, count in zip(classes, counts, strict=True) if count < 2]
         if small:
             raise ValueError(f"class folder(s) {', '.join(small)} of {root} need 2 images or more to split")
         train, test = _stratified_split(samples, len(classes), TEST_FRACTION, SPLIT_SEED, at_least_one=True)
@@ -244,34 +233,27 @@ class ImageFiles(Dataset):
 
 
 class _ShardSampler(Sampler[tuple[int, int | None]]):
-    """BatchLoader's order and sharding, as ``(index, seed)`` keys for :class:`ImageFiles`.
+    """The loader's :class:`~cnnlab.data.loader.Sharding` (order and share), as ``(index, seed)`` keys for
+    :class:`ImageFiles`.
 
-    The shuffled order is ``randperm`` seeded by (seed, epoch), as in :class:`~cnnlab.data.loader.BatchLoader`;
-    each process takes every ``world_size``-th file from ``rank`` and all take the same number, so
-    DistributedDataParallel's processes step together (what ``DistributedSampler(drop_last=True)`` does).
+    It holds the sharding, not the loader: the DataLoader that holds this sampler must not keep the
+    :class:`FolderLoader` alive (see ``_DATA_LOADERS``).
     """
 
-    def __init__(self, n: int, *, shuffle: bool, seed: int, rank: int, world_size: int) -> None:
-        self.n, self.shuffle, self.seed, self.rank, self.world_size = n, shuffle, seed, rank, world_size
-        self.epoch = 0
+    def __init__(self, sharding: Sharding) -> None:
+        self.sharding = sharding
 
     def order(self) -> list[int]:
-        if self.shuffle:
-            generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            order = torch.randperm(self.n, generator=generator).tolist()
-        else:
-            order = list(range(self.n))
-        per_rank = self.n // self.world_size
-        return order[self.rank :: self.world_size][:per_rank]
+        return self.sharding.order().tolist()
 
     def __len__(self) -> int:
-        return self.n // self.world_size
+        return len(self.sharding)
 
     def __iter__(self) -> Iterator[tuple[int, int | None]]:
+        seed, epoch, shuffle = self.sharding.seed, self.sharding.epoch, self.sharding.shuffle
         for index in self.order():
             # One seed per (run seed, epoch, image): the same augmentation for any worker count or shard.
-            seed = ((self.seed * 1_000_003 + self.epoch) * 10_000_019 + index) % 2**63 if self.shuffle else None
-            yield index, seed
+            yield index, ((seed * 1_000_003 + epoch) * 10_000_019 + index) % 2**63 if shuffle else None
 
 
 # The DataLoader of every live FolderLoader, with its persistent worker processes. Held here, not by the
@@ -283,45 +265,27 @@ _DATA_LOADERS: dict[int, DataLoader] = {}
 _KEYS = itertools.count()
 
 
-class FolderLoader:
+class FolderLoader(ShardedLoader):
     """Batches of ``(images, labels)`` from an image folder, with the surface of :class:`BatchLoader`.
+
+    With ``shuffle``, every epoch also draws new random per-image transforms, the same for a given seed and
+    epoch. ``augment`` (AlexNet's PCA colour noise) works on whole normalised batches on the device, as in
+    memory; :attr:`augmenting` turns only that off, not the per-image transforms.
 
     Args:
         files: the images and their transform.
         batch_size: images per batch (per process, under torchrun).
-        shuffle: a new order and new random transforms every epoch (call :meth:`set_epoch`), the same for a
-            given seed and epoch.
-        drop_last: skip a last, smaller batch (training) or keep it (evaluation).
-        augment: functions ``(batch, generator) -> batch`` applied to each normalised batch on the device
-            (AlexNet's PCA colour noise).
-        seed: seeds the order, the per-image transforms and ``augment``.
-        rank, world_size: this process's share under DDP: every process gets the same number of batches.
         workers: decoding processes (0: in this process); they persist across epochs.
-        device: where batches are delivered (memory is pinned for CUDA).
-        channels_last: hand out batches in channels-last memory format.
+        **options: the order, the share, the augmentation and the device (:class:`ShardedLoader`); memory is
+            pinned for CUDA.
     """
 
     def __init__(
-        self,
-        files: ImageFiles,
-        batch_size: int,
-        *,
-        shuffle: bool = False,
-        drop_last: bool = False,
-        augment: tuple[Augmentation, ...] = (),
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        workers: int = 0,
-        device: torch.device | str = "cpu",
-        channels_last: bool = False,
+        self, files: ImageFiles, batch_size: int, *, workers: int = 0, **options: Unpack[LoaderOptions]
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch size must be positive, got {batch_size}")
-        self.files, self.batch_size, self.drop_last, self.augment = files, batch_size, drop_last, augment
-        self.seed, self.rank, self.device, self.channels_last = seed, rank, torch.device(device), channels_last
-        self.sampler = _ShardSampler(len(files), shuffle=shuffle, seed=seed, rank=rank, world_size=world_size)
-        self.generator = torch.Generator(device=self.device)
+        super().__init__(len(files), batch_size, **options)
+        self.files = files
+        self.sampler = _ShardSampler(self.sharding)
         self.workers = workers
         self._key = next(_KEYS)
         _DATA_LOADERS[self._key] = self._data_loader()
@@ -342,22 +306,8 @@ class FolderLoader:
             persistent_workers=self.workers > 0,
             pin_memory=self.device.type == "cuda",
             # Its own generator: worker seeds are not drawn from the global RNG, which the loop checkpoints.
-            generator=torch.Generator().manual_seed(self.seed),
+            generator=torch.Generator().manual_seed(self.sharding.seed),
         )
-
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch whose order and augmentation the next iteration uses."""
-        self.sampler.epoch = epoch
-
-    def __len__(self) -> int:
-        n = len(self.sampler)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    @property
-    def num_images(self) -> int:
-        """Images one pass hands out (after sharding and dropping the last batch)."""
-        n = len(self.sampler)
-        return (n // self.batch_size) * self.batch_size if self.drop_last else n
 
     def _raise_unreadable(self, labels: torch.Tensor) -> None:
         _DATA_LOADERS[self._key] = self._data_loader()  # the old one stops its workers now
@@ -367,16 +317,11 @@ class FolderLoader:
         raise UnreadableImageError(f"cannot read image {path}: a worker failed to decode it (flaky storage?)")
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        self.generator.manual_seed(self.seed * 1_000_003 + self.sampler.epoch * 7919 + self.rank)
+        self._seed_augmentation()
         for x, y in self.loader:
             if (y < 0).any():
                 self._raise_unreadable(y)
-            x = x.to(self.device, non_blocking=True)
-            for augmentation in self.augment:
-                x = augmentation(x, self.generator)
-            if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield x, y.to(self.device, non_blocking=True)
+            yield self._ready(x.to(self.device, non_blocking=True)), y.to(self.device, non_blocking=True)
 
 
 def evaluation_loader(

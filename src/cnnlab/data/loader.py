@@ -3,6 +3,9 @@
 For datasets that fit in memory this replaces ``DataLoader`` + per-image transforms: one index per
 batch, one conversion to float, one vectorised augmentation. On two CPU cores the time then goes to the
 model, not to Python.
+
+What every loader shares with the image folders' :class:`~cnnlab.data.folder.FolderLoader` (the order, the
+process's share, the batch count, the batch augmentations and the memory format) is :class:`ShardedLoader`.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import torch
 import torch.nn.functional as F
 
 from cnnlab.data.datasets import InMemoryDataset, Split
 
-__all__ = ["BatchLoader", "Normalization", "fit_to_model"]
+__all__ = ["BatchLoader", "LoaderOptions", "Normalization", "ShardedLoader", "Sharding", "fit_to_model"]
 
 Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -108,29 +112,71 @@ def fit_to_model(
     return fitted, notes
 
 
-class BatchLoader:
-    """Batches of ``(images, labels)`` from a :class:`Split`, as float tensors ready for the model.
+@dataclass
+class Sharding:
+    """Which of ``count`` images one process takes in one epoch, and in what order.
+
+    The shuffled order is ``randperm`` seeded by (seed, epoch); process ``rank`` takes every ``world_size``-th
+    image from its rank and all take the same number, so DistributedDataParallel's processes step together
+    (what ``DistributedSampler(drop_last=True)`` does).
+    """
+
+    count: int
+    shuffle: bool = False
+    seed: int = 0
+    rank: int = 0
+    world_size: int = 1
+    epoch: int = 0
+
+    def __len__(self) -> int:
+        return self.count // self.world_size
+
+    def order(self) -> torch.Tensor:
+        """This process's image indices for :attr:`epoch`, in the order they are handed out."""
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            order = torch.randperm(self.count, generator=generator)
+        else:
+            order = torch.arange(self.count)
+        return order[self.rank :: self.world_size][: len(self)]
+
+
+class LoaderOptions(TypedDict, total=False):
+    """The keyword options of every loader, as :class:`ShardedLoader` documents them."""
+
+    shuffle: bool
+    drop_last: bool
+    augment: tuple[Augmentation, ...]
+    seed: int
+    rank: int
+    world_size: int
+    device: torch.device | str
+    channels_last: bool
+
+
+class ShardedLoader:
+    """What every loader gives the training loop: this process's batches of an epoch, augmented, on the device.
+
+    :class:`BatchLoader` (tensors in memory) and :class:`~cnnlab.data.folder.FolderLoader` (files decoded by
+    worker processes) differ only in how a batch of images is made; the order, the share, the number of
+    batches and what happens to a batch on the device are this class's.
 
     Args:
-        split: the images and labels.
+        count: images in the whole split, before it is shared among the processes.
         batch_size: images per batch (per process, under torchrun).
-        normalization: how uint8 becomes float.
         shuffle: a new order every epoch (call :meth:`set_epoch`), the same for a given seed and epoch.
         drop_last: skip a last, smaller batch (training) or keep it (evaluation).
-        augment: functions applied in order to each normalised training batch.
-        seed: seeds the order and the augmentation.
+        augment: functions ``(batch, generator) -> batch`` applied in order to each normalised batch on the device.
+        seed: seeds the order and ``augment``.
         rank, world_size: this process's share under DDP: every process gets the same number of batches.
-        device: where batches are produced.
+        device: where batches are delivered.
         channels_last: hand out batches in channels-last memory format.
-        prefetch: make the next batches in a background thread while the model works on this one; worth
-            it when the model leaves a core idle (one intra-op thread on a 2-core machine).
     """
 
     def __init__(
         self,
-        split: Split,
+        count: int,
         batch_size: int,
-        normalization: Normalization,
         *,
         shuffle: bool = False,
         drop_last: bool = False,
@@ -140,61 +186,80 @@ class BatchLoader:
         world_size: int = 1,
         device: torch.device | str = "cpu",
         channels_last: bool = False,
-        prefetch: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch size must be positive, got {batch_size}")
-        self.device = torch.device(device)
-        self.images = split.images.to(self.device)
-        self.labels = split.labels.to(self.device)
-        self.batch_size = batch_size
-        self.normalization = normalization
-        self.shuffle, self.drop_last, self.augment = shuffle, drop_last, augment
-        self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.channels_last = channels_last
-        self.prefetch = prefetch
-        self.augmenting = True  # False: the images as they are, for a final epoch without augmentation
-        self.epoch = 0
+        self.batch_size, self.drop_last, self.augment = batch_size, drop_last, augment
+        self.device, self.channels_last = torch.device(device), channels_last
+        self.sharding = Sharding(count, shuffle, seed, rank, world_size)
+        self.augmenting = True  # False: the batches without ``augment``, for final epochs without augmentation
         self.generator = torch.Generator(device=self.device)
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose order and augmentation the next iteration uses."""
-        self.epoch = epoch
-
-    def _indices(self) -> torch.Tensor:
-        n = len(self.labels)
-        if self.shuffle:
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
-        else:
-            order = torch.arange(n)
-        per_rank = n // self.world_size if self.world_size > 1 else n
-        return order[self.rank :: self.world_size][:per_rank].to(self.device)
+        self.sharding.epoch = epoch
 
     def __len__(self) -> int:
-        n = len(self._indices()) if self.world_size > 1 else len(self.labels)
+        n = len(self.sharding)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     @property
     def num_images(self) -> int:
         """Images one pass hands out (after sharding and dropping the last batch)."""
-        n = len(self._indices())
+        n = len(self.sharding)
         return (n // self.batch_size) * self.batch_size if self.drop_last else n
+
+    def _seed_augmentation(self) -> None:
+        """Start the epoch's augmentation: its random numbers depend on the seed, the epoch and the process."""
+        sharding = self.sharding
+        self.generator.manual_seed(sharding.seed * 1_000_003 + sharding.epoch * 7919 + sharding.rank)
+
+    def _ready(self, x: torch.Tensor) -> torch.Tensor:
+        """A normalised batch on the device, augmented (unless :attr:`augmenting` is off) and laid out."""
+        for augmentation in self.augment if self.augmenting else ():
+            x = augmentation(x, self.generator)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+
+class BatchLoader(ShardedLoader):
+    """Batches of ``(images, labels)`` from a :class:`Split`, as float tensors ready for the model.
+
+    Args:
+        split: the images and labels.
+        batch_size: images per batch (per process, under torchrun).
+        normalization: how uint8 becomes float.
+        prefetch: make the next batches in a background thread while the model works on this one; worth
+            it when the model leaves a core idle (one intra-op thread on a 2-core machine).
+        **options: the order, the share, the augmentation and the device (:class:`ShardedLoader`).
+    """
+
+    def __init__(
+        self,
+        split: Split,
+        batch_size: int,
+        normalization: Normalization,
+        *,
+        prefetch: bool = False,
+        **options: Unpack[LoaderOptions],
+    ) -> None:
+        super().__init__(len(split), batch_size, **options)
+        self.images = split.images.to(self.device)
+        self.labels = split.labels.to(self.device)
+        self.normalization = normalization
+        self.prefetch = prefetch
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return _prefetched(self._batches()) if self.prefetch else self._batches()
 
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        index = self._indices()
-        self.generator.manual_seed(self.seed * 1_000_003 + self.epoch * 7919 + self.rank)
+        index = self.sharding.order().to(self.device)
+        self._seed_augmentation()
         stop = len(index) - (len(index) % self.batch_size if self.drop_last else 0)
         for start in range(0, stop, self.batch_size):
             batch = index[start : start + self.batch_size]
-            x = self.normalization.apply(self.images[batch])
-            for augmentation in self.augment if self.augmenting else ():
-                x = augmentation(x, self.generator)
-            if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield x, self.labels[batch]
+            yield self._ready(self.normalization.apply(self.images[batch])), self.labels[batch]
 
 
 _DONE = object()

@@ -84,9 +84,9 @@ def affine_transform(size: tuple[int, int]) -> Callable:
     from torchvision import transforms as T
 
     h, w = size
-    shift, scale = AUGMENTATION.affine_shift, AUGMENTATION.affine_scale
+    shift, scale = AUGMENTATION.affine.shift, AUGMENTATION.affine.scale
     return T.RandomAffine(
-        AUGMENTATION.affine_degrees, translate=(shift / w, shift / h), scale=(1 - scale, 1 + scale),
+        AUGMENTATION.affine.degrees, translate=(shift / w, shift / h), scale=(1 - scale, 1 + scale),
         interpolation=T.InterpolationMode.BILINEAR, fill=0,
     )  # fmt: skip
 

@@ -170,8 +170,8 @@ class TrainConfig:
     augment: tuple[str, ...] = ()
     augment_off_epochs: int = 0
     crop_padding: int = AUGMENTATION.crop_padding
-    elastic_alpha: float = AUGMENTATION.elastic_alpha
-    elastic_sigma: float = AUGMENTATION.elastic_sigma
+    elastic_alpha: float = AUGMENTATION.elastic.alpha
+    elastic_sigma: float = AUGMENTATION.elastic.sigma
     normalization: str = "dataset"
     amp: bool = False
     channels_last: bool = False
