@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.data.cache import cached_tensors
-from cnnlab.data.facts import is_folder_name
+from cnnlab.data.facts import DATASET_NAMES, DIGIT_LAYOUTS, TORCHVISION_DATASETS, is_folder_name
 from cnnlab.errors import SettingError
 
 __all__ = [
@@ -152,6 +152,7 @@ def _random_split(images: torch.Tensor, labels: torch.Tensor, test_size: int, se
 
 
 DIGITS = tuple(str(d) for d in range(10))
+Loader = Callable[[Path | None, bool], InMemoryDataset]  # (data_dir, download) -> the dataset
 
 
 def _mnist5k(data_dir: Path | None, download: bool) -> InMemoryDataset:
@@ -194,7 +195,7 @@ def _digits(data_dir: Path | None, download: bool) -> InMemoryDataset:
     return InMemoryDataset("digits", DIGITS, train, test, source="scikit-learn's optical digits (UCI)")
 
 
-def _torchvision(name: str, cls_name: str, flips: bool) -> Callable[[Path | None, bool], InMemoryDataset]:
+def _torchvision(name: str, cls_name: str, flips: bool) -> Loader:
     def load(data_dir: Path | None, download: bool) -> InMemoryDataset:
         import torchvision
 
@@ -221,15 +222,17 @@ def _torchvision(name: str, cls_name: str, flips: bool) -> Callable[[Path | None
     return load
 
 
-DATASETS: dict[str, Callable[[Path | None, bool], InMemoryDataset]] = {
-    "mnist5k": _mnist5k,
-    "digits": _digits,
-    "mnist": _torchvision("mnist", "MNIST", flips=False),
-    "fashion-mnist": _torchvision("fashion-mnist", "FashionMNIST", flips=True),
-    "cifar10": _torchvision("cifar10", "CIFAR10", flips=True),
-    "cifar100": _torchvision("cifar100", "CIFAR100", flips=True),
-}
-"""Every in-memory dataset by name; ``folder:PATH`` (streamed) is handled by :mod:`cnnlab.data.folder`."""
+def _loader(name: str) -> Loader:
+    """How the in-memory dataset ``name`` is loaded: by its own function if bundled, else by torchvision."""
+    if name in TORCHVISION_DATASETS:
+        # Digits are never flipped (a flipped 2 is not a 2); the other torchvision sets are natural images.
+        return _torchvision(name, TORCHVISION_DATASETS[name], flips=name not in DIGIT_LAYOUTS)
+    return {"mnist5k": _mnist5k, "digits": _digits}[name]
+
+
+DATASETS: dict[str, Loader] = {name: _loader(name) for name in DATASET_NAMES}
+"""Every in-memory dataset by name, in :data:`~cnnlab.data.facts.DATASET_NAMES`'s order; ``folder:PATH``
+(streamed) is handled by :mod:`cnnlab.data.folder`."""
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, download: bool = False) -> InMemoryDataset:
@@ -243,7 +246,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, download: bool =
     if is_folder_name(name):  # e.g. a checkpoint's dataset, handed here by code that only knows these sets
         raise ValueError(
             f"{name} is an image folder, streamed from disk and not loaded into memory "
-            "(cnnlab.data.load_folder_dataset lists it, cnnlab.data.folder.evaluation_loader reads it)"
+            "(cnnlab.data.folder.load_folder_dataset lists it, cnnlab.data.folder.evaluation_loader reads it)"
         )
     loader = DATASETS.get(name)
     if loader is None:

@@ -18,6 +18,7 @@ __all__ = [
     "IMAGENET_STD",
     "PREPROCESSING",
     "SPLITS",
+    "TORCHVISION_DATASETS",
     "AffineRanges",
     "AugmentationConstants",
     "DigitLayout",
@@ -26,11 +27,15 @@ __all__ = [
     "is_folder_name",
 ]
 
-DATASET_NAMES = ("mnist5k", "digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
-"""The datasets held in memory, by name (:data:`cnnlab.data.datasets.DATASETS` loads each)."""
-
 BUNDLED_DATASETS = ("mnist5k", "digits")
 """The datasets that ship with cnnlab's dependencies: no data directory, no download."""
+
+TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10", "cifar100": "CIFAR100"}
+"""The datasets torchvision reads (or downloads) into a data directory, and their ``torchvision.datasets`` class."""
+
+DATASET_NAMES = (*BUNDLED_DATASETS, *TORCHVISION_DATASETS)
+"""The datasets held in memory, by name, in the order help texts list them (:data:`cnnlab.data.datasets.DATASETS`
+loads each)."""
 
 FOLDER_PREFIX = "folder:"
 """``folder:PATH`` names an image folder, streamed from disk (:mod:`cnnlab.data.folder`)."""
