@@ -4,14 +4,18 @@ A library call is configured with keyword arguments (``data_dir="~/data"``, ``do
 line with flags (``--data-dir ~/data``, ``--download``). An error that tells the user which setting to change
 must use the user's words, so the library writes the setting as ``<name>`` or ``<name=value>`` in the message:
 ``str(error)`` spells it as Python does, and the command line spells it as its flags (``spelled``).
+
+Whole numbers (a count, a depth, an epoch, a seed) are checked and worded here once, for the library, the
+training settings, the command line and the lab: ``expected a positive whole number, got 0``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import cast
 
-__all__ = ["SettingError", "python_spelling"]
+__all__ = ["SettingError", "expected_whole_number", "python_spelling", "whole_number", "whole_number_problem"]
 
 _SETTING = re.compile(r"<([a-z_][a-z0-9_]*)(?:=([^<>\n]*))?>")
 
@@ -45,3 +49,40 @@ class SettingError(ValueError):
     def settings(self) -> list[str]:
         """The names of the settings the message mentions, in order."""
         return [match.group(1) for match in _SETTING.finditer(self.template)]
+
+
+def expected_whole_number(minimum: int = 1) -> str:
+    """What a message says is expected: ``a positive whole number`` (``minimum`` 1) or ``a whole number >= N``.
+
+    Raises:
+        ValueError: ``minimum`` is below 0 (whole numbers start at 0).
+    """
+    if minimum < 0:
+        raise ValueError(f"whole numbers start at 0, not at {minimum}")
+    return "a positive whole number" if minimum == 1 else f"a whole number >= {minimum}"
+
+
+def whole_number_problem(value: object, *, minimum: int = 1) -> str | None:
+    """``expected a positive whole number, got 0`` if ``value`` is not a whole number >= ``minimum``, else ``None``.
+
+    A bool is not a number here, although Python's ``True`` is an ``int``: ``k=True`` is always a slip.
+    """
+    expected = expected_whole_number(minimum)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+        return None
+    return f"expected {expected}, got {value!r}"
+
+
+def whole_number(name: str, value: object, *, minimum: int = 1) -> int:
+    """``value``, checked to be a whole number >= ``minimum`` (by default a positive one).
+
+    Args:
+        name: the setting, as a keyword argument names it (``k``, ``depth``).
+
+    Raises:
+        SettingError: ``<name>: expected a positive whole number, got 0`` (or ``a whole number >= N``).
+    """
+    problem = whole_number_problem(value, minimum=minimum)
+    if problem is not None:
+        raise SettingError(f"<{name}>: {problem}")
+    return cast(int, value)

@@ -25,7 +25,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import bmm_flop, conv_flop_count, mm_flop
 
-from cnnlab.errors import SettingError
+from cnnlab.errors import whole_number
 from cnnlab.inspection.receptive_field import GLOBAL, ReceptiveFieldTracker
 from cnnlab.layers.lenet import SparseConv2d
 from cnnlab.models import ImageClassifier, create_model, get_spec
@@ -310,8 +310,8 @@ def summarize(
         ValueError: unknown model, a depth below 1, or an input the model does not accept (the message says what
             fits).
     """
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
-        raise SettingError(f"<depth>: expected a positive whole number, got {depth!r}")
+    if depth is not None:
+        whole_number("depth", depth)
     if isinstance(model, str):
         get_spec(model)  # an unknown name: the registry's error suggests close names
         name = model

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from cnnlab.data.preprocess import ImageSource, describe_source
-from cnnlab.errors import SettingError
+from cnnlab.errors import whole_number
 from cnnlab.training.trained import TrainedModel
 
 __all__ = ["Guess", "Prediction", "image_sources", "predict", "top_guesses"]
@@ -144,8 +144,7 @@ def predict(
         ValueError: ``k`` below 1, a directory without images, or (``strict``) an image that cannot be read or
             is not an image.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise SettingError(f"<k>: expected a positive whole number, got {k!r}")
+    whole_number("k", k)
     sources = image_sources(images)
     names = [describe_source(source, index) for index, source in enumerate(sources)]
     predictions: list[Prediction] = []
