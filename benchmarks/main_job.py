@@ -28,8 +28,6 @@ repeatable stand-in for another engineer's tests). Run:
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import math
 import os
 import re
@@ -42,6 +40,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnnlab.run_records import EpochMetrics, RunSummary
 
 WALL_TARGET = 15.0  # seconds, the median whole command
 EVERY_SEED, MEAN = 0.985, 0.988  # test top-1 that every seed reaches, and the mean over the seeds
@@ -50,27 +52,36 @@ EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+)\b")
 
 
 @dataclass(frozen=True)
-class Reached:
-    """When the validation accuracy first reached a threshold."""
-
-    epoch: int
-    train_seconds: float
-    wall_seconds: float
-
-
-@dataclass(frozen=True)
 class Run:
+    """One seed's command: its times and the machine's load around it, and what its run directory recorded."""
+
     seed: int
     wall_seconds: float
-    train_seconds: float
-    test_top1: float
-    epochs: int
-    reached: dict[float, Reached | None]
+    epoch_wall: dict[int, float]  # the command's wall time when it printed each epoch's line
+    metrics: list[EpochMetrics]
+    summary: RunSummary
+    batch_size: int
     load_before: float
     load_after: float
-    images_per_s: float
-    batch_size: int
-    validated: bool  # False: the run had no validation split (the recipe trains on every training image)
+
+    @property
+    def train_seconds(self) -> float:
+        return sum(row.seconds for row in self.metrics)
+
+    @property
+    def validated(self) -> bool:
+        """False: the run had no validation split (the recipe trains on every training image)."""
+        return any(row.val_top1 is not None for row in self.metrics)
+
+    def reached(self, threshold: float) -> tuple[int, float, float] | None:
+        """The first epoch whose validation top-1 reached ``threshold``, the training seconds up to its end and
+        the command's wall time when it printed it; ``None`` where no epoch did."""
+        cumulative = 0.0
+        for row in self.metrics:
+            cumulative += row.seconds
+            if row.val_top1 is not None and row.val_top1 >= threshold - 1e-9:
+                return row.epoch, cumulative, self.epoch_wall.get(row.epoch, float("nan"))
+        return None
 
 
 def run_command(args: argparse.Namespace, seed: int, output: Path) -> Run:
@@ -106,22 +117,13 @@ def _timed_run(command: list[str], env: dict[str, str], output: Path, seed: int)
     wall = time.perf_counter() - start
     if returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited with {returncode}:\n{''.join(tail)}")
-    with open(output / "metrics.csv", newline="") as file:
-        rows = list(csv.DictReader(file))
-    summary = json.loads((output / "summary.json").read_text())
-    config = json.loads((output / "config.json").read_text())
-    reached: dict[float, Reached | None] = dict.fromkeys(THRESHOLDS)
-    cumulative = 0.0
-    for row in rows:
-        cumulative += float(row["seconds"])
-        epoch = int(row["epoch"])
-        val = float(row["val_top1"]) if row["val_top1"] else float("nan")
-        for threshold in THRESHOLDS:
-            if reached[threshold] is None and val >= threshold - 1e-9:
-                reached[threshold] = Reached(epoch, cumulative, epoch_wall.get(epoch, float("nan")))
-    validated = any(row["val_top1"] for row in rows)
-    return Run(seed, wall, cumulative, summary["test_top1"], len(rows), reached, load_before, os.getloadavg()[0],
-               summary["images_per_s"], config["batch_size"], validated)  # fmt: skip
+    from cnnlab.run_directory import RunDirectory  # after the command: torch loads here, not while it runs
+
+    record = RunDirectory(output)
+    summary, config = record.summary, record.config_data()
+    if summary is None or config is None:
+        raise RuntimeError(f"{' '.join(command)} exited without its summary.json and config.json in {output}")
+    return Run(seed, wall, epoch_wall, record.metrics, summary, config["batch_size"], load_before, os.getloadavg()[0])
 
 
 def spread(values: list[float], unit: str = "", scale: float = 1.0, digits: int = 1) -> str:
@@ -163,26 +165,30 @@ def main(argv: list[str] | None = None) -> None:
             runs.append(run)
             cells = []
             for threshold in THRESHOLDS:
-                r = run.reached[threshold]
                 missing = "not reached" if run.validated else "no validation split"
-                text = f"{r.epoch:>5} {r.train_seconds:8.1f} {r.wall_seconds:8.1f}" if r else f"{missing:>23}"
+                if reached := run.reached(threshold):
+                    epoch, train_seconds, wall_seconds = reached
+                    text = f"{epoch:>5} {train_seconds:8.1f} {wall_seconds:8.1f}"
+                else:
+                    text = f"{missing:>23}"
                 cells.append(f"   {text:38}")
-            print(f"{run.seed:>4} {run.wall_seconds:7.1f} {run.train_seconds:8.1f} {run.test_top1:10.2%} "
-                  f"{run.epochs:>6}" + "".join(cells) + f" {run.load_before:.1f}/{run.load_after:.1f}")  # fmt: skip
+            top1, epochs = run.summary.test_top1, len(run.metrics)
+            print(f"{run.seed:>4} {run.wall_seconds:7.1f} {run.train_seconds:8.1f} {top1:10.2%} {epochs:>6}"
+                  + "".join(cells) + f" {run.load_before:.1f}/{run.load_after:.1f}")  # fmt: skip
     walls = [r.wall_seconds for r in runs]
-    tops = [r.test_top1 for r in runs]
+    tops = [r.summary.test_top1 for r in runs]
     print(f"whole command: {spread(walls, ' s')}; training: {spread([r.train_seconds for r in runs], ' s')}")
     print(f"test top-1: {spread(tops, '%', 100, 2)}")
     for threshold in THRESHOLDS:
-        hits = [r.reached[threshold] for r in runs]
+        hits = [r.reached(threshold) for r in runs]
         got = [h for h in hits if h is not None]
         if not any(r.validated for r in runs):
             print(f"time to val >= {threshold:.1%}: no run had a validation split "
                   "(add --train-args=--val-fraction=0.1)")  # fmt: skip
         elif got:
             print(f"time to val >= {threshold:.1%}: {len(got)}/{len(runs)} runs; "
-                  f"wall {spread([h.wall_seconds for h in got], ' s')}; "
-                  f"epoch {spread([float(h.epoch) for h in got], digits=0)}")  # fmt: skip
+                  f"wall {spread([wall for _, _, wall in got], ' s')}; "
+                  f"epoch {spread([float(epoch) for epoch, _, _ in got], digits=0)}")  # fmt: skip
         else:
             print(f"time to val >= {threshold:.1%}: not reached in any run")
     print_throughput(args, runs)
@@ -237,7 +243,7 @@ def training_flops_per_image(model_name: str, batch_size: int) -> float:
 
 def print_throughput(args: argparse.Namespace, runs: list[Run]) -> None:
     """The training loop's FLOP/s against the machine's fp32 matrix-product rate, measured now."""
-    images_per_s = statistics.median(r.images_per_s for r in runs)
+    images_per_s = statistics.median(r.summary.images_per_s for r in runs)
     per_image = training_flops_per_image(args.model, runs[0].batch_size)
     network = per_image * images_per_s
     cores = os.cpu_count() or 1
