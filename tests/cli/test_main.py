@@ -24,22 +24,19 @@ def test_abbreviated_flags_are_not_guessed(fails):
     assert "--out" in fails("compare-layers", "--input", "1x8x8", "--out", "2", "--kernel", "3")
 
 
+def python_m_cnnlab(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m cnnlab ARGS`` as a real process, its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "cnnlab", *args], capture_output=True, text=True)
+
+
 def test_python_dash_m_runs_the_same_command():
-    result = subprocess.run(
-        [sys.executable, "-m", "cnnlab", "shape", "conv", "-i", "32", "-k", "5"],
-        capture_output=True,
-        text=True,
-    )
+    result = python_m_cnnlab("shape", "conv", "-i", "32", "-k", "5")
     assert result.returncode == 0
     assert "o = floor((32 - 5 + 2*0) / 1) + 1 = 28" in result.stdout
 
 
 def test_a_bad_value_exits_2_from_the_real_process():
-    result = subprocess.run(
-        [sys.executable, "-m", "cnnlab", "shape", "conv", "-i", "3", "-k", "7"],
-        capture_output=True,
-        text=True,
-    )
+    result = python_m_cnnlab("shape", "conv", "-i", "3", "-k", "7")
     assert result.returncode == 2
     assert result.stderr.strip() == "cnnlab shape conv: error: kernel 7 is larger than the padded input 3 (i=3, p=0)"
 
