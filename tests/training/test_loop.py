@@ -10,7 +10,7 @@ import torch
 from cnnlab.checkpoint import load_checkpoint
 from cnnlab.run import Run, train
 from cnnlab.training import loop as loop_module
-from cnnlab.training.config import resolve_config
+from cnnlab.training.config import TrainConfig, resolve_config
 from cnnlab.training.loop import TrainingInterrupted, TrainingStopped
 
 
@@ -183,6 +183,19 @@ def test_a_run_puts_back_the_process_wide_torch_settings(tmp_path):
         torch.set_num_threads(before)
     assert seen == {"threads": 1, "deterministic": True}  # applied during the run
     assert after == 2 and not torch.are_deterministic_algorithms_enabled()
+
+
+def test_a_run_uses_one_thread_by_default_and_says_so_first(tmp_path):
+    # No recipe here: the default alone, whatever the process had (two threads, as on a 2-core machine).
+    config = TrainConfig(model="lenet5", data="digits", epochs=1, val_fraction=0.0, train_images=64,
+                         output=str(tmp_path / "run"), device="cpu")  # fmt: skip
+    before, lines = torch.get_num_threads(), []
+    torch.set_num_threads(2)
+    try:
+        train(config, progress=False, log=lines.append)
+    finally:
+        torch.set_num_threads(before)
+    assert config.threads == 1 and lines[0] == "training on cpu, 1 thread"
 
 
 def test_the_library_prints_nothing_but_a_progress_bar_that_can_be_silenced(tmp_path, capsys):

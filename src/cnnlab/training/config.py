@@ -133,8 +133,10 @@ class TrainConfig:
         seed: seeds data order, augmentation and initialisation.
         deterministic: deterministic kernels, for bit-exact reruns and resumes.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        threads: intra-op CPU threads (0: PyTorch's default, one per core). With fewer threads than cores,
-            the next batches are made in a background thread on the spare core.
+        threads: intra-op CPU threads for the run (default 1; 0: PyTorch's default, one per core, which was
+            the default before 2026-12-06). The lab's networks are small: one thread is at most about a fifth
+            slower on an idle machine and many times faster on a busy one (numbers at the field). With fewer
+            threads than cores, the next batches are made in a background thread on the spare core.
         workers: data-loading processes for image folders.
         output: run directory (default: ``runs/<model>-<data>-<time>``).
         model_args: extra builder options (e.g. ``{"aux_logits": true}``).
@@ -179,7 +181,12 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     device: str = "auto"
-    threads: int = 0
+    # One thread, measured on the 2-core machine (2026-12-06), images/s of `cnnlab train plain20 --data digits
+    # --epochs 2` (each epoch) and `cnnlab train lenet5 --epochs 1`, --threads 1 against 2. Load under 2, two
+    # runs each: plain20 3,200-4,600 against 4,100-5,100, lenet5 6,200-6,500 against 3,800-5,300. Under other
+    # engineers' work (load 2.5-7.5), three runs each: plain20 1,400-3,100 against 56-600, lenet5 780-1,200
+    # against 87-180 (5-20x slower with two). With two busy loops added: plain20 670-760 against 18-22 (30x).
+    threads: int = 1
     workers: int = 2
     output: str | None = None
     model_args: dict[str, Any] = field(default_factory=dict)

@@ -125,6 +125,9 @@ class Trainer:
         self.earlier_sessions_seconds = 0.0  # a resumed run's wall time before this session
         self.config, self.dist = config, dist
         self.log = log if dist.is_main else (lambda _message: None)
+        threads = torch.get_num_threads()  # this run's (config.threads, set by torch_settings)
+        each = f" in each of {dist.world_size} processes" if dist.enabled else ""
+        self.log(f"training on {dist.device}, {threads} thread{'s' if threads > 1 else ''}{each}")
         torch.manual_seed(config.seed)
         dataset = load_training_dataset(config)
         torch.manual_seed(config.seed)

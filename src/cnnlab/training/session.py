@@ -31,10 +31,12 @@ __all__ = [
 
 @contextmanager
 def torch_settings(config: TrainConfig) -> Iterator[None]:
-    """The run's thread count and determinism, put back afterwards.
+    """The run's thread count (``config.threads``: one by default, 0 leaves the process's) and determinism,
+    put back afterwards.
 
-    They are process-wide: without this, a short recipe's one thread would slow every later run in the same
-    process (an experiment trains several models in a row) and change its floating-point results.
+    They are process-wide: without this, a run's one thread would stay with whatever the caller does next in
+    the same process, and one run's setting would change the speed and floating-point results of the next
+    (an experiment trains several models in a row).
     """
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
