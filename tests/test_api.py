@@ -59,7 +59,7 @@ def test_every_public_name_is_declared_once_and_loads(capsys):
     assert required <= set(cnnlab.__all__)
     for name in cnnlab.__all__:
         assert getattr(cnnlab, name) is not None
-    assert cnnlab.summary is cnnlab.inspection.summary.summarize and cnnlab.show.__name__ == "cnnlab.show"
+    assert cnnlab.summary is cnnlab.api.summary and cnnlab.show.__name__ == "cnnlab.show"
     help(cnnlab)  # pydoc sees every public name, as an editor does through the stub
     text = capsys.readouterr().out
     assert all(name in text for name in ("Run", "train", "summary", "experiment"))

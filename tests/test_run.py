@@ -142,11 +142,12 @@ def test_the_other_processes_of_a_torchrun_job_take_a_handle_without_checking_th
 
 
 def test_runs_named_by_the_clock_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
-    from cnnlab.training import loop
+    from cnnlab.run import train
+    from cnnlab.training import session
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(loop.time, "strftime", lambda _format: "20261203-120000")
-    names = [loop.run_training("lenet5", data="digits", epochs=1, progress=False).path.name for _ in range(2)]
+    monkeypatch.setattr(session.time, "strftime", lambda _format: "20261203-120000")
+    names = [train("lenet5", data="digits", epochs=1, progress=False).path.name for _ in range(2)]
     assert names == ["lenet5-digits-20261203-120000", "lenet5-digits-20261203-120000-2"]
 
 

@@ -29,22 +29,12 @@ Network = Subject | os.PathLike | str
 def summary(
     model: nn.Module | Network, input_size: tuple[int, int, int] | None = None, *, depth: int | None = None
 ) -> ModelSummary:
-    """Summarize a model for one input of ``input_size`` ``(C, H, W)`` (default: the model's own).
+    """Summarize a model, layer by layer, for one input of ``input_size`` ``(C, H, W)`` (default: the model's own).
 
     ``model`` is a registry name, any ``nn.Module``, or a run (``cnnlab.Run``, a run directory or a checkpoint:
-    its model at the size it was trained on). Per layer: output shape, parameters, window, MACs, FLOPs and the
-    receptive field; ``str()`` of the result is ``cnnlab summary``'s table, and Jupyter shows it as an HTML
-    table. See :func:`cnnlab.inspection.summary.summarize`, which this calls.
-
-    Args:
-        model: what to summarize.
-        input_size: ``(C, H, W)``.
-        depth: one row per module ``depth`` levels down (``inception4a``, ``layer1.0``: whole blocks, their
-            parameters and MACs summed) instead of one per layer; ``None``: every layer.
-
-    Raises:
-        ValueError: unknown model, a depth below 1, or an input the model does not accept (the message says what
-            fits).
+    its model at the size it was trained on); ``depth`` groups the rows by whole blocks. ``str()`` of the result
+    is ``cnnlab summary``'s table, and Jupyter shows it as an HTML table. The arguments and errors are those of
+    :func:`cnnlab.inspection.summary.summarize`, which this calls once the run is resolved.
     """
     from cnnlab.inspection.summary import summarize
 

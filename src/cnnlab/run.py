@@ -240,7 +240,7 @@ def train(
 
     try:
         record = run_training(
-            model, config_file=config_file, resume=resume, progress=progress, log=log, overwrite=overwrite, **settings
+            model, settings, config_file=config_file, resume=resume, progress=progress, log=log, overwrite=overwrite
         )
     except (TrainingStopped, TrainingInterrupted) as error:
         if error.run is not None:

@@ -194,14 +194,12 @@ def test_depth_groups_the_rows_by_block_and_keeps_the_totals(name, depth, rows):
         assert blocks["Mixed_5b"].rf == max(inside)  # the union of its branches' fields
 
 
-def test_a_run_is_summarized_at_the_size_it_trained_on(tmp_path):
-    from tests._checkpoints import write_checkpoint
-
-    write_checkpoint(tmp_path / "best.pt", "resnet20")
-    summary = summarize(tmp_path)
-    assert summary.model == "resnet20" and summary.input == (3, 32, 32) and summary.trainable_params == 269_722
-    assert str(summarize(tmp_path / "best.pt")) == str(summary)
+def test_bad_depths_and_unknown_names(tmp_path):
     with pytest.raises(ValueError, match="depth: expected a positive whole number, got 0"):
         summarize("lenet5", depth=0)
     with pytest.raises(ValueError, match="unknown model 'nowhere'"):
         summarize("nowhere")
+    with pytest.raises(
+        TypeError, match="cannot summarize an object of type 'object': expected a model name, a run or an nn.Module"
+    ):
+        summarize(object())  # type: ignore[arg-type]

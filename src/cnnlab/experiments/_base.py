@@ -1,21 +1,39 @@
-"""What every experiment shares: its result, the registry, and a short training run."""
+"""What every experiment is: its settings, its result and the registry; and how it trains.
+
+An experiment trains through :func:`train_briefly` only, most of them each of their variants over the seeds
+(:func:`train_variants`). What they do with the numbers (over seeds, in tables, in figures) is in
+:mod:`cnnlab.experiments._scaffold`.
+"""
 
 from __future__ import annotations
 
 import html
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cnnlab.files import write_text
 
 if TYPE_CHECKING:
     from cnnlab.run import Run
 
-__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "Settings", "accuracy_bars", "register", "train_briefly"]
+__all__ = [
+    "EXPERIMENTS",
+    "Experiment",
+    "ExperimentResult",
+    "Settings",
+    "Variant",
+    "register",
+    "top1_of",
+    "train_briefly",
+    "train_variants",
+]
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,14 +100,14 @@ class ExperimentResult:
         return f"{self.name}: {self.claim}\n\n{self.table()}\n\n{self.verdict}"
 
     def _repr_html_(self) -> str:
-        from cnnlab.viz.report import image_tag, table_html
+        from cnnlab.viz.report import image_tag
 
         figure = ""
         if self.figure is not None and Path(self.figure).suffix == ".png" and Path(self.figure).is_file():
             figure = image_tag(Path(self.figure), f"the {self.name} experiment's figure")
         return (
             f"<div><strong>{html.escape(self.name)}</strong>: {html.escape(self.claim)}"
-            f"{table_html(self.headers, self.rows)}<p>{html.escape(self.verdict)}</p>{figure}</div>"
+            f"{self.table('html')}<p>{html.escape(self.verdict)}</p>{figure}</div>"
         )
 
 
@@ -107,23 +125,46 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Experiment:
+    """A registered experiment.
+
+    Attributes:
+        name: what ``cnnlab experiment NAME`` calls it.
+        claim: the lecture's claim it checks, in one line (``cnnlab experiment --list``).
+        run: the function that runs it.
+        lecture: its place in the lecture: experiments are listed by it.
+        about: what it does, in one line (``cnnlab experiment --help``).
+    """
+
     name: str
     claim: str
     run: Callable[[Settings], ExperimentResult]
+    lecture: float = math.inf
+    about: str = ""
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def register(
-    name: str, claim: str
+    name: str, claim: str, *, lecture: float, about: str
 ) -> Callable[[Callable[[Settings], ExperimentResult]], Callable[[Settings], ExperimentResult]]:
-    """Register an experiment function under ``name`` with the lecture's ``claim`` it checks."""
+    """Register an experiment function under ``name`` with the lecture's ``claim`` it checks.
+
+    Args:
+        name: the experiment's name.
+        claim: the claim, in one line.
+        lecture: where the lecture makes the claim; the experiments are listed in this order. The numbers
+            leave gaps (10, 20, ...), so that a new experiment goes between two without moving either.
+        about: what the experiment does, in one line, for ``cnnlab experiment --help``.
+    """
 
     def decorate(function: Callable[[Settings], ExperimentResult]) -> Callable[[Settings], ExperimentResult]:
         if name in EXPERIMENTS:
             raise ValueError(f"an experiment named {name!r} is already registered")
-        EXPERIMENTS[name] = Experiment(name, claim, function)
+        taken = [other.name for other in EXPERIMENTS.values() if other.lecture == lecture]
+        if taken:
+            raise ValueError(f"experiment {name!r}: lecture position {lecture} is taken by {taken[0]!r}")
+        EXPERIMENTS[name] = Experiment(name, claim, function, lecture, about)
         return function
 
     return decorate
@@ -135,7 +176,7 @@ def train_briefly(model: str, settings: Settings, run_name: str, **overrides: An
     The experiment owns that directory: running it again replaces the run there. Each line of the run's log
     goes to ``settings.log`` with the run's name in front (``plain56-seed0: epoch 3/30 ... ETA 20s``).
     """
-    from cnnlab.training.loop import train
+    from cnnlab.run import train
 
     values = {"output": str(settings.out / "runs" / run_name), "data_dir": settings.data_dir}
     values.update(overrides)
@@ -148,30 +189,46 @@ def train_briefly(model: str, settings: Settings, run_name: str, **overrides: An
     return train(model, progress=settings.progress, log=log, overwrite=True, **values)
 
 
-def accuracy_bars(
-    axis: Any,
-    runs: Mapping[str, Sequence[float]],
-    *,
-    title: str,
-    notes: Mapping[str, str] | None = None,
-    colours: Sequence[str] | None = None,
-    margin: float = 2.0,
-) -> None:
-    """Each variant's mean test top-1 as a bar and each seed's as a dot, on a matplotlib ``axis``.
+@dataclass(frozen=True)
+class Variant:
+    """One arm of an experiment: the network its runs train and what they change in its recipe.
 
-    ``runs`` maps a variant's label to its accuracies (fractions, a seed each); ``notes`` puts a line above a
-    bar (its parameters, say); the axis starts ``margin`` points below the lowest seed, so differences show.
+    Attributes:
+        model: the registered model its runs train.
+        run: the runs' name: a seed's run goes to ``runs/RUN-seedS`` in the experiment's folder.
+        options: what this arm changes in the recipe (``model_args``, ``augment``, ...), over what all share.
     """
-    labels = list(runs)
-    for index, label in enumerate(labels):
-        values = [100 * value for value in runs[label]]
-        mean = sum(values) / len(values)
-        colour = colours[index] if colours is not None else f"C{index}"
-        axis.bar(index, mean, color=colour, alpha=0.8)
-        axis.scatter([index] * len(values), values, color="k", s=14, zorder=3)
-        if notes is not None and label in notes:
-            axis.annotate(notes[label], (index, mean), ha="center", va="bottom", fontsize=8)
-    low = min(100 * value for label in labels for value in runs[label])
-    axis.set(ylim=(max(0.0, low - margin), 100), ylabel="test top-1 (%)", title=title)
-    axis.set_xticks(range(len(labels)), labels)
-    axis.grid(alpha=0.3, axis="y")
+
+    model: str
+    run: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def top1_of(run: Run) -> float:
+    """A run's test top-1, a fraction: what most experiments compare."""
+    return run.summary.test_top1
+
+
+def train_variants(
+    settings: Settings,
+    variants: Mapping[K, Variant],
+    seeds: Sequence[int],
+    measure: Callable[[Run], T] = top1_of,  # type: ignore[assignment]  # T is float by default
+    **shared: Any,
+) -> dict[K, list[T]]:
+    """Train each variant once per seed and measure each run as it ends.
+
+    The runs go variant by variant, each over the seeds in their order (the log shows them so); each run gets
+    ``shared`` (the epochs, the data, ...) with its variant's ``options`` over it.
+
+    Returns:
+        For each variant (its key in ``variants``), what ``measure`` found in each seed's run.
+    """
+    found: dict[K, list[T]] = {}
+    for key, variant in variants.items():
+        found[key] = [
+            measure(train_briefly(variant.model, settings, f"{variant.run}-seed{seed}", seed=seed,
+                                  **{**shared, **variant.options}))
+            for seed in seeds
+        ]  # fmt: skip
+    return found

@@ -27,6 +27,7 @@ from torch.utils.flop_counter import bmm_flop, conv_flop_count, mm_flop
 
 from cnnlab.errors import whole_number
 from cnnlab.inspection.receptive_field import GLOBAL, ReceptiveFieldTracker
+from cnnlab.inspection.tensor_labels import tensors_in
 from cnnlab.layers.lenet import SparseConv2d
 from cnnlab.models import ImageClassifier, create_model, get_spec
 from cnnlab.models._base import size_steps_of
@@ -90,16 +91,6 @@ _META_SHAPES: dict[str, Callable[[list[torch.Tensor], tuple[Any, ...], dict[str,
 }  # fmt: skip
 
 
-def _tensors_in(values: tuple[Any, ...]) -> list[torch.Tensor]:
-    found = []
-    for value in values:
-        if isinstance(value, torch.Tensor):
-            found.append(value)
-        elif isinstance(value, list | tuple):
-            found.extend(v for v in value if isinstance(v, torch.Tensor))
-    return found
-
-
 class FlopCounter(TorchFunctionMode):
     """FLOPs of the convolutions and matrix products in a forward pass, by torch.utils.flop_counter's formulas."""
 
@@ -112,7 +103,7 @@ class FlopCounter(TorchFunctionMode):
     ) -> Any:
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
-        tensors = _tensors_in((*args, *kwargs.values()))
+        tensors = tensors_in((*args, *kwargs.values()))
         if tensors and tensors[0].is_meta and name.rstrip("_") in _META_SHAPES:
             in_place = name.endswith("_") or kwargs.get("inplace", False)
             shape = _META_SHAPES[name.rstrip("_")](tensors, args, kwargs)
@@ -321,7 +312,9 @@ def summarize(
         name = spec.name if spec is not None else type(model).__name__
         model = copy.deepcopy(model).to("meta")
     else:
-        raise TypeError(f"cannot summarize a {type(model).__name__}: expected a model name, a run or an nn.Module")
+        raise TypeError(
+            f"cannot summarize an object of type {type(model).__name__!r}: expected a model name, a run or an nn.Module"
+        )
     if input_size is None:
         spec = getattr(model, "spec", None)
         if spec is None:

@@ -390,18 +390,19 @@ class Trainer:
 
 
 def run_training(
-    model: str | TrainConfig | None = None,
+    model: str | TrainConfig | None,
+    settings: dict[str, Any],
     *,
-    config_file: str | os.PathLike[str] | None = None,
-    resume: str | os.PathLike[str] | None = None,
-    progress: bool = True,
-    log: Callable[[str], None] | None = None,
-    overwrite: bool = False,
-    **settings: Any,
+    config_file: str | os.PathLike[str] | None,
+    resume: str | os.PathLike[str] | None,
+    progress: bool,
+    log: Callable[[str], None] | None,
+    overwrite: bool,
 ) -> RunDirectory:
     """Train a model, or continue a run, to the end of its epochs; returns the run directory it wrote.
 
-    The arguments and errors are :func:`cnnlab.train`'s (:func:`cnnlab.run.train`), which calls this.
+    The arguments (``settings``: the training settings given) and errors are :func:`cnnlab.train`'s
+    (:func:`cnnlab.run.train`), which calls this.
     """
     state, run = None, None
     if resume is not None:
