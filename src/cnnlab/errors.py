@@ -15,7 +15,14 @@ import re
 from collections.abc import Callable
 from typing import cast
 
-__all__ = ["SettingError", "expected_whole_number", "python_spelling", "whole_number", "whole_number_problem"]
+__all__ = [
+    "SettingError",
+    "expected_whole_number",
+    "python_spelling",
+    "read_whole_number",
+    "whole_number",
+    "whole_number_problem",
+]
 
 _SETTING = re.compile(r"<([a-z_][a-z0-9_]*)(?:=([^<>\n]*))?>")
 
@@ -85,4 +92,21 @@ def whole_number(name: str, value: object, *, minimum: int = 1) -> int:
     problem = whole_number_problem(value, minimum=minimum)
     if problem is not None:
         raise SettingError(f"<{name}>: {problem}")
+    return cast(int, value)
+
+
+def read_whole_number(text: str, *, minimum: int = 1) -> int:
+    """A whole number >= ``minimum`` written as text: a command-line value, a query parameter.
+
+    Raises:
+        ValueError: ``expected a positive whole number, got 'two'`` (or ``got 0``), which each front end hands
+            on in its own way (argparse's error, the lab's 422).
+    """
+    try:
+        value: object = int(text)
+    except ValueError:
+        value = text
+    problem = whole_number_problem(value, minimum=minimum)
+    if problem is not None:
+        raise ValueError(problem)
     return cast(int, value)

@@ -65,7 +65,7 @@ def test_refusals_that_were_tracebacks_or_untrue(fails, tmp_path):
     (tmp_path / "file").write_text("x")
     assert "is a file" in fails("train", "lenet5", "--data", "digits", "--output", str(tmp_path / "file" / "run"))
     (tmp_path / "types.json").write_text(json.dumps({"epochs": "ten"}))
-    assert "types.json: epochs: expected a whole number, got 'ten'" in fails(
+    assert "types.json: epochs: expected a positive whole number, got 'ten'" in fails(
         "train", "lenet5", "-c", str(tmp_path / "types.json")
     )
 

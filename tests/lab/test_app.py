@@ -100,7 +100,7 @@ def _png_with_header(width: int, height: int) -> bytes:
         ("post", "/api/predict?model=nope", b"x", 404, "no model 'nope' is loaded; loaded: "),
         ("post", "/api/predict", b"x", 422, "which model?"),
         ("post", "/api/predict?model=resnet20&k=0", b"x", 422, "k must be at least 1"),
-        ("post", "/api/predict?model=resnet20&k=two", b"x", 422, "k must be a whole number, got 'two'"),
+        ("post", "/api/predict?model=resnet20&k=two", b"x", 422, "k: expected a whole number >= 0, got 'two'"),
         ("post", "/api/inspect?model=resnet20&layers=conv9", "seven", 404, "no layer with feature maps called 'conv9'"),
         ("get", "/api/field?model=resnet20&layer=conv9&y=0&x=0", None, 404, "it has conv1"),
         ("get", "/api/field?model=resnet20&layer=conv1&y=32&x=0", None, 422, "outside conv1's 32x32 map"),

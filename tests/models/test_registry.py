@@ -36,9 +36,9 @@ def test_create_model_errors_name_what_exists():
         create_model("resnet19")
     with pytest.raises(ValueError, match="has no option layers; its options: zero_init_residual"):
         create_model("resnet18", layers=(1, 1, 1, 1))  # vgg16 is VGG-16: the architecture is not an option
-    with pytest.raises(ValueError, match="num_classes must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="num_classes: expected a positive whole number, got 0"):
         create_model("resnet18", num_classes=0)
-    with pytest.raises(ValueError, match="in_channels must be a positive integer, got True"):
+    with pytest.raises(ValueError, match="in_channels: expected a positive whole number, got True"):
         create_model("resnet18", in_channels=True)
 
 

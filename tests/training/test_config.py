@@ -4,7 +4,6 @@ import pytest
 
 from cnnlab.errors import SettingError
 from cnnlab.training.config import TrainConfig, load_config_file, resolve_config
-from cnnlab.training.recipes import recipe_for
 
 
 def test_recipe_then_file_then_flags():
@@ -26,8 +25,8 @@ def test_recipe_then_file_then_flags():
     ],
 )
 def test_each_family_gets_its_papers_recipe(model, recipe, facts):
-    assert recipe_for(model)[0] == recipe
     config = resolve_config(model)
+    assert config.recipe == recipe
     assert {k: getattr(config, k) for k in facts} == facts
 
 
@@ -46,7 +45,7 @@ def test_resnet110_warms_up_as_the_paper_says():
         ({"optimizer": "lbfgs"}, "optimizer: expected one of sgd, adam, adamw, rmsprop, got 'lbfgs'"),
         ({"augment": ("rotate",)}, "augment: expected some of shift, affine, elastic, crop, flip, pca"),
         ({"val_fraction": 1.0}, r"val_fraction: expected a fraction in \[0, 1\), got 1.0"),
-        ({"epochs": 2.5}, "epochs: expected a whole number, got 2.5"),
+        ({"epochs": 2.5}, "epochs: expected a positive whole number, got 2.5"),
         ({"amp": "yes"}, "amp: expected true or false, got 'yes'"),
         ({"milestones": "30,60"}, "milestones: expected a list of whole numbers"),
         ({"epochz": 3}, r"unknown setting\(s\) epochz \(did you mean epochs\?\)"),
@@ -79,7 +78,9 @@ def test_config_round_trips_through_json_and_refuses_unknown_keys(tmp_path):
     with pytest.raises(ValueError, match="unknown setting.*epochz"):
         TrainConfig.from_dict({"model": "lenet5", "epochz": 3})
     path.write_text(json.dumps({"epochs": "ten"}))
-    with pytest.raises(ValueError, match=r"config file .*config.json: epochs: expected a whole number, got 'ten'"):
+    with pytest.raises(
+        ValueError, match=r"config file .*config.json: epochs: expected a positive whole number, got 'ten'"
+    ):
         load_config_file(path)
     path.write_text("{not json")
     with pytest.raises(ValueError, match="is not valid JSON"):

@@ -131,7 +131,7 @@ def test_folding_is_clamped_so_that_one_epoch_is_validated():
     config = resolve_config("lenet5", fold_val_epochs=5, val_fraction=0.0)
     assert config.folded_epochs == 0 and "fold_val_epochs" in config.unused_settings()
     assert "model_ema_decay" in resolve_config("lenet5", model_ema=False).unused_settings()
-    with pytest.raises(SettingError, match=r"fold_val_epochs: expected a whole number of epochs >= 0, got -1"):
+    with pytest.raises(SettingError, match=r"fold_val_epochs: expected a whole number >= 0, got -1"):
         resolve_config("lenet5", fold_val_epochs=-1)
 
 

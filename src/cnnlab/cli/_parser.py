@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
+from cnnlab.errors import read_whole_number
+
 __all__ = [
     "CommandParser",
     "HelpFormatter",
@@ -54,24 +56,22 @@ class CommandParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _whole_number(text: str, minimum: int, expected: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
+    """``text`` as a whole number >= ``minimum``, refused in the library's words (:mod:`cnnlab.errors`)."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
-    return value
+        return read_whole_number(text, minimum=minimum)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1."""
-    return _whole_number(text, 1, "a positive whole number")
+    return _whole_number(text, 1)
 
 
 def non_negative_int(text: str) -> int:
     """argparse type: a whole number >= 0."""
-    return _whole_number(text, 0, "a whole number >= 0")
+    return _whole_number(text, 0)
 
 
 def _size(text: str, minimum: int, expected: str) -> int | tuple[int, int]:

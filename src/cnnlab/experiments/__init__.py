@@ -10,7 +10,7 @@ import pkgutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cnnlab.errors import SettingError
+from cnnlab.errors import SettingError, whole_number
 from cnnlab.experiments._base import EXPERIMENTS, Experiment, ExperimentResult, Settings
 
 __all__ = [
@@ -96,10 +96,12 @@ def experiment(
     Raises:
         ValueError: an unknown experiment or preset, or data the preset needs and does not have.
     """
-    if seeds is not None and (not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)):
-        raise SettingError(f"<seeds>: expected whole numbers >= 0, got {seeds!r}")
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
-        raise SettingError(f"<epochs>: expected a positive whole number, got {epochs!r}")
+    if seeds is not None and not seeds:
+        raise SettingError("<seeds>: expected at least one seed, got none")
+    for seed in seeds or ():
+        whole_number("seeds", seed, minimum=0)
+    if epochs is not None:
+        whole_number("epochs", epochs)
     folder = Path(out).expanduser() if out is not None else Path("experiments") / name
     settings = Settings(
         preset, folder, data, data_dir, download, tuple(seeds) if seeds is not None else None, epochs, progress, log

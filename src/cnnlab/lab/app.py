@@ -22,6 +22,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from cnnlab.errors import expected_whole_number, read_whole_number
 from cnnlab.lab.session import LabError, LabModel, Sample, samples
 
 __all__ = ["MAX_UPLOAD", "STATIC", "create_app"]
@@ -61,16 +62,16 @@ class _Lab:
         return self.models[name]
 
     @staticmethod
-    def whole_number(request: Request, key: str, default: int | None = None) -> int:
+    def whole_number(request: Request, key: str, default: int | None = None, minimum: int = 0) -> int:
         text = request.query_params.get(key)
         if text is None:
             if default is None:
-                raise LabError(f"{key}= is missing: expected a whole number", 422)
+                raise LabError(f"{key}= is missing: expected {expected_whole_number(minimum)}", 422)
             return default
         try:
-            return int(text)
-        except ValueError:
-            raise LabError(f"{key} must be a whole number, got {text!r}", 422) from None
+            return read_whole_number(text, minimum=minimum)
+        except ValueError as error:
+            raise LabError(f"{key}: {error}", 422) from None
 
     async def body(self, request: Request) -> bytes:
         """The request's body, refused with 413 as soon as it passes the limit (the rest is never read)."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from cnnlab.errors import whole_number
 from cnnlab.models._base import ImageClassifier
 from cnnlab.models._spec import ModelSpec
 
@@ -120,8 +121,8 @@ def create_model(
         options = ", ".join(p for p in accepted if p not in ("num_classes", "in_channels")) or "none"
         raise ValueError(f"model {name!r} has no option {', '.join(unknown)}; its options: {options}")
     for label, value in (("num_classes", num_classes), ("in_channels", in_channels)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{label} must be a positive integer, got {value!r}")
+        if value is not None:
+            whole_number(label, value)
     if num_classes is not None:
         variant_args["num_classes"] = num_classes
     if in_channels is not None:

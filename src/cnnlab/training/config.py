@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.data.facts import AUGMENTATION, BUNDLED_DATASETS
-from cnnlab.errors import SettingError
+from cnnlab.errors import SettingError, expected_whole_number
 
 __all__ = [
     "AUGMENTATIONS",
@@ -45,40 +45,46 @@ def _finite(value: float) -> bool:
 
 Rule = tuple[Callable[[Any], bool], str]
 
+
+def _whole(minimum: int, note: str = "") -> Rule:
+    """A whole number >= ``minimum`` (the field's type says it is whole), worded as everywhere in cnnlab."""
+    return (lambda v: v >= minimum, expected_whole_number(minimum) + (f" ({note})" if note else ""))
+
+
 # What each setting accepts, as "expected ..., got ..." says it. Non-finite numbers (nan, inf) are refused
 # everywhere: no setting means anything with them.
 RULES: dict[str, Rule] = {
-    "epochs": (lambda v: v >= 1, "a positive whole number"),
-    "batch_size": (lambda v: v >= 1, "a positive whole number"),
+    "epochs": _whole(1),
+    "batch_size": _whole(1),
     "lr": (lambda v: v > 0, "a positive learning rate"),
     "optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
     "momentum": (lambda v: 0 <= v < 1, "a momentum in [0, 1)"),
     "weight_decay": (lambda v: v >= 0, "a weight decay >= 0"),
     "schedule": (lambda v: v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
-    "step_epochs": (lambda v: v >= 1, "a positive whole number"),
+    "step_epochs": _whole(1),
     "milestones": (lambda v: all(m >= 1 for m in v), "positive epoch numbers"),
     "gamma": (lambda v: 0 < v <= 1, "a factor in (0, 1]"),
-    "patience": (lambda v: v >= 0, "a whole number >= 0"),
+    "patience": _whole(0),
     "warmup_epochs": (lambda v: v >= 0, "a number of epochs >= 0"),
     "rmsprop_alpha": (lambda v: 0 <= v < 1, "a decay in [0, 1)"),
     "rmsprop_eps": (lambda v: v > 0, "a positive epsilon"),
     "grad_clip": (lambda v: v >= 0, "a gradient norm >= 0 (0: off)"),
     "label_smoothing": (lambda v: 0 <= v < 1, "a smoothing in [0, 1)"),
     "model_ema_decay": (lambda v: 0 <= v < 1, "a decay in [0, 1)"),
-    "fold_val_epochs": (lambda v: v >= 0, "a whole number of epochs >= 0"),
-    "augment_off_epochs": (lambda v: v >= 0, "a whole number of epochs >= 0"),
+    "fold_val_epochs": _whole(0),
+    "augment_off_epochs": _whole(0),
     "logit_temperature": (lambda v: v > 0, "a positive temperature"),
     "val_fraction": (lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
-    "train_images": (lambda v: v >= 0, "a whole number >= 0 (0: all)"),
+    "train_images": _whole(0, "0: all"),
     "augment": (lambda v: all(a in AUGMENTATIONS for a in v), f"some of {', '.join(AUGMENTATIONS)}"),
-    "crop_padding": (lambda v: v >= 0, "a whole number >= 0"),
+    "crop_padding": _whole(0),
     "elastic_alpha": (lambda v: v >= 0, "a displacement in pixels >= 0"),
     "elastic_sigma": (lambda v: v > 0, "a positive width in pixels"),
     "normalization": (lambda v: v in NORMALIZATIONS, f"one of {', '.join(NORMALIZATIONS)}"),
-    "seed": (lambda v: v >= 0, "a whole number >= 0"),
+    "seed": _whole(0),
     "device": (lambda v: bool(v), "auto, cpu, cuda or cuda:N"),
     "threads": (lambda v: v >= 0, "a whole number >= 0 (0: one per core)"),
-    "workers": (lambda v: v >= 0, "a whole number >= 0"),
+    "workers": _whole(0),
     "model": (lambda v: bool(v), "a model name"),
     "data": (lambda v: bool(v), "a dataset name"),
 }  # fmt: skip
@@ -316,11 +322,12 @@ def setting_problem(name: str, value: Any) -> str | None:
     """
     if name not in _FIELD_NAMES:
         raise _unknown_settings([name])
-    problem = _type_problem(_FIELD_TYPES[name], value)
-    if problem is not None:
+    kind, rule = _FIELD_TYPES[name], RULES.get(name)
+    problem = _type_problem(kind, value)
+    whole = kind == "int" and rule is not None  # its rule says which whole numbers, for 2.5 or "ten" too
+    if problem is not None and not whole:
         return problem
-    rule = RULES.get(name)
-    if rule is not None and not rule[0](value):
+    if rule is not None and (problem is not None or not rule[0](value)):
         return f"expected {rule[1]}, got {_shown(value)}"
     return None
 
