@@ -83,7 +83,7 @@ RULES: dict[str, Rule] = {
     "normalization": (lambda v: v in NORMALIZATIONS, f"one of {', '.join(NORMALIZATIONS)}"),
     "seed": _whole(0),
     "device": (lambda v: bool(v), "auto, cpu, cuda or cuda:N"),
-    "threads": (lambda v: v >= 0, "a whole number >= 0 (0: one per core)"),
+    "threads": _whole(0, "0: one per core"),
     "workers": _whole(0),
     "model": (lambda v: bool(v), "a model name"),
     "data": (lambda v: bool(v), "a dataset name"),
