@@ -14,7 +14,7 @@ from cnnlab.layers.normalization import LocalResponseNorm2d
 from cnnlab.models._base import ImageClassifier
 from cnnlab.models._registry import register_model
 
-__all__ = ["AlexNet", "TorchvisionAlexNet", "alexnet", "alexnet_tv"]
+__all__ = ["AlexNet", "PooledClassifier", "TorchvisionAlexNet", "alexnet", "alexnet_tv", "fc_classifier"]
 
 PAPER = "Krizhevsky, Sutskever, Hinton 2012, ImageNet Classification with Deep Convolutional Neural Networks"
 
@@ -106,7 +106,42 @@ class AlexNet(ImageClassifier):
         return x if pre_logits else self.classifier.fc8(x)
 
 
-class TorchvisionAlexNet(ImageClassifier):
+HIDDEN_UNITS = 4096  # fc6 and fc7 (Sec. 3.5)
+
+
+def fc_classifier(in_features: int, num_classes: int, dropout: float, *, dropout_first: bool = False) -> nn.Sequential:
+    """AlexNet's classifier as torchvision numbers it, which VGG keeps (Sec. 2.1 there): two hidden layers of 4096
+    units, each with a ReLU and dropout (Sec. 4.2), then the output layer.
+
+    The paper (and VGG) drop each hidden layer's output after its ReLU; torchvision's AlexNet drops each hidden
+    layer's input instead (``dropout_first``), which moves the linear layers to indices 1, 4 and 6.
+    """
+    layers: list[nn.Module] = []
+    for fan_in in (in_features, HIDDEN_UNITS):
+        hidden = [nn.Linear(fan_in, HIDDEN_UNITS), nn.ReLU(inplace=True)]
+        layers += [nn.Dropout(dropout), *hidden] if dropout_first else [*hidden, nn.Dropout(dropout)]
+    return nn.Sequential(*layers, nn.Linear(HIDDEN_UNITS, num_classes))
+
+
+class PooledClassifier(ImageClassifier):
+    """torchvision's layout of AlexNet and VGG: ``features``, an adaptive average pool (``avgpool``) to the size
+    the classifier flattens, and ``classifier``, whose last layer gives the logits (the layers before it, the
+    pre-logits)."""
+
+    features: nn.Sequential
+    avgpool: nn.AdaptiveAvgPool2d
+    classifier: nn.Sequential
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = torch.flatten(self.avgpool(x), 1)
+        x = self.classifier[:-1](x)
+        return x if pre_logits else self.classifier[-1](x)
+
+
+class TorchvisionAlexNet(PooledClassifier):
     """torchvision's ``alexnet``: the same module names and layers, so its weights load unchanged.
 
     ``conv 11x11/4 64 -> pool -> conv 5x5 192 -> pool -> conv 3x3 384 -> conv 3x3 256 -> conv 3x3 256 ->
@@ -141,30 +176,23 @@ class TorchvisionAlexNet(ImageClassifier):
             nn.MaxPool2d(3, stride=2),  # N x 256 x 6 x 6
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))  # N x 256 x 6 x 6 at any input size
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout),
-            nn.Linear(256 * 6 * 6, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = fc_classifier(256 * 6 * 6, num_classes, dropout, dropout_first=True)
         self.size_steps = ("features.0", "features.2", "features.5", "features.12")
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.avgpool(x), 1)
-        x = self.classifier[:-1](x)
-        return x if pre_logits else self.classifier[-1](x)
+# Both models' recipe (TrainConfig settings, see ModelSpec.recipe), Sec. 5: SGD, batch 128, momentum 0.9, weight
+# decay 5e-4, lr 0.01 divided by 10 when the validation error stops improving (3 times, ~90 epochs); crops, flips,
+# PCA lighting.
+RECIPE = {
+    "recipe": "alexnet", "epochs": 90, "batch_size": 128, "optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
+    "weight_decay": 5e-4, "schedule": "plateau", "gamma": 0.1, "patience": 5, "augment": ("crop", "flip", "pca"),
+}  # fmt: skip
+SPEC = {"paper": PAPER, "year": 2012, "recipe": RECIPE}
 
 
 @register_model(
-    paper=PAPER,
+    **SPEC,
     section="Sec. 3.1-3.5, Fig. 2; Sec. 4.2 (dropout); Sec. 5 (init)",
-    year=2012,
     input_size=(3, INPUT_SIZE, INPUT_SIZE),
     params=60_965_224,
     notes="Input 227x227 as Caffe's bvlc_alexnet (the paper's 224 gives 54x54 after conv1, not its 55x55); "
@@ -177,9 +205,8 @@ def alexnet(*, num_classes: int = 1000, in_channels: int = 3) -> AlexNet:
 
 
 @register_model(
-    paper=PAPER,
+    **SPEC,
     section="Sec. 3, as torchvision's alexnet (after Krizhevsky 2014, One weird trick, arXiv:1404.5997)",
-    year=2012,
     input_size=(3, 224, 224),
     params=61_100_840,
     notes="torchvision's layout and names: channels 64-192-384-256-256, one tower, no LRN, conv1 padding 2, "

@@ -224,13 +224,11 @@ class RethinkingInception(ImageClassifier):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        # torchvision's: truncated normal, std 0.1 (cut at +-2), smaller for the aux head's last layers.
+        # torchvision's: truncated normal, std 0.1 (cut at +-2), smaller for the aux head's last layers; batch
+        # norms at the identity (PyTorch's start: weight 1, bias 0).
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):
                 nn.init.trunc_normal_(module.weight, mean=0.0, std=0.1, a=-2.0, b=2.0)
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
         if self.AuxLogits is not None:
             for name, std in self.AuxLogits.init_stds:
                 nn.init.trunc_normal_(self.AuxLogits.get_submodule(name).weight, mean=0.0, std=std, a=-2.0, b=2.0)
@@ -311,11 +309,20 @@ V3_NOTES = (
 )
 
 
+# Both models' recipe (TrainConfig settings, see ModelSpec.recipe), Sec. 7-8: RMSProp (decay 0.9, eps 1.0), lr
+# 0.045 decayed by 0.94 every 2 epochs, gradient clipping (threshold 2.0, as the later versions of the paper say),
+# label smoothing 0.1.
+RECIPE = {
+    "recipe": "inception", "epochs": 100, "batch_size": 32, "optimizer": "rmsprop", "lr": 0.045, "momentum": 0.0,
+    "rmsprop_alpha": 0.9, "rmsprop_eps": 1.0, "weight_decay": 4e-5, "schedule": "exponential", "step_epochs": 2,
+    "gamma": 0.94, "grad_clip": 2.0, "label_smoothing": 0.1, "augment": ("crop", "flip"),
+}  # fmt: skip
+SPEC = {"paper": PAPER, "year": 2016, "input_size": (3, 299, 299), "recipe": RECIPE}
+
+
 @register_model(
-    paper=PAPER,
+    **SPEC,
     section="Sec. 6, Table 1; modules Figs. 5, 6, 7, grid reduction Fig. 10; aux head Sec. 4, Fig. 8",
-    year=2016,
-    input_size=(3, 299, 299),
     params=25_493_448,
     notes=V2_NOTES,
 )
@@ -355,10 +362,8 @@ def inception_v2(*, num_classes: int = 1000, in_channels: int = 3, aux_logits: b
 
 
 @register_model(
-    paper=PAPER,
+    **SPEC,
     section="Sec. 7-8, Table 3 (Inception-v3); layout of torchvision's inception_v3",
-    year=2016,
-    input_size=(3, 299, 299),
     params=23_834_568,
     notes=V3_NOTES,
 )

@@ -15,13 +15,23 @@ from torch import nn
 from cnnlab.layers.locally_connected import LocallyConnected2d
 from cnnlab.models._base import ImageClassifier
 from cnnlab.models._registry import register_model
-from cnnlab.models.lenet import ModernLeNetTopology
+from cnnlab.models.lenet import MODERN_RECIPE, ModernLeNetTopology
 
-__all__ = ["MLP", "LocallyConnectedNet", "locally_connected_net", "mlp"]
+__all__ = ["MLP", "LocallyConnectedNet"]
 
 IMAGE_SIZE = 32  # the bundled digits are padded to 32x32, LeNet-5's input
 
 
+@register_model(
+    name="mlp",
+    recipe=MODERN_RECIPE,
+    paper="LeCun, Bottou, Bengio, Haffner 1998, Gradient-Based Learning Applied to Document Recognition",
+    section="Sec. III-C, Fig. 9 (3-layer NN, 300+100 hidden units)",
+    year=1998,
+    input_size=(1, 32, 32),
+    params=338_610,
+    notes="ReLU instead of sigmoid units; 32x32 input (the padded digits) instead of 28x28.",
+)
 class MLP(ImageClassifier):
     """Flatten -> Linear 300 -> ReLU -> Linear 100 -> ReLU -> Linear ``num_classes``.
 
@@ -45,6 +55,16 @@ class MLP(ImageClassifier):
         return x if pre_logits else self.output(x)
 
 
+@register_model(
+    name="locally_connected_net",
+    recipe=MODERN_RECIPE,
+    paper="Taigman, Yang, Ranzato, Wolf 2014, DeepFace (locally connected layers); topology of LeNet-5",
+    section="DeepFace Sec. 3 (locally connected layers); LeNet-5 Sec. II-B (sizes)",
+    year=2014,
+    input_size=(1, 32, 32),
+    params=423_038,
+    notes="A baseline for the lecture, not a published network: lenet5_modern with unshared weights.",
+)
 class LocallyConnectedNet(ModernLeNetTopology):
     """LeNet-5's modern form with unshared weights: LC 5x5 6 -> max pool -> LC 5x5 16 -> max pool ->
     LC 5x5 120 -> Linear 84 -> Linear ``num_classes`` (ReLU after each hidden layer).
@@ -65,27 +85,3 @@ class LocallyConnectedNet(ModernLeNetTopology):
         self.output = nn.Linear(84, num_classes)
         self.relu = nn.ReLU(inplace=True)
         self.size_steps = ("c1", "s2", "c3", "s4", "c5")
-
-
-@register_model(
-    paper="LeCun, Bottou, Bengio, Haffner 1998, Gradient-Based Learning Applied to Document Recognition",
-    section="Sec. III-C, Fig. 9 (3-layer NN, 300+100 hidden units)",
-    year=1998,
-    input_size=(1, 32, 32),
-    params=338_610,
-    notes="ReLU instead of sigmoid units; 32x32 input (the padded digits) instead of 28x28.",
-)
-def mlp(*, num_classes: int = 10, in_channels: int = 1) -> MLP:
-    return MLP(in_channels=in_channels, num_classes=num_classes)
-
-
-@register_model(
-    paper="Taigman, Yang, Ranzato, Wolf 2014, DeepFace (locally connected layers); topology of LeNet-5",
-    section="DeepFace Sec. 3 (locally connected layers); LeNet-5 Sec. II-B (sizes)",
-    year=2014,
-    input_size=(1, 32, 32),
-    params=423_038,
-    notes="A baseline for the lecture, not a published network: lenet5_modern with unshared weights.",
-)
-def locally_connected_net(*, num_classes: int = 10, in_channels: int = 1) -> LocallyConnectedNet:
-    return LocallyConnectedNet(in_channels=in_channels, num_classes=num_classes)

@@ -3,18 +3,19 @@
 Small enough to train on the bundled 32x32 digits in seconds on a CPU, so that ``cnnlab experiment`` can put
 a claim to the test with several seeds in minutes. Each twin takes the option that switches the idea on or
 off, and nothing else changes: the same widths, the same depth, the same receptive field where it can be kept.
+Each class is registered as it is: its keyword-only constructor is the model's builder.
 
-* :func:`convnet4` (``activation``): the four-layer CIFAR-10 network of AlexNet's Figure 1, ReLU or tanh
-  (Krizhevsky, Sutskever, Hinton 2012, Sec. 3.1).
-* :func:`kernel_twin` (``kernels``): 5x5 and 7x7 convolutions, or stacks of 3x3 that see as far (Simonyan and
-  Zisserman 2015, Sec. 2.3; Szegedy et al. 2016, Sec. 3.1).
-* :func:`head_twin` (``head``): a fully connected classifier, or a 1x1 convolution and global average pooling
-  (Lin, Chen, Yan 2014, Sec. 3.2); ``dropout`` on the fully connected one's hidden layer (Krizhevsky 2012).
-* :func:`filter_bank_net` (``features``): one convolution, learned, or frozen at random values or at classic
-  hand-made filters (Sobel and Gabor), in front of a linear classifier (LeCun, Bottou, Bengio, Haffner 1998,
-  Sec. I, Fig. 1).
-* :func:`deep_aux_net` (``aux_logits``): a deep plain network, with or without auxiliary classifiers
-  (Szegedy et al. 2015, Sec. 5).
+* ``convnet4`` (:class:`ConvNet4`, option ``activation``): the four-layer CIFAR-10 network of AlexNet's Figure 1,
+  ReLU or tanh (Krizhevsky, Sutskever, Hinton 2012, Sec. 3.1).
+* ``kernel_twin`` (:class:`KernelTwin`, ``kernels``): 5x5 and 7x7 convolutions, or stacks of 3x3 that see as far
+  (Simonyan and Zisserman 2015, Sec. 2.3; Szegedy et al. 2016, Sec. 3.1).
+* ``head_twin`` (:class:`HeadTwin`, ``head``): a fully connected classifier, or a 1x1 convolution and global average
+  pooling (Lin, Chen, Yan 2014, Sec. 3.2); ``dropout`` on the fully connected one's hidden layer (Krizhevsky 2012).
+* ``filter_bank_net`` (:class:`FilterBankNet`, ``features``): one convolution, learned, or frozen at random values or
+  at classic hand-made filters (Sobel and Gabor), in front of a linear classifier (LeCun, Bottou, Bengio, Haffner
+  1998, Sec. I, Fig. 1).
+* ``deep_aux_net`` (:class:`DeepAuxNet`, ``aux_logits``): a deep plain network, with or without auxiliary
+  classifiers (Szegedy et al. 2015, Sec. 5).
 """
 
 from __future__ import annotations
@@ -34,13 +35,21 @@ __all__ = [
     "FEATURES",
     "HEADS",
     "KERNELS",
-    "convnet4",
-    "deep_aux_net",
-    "filter_bank_net",
+    "ConvNet4",
+    "DeepAuxNet",
+    "FilterBankNet",
+    "HeadTwin",
+    "KernelTwin",
     "handmade_filters",
-    "head_twin",
-    "kernel_twin",
 ]
+
+# Every twin's recipe (TrainConfig settings, see ModelSpec.recipe): the twins are compared on the bundled digits,
+# one idea at a time: LeNet-5's budget and optimiser, without augmentation (the regularisation experiment turns it
+# on as its variable).
+RECIPE = {
+    "recipe": "twins", "epochs": 10, "batch_size": 64, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4,
+    "schedule": "onecycle", "augment": (), "normalization": "lenet", "val_fraction": 0.1, "threads": 1,
+}  # fmt: skip
 
 ACTIVATIONS = ("relu", "tanh")
 KERNELS = ("large", "stacked")
@@ -67,11 +76,32 @@ def _activation(kind: str) -> nn.Module:
     return nn.ReLU(inplace=True) if kind == "relu" else nn.Tanh()
 
 
+class _LinearOnFlatMaps(ImageClassifier):
+    """A twin whose classifier is one linear layer, ``fc``, on its flattened feature maps."""
+
+    fc: nn.Linear
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = x.flatten(1)
+        return x if pre_logits else self.fc(x)
+
+
 # -------------------------------------------------------------------------------------------------
 # AlexNet, Figure 1: ReLU against tanh
 
 
-class ConvNet4(ImageClassifier):
+@register_model(
+    name="convnet4",
+    recipe=RECIPE,
+    paper="Krizhevsky, Sutskever, Hinton 2012, ImageNet Classification with Deep Convolutional Neural Networks",
+    section="Sec. 3.1, Fig. 1 (the network itself: cuda-convnet's CIFAR-10 layers)",
+    year=2012,
+    input_size=(3, 32, 32),
+    params=89_578,
+    notes="The paper names a four-layer CNN without its layers; these are the author's published cuda-convnet "
+    "CIFAR-10 layers without response normalisation. activation='tanh' for the paper's dashed curve.",
+)
+class ConvNet4(_LinearOnFlatMaps):
     """Four layers with weights: three 5x5 convolutions (32, 32, 64 maps) with 3x3 stride-2 pools, and a linear
     classifier, the layout of the CIFAR-10 network in Krizhevsky's cuda-convnet, the code of AlexNet's Fig. 1.
 
@@ -99,23 +129,6 @@ class ConvNet4(ImageClassifier):
         x = self.pool2(self.act(self.conv2(x)))
         return self.pool3(self.act(self.conv3(x)))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = x.flatten(1)
-        return x if pre_logits else self.fc(x)
-
-
-@register_model(
-    paper="Krizhevsky, Sutskever, Hinton 2012, ImageNet Classification with Deep Convolutional Neural Networks",
-    section="Sec. 3.1, Fig. 1 (the network itself: cuda-convnet's CIFAR-10 layers)",
-    year=2012,
-    input_size=(3, 32, 32),
-    params=89_578,
-    notes="The paper names a four-layer CNN without its layers; these are the author's published cuda-convnet "
-    "CIFAR-10 layers without response normalisation. activation='tanh' for the paper's dashed curve.",
-)
-def convnet4(*, num_classes: int = 10, in_channels: int = 3, activation: str = "relu") -> ConvNet4:
-    return ConvNet4(in_channels=in_channels, num_classes=num_classes, activation=activation)
-
 
 # -------------------------------------------------------------------------------------------------
 # VGG / Inception v2: 5x5 and 7x7 against stacks of 3x3
@@ -125,7 +138,18 @@ def _same_conv(in_channels: int, out_channels: int, kernel: int) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2)
 
 
-class KernelTwin(ImageClassifier):
+@register_model(
+    name="kernel_twin",
+    recipe=RECIPE,
+    paper="Simonyan, Zisserman 2015, Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    section="Sec. 2.3 (a stack of 3x3 layers for a 5x5 or 7x7 one); Szegedy et al. 2016, Sec. 3.1",
+    year=2015,
+    input_size=(1, 32, 32),
+    params=21_706,
+    notes="A twin for the factorisation experiment, not a network of the paper. kernels='stacked' (14,330 "
+    "parameters) puts two and three 3x3 convolutions where the 5x5 and 7x7 are.",
+)
+class KernelTwin(_LinearOnFlatMaps):
     """A 3x3 stem (16 maps) and a 2x2 max pool, then two stages of 16 maps at 16x16 and 8x8: a 5x5 convolution,
     then a 7x7 one, each with a ReLU and a 2x2 max pool; or, with ``kernels="stacked"``, two and three 3x3
     convolutions in their places, a ReLU after each (VGG, Sec. 2.3: the same field, more non-linearities,
@@ -166,28 +190,22 @@ class KernelTwin(ImageClassifier):
         x = self.pool0(self.relu(self.stem(x)))
         return self.pool2(self.stage2(self.pool1(self.stage1(x))))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = x.flatten(1)
-        return x if pre_logits else self.fc(x)
-
-
-@register_model(
-    paper="Simonyan, Zisserman 2015, Very Deep Convolutional Networks for Large-Scale Image Recognition",
-    section="Sec. 2.3 (a stack of 3x3 layers for a 5x5 or 7x7 one); Szegedy et al. 2016, Sec. 3.1",
-    year=2015,
-    input_size=(1, 32, 32),
-    params=21_706,
-    notes="A twin for the factorisation experiment, not a network of the paper. kernels='stacked' (14,330 "
-    "parameters) puts two and three 3x3 convolutions where the 5x5 and 7x7 are.",
-)
-def kernel_twin(*, num_classes: int = 10, in_channels: int = 1, kernels: str = "large") -> KernelTwin:
-    return KernelTwin(in_channels=in_channels, num_classes=num_classes, kernels=kernels)
-
 
 # -------------------------------------------------------------------------------------------------
 # Network in Network / GoogLeNet: a fully connected head against 1x1 + global average pooling
 
 
+@register_model(
+    name="head_twin",
+    recipe=RECIPE,
+    paper="Lin, Chen, Yan 2014, Network In Network",
+    section="Sec. 3.2 (global average pooling instead of fully connected layers); Szegedy et al. 2015, Sec. 5",
+    year=2014,
+    input_size=(1, 32, 32),
+    params=147_946,
+    notes="A twin for the global-pooling and regularisation experiments, not a network of the paper. "
+    "head='gap' (19,562 parameters) ends in 1x1 convolutions and global average pooling.",
+)
 class HeadTwin(ImageClassifier):
     """Three 3x3 convolutions (16, 32, 32 maps) with ReLUs and 2x2 max pools (32 -> 4x4 maps), then a head:
     ``fc`` flattens the 32x4x4 maps into a hidden layer of 256 and a linear output, as AlexNet and VGG end;
@@ -236,19 +254,6 @@ class HeadTwin(ImageClassifier):
         return x if pre_logits else self.fc2(x)
 
 
-@register_model(
-    paper="Lin, Chen, Yan 2014, Network In Network",
-    section="Sec. 3.2 (global average pooling instead of fully connected layers); Szegedy et al. 2015, Sec. 5",
-    year=2014,
-    input_size=(1, 32, 32),
-    params=147_946,
-    notes="A twin for the global-pooling and regularisation experiments, not a network of the paper. "
-    "head='gap' (19,562 parameters) ends in 1x1 convolutions and global average pooling.",
-)
-def head_twin(*, num_classes: int = 10, in_channels: int = 1, head: str = "fc", dropout: float = 0.0) -> HeadTwin:
-    return HeadTwin(in_channels=in_channels, num_classes=num_classes, head=head, dropout=dropout)
-
-
 # -------------------------------------------------------------------------------------------------
 # Learned features against fixed ones
 
@@ -274,7 +279,18 @@ def handmade_filters(count: int = 8, size: int = 5) -> torch.Tensor:
     return (bank / bank.flatten(1).norm(dim=1)[:, None, None]).unsqueeze(1)
 
 
-class FilterBankNet(ImageClassifier):
+@register_model(
+    name="filter_bank_net",
+    recipe=RECIPE,
+    paper="LeCun, Bottou, Bengio, Haffner 1998, Gradient-Based Learning Applied to Document Recognition",
+    section="Sec. I, Fig. 1 (a feature extractor, then a trainable classifier)",
+    year=1998,
+    input_size=(1, 32, 32),
+    params=15_898,
+    notes="A twin for the learned-features experiment. features='random' or 'handmade' freezes the convolution "
+    "(15,690 trainable parameters: the classifier's).",
+)
+class FilterBankNet(_LinearOnFlatMaps):
     """One 5x5 convolution of 8 maps, a ReLU and a 2x2 max pool (the feature extractor), then a linear
     classifier on the 8x14x14 features (the model), as LeCun et al. 1998 draw the classic pipeline (Fig. 1).
 
@@ -302,28 +318,22 @@ class FilterBankNet(ImageClassifier):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.relu(self.conv(x)))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = x.flatten(1)
-        return x if pre_logits else self.fc(x)
-
-
-@register_model(
-    paper="LeCun, Bottou, Bengio, Haffner 1998, Gradient-Based Learning Applied to Document Recognition",
-    section="Sec. I, Fig. 1 (a feature extractor, then a trainable classifier)",
-    year=1998,
-    input_size=(1, 32, 32),
-    params=15_898,
-    notes="A twin for the learned-features experiment. features='random' or 'handmade' freezes the convolution "
-    "(15,690 trainable parameters: the classifier's).",
-)
-def filter_bank_net(*, num_classes: int = 10, in_channels: int = 1, features: str = "learned") -> FilterBankNet:
-    return FilterBankNet(in_channels=in_channels, num_classes=num_classes, features=features)
-
 
 # -------------------------------------------------------------------------------------------------
 # GoogLeNet's auxiliary classifiers on a deep plain network
 
 
+@register_model(
+    name="deep_aux_net",
+    recipe=RECIPE,
+    paper="Szegedy et al. 2015, Going Deeper with Convolutions",
+    section="Sec. 5 (auxiliary classifiers on intermediate layers, loss weight 0.3)",
+    year=2015,
+    input_size=(1, 32, 32),
+    params=43_258,
+    notes="A twin for the auxiliary experiment, not a network of the paper: twelve plain 3x3 layers. "
+    "aux_logits=True adds two auxiliary heads (training only).",
+)
 class DeepAuxNet(ImageClassifier):
     """A 3x3 stem (8 maps) and a 2x2 max pool, then twelve 3x3 convolutions, four each of 8, 16 and 32 maps at
     16x16, 8x8 and 4x4, with ReLUs and no normalisation or shortcut (thirteen layers: deep enough for the
@@ -385,16 +395,3 @@ class DeepAuxNet(ImageClassifier):
         if not self.aux_logits:
             return ModelOutput(logits, ())
         return ModelOutput(logits, (self.aux1(self.gap(taps[0])), self.aux2(self.gap(taps[1]))))
-
-
-@register_model(
-    paper="Szegedy et al. 2015, Going Deeper with Convolutions",
-    section="Sec. 5 (auxiliary classifiers on intermediate layers, loss weight 0.3)",
-    year=2015,
-    input_size=(1, 32, 32),
-    params=43_258,
-    notes="A twin for the auxiliary experiment, not a network of the paper: twelve plain 3x3 layers. "
-    "aux_logits=True adds two auxiliary heads (training only).",
-)
-def deep_aux_net(*, num_classes: int = 10, in_channels: int = 1, aux_logits: bool = False) -> DeepAuxNet:
-    return DeepAuxNet(in_channels=in_channels, num_classes=num_classes, aux_logits=aux_logits)

@@ -6,14 +6,14 @@ torchvision's module names, so its weights load unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
-import torch
 from torch import nn
 
 from cnnlab.layers.normalization import LocalResponseNorm2d
-from cnnlab.models._base import ImageClassifier
 from cnnlab.models._registry import register_model
+from cnnlab.models.alexnet import PooledClassifier, fc_classifier
 
 __all__ = ["CONFIGS", "VGG", "TorchvisionVGG", "make_features"]
 
@@ -67,7 +67,7 @@ def make_features(config: Sequence[Layer], in_channels: int, batch_norm: bool) -
     return nn.Sequential(*layers)
 
 
-class VGG(ImageClassifier):
+class VGG(PooledClassifier):
     """A column of Table 1: 3x3 convolutions in five blocks, each closed by a 2x2 max pool, then
     FC-4096, FC-4096 and FC-``num_classes``, with ReLU after every hidden layer and dropout 0.5 after the
     first two FC layers (Sec. 2.1, 3.1).
@@ -108,37 +108,19 @@ class VGG(ImageClassifier):
         super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=widths[-1])
         self.features = features  # N x 512 x 7 x 7 at 224 x 224 (five pools: 224 -> 112 -> 56 -> 28 -> 14 -> 7)
         self.avgpool = nn.AdaptiveAvgPool2d((POOLED_SIZE, POOLED_SIZE))  # N x 512 x 7 x 7 at any size
-        self.classifier = nn.Sequential(
-            nn.Linear(widths[-1] * POOLED_SIZE * POOLED_SIZE, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = fc_classifier(widths[-1] * POOLED_SIZE * POOLED_SIZE, num_classes, dropout)
         self.size_steps = tuple(f"features.{i}" for i, m in enumerate(features) if isinstance(m, nn.MaxPool2d))
         self._init_weights()
 
     def _init_weights(self) -> None:
+        # Batch norms keep PyTorch's start at the identity (weight 1, bias 0).
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
             elif isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, mean=0.0, std=0.01)
                 nn.init.zeros_(module.bias)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.avgpool(x), 1)
-        x = self.classifier[:-1](x)
-        return x if pre_logits else self.classifier[-1](x)
 
 
 class TorchvisionVGG(VGG):
@@ -147,12 +129,15 @@ class TorchvisionVGG(VGG):
     torchvision_compatible = True
 
 
-def _vgg(config: str, batch_norm: bool, *, num_classes: int, in_channels: int) -> VGG:
-    cls = TorchvisionVGG if config in ("A", "B", "D", "E") else VGG
-    return cls(CONFIGS[config], batch_norm=batch_norm, in_channels=in_channels, num_classes=num_classes)
+TORCHVISION_COLUMNS = ("A", "B", "D", "E")
 
-
-SPEC = {"paper": PAPER, "year": 2014, "input_size": (3, 224, 224)}
+# Every column's recipe (TrainConfig settings, see ModelSpec.recipe), Sec. 3.1: batch 256, momentum 0.9, weight
+# decay 5e-4, lr 0.01 / 10 on plateau (3 times), 74 epochs; crops, flips, colour shift.
+RECIPE = {
+    "recipe": "vgg", "epochs": 74, "batch_size": 256, "optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
+    "weight_decay": 5e-4, "schedule": "plateau", "gamma": 0.1, "patience": 5, "augment": ("crop", "flip", "pca"),
+}  # fmt: skip
+SPEC = {"paper": PAPER, "year": 2014, "input_size": (3, 224, 224), "recipe": RECIPE}
 NOTES = (
     "torchvision's layout and names; AdaptiveAvgPool2d((7, 7)) before the classifier (the identity at 224x224, "
     "the paper evaluates other sizes densely); torchvision's He/N(0, 0.01) init instead of the paper's "
@@ -162,77 +147,53 @@ OWN_NOTES = NOTES.replace("torchvision's layout and names", "Not in torchvision;
 BN_NOTES = " Batch normalisation after every convolution is not in the paper."
 
 
-@register_model(**SPEC, section="Sec. 2.1-2.2, Table 1 column A", params=132_863_336, notes=NOTES)
-def vgg11(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-11, configuration A: eight conv3 layers and three FC layers."""
-    return _vgg("A", False, num_classes=num_classes, in_channels=in_channels)
+class Variant(NamedTuple):
+    """A registered VGG: a column of Table 1, with or without batch normalisation."""
+
+    column: str
+    batch_norm: bool
+    params: int  # at 1000 classes, pinned by the tests
+    summary: str  # the builder's docstring
+    notes: str = ""  # what the column's notes add to NOTES or OWN_NOTES
 
 
-@register_model(
-    **SPEC,
-    section="Sec. 2.1-2.2, Table 1 column A-LRN",
-    params=132_863_336,
-    notes=OWN_NOTES + " LRN after the first conv's ReLU, with AlexNet's constants (Sec. 2.2).",
-)
-def vgg11_lrn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-11 with local response normalisation after the first layer (A-LRN); it did not help (Table 3)."""
-    return _vgg("A-LRN", False, num_classes=num_classes, in_channels=in_channels)
+VARIANTS = {
+    "vgg11": Variant("A", False, 132_863_336, "VGG-11, configuration A: eight conv3 layers and three FC layers."),
+    "vgg11_lrn": Variant(
+        "A-LRN", False, 132_863_336,
+        "VGG-11 with local response normalisation after the first layer (A-LRN); it did not help (Table 3).",
+        " LRN after the first conv's ReLU, with AlexNet's constants (Sec. 2.2).",
+    ),
+    "vgg13": Variant("B", False, 133_047_848, "VGG-13, configuration B: two conv3 layers in every block."),
+    "vgg16_c": Variant(
+        "C", False, 133_638_952, "VGG-16, configuration C: B plus a conv1 layer closing each of the last three blocks.",
+        " The 1x1 convolutions have no padding and are followed by ReLU like the others.",
+    ),
+    "vgg16": Variant("D", False, 138_357_544, "VGG-16, configuration D: three conv3 layers in each of blocks 3-5."),
+    "vgg19": Variant("E", False, 143_667_240, "VGG-19, configuration E: four conv3 layers in each of blocks 3-5."),
+    "vgg11_bn": Variant("A", True, 132_868_840, "VGG-11 (A) with batch normalisation."),
+    "vgg13_bn": Variant("B", True, 133_053_736, "VGG-13 (B) with batch normalisation."),
+    "vgg16_c_bn": Variant("C", True, 133_647_400, "VGG-16 (C, with the conv1 layers) with batch normalisation."),
+    "vgg16_bn": Variant("D", True, 138_365_992, "VGG-16 (D) with batch normalisation."),
+    "vgg19_bn": Variant("E", True, 143_678_248, "VGG-19 (E) with batch normalisation."),
+}  # fmt: skip
 
 
-@register_model(**SPEC, section="Sec. 2.1-2.2, Table 1 column B", params=133_047_848, notes=NOTES)
-def vgg13(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-13, configuration B: two conv3 layers in every block."""
-    return _vgg("B", False, num_classes=num_classes, in_channels=in_channels)
+def _builder(variant: Variant) -> Callable[..., VGG]:
+    cls = TorchvisionVGG if variant.column in TORCHVISION_COLUMNS else VGG
+
+    def build(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
+        return cls(
+            CONFIGS[variant.column], batch_norm=variant.batch_norm, in_channels=in_channels, num_classes=num_classes
+        )
+
+    build.__doc__ = f"{variant.summary} Simonyan & Zisserman 2015, Table 1."
+    return build
 
 
-@register_model(
-    **SPEC,
-    section="Sec. 2.1-2.2, Table 1 column C",
-    params=133_638_952,
-    notes=OWN_NOTES + " The 1x1 convolutions have no padding and are followed by ReLU like the others.",
-)
-def vgg16_c(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-16, configuration C: B plus a conv1 layer closing each of the last three blocks."""
-    return _vgg("C", False, num_classes=num_classes, in_channels=in_channels)
-
-
-@register_model(**SPEC, section="Sec. 2.1-2.2, Table 1 column D", params=138_357_544, notes=NOTES)
-def vgg16(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-16, configuration D: three conv3 layers in each of the last three blocks."""
-    return _vgg("D", False, num_classes=num_classes, in_channels=in_channels)
-
-
-@register_model(**SPEC, section="Sec. 2.1-2.2, Table 1 column E", params=143_667_240, notes=NOTES)
-def vgg19(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-19, configuration E: four conv3 layers in each of the last three blocks."""
-    return _vgg("E", False, num_classes=num_classes, in_channels=in_channels)
-
-
-@register_model(**SPEC, section="Sec. 2.1-2.2, Table 1 column A", params=132_868_840, notes=NOTES + BN_NOTES)
-def vgg11_bn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-11 (A) with batch normalisation."""
-    return _vgg("A", True, num_classes=num_classes, in_channels=in_channels)
-
-
-@register_model(**SPEC, section="Sec. 2.1-2.2, Table 1 column B", params=133_053_736, notes=NOTES + BN_NOTES)
-def vgg13_bn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-13 (B) with batch normalisation."""
-    return _vgg("B", True, num_classes=num_classes, in_channels=in_channels)
-
-
-@register_model(**SPEC, section="Sec. 2.1-2.2, Table 1 column C", params=133_647_400, notes=OWN_NOTES + BN_NOTES)
-def vgg16_c_bn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-16 (C, with the conv1 layers) with batch normalisation."""
-    return _vgg("C", True, num_classes=num_classes, in_channels=in_channels)
-
-
-@register_model(**SPEC, section="Sec. 2.1-2.2, Table 1 column D", params=138_365_992, notes=NOTES + BN_NOTES)
-def vgg16_bn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-16 (D) with batch normalisation."""
-    return _vgg("D", True, num_classes=num_classes, in_channels=in_channels)
-
-
-@register_model(**SPEC, section="Sec. 2.1-2.2, Table 1 column E", params=143_678_248, notes=NOTES + BN_NOTES)
-def vgg19_bn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
-    """VGG-19 (E) with batch normalisation."""
-    return _vgg("E", True, num_classes=num_classes, in_channels=in_channels)
+for _name, _variant in VARIANTS.items():
+    _notes = (NOTES if _variant.column in TORCHVISION_COLUMNS else OWN_NOTES) + _variant.notes
+    register_model(
+        name=_name, **SPEC, section=f"Sec. 2.1-2.2, Table 1 column {_variant.column}", params=_variant.params,
+        notes=_notes + (BN_NOTES if _variant.batch_norm else ""),
+    )(_builder(_variant))  # fmt: skip
