@@ -1,6 +1,6 @@
 """The training configuration: one frozen dataclass, resolved from a recipe, a config file and settings.
 
-Precedence, lowest first: the model's paper recipe (:mod:`cnnlab.training.recipes`), then a JSON config
+Precedence, lowest first: the model's paper recipe (beside the model, in its spec), then a JSON config
 file, then the settings given to :func:`cnnlab.train` (or the command line's flags). The resolved
 configuration is saved in the run directory and in every checkpoint.
 
@@ -381,14 +381,16 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 def resolve_config(model: str, file_settings: dict[str, Any] | None = None, **settings: Any) -> TrainConfig:
     """The model's recipe, overridden by a config file's settings, overridden by ``settings`` (``None``: not given).
 
+    The recipe is the model's spec's (:attr:`cnnlab.models.ModelSpec.recipe`); one without a ``recipe`` name of its
+    own is recorded under the model's family.
+
     Raises:
         ValueError: an unknown model (close names are suggested), an unknown setting or a bad value.
     """
-    from cnnlab.training.recipes import recipe_for
+    from cnnlab.models import get_spec  # here, not above: the models import torch, this module nothing heavy
 
-    name, recipe = recipe_for(model)
-    values = {**recipe, **(file_settings or {})}
+    spec = get_spec(model)
+    values = {"recipe": spec.family, **spec.recipe, **(file_settings or {})}
     values.update({key: value for key, value in settings.items() if value is not None})
-    values.setdefault("recipe", name)
     values["model"] = model
     return TrainConfig.from_dict(values)
