@@ -7,26 +7,16 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from cnnlab.cli._parser import non_negative_int, positive_int
+from cnnlab.cli._parser import HelpFormatter, non_negative_int, positive_int
 
-DESCRIPTION = """Run one of the lecture's claims as an experiment: it prints a table, writes results.json and a
+# The experiments and what each does are their registry's (each module declares its own line and its place in
+# the lecture); the help fills them in here when it is shown.
+LISTING = "  <the registered experiments>"
+DESCRIPTION = f"""Run one of the lecture's claims as an experiment: it prints a table, writes results.json and a
 figure, and says in one sentence whether the claim held on this run.
 
 experiments, in the lecture's order:
-  learned-features    a convolution learned end to end, or frozen at random or at Sobel/Gabor filters
-  locality            the correlation of two pixels against their distance, on digits and photos
-  weights             FC vs locally connected vs convolution: weights, MACs, accuracy
-  data-efficiency     FC, locally connected and convolution trained on 100 to 4,000 digits
-  equivariance        a convolution of a shifted image is the shifted feature map; pooling absorbs small shifts
-  pooling             max vs mean vs learned pooling (mixed, gated, Lp) in the same network
-  upsampling          a transposed convolution is zero insertion + a learned blur
-  lenet-connectivity  LeNet-5's sparse S2-C3 table against a dense C3
-  relu                epochs to a training error with ReLU and with tanh (AlexNet's Figure 1)
-  regularisation      dropout and augmentation, with and without each, on a small training set
-  factorisation       stacks of 3x3 against 5x5 and 7x7: fields, weights, accuracy
-  global-pooling      fully connected heads against 1x1 convolutions and global average pooling
-  auxiliary           the gradient at the first layers with and without GoogLeNet's auxiliary classifiers
-  degradation         plain-20/56 against ResNet-20/56: deeper isn't always better without shortcuts
+{LISTING}
 
 --quick (default) runs in minutes on 2 CPU cores with the bundled digits; --full follows the papers'
 recipes where data is available (e.g. --data cifar10 --data-dir ~/data for degradation).
@@ -40,7 +30,21 @@ NAME = "experiment"
 HELP = "check one of the lecture's claims (table, figure, verdict)"
 
 
+class _ListingHelp(HelpFormatter):
+    """Fills :data:`LISTING` in from the registry when the help is shown, not when the parser is built: the
+    registry imports every experiment (and torch), which ``cnnlab --help`` must not wait for."""
+
+    def _format_text(self, text: str) -> str:
+        if LISTING in text:
+            from cnnlab.experiments import EXPERIMENTS, list_experiments
+
+            lines = [f"  {name:20}{EXPERIMENTS[name].about}" for name in list_experiments()]
+            text = text.replace(LISTING, "\n".join(lines))
+        return super()._format_text(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = _ListingHelp
     parser.add_argument("name", nargs="?", help="the experiment (see the list above)")
     preset = parser.add_mutually_exclusive_group()
     preset.add_argument("--quick", dest="preset", action="store_const", const="quick", help="minutes on 2 cores")

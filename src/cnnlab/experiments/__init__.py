@@ -34,12 +34,8 @@ for _module in pkgutil.iter_modules(__path__):
 
 
 def list_experiments() -> list[str]:
-    """The experiments' names, in the lecture's order."""
-    order = (
-        "learned-features", "locality", "weights", "data-efficiency", "equivariance", "pooling", "upsampling",
-        "lenet-connectivity", "relu", "regularisation", "factorisation", "global-pooling", "auxiliary", "degradation",
-    )  # fmt: skip
-    return sorted(EXPERIMENTS, key=lambda name: (order.index(name) if name in order else len(order), name))
+    """The experiments' names, in the lecture's order (each declares its place where it is registered)."""
+    return sorted(EXPERIMENTS, key=lambda name: (EXPERIMENTS[name].lecture, name))
 
 
 def run_experiment(name: str, settings: Settings | None = None, **options: object) -> ExperimentResult:

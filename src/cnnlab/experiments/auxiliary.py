@@ -34,10 +34,11 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.data.datasets import load_dataset
-from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import outcome, per_seed, save_figure, seed_lines
 from cnnlab.models import create_model
 from cnnlab.models.twins import DeepAuxNet
-from cnnlab.viz.figure import new_picture, save
+from cnnlab.viz.figure import new_picture
 
 __all__ = ["auxiliary_experiment", "gradient_norms"]
 
@@ -45,6 +46,7 @@ CLAIM = "auxiliary classifiers increase the gradient reaching the early layers (
 PRESETS = {"quick": {"epochs": 6, "seeds": (0, 1, 2), "data": "mnist5k"},
            "full": {"epochs": 30, "seeds": (0, 1, 2, 3, 4), "data": "cifar10"}}  # fmt: skip
 PROBE = 256  # training images the gradient is measured on
+ARMS = {"without": False, "with auxiliary": True}  # each variant's label and deep_aux_net's aux_logits
 
 
 def _layers(model: DeepAuxNet) -> list[torch.nn.Conv2d]:
@@ -93,33 +95,32 @@ def _figure(profiles: dict[str, list[float]], curves: dict[str, list[list[float]
              title="the gradient reaching each layer (seed 0)")  # fmt: skip
     left.grid(alpha=0.3)
     left.legend(fontsize=8)
-    for index, (label, runs) in enumerate(curves.items()):
-        for seed, losses in enumerate(runs):
-            right.plot(range(1, len(losses) + 1), losses, color=f"C{index}", label=label if seed == 0 else None)
     right.set(yscale="log", xlabel="epoch", ylabel="training error of the main classifier",
               title="training (a line per seed)")  # fmt: skip
-    right.grid(alpha=0.3)
-    right.legend()
-    figure.tight_layout()
-    return save(figure, out / "auxiliary.png")
+    seed_lines(
+        right, {label: [(range(1, len(losses) + 1), losses) for losses in runs] for label, runs in curves.items()}
+    )
+    return save_figure(figure, out, "auxiliary")
 
 
-@register("auxiliary", CLAIM)
+@register("auxiliary", CLAIM, lecture=130,
+          about="the gradient at the first layers with and without GoogLeNet's auxiliary classifiers")  # fmt: skip
 def auxiliary_experiment(settings: Settings) -> ExperimentResult:
     """Gradient norms by depth with and without auxiliary losses, and deep_aux_net trained both ways."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     data = settings.data or preset["data"]
     dataset = load_dataset(data, settings.data_dir, settings.download)
     channels, classes = dataset.channels, dataset.num_classes
+    variants = {label: Variant("deep_aux_net", f"deep-aux-{'with' if aux else 'without'}",
+                               {"model_args": {"aux_logits": aux, "in_channels": channels}})
+                for label, aux in ARMS.items()}  # fmt: skip
     ratios_start, ratios_end, profiles = [], [], {}
-    curves: dict[str, list[list[float]]] = {"without": [], "with auxiliary": []}
-    accuracy: dict[str, list[float]] = {"without": [], "with auxiliary": []}
-    for seed in seeds:
+    curves: dict[str, list[list[float]]] = {label: [] for label in ARMS}
+    accuracy: dict[str, list[float]] = {label: [] for label in ARMS}
+    for seed in seeds:  # seed by seed: the gradients compare the two networks a seed trained
+        runs = train_variants(settings, variants, (seed,), lambda run: run, epochs=preset["epochs"], data=data)
         trained = {}
-        for label, aux in (("without", False), ("with auxiliary", True)):
-            run = train_briefly("deep_aux_net", settings, f"deep-aux-{'with' if aux else 'without'}-seed{seed}",
-                                seed=seed, epochs=preset["epochs"], data=data,
-                                model_args={"aux_logits": aux, "in_channels": channels})  # fmt: skip
+        for label, (run,) in runs.items():
             curves[label].append([1 - row.train_top1 for row in run.metrics])  # the main classifier's
             accuracy[label].append(run.summary.test_top1)
             trained[label] = run.trained("last")
@@ -144,19 +145,18 @@ def auxiliary_experiment(settings: Settings) -> ExperimentResult:
         f"At the first layer the auxiliary losses multiplied the gradient by {statistics.fmean(ratios_start):.2f} "
         f"at initialisation and by {statistics.fmean(ratios_end):.2f} in the network trained with them; test "
         f"accuracy {with_aux:.2%} with the auxiliary classifiers against "
-        f"{without:.2%} without (mean of {len(seeds)} seed(s); accuracy is not part of the verdict): the claim "
-        f"{'held' if held else 'did not hold'} on this run."
+        f"{without:.2%} without (mean of {len(seeds)} seed(s); accuracy is not part of the verdict): {outcome(held)}"
     )
     headers = ["", "main loss alone", "with auxiliary losses", "ratio (mean)", "per seed"]
     rows: list[list[Any]] = [
         ["first-layer gradient, at start (seed 0)", f"{profiles['at start, main loss'][0]:.3g}",
          f"{profiles['at start, with auxiliary losses'][0]:.3g}", f"{statistics.fmean(ratios_start):.2f}",
-         " ".join(f"{r:.2f}" for r in ratios_start)],
+         per_seed(ratios_start, ".2f")],
         ["first-layer gradient, trained with them (seed 0)", f"{profiles['trained with auxiliary, main loss'][0]:.3g}",
          f"{profiles['trained with auxiliary, all losses'][0]:.3g}", f"{statistics.fmean(ratios_end):.2f}",
-         " ".join(f"{r:.2f}" for r in ratios_end)],
+         per_seed(ratios_end, ".2f")],
         ["test top-1 (trained without them, with them)", f"{without:.2%}", f"{with_aux:.2%}", "",
-         " / ".join(" ".join(f"{a:.1%}" for a in accuracy[k]) for k in ("without", "with auxiliary"))],
+         " / ".join(per_seed(accuracy[k]) for k in ARMS)],
     ]  # fmt: skip
     figure = _figure(profiles, curves, settings.out)
     record = {"seeds": list(seeds), "data": data, "ratio_at_start": ratios_start, "ratio_trained": ratios_end,

@@ -9,71 +9,55 @@ what the sparsity saves and what it costs.
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
+from typing import Any
 
-from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import bars_beside, outcome, over_seeds, save_figure, seed_cells
 from cnnlab.models import create_model
-from cnnlab.viz.figure import new_picture, save
 
 __all__ = ["connectivity_experiment"]
 
 CLAIM = "LeNet-5's sparse S2-C3 table keeps C3's parameters and connections down at little or no cost in accuracy"
 PRESETS = {"quick": {"epochs": 10, "seeds": (0, 1)}, "full": {"epochs": 30, "seeds": (0, 1, 2, 3, 4)}}
-VARIANTS = {"Table I (sparse)": "table", "dense": "dense"}
+C3 = {"Table I (sparse)": "table", "dense": "dense"}  # each variant's label and lenet5's c3
+VARIANTS = {label: Variant("lenet5", f"lenet5-c3-{c3}", {"model_args": {"c3": c3}}) for label, c3 in C3.items()}
+COLOURS = ["C2", "C7"]
 
 
-def _c3_costs(c3: str) -> tuple[int, int, int]:
+def _c3_costs(c3: str) -> dict[str, int]:
     """C3's parameters, its connections (parameters x 100 positions) and the whole network's parameters."""
     model = create_model("lenet5", c3=c3)
     c3_params = sum(p.numel() for p in model.c3.parameters())
-    return c3_params, c3_params * 10 * 10, sum(p.numel() for p in model.parameters())
+    return {"c3_params": c3_params, "c3_connections": c3_params * 10 * 10,
+            "params": sum(p.numel() for p in model.parameters())}  # fmt: skip
 
 
-def _figure(results: dict[str, dict[str, object]], out: Path) -> Path:
-    figure = new_picture(1000, 400)
-    left, right = figure.subplots(1, 2)
+def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
     names = list(results)
-    left.bar(names, [results[n]["c3_params"] for n in names], color=["C2", "C7"])
+    figure, left = bars_beside((1000, 400), {name: results[name]["runs"] for name in names}, colours=COLOURS,
+                               title="what it buys (dots: seeds)")  # fmt: skip
+    left.bar(names, [results[n]["c3_params"] for n in names], color=COLOURS)
     left.set(ylabel="C3 parameters", title="what C3 costs")
-    accuracy_bars(right, {name: results[name]["runs"] for name in names}, colours=["C2", "C7"],
-                  title="what it buys (dots: seeds)")  # fmt: skip
     left.grid(alpha=0.3, axis="y")
-    figure.tight_layout()
-    return save(figure, out / "lenet-connectivity.png")
+    return save_figure(figure, out, "lenet-connectivity")
 
 
-@register("lenet-connectivity", CLAIM)
+@register("lenet-connectivity", CLAIM, lecture=80, about="LeNet-5's sparse S2-C3 table against a dense C3")
 def connectivity_experiment(settings: Settings) -> ExperimentResult:
     """Parameters, connections and accuracy of LeNet-5 with Table I's C3 and with a dense C3."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
-    results: dict[str, dict[str, object]] = {}
-    for label, c3 in VARIANTS.items():
-        c3_params, connections, params = _c3_costs(c3)
-        runs = [
-            train_briefly("lenet5", settings, f"lenet5-c3-{c3}-seed{seed}", seed=seed, epochs=preset["epochs"],
-                          data=settings.data or "mnist5k", model_args={"c3": c3})
-            for seed in seeds
-        ]  # fmt: skip
-        accuracies = [r.summary.test_top1 for r in runs]
-        results[label] = {
-            "c3_params": c3_params, "c3_connections": connections, "params": params, "runs": accuracies,
-            "mean": statistics.fmean(accuracies), "spread": statistics.pstdev(accuracies),
-        }  # fmt: skip
+    accuracy = train_variants(settings, VARIANTS, seeds, epochs=preset["epochs"], data=settings.data or "mnist5k")
+    results = {label: {**_c3_costs(c3), **over_seeds(accuracy[label])} for label, c3 in C3.items()}
     sparse, dense = results["Table I (sparse)"], results["dense"]
     held = sparse["c3_params"] < dense["c3_params"] and sparse["mean"] >= dense["mean"] - 0.005
     verdict = (
         f"Table I gives C3 {sparse['c3_params']:,} parameters instead of {dense['c3_params']:,} "
         f"({1 - sparse['c3_params'] / dense['c3_params']:.0%} fewer) and reached {sparse['mean']:.2%} against the "
-        f"dense C3's {dense['mean']:.2%} (mean of {len(seeds)} seed(s)): the claim "
-        f"{'held' if held else 'did not hold'} on this run."
+        f"dense C3's {dense['mean']:.2%} (mean of {len(seeds)} seed(s)): {outcome(held)}"
     )
     headers = ["C3", "C3 parameters", "C3 connections", "network parameters", "test top-1 (mean)", "spread", "runs"]
-    rows = [
-        [label, r["c3_params"], r["c3_connections"], r["params"], f"{r['mean']:.2%}", f"{r['spread']:.2%}",
-         " ".join(f"{a:.1%}" for a in r["runs"])]
-        for label, r in results.items()
-    ]  # fmt: skip
+    rows = [[label, r["c3_params"], r["c3_connections"], r["params"], *seed_cells(r)] for label, r in results.items()]
     figure = _figure(results, settings.out)
     data = {"variants": results, "seeds": list(seeds), "epochs": settings.epochs or preset["epochs"]}
     return ExperimentResult("lenet-connectivity", CLAIM, held, verdict, headers, rows, data, figure)

@@ -21,8 +21,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
-from cnnlab.viz.figure import new_picture, save
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import outcome, save_figure
+from cnnlab.viz.figure import new_picture
 
 __all__ = ["data_efficiency_experiment", "epochs_for"]
 
@@ -60,28 +61,23 @@ def _figure(accuracy: dict[str, dict[int, list[float]]], out: Path) -> Path:
     axis.set_xticks(sizes, [f"{s:,}" for s in sizes])
     axis.grid(alpha=0.3)
     axis.legend()
-    figure.tight_layout()
-    return save(figure, out / "data-efficiency.png")
+    return save_figure(figure, out, "data-efficiency")
 
 
-@register("data-efficiency", CLAIM)
+@register("data-efficiency", CLAIM, lecture=40,
+          about="FC, locally connected and convolution trained on 100 to 4,000 digits")  # fmt: skip
 def data_efficiency_experiment(settings: Settings) -> ExperimentResult:
     """Test accuracy of the FC, LC and convolutional networks against the size of the training set."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     sizes = preset["sizes"]
     data = settings.data or ("mnist5k" if settings.preset == "quick" else "mnist")
-    accuracy: dict[str, dict[int, list[float]]] = {model: {} for model in MODELS}
-    params: dict[str, int] = {}
-    for model in MODELS:
-        for size in sizes:
-            epochs = settings.epochs or epochs_for(size, preset["steps"])
-            runs = [
-                train_briefly(model, settings, f"{model}-{size}-seed{seed}", seed=seed, epochs=epochs, data=data,
-                              train_images=size, batch_size=BATCH, val_fraction=0.0, augment=())
-                for seed in seeds
-            ]  # fmt: skip
-            accuracy[model][size] = [run.summary.test_top1 for run in runs]
-            params[model] = runs[0].summary.params
+    epochs = {size: settings.epochs or epochs_for(size, preset["steps"]) for size in sizes}
+    variants = {(model, size): Variant(model, f"{model}-{size}", {"train_images": size, "epochs": epochs[size]})
+                for model in MODELS for size in sizes}  # fmt: skip
+    runs = train_variants(settings, variants, seeds, lambda run: run, data=data, batch_size=BATCH, val_fraction=0.0,
+                          augment=())  # fmt: skip
+    accuracy = {model: {size: [r.summary.test_top1 for r in runs[model, size]] for size in sizes} for model in MODELS}
+    params = {model: runs[model, sizes[0]][0].summary.params for model in MODELS}
 
     def mean(model: str, size: int) -> float:
         return statistics.fmean(accuracy[model][size])
@@ -96,14 +92,14 @@ def data_efficiency_experiment(settings: Settings) -> ExperimentResult:
         f"the locally connected one {mean('locally_connected_net', smallest):.1%} and the fully connected one "
         f"{mean('mlp', smallest):.1%}; the convolution's lead over the fully connected network was "
         f"{100 * lead_small:.1f} points at {smallest:,} digits and {100 * lead_large:.1f} at {largest:,} (mean of "
-        f"{len(seeds)} seed(s)): the claim {'held' if held else 'did not hold'} on this run."
+        f"{len(seeds)} seed(s)): {outcome(held)}"
     )
     headers = ["network", "parameters", *(f"{s:,} digits" for s in sizes)]
     rows: list[list[Any]] = [[MODELS[m], params[m], *(f"{mean(m, s):.1%}" for s in sizes)] for m in MODELS]
     rows.append(["lead of conv over FC (points)", "",
                  *(f"{100 * (mean('lenet5_modern', s) - mean('mlp', s)):+.1f}" for s in sizes)])  # fmt: skip
     rows.append([f"epochs ({preset['steps']} steps of {BATCH})", "",
-                 *(settings.epochs or epochs_for(s, preset["steps"]) for s in sizes)])  # fmt: skip
+                 *(epochs[s] for s in sizes)])  # fmt: skip
     figure = _figure(accuracy, settings.out)
     record = {
         "sizes": list(sizes), "seeds": list(seeds), "steps": preset["steps"], "batch": BATCH, "params": params,

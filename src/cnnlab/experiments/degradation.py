@@ -44,8 +44,9 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlab.data.facts import BUNDLED_DATASETS
 from cnnlab.errors import SettingError
-from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
-from cnnlab.viz.figure import new_picture, save
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import count_seeds, outcome, save_figure
+from cnnlab.viz.figure import new_picture
 
 if TYPE_CHECKING:
     from cnnlab.run import Run
@@ -101,19 +102,18 @@ def _mean_curve(runs: list[dict[str, Any]], key: str) -> list[float]:
     return [_mean(list(values)) for values in zip(*(run[key] for run in runs), strict=True)]
 
 
-def _train(model: str, settings: Settings, data: str, seed: int) -> dict[str, Any]:
-    """One training run of ``model`` and its final errors, per-epoch curves and seconds."""
+def _measure(run: Run) -> dict[str, Any]:
+    """A run's final errors, per-epoch curves and seconds (its wall time, from loading the data to the test, and
+    the two evaluations here)."""
     started = time.perf_counter()
-    recipe = PRESETS[settings.preset]["recipe"]
-    run = train_briefly(model, settings, f"{model}-seed{seed}", seed=seed, data=data, **recipe)
     errors = _final_errors(run)
     history = run.metrics
     return {
-        "seed": seed,
+        "seed": run.config.seed,
         "train_error": errors["train"],
         "test_error": errors["test"],
         "params": run.summary.params,
-        "seconds": time.perf_counter() - started,
+        "seconds": (run.summary.wall_seconds or 0.0) + time.perf_counter() - started,
         "last_running_train_error": 1 - history[-1].train_top1,
         "curve_train_error": [1 - row.train_top1 for row in history],
         "curve_val_error": [1 - row.val_top1 if row.val_top1 is not None else float("nan") for row in history],
@@ -150,8 +150,7 @@ def _figure(networks: dict[str, dict[str, Any]], title: str, out: Path) -> Path:
     bars.set_xticks(range(len(names)), [networks[n]["label"] for n in names], rotation=30, fontsize=8)
     bars.set(ylabel="final training error (%)", title="last epoch, eval mode", ylim=(0, max(1.0, *finals) * 1.15))
     bars.grid(alpha=0.3, axis="y")
-    figure.tight_layout()
-    return save(figure, out / "degradation.png")
+    return save_figure(figure, out, "degradation")
 
 
 def claim_holds(train_errors: dict[str, float]) -> tuple[bool, bool]:
@@ -159,7 +158,8 @@ def claim_holds(train_errors: dict[str, float]) -> tuple[bool, bool]:
     return train_errors["plain56"] > train_errors["plain20"], train_errors["resnet56"] <= train_errors["resnet20"]
 
 
-@register("degradation", CLAIM)
+@register("degradation", CLAIM, lecture=140,
+          about="plain-20/56 against ResNet-20/56: deeper isn't always better without shortcuts")  # fmt: skip
 def degradation_experiment(settings: Settings) -> ExperimentResult:
     """Train plain-20/56 and ResNet-20/56 under one recipe; compare their final training and test errors.
 
@@ -174,10 +174,13 @@ def degradation_experiment(settings: Settings) -> ExperimentResult:
     """
     data = _dataset(settings)
     _, seeds = settings.preset_and_seeds(PRESETS)
+    recipe = PRESETS[settings.preset]["recipe"]
+    variants = {name: Variant(name, name) for name, *_ in NETWORKS}
+    found = train_variants(settings, variants, seeds, _measure, data=data, **recipe)
     networks: dict[str, dict[str, Any]] = {}
     config: dict[str, Any] = {}
     for name, label, layers, residual in NETWORKS:
-        runs = [_train(name, settings, data, seed) for seed in seeds]
+        runs = found[name]
         # the recipe every run shared (the same for all four networks but for the model, seed and directory)
         config = {k: v for k, v in runs[0]["config"].items() if k not in ("model", "seed", "output")}
         networks[name] = {
@@ -192,9 +195,9 @@ def degradation_experiment(settings: Settings) -> ExperimentResult:
         }
     plain_worse, residual_fine = claim_holds({n: networks[n]["train_error"] for n in networks})
     held = plain_worse and residual_fine
-    per_seed = [claim_holds({n: networks[n]["runs"][i]["train_error"] for n in networks}) for i in range(len(seeds))]
-    plain_count = sum(p for p, _ in per_seed)
-    residual_count = sum(r for _, r in per_seed)
+    errors = {n: [run["train_error"] for run in network["runs"]] for n, network in networks.items()}
+    plain_count = count_seeds(lambda seed: claim_holds(seed)[0], errors)
+    residual_count = count_seeds(lambda seed: claim_holds(seed)[1], errors)
     error = {n: networks[n]["train_error"] for n in networks}
     seeds_text = (
         f" (mean of {len(seeds)} seeds; plain-56 above plain-20 in {plain_count}/{len(seeds)}, "
@@ -202,11 +205,10 @@ def degradation_experiment(settings: Settings) -> ExperimentResult:
         if len(seeds) > 1
         else f" (seed {seeds[0]})"
     )
-    ending = "the claim held" if held else f"{_why_not(plain_worse, residual_fine)}, so the claim did not hold"
+    ending = outcome(held) if held else f"{_why_not(plain_worse, residual_fine)}, so {outcome(held)}"
     verdict = (
         f"Plain-56 ended with {error['plain56']:.2%} training error against plain-20's {error['plain20']:.2%}, "
-        f"ResNet-56 with {error['resnet56']:.2%} against ResNet-20's {error['resnet20']:.2%}{seeds_text}: "
-        f"{ending} on this run."
+        f"ResNet-56 with {error['resnet56']:.2%} against ResNet-20's {error['resnet20']:.2%}{seeds_text}: {ending}"
     )
     headers = ["network", "layers", "shortcuts", "params", "training error", "test error", "seconds"]
     rows: list[list[Any]] = [

@@ -19,6 +19,7 @@ from torch import nn
 from cnnlab.data.datasets import load_dataset
 from cnnlab.data.loader import Normalization
 from cnnlab.experiments._base import ExperimentResult, Settings, register
+from cnnlab.experiments._scaffold import outcome
 from cnnlab.layers.pooling import LearnedLPPool2d, MixedPool2d
 from cnnlab.viz.figure import Picture, new_picture, save
 
@@ -109,7 +110,12 @@ def plot_equivariance(x: torch.Tensor, conv: nn.Conv2d, fill: float, changes: di
     return figure
 
 
-@register("equivariance", CLAIM)
+@register(
+    "equivariance",
+    CLAIM,
+    lecture=50,
+    about="a convolution of a shifted image is the shifted feature map; pooling absorbs small shifts",
+)
 def equivariance_experiment(settings: Settings) -> ExperimentResult:
     """Exactness of conv(shift(x)) = shift(conv(x)) away from borders, and feature change vs shift with pooling."""
     count = PRESETS[settings.preset]
@@ -136,8 +142,7 @@ def equivariance_experiment(settings: Settings) -> ExperimentResult:
     verdict = (
         f"Away from the borders the feature map of a shifted digit equals the shifted feature map up to "
         f"{max(errors):.1e}; a 1-pixel shift changes the two-stage features by {changes['none'][1]:.0%} without "
-        f"pooling and by {changes[best][1]:.0%} with {best} pooling: the claim "
-        f"{'held' if held else 'did not hold'} on this run."
+        f"pooling and by {changes[best][1]:.0%} with {best} pooling: {outcome(held)}"
     )
     headers = ["", *(f"shift {s} px" for s in SHIFTS)]
     rows: list[list[object]] = [["max |conv(shift x) - shift(conv x)|, interior", *(f"{e:.1e}" for e in errors)]]

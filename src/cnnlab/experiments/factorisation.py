@@ -19,18 +19,17 @@ accurate as the large-kernel one, within half a point.
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import bars_beside, count_seeds, outcome, over_seeds, per_seed, save_figure
 from cnnlab.inspection.summary import summarize
 from cnnlab.layers import shapes
 from cnnlab.models import create_model
-from cnnlab.viz.figure import new_picture, save
 
 __all__ = ["factorisation_experiment", "measured_field", "stack"]
 
@@ -38,7 +37,9 @@ CLAIM = "stacks of 3x3 convolutions see as far as 5x5 and 7x7 ones with fewer we
 PRESETS = {"quick": {"epochs": 6, "seeds": (0, 1, 2)}, "full": {"epochs": 20, "seeds": (0, 1, 2, 3, 4)}}
 KERNELS = (5, 7)
 TOLERANCE = 0.005  # the stacked twin may trail the large-kernel one by this much and still count as "as good"
-VARIANTS = {"5x5 + 7x7": "large", "3x3 stacks": "stacked"}
+KERNELS_OF = {"5x5 + 7x7": "large", "3x3 stacks": "stacked"}  # each variant's label and kernel_twin's kernels
+VARIANTS = {label: Variant("kernel_twin", f"kernel-twin-{kernels}", {"model_args": {"kernels": kernels}})
+            for label, kernels in KERNELS_OF.items()}  # fmt: skip
 
 
 def stack(kernel: int, layers: int) -> nn.Sequential:
@@ -86,8 +87,9 @@ def _twin_costs(kernels: str) -> dict[str, Any]:
 
 
 def _figure(arithmetic: list[dict[str, int]], results: dict[str, dict[str, Any]], out: Path) -> Path:
-    figure = new_picture(1100, 420)
-    left, right = figure.subplots(1, 2)
+    figure, left = bars_beside((1100, 420), {name: r["runs"] for name, r in results.items()},
+                               title="kernel_twin on the digits (dots: seeds)",
+                               notes={name: f"{r['params']:,} params" for name, r in results.items()})  # fmt: skip
     labels = [f"{row['kernel']}x{row['kernel']}" for row in arithmetic]
     positions = range(len(arithmetic))
     left.bar([p - 0.2 for p in positions], [row["weights_large"] for row in arithmetic], 0.4, label="one large kernel")
@@ -99,28 +101,16 @@ def _figure(arithmetic: list[dict[str, int]], results: dict[str, dict[str, Any]]
     left.set(ylabel="weights per pair of channels", title="the same field (measured by gradient), fewer weights")
     left.legend()
     left.grid(alpha=0.3, axis="y")
-    accuracy_bars(right, {name: r["runs"] for name, r in results.items()},
-                  title="kernel_twin on the digits (dots: seeds)",
-                  notes={name: f"{r['params']:,} params" for name, r in results.items()})  # fmt: skip
-    figure.tight_layout()
-    return save(figure, out / "factorisation.png")
+    return save_figure(figure, out, "factorisation")
 
 
-@register("factorisation", CLAIM)
+@register("factorisation", CLAIM, lecture=110, about="stacks of 3x3 against 5x5 and 7x7: fields, weights, accuracy")
 def factorisation_experiment(settings: Settings) -> ExperimentResult:
     """Fields, weights and non-linearities of 3x3 stacks against 5x5/7x7, and two twins trained over seeds."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     arithmetic = _arithmetic()
-    results: dict[str, dict[str, Any]] = {}
-    for label, kernels in VARIANTS.items():
-        runs = [
-            train_briefly("kernel_twin", settings, f"kernel-twin-{kernels}-seed{seed}", seed=seed,
-                          epochs=preset["epochs"], data=settings.data or "mnist5k", model_args={"kernels": kernels})
-            for seed in seeds
-        ]  # fmt: skip
-        accuracies = [run.summary.test_top1 for run in runs]
-        results[label] = {**_twin_costs(kernels), "runs": accuracies, "mean": statistics.fmean(accuracies),
-                          "spread": statistics.pstdev(accuracies)}  # fmt: skip
+    accuracy = train_variants(settings, VARIANTS, seeds, epochs=preset["epochs"], data=settings.data or "mnist5k")
+    results = {label: {**_twin_costs(kernels), **over_seeds(accuracy[label])} for label, kernels in KERNELS_OF.items()}
     large, stacked = results["5x5 + 7x7"], results["3x3 stacks"]
     fields_agree = (
         all(
@@ -133,14 +123,13 @@ def factorisation_experiment(settings: Settings) -> ExperimentResult:
     fewer = fewer_weights and stacked["params"] < large["params"]
     as_good = stacked["mean"] >= large["mean"] - TOLERANCE
     held = fields_agree and fewer and as_good
-    ahead = sum(s >= g for s, g in zip(stacked["runs"], large["runs"], strict=True))
+    ahead = count_seeds(lambda seed: seed["3x3 stacks"] >= seed["5x5 + 7x7"], accuracy)
     verdict = (
         f"Two 3x3 layers see 5x5 and three see 7x7 (computed and measured by gradient) with 18 and 27 weights per "
         f"pair of channels instead of 25 and 49, and 2 and 3 ReLUs instead of 1; the stacked twin "
         f"({stacked['params']:,} parameters, {stacked['macs']:,} MACs) reached {stacked['mean']:.2%} against "
         f"{large['mean']:.2%} for the 5x5/7x7 one ({large['params']:,}, {large['macs']:,}), mean of {len(seeds)} "
-        f"seed(s), ahead or level in {ahead} of {len(seeds)}: the claim {'held' if held else 'did not hold'} on this "
-        "run."
+        f"seed(s), ahead or level in {ahead} of {len(seeds)}: {outcome(held)}"
     )
     headers = ["", "5x5", "two 3x3", "7x7", "three 3x3"]
     five, seven = arithmetic
@@ -159,8 +148,7 @@ def factorisation_experiment(settings: Settings) -> ExperimentResult:
         ["  field after each stage", f"{large['fields']['pool1']}, {large['fields']['pool2']}",
          f"{stacked['fields']['pool1']}, {stacked['fields']['pool2']}", "", ""],
         ["  test top-1 (mean)", f"{large['mean']:.2%}", f"{stacked['mean']:.2%}", "", ""],
-        ["  seeds", " ".join(f"{a:.1%}" for a in large["runs"]), " ".join(f"{a:.1%}" for a in stacked["runs"]), "",
-         ""],
+        ["  seeds", per_seed(large["runs"]), per_seed(stacked["runs"]), "", ""],
     ]  # fmt: skip
     figure = _figure(arithmetic, results, settings.out)
     data = {"arithmetic": arithmetic, "twins": results, "seeds": list(seeds),

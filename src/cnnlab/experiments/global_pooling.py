@@ -18,14 +18,13 @@ of the fully connected one's.
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 from typing import Any
 
-from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import bars_beside, outcome, over_seeds, per_seed, save_figure
 from cnnlab.inspection.summary import summarize
 from cnnlab.models import create_model, get_spec
-from cnnlab.viz.figure import new_picture, save
 
 __all__ = ["classifier_head", "global_pooling_experiment"]
 
@@ -34,6 +33,9 @@ PRESETS = {"quick": {"epochs": 6, "seeds": (0, 1, 2)}, "full": {"epochs": 20, "s
 ZOO = {"alexnet": "fc", "vgg16": "fc", "nin_imagenet": "gap", "googlenet": "gap"}
 SMALLER = 10  # the pooled heads must be at least this many times smaller
 TOLERANCE = 0.01  # the pooled twin may trail the fully connected one by this much
+HEADS = {"fully connected": "fc", "1x1 + global pooling": "gap"}  # each variant's label and head_twin's head
+VARIANTS = {label: Variant("head_twin", f"head-twin-{head}", {"model_args": {"head": head}})
+            for label, head in HEADS.items()}  # fmt: skip
 
 
 def classifier_head(name: str) -> dict[str, int]:
@@ -49,8 +51,11 @@ def classifier_head(name: str) -> dict[str, int]:
 
 
 def _figure(zoo: dict[str, dict[str, int]], twins: dict[str, dict[str, Any]], out: Path) -> Path:
-    figure = new_picture(1100, 420)
-    left, right = figure.subplots(1, 2)
+    figure, left = bars_beside(
+        (1100, 420), {label: twin["runs"] for label, twin in twins.items()}, colours=["C3", "C2"],
+        title="head_twin on the digits (dots: seeds)",
+        notes={label: f"{twin['params']:,} params" for label, twin in twins.items()},
+    )  # fmt: skip
     names = list(zoo)
     colours = ["C3" if ZOO[name] == "fc" else "C2" for name in names]
     bars = left.bar(names, [zoo[n]["head"] for n in names], color=colours)
@@ -60,28 +65,20 @@ def _figure(zoo: dict[str, dict[str, int]], twins: dict[str, dict[str, Any]], ou
                       va="bottom", fontsize=8)  # fmt: skip
     left.set(yscale="log", ylabel="classifier-head parameters", title="the zoo: FC heads (red) and pooled (green)")
     left.grid(alpha=0.3, axis="y")
-    accuracy_bars(right, {label: twin["runs"] for label, twin in twins.items()}, colours=["C3", "C2"],
-                  title="head_twin on the digits (dots: seeds)",
-                  notes={label: f"{twin['params']:,} params" for label, twin in twins.items()})  # fmt: skip
-    figure.tight_layout()
-    return save(figure, out / "global-pooling.png")
+    return save_figure(figure, out, "global-pooling")
 
 
-@register("global-pooling", CLAIM)
+@register("global-pooling", CLAIM, lecture=120,
+          about="fully connected heads against 1x1 convolutions and global average pooling")  # fmt: skip
 def global_pooling_experiment(settings: Settings) -> ExperimentResult:
     """Classifier-head parameters in the zoo, and a fully connected head against 1x1 + global pooling, trained."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     zoo = {name: classifier_head(name) for name in ZOO}
-    twins: dict[str, dict[str, Any]] = {}
-    for label, head in (("fully connected", "fc"), ("1x1 + global pooling", "gap")):
-        runs = [
-            train_briefly("head_twin", settings, f"head-twin-{head}-seed{seed}", seed=seed, epochs=preset["epochs"],
-                          data=settings.data or "mnist5k", model_args={"head": head})
-            for seed in seeds
-        ]  # fmt: skip
-        accuracies = [run.summary.test_top1 for run in runs]
-        twins[label] = {"params": runs[0].summary.params, "head": classifier_head_of_twin(head), "runs": accuracies,
-                        "mean": statistics.fmean(accuracies), "spread": statistics.pstdev(accuracies)}  # fmt: skip
+    runs = train_variants(settings, VARIANTS, seeds, lambda run: run, epochs=preset["epochs"],
+                          data=settings.data or "mnist5k")  # fmt: skip
+    twins = {label: {"params": runs[label][0].summary.params, "head": classifier_head_of_twin(head),
+                     **over_seeds([run.summary.test_top1 for run in runs[label]])}
+             for label, head in HEADS.items()}  # fmt: skip
     fc, gap = twins["fully connected"], twins["1x1 + global pooling"]
     largest_pooled = max(zoo[n]["head"] for n in ZOO if ZOO[n] == "gap")
     smallest_fc = min(zoo[n]["head"] for n in ZOO if ZOO[n] == "fc")
@@ -92,8 +89,7 @@ def global_pooling_experiment(settings: Settings) -> ExperimentResult:
         f"parameters, NiN's and GoogLeNet's pooled ones {zoo['nin_imagenet']['head']:,} and "
         f"{zoo['googlenet']['head']:,}; on the digits the pooled twin ({gap['params']:,} parameters, head "
         f"{gap['head']:,}) reached {gap['mean']:.2%} against {fc['mean']:.2%} for the fully connected one "
-        f"({fc['params']:,}, head {fc['head']:,}), mean of {len(seeds)} seed(s): the claim "
-        f"{'held' if held else 'did not hold'} on this run."
+        f"({fc['params']:,}, head {fc['head']:,}), mean of {len(seeds)} seed(s): {outcome(held)}"
     )
     headers = ["network", "head", "parameters", "head parameters", "share", "test top-1 (mean)", "seeds"]
     rows: list[list[object]] = [
@@ -104,7 +100,7 @@ def global_pooling_experiment(settings: Settings) -> ExperimentResult:
     for label, twin in twins.items():
         share = f"{twin['head'] / twin['params']:.1%}"
         rows.append([f"head_twin ({label})", label, twin["params"], twin["head"], share, f"{twin['mean']:.2%}",
-                     " ".join(f"{a:.1%}" for a in twin["runs"])])  # fmt: skip
+                     per_seed(twin["runs"])])  # fmt: skip
     figure = _figure(zoo, twins, settings.out)
     data = {"zoo": zoo, "twins": twins, "seeds": list(seeds), "epochs": settings.epochs or preset["epochs"]}
     return ExperimentResult("global-pooling", CLAIM, held, verdict, headers, rows, data, figure)

@@ -19,21 +19,25 @@ adds in deep networks, features built on features, a one-layer extractor cannot 
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 
-from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import accuracy_bars, count_seeds, outcome, over_seeds, save_figure, seed_cells
 from cnnlab.models import create_model
-from cnnlab.viz.figure import new_picture, save
+from cnnlab.viz.figure import new_picture
+
+if TYPE_CHECKING:
+    from cnnlab.run import Run
 
 __all__ = ["initial_filters", "learned_features_experiment"]
 
 CLAIM = "learning the features with the model beats fixed features, random or hand-made"
 PRESETS = {"quick": {"epochs": 5, "seeds": (0, 1, 2)}, "full": {"epochs": 20, "seeds": (0, 1, 2, 3, 4)}}
-VARIANTS = ("learned", "random", "handmade")
+VARIANTS = {features: Variant("filter_bank_net", f"filter-bank-{features}", {"model_args": {"features": features}})
+            for features in ("learned", "random", "handmade")}  # fmt: skip
 
 
 def initial_filters(features: str, seed: int, in_channels: int = 1) -> torch.Tensor:
@@ -57,54 +61,50 @@ def _figure(filters: dict[str, tuple[torch.Tensor, torch.Tensor]], runs: dict[st
             axis.set_title(f"{variant}: {when}", fontsize=9)
             axis.axis("off")
     accuracy_bars(figure.add_subplot(grid[:, 2]), runs, title="filter_bank_net on the digits (dots: seeds)")
-    figure.tight_layout()
-    return save(figure, out / "learned-features.png")
+    return save_figure(figure, out, "learned-features")
 
 
-@register("learned-features", CLAIM)
+def _filters(run: Run) -> tuple[float, torch.Tensor, torch.Tensor]:
+    """A run's test top-1, and its filters as the run started and as it ended."""
+    model = run.model("last")
+    before = initial_filters(run.config.model_args["features"], run.config.seed, model.in_channels)
+    return run.summary.test_top1, before, model.conv.weight.detach().clone()
+
+
+def _trainable(features: str) -> int:
+    return sum(p.numel() for p in create_model("filter_bank_net", features=features).parameters() if p.requires_grad)
+
+
+@register("learned-features", CLAIM, lecture=10,
+          about="a convolution learned end to end, or frozen at random or at Sobel/Gabor filters")  # fmt: skip
 def learned_features_experiment(settings: Settings) -> ExperimentResult:
     """filter_bank_net with learned, random-frozen and hand-made-frozen filters, over seeds."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
-    results: dict[str, dict[str, Any]] = {}
-    filters: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    for variant in VARIANTS:
-        accuracies, moved = [], []
-        for seed in seeds:
-            run = train_briefly("filter_bank_net", settings, f"filter-bank-{variant}-seed{seed}", seed=seed,
-                                epochs=preset["epochs"], data=settings.data or "mnist5k",
-                                model_args={"features": variant})  # fmt: skip
-            model = run.model("last")
-            before = initial_filters(variant, seed, model.in_channels)
-            after = model.conv.weight.detach()
-            moved.append(float((after - before).abs().max()))
-            accuracies.append(run.summary.test_top1)
-            if seed == seeds[0]:
-                filters[variant] = (before, after.clone())
-        trainable = sum(p.numel() for p in create_model("filter_bank_net", features=variant).parameters()
-                        if p.requires_grad)  # fmt: skip
-        results[variant] = {"runs": accuracies, "mean": statistics.fmean(accuracies),
-                            "spread": statistics.pstdev(accuracies), "filters_moved": moved,
-                            "trainable": trainable}  # fmt: skip
+    found = train_variants(settings, VARIANTS, seeds, _filters, epochs=preset["epochs"],
+                           data=settings.data or "mnist5k")  # fmt: skip
+    results = {
+        variant: {**over_seeds([accuracy for accuracy, _, _ in runs]),
+                  "filters_moved": [float((after - before).abs().max()) for _, before, after in runs],
+                  "trainable": _trainable(variant)}
+        for variant, runs in found.items()
+    }  # fmt: skip
+    filters = {variant: runs[0][1:] for variant, runs in found.items()}  # the first seed's
+    fixed = [variant for variant in VARIANTS if variant != "learned"]
     learned = results["learned"]["mean"]
-    best_fixed = max(results[v]["mean"] for v in VARIANTS if v != "learned")
-    held = learned > best_fixed
-    frozen_still = all(max(results[v]["filters_moved"]) == 0 for v in VARIANTS if v != "learned")
-    ahead = sum(
-        results["learned"]["runs"][i] > max(results[v]["runs"][i] for v in VARIANTS if v != "learned")
-        for i in range(len(seeds))
-    )
+    held = learned > max(results[v]["mean"] for v in fixed)
+    frozen_still = all(max(results[v]["filters_moved"]) == 0 for v in fixed)
+    accuracy = {variant: r["runs"] for variant, r in results.items()}
+    ahead = count_seeds(lambda seed: seed["learned"] > max(seed[v] for v in fixed), accuracy)
     verdict = (
         f"Trained end to end the network reached {learned:.2%}; with its filters frozen at random values "
         f"{results['random']['mean']:.2%} and at Sobel and Gabor filters {results['handmade']['mean']:.2%} "
         f"(mean of {len(seeds)} seed(s); learned ahead of both in {ahead} of {len(seeds)}; the frozen filters "
-        f"{'did not move' if frozen_still else 'MOVED'}): the claim {'held' if held else 'did not hold'} on this run."
+        f"{'did not move' if frozen_still else 'MOVED'}): {outcome(held)}"
     )
     headers = ["features", "trainable parameters", "test top-1 (mean)", "spread", "seeds", "largest filter change"]
     rows = [
-        [variant, r["trainable"], f"{r['mean']:.2%}", f"{r['spread']:.2%}", " ".join(f"{a:.1%}" for a in r["runs"]),
-         f"{max(r['filters_moved']):.3g}"]
-        for variant, r in results.items()
-    ]  # fmt: skip
-    figure = _figure(filters, {v: r["runs"] for v, r in results.items()}, settings.out)
+        [variant, r["trainable"], *seed_cells(r), f"{max(r['filters_moved']):.3g}"] for variant, r in results.items()
+    ]
+    figure = _figure(filters, accuracy, settings.out)
     data = {"variants": results, "seeds": list(seeds), "epochs": settings.epochs or preset["epochs"]}
     return ExperimentResult("learned-features", CLAIM, held, verdict, headers, rows, data, figure)

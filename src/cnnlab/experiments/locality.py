@@ -30,7 +30,8 @@ import torch
 
 from cnnlab.data.datasets import load_dataset
 from cnnlab.experiments._base import ExperimentResult, Settings, register
-from cnnlab.viz.figure import new_picture, save
+from cnnlab.experiments._scaffold import outcome, save_figure, seed_lines
+from cnnlab.viz.figure import new_picture
 
 __all__ = [
     "PixelCorrelations",
@@ -159,15 +160,11 @@ def _figure(curves: dict[str, list[dict[int, float]]], maps: dict[str, np.ndarra
     figure = new_picture(1300, 420)
     grid = figure.add_gridspec(1, 3, width_ratios=[1.5, 1, 1])
     axis = figure.add_subplot(grid[0, 0])
-    for index, (name, runs) in enumerate(curves.items()):
-        for seed, curve in enumerate(runs):
-            axis.plot(list(curve), list(curve.values()), "-", color=f"C{index}", alpha=0.9,
-                      label=name if seed == 0 else None)  # fmt: skip
+    seed_lines(axis, {name: [(list(curve), list(curve.values())) for curve in runs] for name, runs in curves.items()},
+               alpha=0.9)  # fmt: skip
     axis.axhline(0, color="0.5", linewidth=0.8)
     axis.set(xlabel="distance between the two pixels", ylabel="correlation (mean over pairs)",
              title="correlation against distance (a line per seed)")  # fmt: skip
-    axis.grid(alpha=0.3)
-    axis.legend()
     for column, (name, values) in enumerate(maps.items(), start=1):
         panel = figure.add_subplot(grid[0, column])
         shown = panel.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1)
@@ -176,11 +173,11 @@ def _figure(curves: dict[str, list[dict[int, float]]], maps: dict[str, np.ndarra
         panel.set_title(f"{name}: the correlation of one pixel (+)", fontsize=9)
         panel.axis("off")
         figure.colorbar(shown, ax=panel, fraction=0.046, pad=0.04, label="correlation")
-    figure.tight_layout()
-    return save(figure, out / "locality.png")
+    return save_figure(figure, out, "locality")
 
 
-@register("locality", CLAIM)
+@register("locality", CLAIM, lecture=20,
+          about="the correlation of two pixels against their distance, on digits and photos")  # fmt: skip
 def locality_experiment(settings: Settings) -> ExperimentResult:
     """The correlation of two pixels against their distance, on digits and on photo patches, over seeds."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
@@ -218,7 +215,7 @@ def locality_experiment(settings: Settings) -> ExperimentResult:
     verdict = (
         f"Mean correlation of two pixels ({summary}); it fell with distance for every source in "
         f"{sum(sum(f) for f in held_by.values())} of {sum(len(f) for f in held_by.values())} (source, seed) "
-        f"measurements: the claim {'held' if held else 'did not hold'} on this run."
+        f"measurements: {outcome(held)}"
     )
     figure = _figure(curves, maps, settings.out)
     data = {

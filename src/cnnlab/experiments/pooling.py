@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import bars_beside, outcome, over_seeds, save_figure, seed_cells
 from cnnlab.models.lenet import POOLS
-from cnnlab.viz.figure import new_picture, save
 
 if TYPE_CHECKING:
     from cnnlab.run import Run
@@ -26,10 +26,12 @@ __all__ = ["pooling_experiment"]
 
 CLAIM = "the pooling type can be learned by back-propagation, as well as max or mean pooling works"
 PRESETS = {"quick": {"epochs": 8, "seeds": (0, 1, 2)}, "full": {"epochs": 30, "seeds": (0, 1, 2, 3, 4)}}
+VARIANTS = {pool: Variant("lenet5_modern", pool, {"model_args": {"pool": pool}}) for pool in POOLS}
 
 
-def _learned(run: Run, pool: str) -> dict[str, list[float]]:
+def _learned(run: Run) -> dict[str, list[float]]:
     """What each learned pooling layer converged to, per channel (empty for max and mean)."""
+    pool = run.config.model_args["pool"]
     state = run.model("last").state_dict()
     found: dict[str, list[float]] = {}
     for layer in ("s2", "s4"):
@@ -47,10 +49,9 @@ def _describe(learned: dict[str, list[float]]) -> str:
 
 
 def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
-    figure = new_picture(1100, 400)
-    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
-    accuracy_bars(left, {name: result["runs"] for name, result in results.items()}, margin=1.5,
-                  title="lenet5_modern, pooling in S2 and S4")  # fmt: skip
+    figure, right = bars_beside((1100, 400), {name: result["runs"] for name, result in results.items()}, margin=1.5,
+                                title="lenet5_modern, pooling in S2 and S4", bars_first=True,
+                                width_ratios=[1.3, 1])  # fmt: skip
     for key, colour in (("mixed", "C2"), ("lp", "C4")):
         if key in results and results[key]["learned"]:
             values = [v for layer in results[key]["learned"][0].values() for v in layer]
@@ -59,28 +60,17 @@ def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
             )
     right.set(title="what the learned poolings chose (all channels, seed 0)", xlabel="value", ylabel="channels")
     right.legend()
-    figure.tight_layout()
-    return save(figure, out / "pooling.png")
+    return save_figure(figure, out, "pooling")
 
 
-@register("pooling", CLAIM)
+@register("pooling", CLAIM, lecture=60, about="max vs mean vs learned pooling (mixed, gated, Lp) in the same network")
 def pooling_experiment(settings: Settings) -> ExperimentResult:
     """Test accuracy of each pooling type over seeds, and the learned pooling parameters after training."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
-    results: dict[str, dict[str, Any]] = {}
-    for pool in POOLS:
-        runs, learned = [], []
-        for seed in seeds:
-            run = train_briefly("lenet5_modern", settings, f"{pool}-seed{seed}", seed=seed, epochs=preset["epochs"],
-                                data=settings.data or "mnist5k", model_args={"pool": pool})  # fmt: skip
-            runs.append(run.summary.test_top1)
-            learned.append(_learned(run, pool))
-        results[pool] = {
-            "runs": runs,
-            "mean": statistics.fmean(runs),
-            "spread": statistics.pstdev(runs),
-            "learned": learned,
-        }
+    found = train_variants(settings, VARIANTS, seeds, lambda run: (run.summary.test_top1, _learned(run)),
+                           epochs=preset["epochs"], data=settings.data or "mnist5k")  # fmt: skip
+    results = {pool: {**over_seeds([accuracy for accuracy, _ in runs]), "learned": [learned for _, learned in runs]}
+               for pool, runs in found.items()}  # fmt: skip
     fixed_best = max(results["max"]["mean"], results["mean"]["mean"])
     learned_kinds = ("mixed", "gated", "lp")
     moved = all(
@@ -92,15 +82,10 @@ def pooling_experiment(settings: Settings) -> ExperimentResult:
     verdict = (
         f"Max pooling reached {results['max']['mean']:.2%}, mean pooling {results['mean']['mean']:.2%}, and the best "
         f"learned pooling ({best_learned}) {results[best_learned]['mean']:.2%} with its parameters learned by "
-        f"back-propagation ({_describe(results[best_learned]['learned'][0])}): the claim "
-        f"{'held' if held else 'did not hold'} on this run."
+        f"back-propagation ({_describe(results[best_learned]['learned'][0])}): {outcome(held)}"
     )
     headers = ["pooling", "test top-1 (mean)", "spread", "runs", "learned (seed 0: mean, range over channels)"]
-    rows = [
-        [pool, f"{r['mean']:.2%}", f"{r['spread']:.2%}", " ".join(f"{a:.1%}" for a in r["runs"]),
-         _describe(r["learned"][0])]
-        for pool, r in results.items()
-    ]  # fmt: skip
+    rows = [[pool, *seed_cells(r), _describe(r["learned"][0])] for pool, r in results.items()]
     figure = _figure(results, settings.out)
     data = {"pools": results, "seeds": list(seeds), "epochs": settings.epochs or preset["epochs"]}
     return ExperimentResult("pooling", CLAIM, held, verdict, headers, rows, data, figure)

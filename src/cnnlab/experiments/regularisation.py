@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlab.data.facts import GRAY_DATASETS, image_channels
-from cnnlab.experiments._base import ExperimentResult, Settings, accuracy_bars, register, train_briefly
-from cnnlab.viz.figure import new_picture, save
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import bars_beside, outcome, per_seed, save_figure, seed_bars
+
+if TYPE_CHECKING:
+    from cnnlab.run import Run
 
 __all__ = ["regularisation_experiment"]
 
@@ -38,40 +41,44 @@ def _augmentation(data: str) -> tuple[str, ...]:
 
 
 def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
-    figure = new_picture(1100, 420)
-    left, right = figure.subplots(1, 2)
-    names = list(results)
-    gaps = [100 * results[n]["mean_gap"] for n in names]
-    left.bar(names, gaps, color=[f"C{i}" for i in range(len(names))], alpha=0.8)
-    for index, name in enumerate(names):
-        left.scatter([index] * len(results[name]["gaps"]), [100 * g for g in results[name]["gaps"]], color="k", s=14,
-                     zorder=3)  # fmt: skip
-    left.set(ylabel="train top-1 - test top-1 (points)", title="overfitting: the gap (dots: seeds)")
-    left.grid(alpha=0.3, axis="y")
-    accuracy_bars(right, {n: results[n]["test"] for n in names}, title="test accuracy (dots: seeds)")
-    figure.tight_layout()
-    return save(figure, out / "regularisation.png")
+    figure, left = bars_beside((1100, 420), {n: r["test"] for n, r in results.items()},
+                               title="test accuracy (dots: seeds)")  # fmt: skip
+    seed_bars(left, {n: r["gaps"] for n, r in results.items()}, ylabel="train top-1 - test top-1 (points)",
+              title="overfitting: the gap (dots: seeds)")  # fmt: skip
+    return save_figure(figure, out, "regularisation")
 
 
-@register("regularisation", CLAIM)
+def _variants(data: str) -> dict[str, Variant]:
+    """head_twin with its fully connected head, with and without dropout and augmentation, on ``data``."""
+    return {
+        label: Variant("head_twin", f"head-twin-{label}", {
+            "augment": _augmentation(data) if augment else (),
+            "model_args": {"head": "fc", "dropout": dropout, "in_channels": image_channels(data)},
+        })
+        for label, (dropout, augment) in VARIANTS.items()
+    }  # fmt: skip
+
+
+def _train_and_test(run: Run) -> tuple[float, float]:
+    """A run's top-1 on the training images it trained on (in evaluation mode) and on the test set."""
+    return run.evaluate(split="train").top1, run.summary.test_top1
+
+
+def _gaps(train: list[float], test: list[float]) -> dict[str, Any]:
+    gaps = [a - b for a, b in zip(train, test, strict=True)]
+    return {"train": train, "test": test, "gaps": gaps, "mean_gap": statistics.fmean(gaps),
+            "mean_test": statistics.fmean(test)}  # fmt: skip
+
+
+@register("regularisation", CLAIM, lecture=100,
+          about="dropout and augmentation, with and without each, on a small training set")  # fmt: skip
 def regularisation_experiment(settings: Settings) -> ExperimentResult:
     """The train/test gap and test accuracy of head_twin with and without dropout and augmentation."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     data = settings.data or preset["data"]
-    channels = image_channels(data)
-    results: dict[str, dict[str, Any]] = {}
-    for label, (dropout, augment) in VARIANTS.items():
-        train_top1, test_top1 = [], []
-        for seed in seeds:
-            run = train_briefly("head_twin", settings, f"head-twin-{label}-seed{seed}", seed=seed, data=data,
-                                epochs=preset["epochs"], train_images=preset["images"], val_fraction=0.0,
-                                augment=_augmentation(data) if augment else (),
-                                model_args={"head": "fc", "dropout": dropout, "in_channels": channels})  # fmt: skip
-            train_top1.append(run.evaluate(split="train").top1)
-            test_top1.append(run.summary.test_top1)
-        gaps = [a - b for a, b in zip(train_top1, test_top1, strict=True)]
-        results[label] = {"train": train_top1, "test": test_top1, "gaps": gaps, "mean_gap": statistics.fmean(gaps),
-                          "mean_test": statistics.fmean(test_top1)}  # fmt: skip
+    found = train_variants(settings, _variants(data), seeds, _train_and_test, data=data, epochs=preset["epochs"],
+                           train_images=preset["images"], val_fraction=0.0)  # fmt: skip
+    results = {label: _gaps([train for train, _ in runs], [test for _, test in runs]) for label, runs in found.items()}
     plain = results["plain"]["mean_gap"]
     held = results["dropout"]["mean_gap"] < plain and results["augmentation"]["mean_gap"] < plain
     best = max(results, key=lambda name: results[name]["mean_test"])
@@ -80,13 +87,13 @@ def regularisation_experiment(settings: Settings) -> ExperimentResult:
         f"dropout made it {100 * results['dropout']['mean_gap']:.1f}, augmentation "
         f"{100 * results['augmentation']['mean_gap']:.1f} and both {100 * results['both']['mean_gap']:.1f}; the best "
         f"test accuracy was {best}'s, {results[best]['mean_test']:.2%} against {results['plain']['mean_test']:.2%} "
-        f"plain (mean of {len(seeds)} seed(s)): the claim {'held' if held else 'did not hold'} on this run."
+        f"plain (mean of {len(seeds)} seed(s)): {outcome(held)}"
     )
     headers = ["variant", "dropout", "augmentation", "train top-1", "test top-1", "gap (points)", "gap per seed"]
     rows = [
         [label, VARIANTS[label][0], ", ".join(_augmentation(data)) if VARIANTS[label][1] else "-",
          f"{statistics.fmean(r['train']):.2%}", f"{r['mean_test']:.2%}", f"{100 * r['mean_gap']:.1f}",
-         " ".join(f"{100 * g:.1f}" for g in r["gaps"])]
+         per_seed((100 * g for g in r["gaps"]), ".1f")]
         for label, r in results.items()
     ]  # fmt: skip
     figure = _figure(results, settings.out)

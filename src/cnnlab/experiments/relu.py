@@ -23,11 +23,15 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlab.data.facts import image_channels
-from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
-from cnnlab.viz.figure import new_picture, save
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import outcome, per_seed, save_figure, seed_lines
+from cnnlab.viz.figure import new_picture
+
+if TYPE_CHECKING:
+    from cnnlab.run import Run
 
 __all__ = ["epochs_to", "relu_experiment"]
 
@@ -58,49 +62,48 @@ def epochs_to(errors: Sequence[float], threshold: float, start: float = CHANCE) 
 def _figure(curves: dict[str, list[list[float]]], threshold: float, out: Path) -> Path:
     figure = new_picture(900, 440)
     axis = figure.subplots()
-    for index, (activation, runs) in enumerate(curves.items()):
-        for seed, errors in enumerate(runs):
-            axis.plot(range(0, len(errors) + 1), [100 * CHANCE, *(100 * e for e in errors)],
-                      "-" if activation == "relu" else "--", color=f"C{index}",
-                      label=f"{activation}" if seed == 0 else None)  # fmt: skip
+    lines = {activation: [(range(0, len(errors) + 1), [100 * CHANCE, *(100 * e for e in errors)]) for errors in runs]
+             for activation, runs in curves.items()}  # fmt: skip
+    seed_lines(axis, lines, styles={"tanh": "--"})
     axis.axhline(100 * threshold, color="0.4", linewidth=0.8, linestyle=":")
     axis.annotate(f"{threshold:.0%}", (0.2, 100 * threshold), va="bottom", fontsize=8)
     axis.set(yscale="log", xlabel="epoch", ylabel="training error (%)",
              title="convnet4, ReLU (solid) against tanh (dashed), a line per seed")  # fmt: skip
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    return save(figure, out / "relu.png")
+    return save_figure(figure, out, "relu")
 
 
-@register("relu", CLAIM)
+def _errors(run: Run) -> tuple[list[float], float]:
+    """A run's training error per epoch (as it trained), and its seconds per epoch."""
+    return [1 - row.train_top1 for row in run.metrics], statistics.fmean(row.seconds for row in run.metrics)
+
+
+def _to_threshold(runs: list[tuple[list[float], float]], threshold: float) -> dict[str, Any]:
+    """Epochs and seconds to ``threshold`` in each seed's run, their mean (if every seed got there), final errors."""
+    crossings = [epochs_to(errors, threshold) for errors, _ in runs]
+    reached = [c for c in crossings if c is not None]
+    seconds = [None if c is None else c * per_epoch for c, (_, per_epoch) in zip(crossings, runs, strict=True)]
+    return {
+        "epochs_to_threshold": crossings,
+        "seconds_to_threshold": seconds,
+        "mean_epochs": statistics.fmean(reached) if len(reached) == len(runs) else None,
+        "final_error": [errors[-1] for errors, _ in runs],
+    }
+
+
+@register("relu", CLAIM, lecture=90, about="epochs to a training error with ReLU and with tanh (AlexNet's Figure 1)")
 def relu_experiment(settings: Settings) -> ExperimentResult:
     """Epochs and seconds to a training-error threshold for convnet4 with ReLU and with tanh, over seeds."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     data = settings.data or preset["data"]
     channels = image_channels(data)
     threshold = preset["threshold"]
-    curves: dict[str, list[list[float]]] = {}
-    results: dict[str, dict[str, Any]] = {}
-    for activation in ("relu", "tanh"):
-        crossings, seconds = [], []
-        for seed in seeds:
-            run = train_briefly("convnet4", settings, f"convnet4-{activation}-seed{seed}", seed=seed, data=data,
-                                epochs=preset["epochs"], train_images=preset["images"],
-                                model_args={"activation": activation, "in_channels": channels}, **RECIPE)  # fmt: skip
-            errors = [1 - row.train_top1 for row in run.metrics]
-            curves.setdefault(activation, []).append(errors)
-            crossing = epochs_to(errors, threshold)
-            crossings.append(crossing)
-            per_epoch = statistics.fmean(row.seconds for row in run.metrics)
-            seconds.append(None if crossing is None else crossing * per_epoch)
-        reached = [c for c in crossings if c is not None]
-        results[activation] = {
-            "epochs_to_threshold": crossings,
-            "seconds_to_threshold": seconds,
-            "mean_epochs": statistics.fmean(reached) if len(reached) == len(seeds) else None,
-            "final_error": [errors[-1] for errors in curves[activation]],
-        }
+    variants = {activation: Variant("convnet4", f"convnet4-{activation}",
+                                    {"model_args": {"activation": activation, "in_channels": channels}})
+                for activation in ("relu", "tanh")}  # fmt: skip
+    found = train_variants(settings, variants, seeds, _errors, data=data, epochs=preset["epochs"],
+                           train_images=preset["images"], **RECIPE)  # fmt: skip
+    curves = {activation: [errors for errors, _ in runs] for activation, runs in found.items()}
+    results = {activation: _to_threshold(runs, threshold) for activation, runs in found.items()}
     relu, tanh = results["relu"]["mean_epochs"], results["tanh"]["mean_epochs"]
     ratio = tanh / relu if relu and tanh else None
     held = relu is not None and (tanh is None or tanh >= SEVERAL * relu)
@@ -112,13 +115,12 @@ def relu_experiment(settings: Settings) -> ExperimentResult:
         f"{'-' if relu is None else f'{relu:.2f}'} epochs, tanh "
         f"{'not within the budget in every seed' if tanh is None else f'after {tanh:.2f}'}"
     )
-    verdict = f"{reach} (mean of {len(seeds)} seed(s)): the claim {'held' if held else 'did not hold'} on this run."
+    verdict = f"{reach} (mean of {len(seeds)} seed(s)): {outcome(held)}"
     headers = ["activation", f"epochs to {threshold:.0%} (mean)", "per seed", "seconds to it", "final training error"]
     rows = [
         [a, "-" if r["mean_epochs"] is None else f"{r['mean_epochs']:.2f}",
-         " ".join("-" if c is None else f"{c:.2f}" for c in r["epochs_to_threshold"]),
-         " ".join("-" if s is None else f"{s:.1f}" for s in r["seconds_to_threshold"]),
-         " ".join(f"{e:.2%}" for e in r["final_error"])]
+         per_seed(r["epochs_to_threshold"], ".2f"), per_seed(r["seconds_to_threshold"], ".1f"),
+         per_seed(r["final_error"], ".2%")]
         for a, r in results.items()
     ]  # fmt: skip
     figure = _figure(curves, threshold, settings.out)

@@ -19,8 +19,9 @@ from torch import nn
 from cnnlab.data.datasets import load_dataset
 from cnnlab.data.loader import Normalization
 from cnnlab.experiments._base import ExperimentResult, Settings, register
+from cnnlab.experiments._scaffold import outcome, save_figure
 from cnnlab.layers.transposed import ZeroInsertionConvTranspose2d
-from cnnlab.viz.figure import new_picture, save
+from cnnlab.viz.figure import new_picture
 
 __all__ = ["upsampling_experiment"]
 
@@ -52,11 +53,10 @@ def _figure(panels: list[tuple[torch.Tensor, str]], out: Path) -> Path:
         axis.imshow(picture.detach().numpy(), cmap=colours, interpolation="nearest")
         axis.set_title(title, fontsize=9)
         axis.axis("off")
-    figure.tight_layout()
-    return save(figure, out / "upsampling.png")
+    return save_figure(figure, out, "upsampling")
 
 
-@register("upsampling", CLAIM)
+@register("upsampling", CLAIM, lecture=70, about="a transposed convolution is zero insertion + a learned blur")
 def upsampling_experiment(settings: Settings) -> ExperimentResult:
     """Learn a 2x transposed convolution on digits; check it equals zero insertion + convolution; compare."""
     steps = PRESETS[settings.preset] if settings.epochs is None else 50 * settings.epochs
@@ -82,8 +82,8 @@ def upsampling_experiment(settings: Settings) -> ExperimentResult:
     verdict = (
         f"The learned transposed convolution and zero insertion + convolution with its flipped kernel agree to "
         f"{equal_to:.1e}, and its reconstruction error ({errors['learned transposed convolution']:.4f}) is below "
-        f"nearest-neighbour upsampling's ({errors['nearest']:.4f}; bilinear {errors['bilinear']:.4f}): the claim "
-        f"{'held' if held else 'did not hold'} on this run."
+        f"nearest-neighbour upsampling's ({errors['nearest']:.4f}; bilinear {errors['bilinear']:.4f}): "
+        f"{outcome(held)}"
     )
     headers = ["", "value"]
     rows: list[list[object]] = [["max |conv_transpose2d - zero insertion + conv2d|", f"{equal_to:.1e}"]]

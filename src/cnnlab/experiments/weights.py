@@ -8,16 +8,18 @@ all positions "extract the same feature", which is the convolution.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
+from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
+from cnnlab.experiments._scaffold import bars_beside, outcome, save_figure
 from cnnlab.inspection.layer_comparison import compare_layers
-from cnnlab.viz.figure import new_picture, save
 
 __all__ = ["weights_experiment"]
 
 CLAIM = "fully connected layers need the most weights, locally connected far fewer, shared (convolution) fewest"
 INPUT_SIZES = (8, 16, 32, 64, 128, 224)
 MODELS = ("mlp", "locally_connected_net", "lenet5_modern")
+LABELS = {"mlp": "MLP (FC)", "locally_connected_net": "LC net", "lenet5_modern": "LeNet-5 (conv)"}  # in the figure
 PRESETS = {"quick": {"epochs": 6, "seeds": (0,)}, "full": {"epochs": 30, "seeds": (0, 1, 2)}}
 
 
@@ -33,9 +35,10 @@ def _arithmetic() -> list[dict[str, int]]:
     return rows
 
 
-def _figure(arithmetic: list[dict[str, int]], accuracy: dict[str, dict[str, float]], out: Path) -> Path:
-    figure = new_picture(1100, 420)
-    left, right = figure.subplots(1, 2)
+def _figure(arithmetic: list[dict[str, Any]], accuracy: dict[str, dict[str, Any]], out: Path) -> Path:
+    figure, left = bars_beside((1100, 420), {LABELS[m]: a["runs"] for m, a in accuracy.items()}, margin=5,
+                               title="the same digits, the same budget",
+                               notes={LABELS[m]: f"{a['params']:,} params" for m, a in accuracy.items()})  # fmt: skip
     sizes = [row["input"] for row in arithmetic]
     for key, label in (("fc", "fully connected"), ("lc", "locally connected"), ("conv", "convolution")):
         left.plot(sizes, [row[f"{key}_weights"] for row in arithmetic], "o-", label=label)
@@ -44,33 +47,19 @@ def _figure(arithmetic: list[dict[str, int]], accuracy: dict[str, dict[str, floa
     left.set_xticks(sizes, [str(s) for s in sizes])
     left.grid(alpha=0.3)
     left.legend()
-    names = list(accuracy)
-    bars = right.bar(range(len(names)), [100 * accuracy[n]["test_top1"] for n in names], color=["C0", "C1", "C2"])
-    for bar, name in zip(bars, names, strict=True):
-        right.annotate(f"{accuracy[name]['params']:,} params", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                       ha="center", va="bottom", fontsize=8)  # fmt: skip
-    low = min(100 * accuracy[n]["test_top1"] for n in names)
-    right.set(ylim=(max(0, low - 5), 100.5), ylabel="test top-1 (%)", title="the same digits, the same budget")
-    right.set_xticks(range(len(names)), ["MLP (FC)", "LC net", "LeNet-5 (conv)"])
-    right.grid(alpha=0.3, axis="y")
-    figure.tight_layout()
-    return save(figure, out / "weights.png")
+    return save_figure(figure, out, "weights")
 
 
-@register("weights", CLAIM)
+@register("weights", CLAIM, lecture=30, about="FC vs locally connected vs convolution: weights, MACs, accuracy")
 def weights_experiment(settings: Settings) -> ExperimentResult:
     """Weights and MACs of FC vs LC vs conv over input sizes, and the accuracy of the three networks."""
     preset, seeds = settings.preset_and_seeds(PRESETS)
     arithmetic = _arithmetic()
-    accuracy: dict[str, dict[str, float]] = {}
-    for model in MODELS:
-        runs = [train_briefly(model, settings, f"{model}-seed{seed}", seed=seed, epochs=preset["epochs"],
-                              data=settings.data or "mnist5k") for seed in seeds]  # fmt: skip
-        accuracy[model] = {
-            "test_top1": sum(r.summary.test_top1 for r in runs) / len(runs),
-            "params": runs[0].summary.params,
-            "runs": [r.summary.test_top1 for r in runs],
-        }
+    found = train_variants(settings, {model: Variant(model, model) for model in MODELS}, seeds, lambda run: run,
+                           epochs=preset["epochs"], data=settings.data or "mnist5k")  # fmt: skip
+    accuracy = {model: {"test_top1": sum(r.summary.test_top1 for r in runs) / len(runs),
+                        "params": runs[0].summary.params, "runs": [r.summary.test_top1 for r in runs]}
+                for model, runs in found.items()}  # fmt: skip
     ordered = all(row["fc_weights"] > row["lc_weights"] > row["conv_weights"] for row in arithmetic)
     conv, fc = accuracy["lenet5_modern"], accuracy["mlp"]
     held = ordered and conv["test_top1"] >= fc["test_top1"] - 0.005
@@ -79,7 +68,7 @@ def weights_experiment(settings: Settings) -> ExperimentResult:
         f"At 32x32 one layer needs {at32['fc_weights']:,} weights fully connected, {at32['lc_weights']:,} locally "
         f"connected and {at32['conv_weights']:,} as a convolution; the convolutional LeNet-5 ({conv['params']:,} "
         f"parameters) reached {conv['test_top1']:.1%} against the MLP's {fc['test_top1']:.1%} "
-        f"({fc['params']:,} parameters): the claim {'held' if held else 'did not hold'} on this run."
+        f"({fc['params']:,} parameters): {outcome(held)}"
     )
     headers = ["", "fully connected", "locally connected", "convolution"]
     rows: list[list[object]] = [
