@@ -266,7 +266,7 @@ _KEYS = itertools.count()
 
 
 class FolderLoader(ShardedLoader):
-    """Batches of ``(images, labels)`` from an image folder, with the surface of :class:`BatchLoader`.
+    """Batches of ``(images, labels)`` from an image folder, as :class:`~cnnlab.data.loader.BatchLoader` gives them.
 
     With ``shuffle``, every epoch also draws new random per-image transforms, the same for a given seed and
     epoch. ``augment`` (AlexNet's PCA colour noise) works on whole normalised batches on the device, as in
