@@ -122,7 +122,7 @@ async def _models(lab: _Lab, request: Request) -> Any:
 @_api("/api/predict", "POST")
 async def _predict(lab: _Lab, request: Request) -> Any:
     model = lab.model(request)
-    k = lab.whole_number(request, "k", 5)
+    k = lab.whole_number(request, "k", 5, minimum=1)
     data = await lab.body(request)
     return await run_in_threadpool(model.predict, data, k)
 
@@ -130,7 +130,7 @@ async def _predict(lab: _Lab, request: Request) -> Any:
 @_api("/api/inspect", "POST")
 async def _inspect(lab: _Lab, request: Request) -> Any:
     model = lab.model(request)
-    k = lab.whole_number(request, "k", 5)
+    k = lab.whole_number(request, "k", 5, minimum=1)
     text = request.query_params.get("layers")
     layers = None if text in (None, "", "default") else [name for name in text.split(",") if name]
     data = await lab.body(request)

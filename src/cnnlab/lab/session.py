@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from cnnlab.data.preprocess import decode_image
+from cnnlab.errors import whole_number
 from cnnlab.inspection.feature_maps import (
     MapLayer,
     capture_with_output,
@@ -113,8 +114,10 @@ class LabModel:
             raise LabError(str(error), 400) from None
 
     def _k(self, k: int) -> int:
-        if k < 1:
-            raise LabError(f"k must be at least 1, got {k}", 422)
+        try:
+            whole_number("k", k)
+        except ValueError as error:
+            raise LabError(str(error), 422) from None
         return min(k, self.trained.num_classes)
 
     def predict(self, data: bytes, k: int = 5) -> dict[str, Any]:
