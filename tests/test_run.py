@@ -159,3 +159,15 @@ def test_a_resumed_run_removes_what_killed_writes_left(tmp_path):
     leftover.write_bytes(b"half a checkpoint")
     train(resume=run.path, epochs=2, progress=False)
     assert not leftover.exists() and Run(run.path).status == "finished"
+
+
+def test_the_written_format_lists_every_setting_of_config_json():
+    """docs/run-directory.md names each TrainConfig field that config.json holds (a new setting is documented)."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from cnnlab.training.config import TrainConfig
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "run-directory.md").read_text(encoding="utf-8")
+    section = page[page.index("## `config.json`") : page.index("## `metrics.csv`")]
+    assert [f.name for f in fields(TrainConfig) if f"`{f.name}`" not in section] == []
