@@ -121,9 +121,10 @@ class _Module35(_Mixed):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k = self.kernel
+        first = self.branch1x1(x)  # the branches run in the papers' order: a summary lists their layers so
         single = getattr(self, f"branch{k}x{k}_2")(getattr(self, f"branch{k}x{k}_1")(x))
         double = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        return torch.cat([self.branch1x1(x), single, double, self.branch_pool(self.pool(x))], 1)
+        return torch.cat([first, single, double, self.branch_pool(self.pool(x))], 1)
 
 
 class InceptionA(_Module35):
