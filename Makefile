@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Re-install only when the project's dependencies change.
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test test-fast lint format bench clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,13 @@ $(NOTEBOOK): $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/cnnlab train lenet5
 
+# Everything, CI's command; the 20 slowest tests are named at the end, so that the next slow one shows.
 test: $(NOTEBOOK)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
+
+# The fast lane while working: every test not marked slow (no training runs, notebook, browsers, experiments).
+test-fast: $(NOTEBOOK)
+	$(BIN)/python -m pytest -m "not slow" --durations=20
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -73,6 +73,7 @@ def test_the_snippet_uses_only_public_names():
     assert used <= set(cnnlab.__all__), used - set(cnnlab.__all__)
 
 
+@pytest.mark.slow
 def test_train_returns_the_run_with_its_config_metrics_and_summary(snippet):
     namespace, folder = snippet
     run = namespace["run"]
@@ -87,6 +88,7 @@ def test_train_returns_the_run_with_its_config_metrics_and_summary(snippet):
     assert isinstance(namespace["model"], nn.Module) and not namespace["model"].training
 
 
+@pytest.mark.slow
 def test_summary_of_a_name_and_of_any_module(snippet, capsys):
     googlenet = cnnlab.summary("googlenet")
     assert isinstance(googlenet, cnnlab.ModelSummary) and googlenet.trainable_params == 6_998_552
@@ -99,6 +101,7 @@ def test_summary_of_a_name_and_of_any_module(snippet, capsys):
         cnnlab.summary(snippet[0]["my_module"], input_size=(1, 64, 64))
 
 
+@pytest.mark.slow
 def test_evaluate_equals_what_the_command_prints(snippet, capsys):
     namespace, folder = snippet
     run = cnnlab.Run(folder / namespace["run"].path)
@@ -112,6 +115,7 @@ def test_evaluate_equals_what_the_command_prints(snippet, capsys):
     assert sum(c.images for c in evaluation.per_class) == 1000 == sum(map(sum, evaluation.confusion))
 
 
+@pytest.mark.slow
 def test_predict_takes_files_pil_images_and_tensors_alike(snippet):
     namespace, folder = snippet
     run = cnnlab.Run(folder / namespace["run"].path)
@@ -123,6 +127,7 @@ def test_predict_takes_files_pil_images_and_tensors_alike(snippet):
     assert predictions[0].to_dict()["predictions"][0]["class"] == "7"
 
 
+@pytest.mark.slow
 def test_export_and_report_write_their_files(snippet):
     _, folder = snippet
     assert (folder / "lenet5.onnx").stat().st_size > 100_000 and (folder / "lenet5.json").is_file()
@@ -130,6 +135,7 @@ def test_export_and_report_write_their_files(snippet):
     assert "lenet5 on mnist5k: run report" in page and "<script" not in page
 
 
+@pytest.mark.slow
 def test_pictures_are_figures_with_their_tiles_and_not_blank(snippet, tmp_path):
     fig = snippet[0]["fig"]
     assert isinstance(fig, cnnlab.show.Picture) and [g.name for g in fig.grids] == ["c1", "c3"]
@@ -142,6 +148,7 @@ def test_pictures_are_figures_with_their_tiles_and_not_blank(snippet, tmp_path):
         check_picture(picture.save(tmp_path / "p.png"), picture.size)
 
 
+@pytest.mark.slow
 def test_the_experiment_result_has_rows_a_figure_and_a_verdict(snippet):
     result = snippet[0]["result"]
     assert isinstance(result, cnnlab.ExperimentResult) and result.held in (True, False)
@@ -182,6 +189,7 @@ def _checked(markup: str) -> str:
     return "".join(checker.text)
 
 
+@pytest.mark.slow
 def test_rich_display_is_plain_well_formed_html_with_the_key_numbers(snippet):
     namespace, folder = snippet
     run = cnnlab.Run(folder / namespace["run"].path)
@@ -198,6 +206,7 @@ def test_rich_display_is_plain_well_formed_html_with_the_key_numbers(snippet):
         assert json.dumps(value.to_dict())  # plain data
 
 
+@pytest.mark.slow
 def test_draw_and_animate_as_the_snippet_calls_them(snippet):
     namespace, folder = snippet
     boxes = cnnlab.draw("lenet5").boxes

@@ -51,6 +51,7 @@ def test_a_malicious_pickle_executes_nothing(tmp_path, monkeypatch):
     assert not (tmp_path / "pwned").exists()
 
 
+@pytest.mark.slow
 def test_a_process_killed_mid_save_leaves_the_previous_checkpoint_whole(tmp_path):
     path = tmp_path / "last.pt"
     save_checkpoint(path, {"model": "m", "epoch": 0, "w": torch.zeros(10)})

@@ -97,6 +97,7 @@ def _snapshot(folder):
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_a_new_run_never_replaces_another(tmp_path, fails):
     """A refused --output leaves the run that is there byte for byte; --overwrite replaces it, and says so."""
     from cnnlab.cli.main import main
@@ -141,6 +142,7 @@ def test_the_other_processes_of_a_torchrun_job_take_a_handle_without_checking_th
         Run.create(tmp_path / "run", config)
 
 
+@pytest.mark.slow
 def test_runs_named_by_the_clock_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
     from cnnlab.run import train
     from cnnlab.training import session
@@ -151,6 +153,7 @@ def test_runs_named_by_the_clock_in_the_same_second_get_their_own_directories(tm
     assert names == ["lenet5-digits-20261203-120000", "lenet5-digits-20261203-120000-2"]
 
 
+@pytest.mark.slow
 def test_a_resumed_run_removes_what_killed_writes_left(tmp_path):
     from cnnlab.run import train
 

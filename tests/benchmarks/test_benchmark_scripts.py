@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Slow: each test runs a benchmark in a process of its own (2-12 s on 2 busy cores).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = r"\d+(?:\.\d+)?"
 

@@ -174,6 +174,7 @@ def test_there_are_sixty_or_more_and_every_command_has_some():
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case[:60])
+@pytest.mark.slow
 def test_each_mistake_is_one_line_and_exit_code_2(places, case, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # whatever a case writes by default lands here
     before = _snapshot(Path(places["run"]))

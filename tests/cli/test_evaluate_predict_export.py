@@ -14,6 +14,9 @@ from cnnlab.run import Run, train
 from cnnlab.training.config import resolve_config
 from tests._checkpoints import write_checkpoint
 
+# Slow: most tests use the LeNet-5 the module's fixture trains (2 epochs); ONNX exports take 2-4 s.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):

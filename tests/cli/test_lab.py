@@ -5,6 +5,11 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
+
+# Slow: each test starts `cnnlab lab` in a process of its own and waits for it to listen.
+pytestmark = pytest.mark.slow
+
 
 def _start(*args):
     return subprocess.Popen([sys.executable, "-m", "cnnlab", "lab", *args, "--no-browser"], stdout=subprocess.PIPE,

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from cnnlab import __version__
 
 
@@ -48,6 +50,7 @@ def test_help_shows_real_defaults_only(run):
     assert "(default: None)" not in out and "(default: False)" not in out
 
 
+@pytest.mark.slow
 def test_a_pipe_closed_after_one_line_ends_quietly():
     """`cnnlab models | head -1`, as `git log | head` ends: no traceback, no error line."""
     process = subprocess.Popen([sys.executable, "-m", "cnnlab", "models"], stdout=subprocess.PIPE,

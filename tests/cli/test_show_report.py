@@ -16,6 +16,9 @@ from cnnlab.run import train
 from cnnlab.training.config import resolve_config
 from tests._pictures import check_picture
 
+# Slow: most tests read the LeNet-5 the module's fixture trains; the report opens in Chromium.
+pytestmark = pytest.mark.slow
+
 GRID_LINE = re.compile(r"^(\S+)  (\d+)x\d+x\d+: (\d+) maps (?:in (\d+)x(\d+)|as bars), (\d+)x(\d+) px$")
 
 

@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 
 def test_print_config_shows_the_resolved_recipe(run):
     code, out, _ = run("train", "resnet20", "--lr", "0.2", "--sched", "paper", "--print-config")
@@ -41,6 +43,7 @@ def test_bad_input_is_one_line_and_exit_2(fails, tmp_path):
     assert "must hold a JSON object" in fails("train", "lenet5", "-c", str(tmp_path / "bad.json"))
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     command = [sys.executable, "-m", "cnnlab", "train", "lenet5", "--epochs", "20", "--output", str(tmp_path / "run"),
                "--no-progress"]  # fmt: skip
@@ -70,6 +73,7 @@ def test_refusals_that_were_tracebacks_or_untrue(fails, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_print_config_prints_and_exits_with_or_without_resume(run, tmp_path):
     assert run("train", "lenet5", "--data", "digits", "--epochs", "1", "--output", str(tmp_path / "r"),
                "--no-progress")[0] == 0  # fmt: skip
@@ -79,6 +83,7 @@ def test_print_config_prints_and_exits_with_or_without_resume(run, tmp_path):
     assert json.loads((tmp_path / "r" / "config.json").read_text())["epochs"] == 1  # printed, not trained
 
 
+@pytest.mark.slow
 def test_every_epoch_line_says_how_long_is_left(run, tmp_path):
     code, out, _ = run("train", "lenet5", "--data", "digits", "--epochs", "2", "--output", str(tmp_path / "r"),
                        "--no-progress")  # fmt: skip

@@ -44,6 +44,7 @@ def test_the_digits_are_parsed_once_and_read_back_identical(cache, monkeypatch):
 
 
 @pytest.mark.parametrize("damage", ["junk", "truncated", "wrong tensors"])
+@pytest.mark.slow
 def test_a_damaged_entry_is_made_again(cache, monkeypatch, damage):
     load_dataset("mnist5k")
     (entry,) = cache.glob("mnist5k-*.pt")

@@ -309,6 +309,7 @@ def test_large_inputs_get_random_resized_crops(flat):
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
+@pytest.mark.slow
 def test_cnnlab_train_on_an_image_folder(flat, tmp_path, workers, capsys):
     from cnnlab.cli.main import main
 
@@ -341,6 +342,7 @@ def test_cnnlab_train_names_an_unreadable_image(broken, tmp_path, capsys):
     assert "cannot read image" in error and ("junk.jpg" in error or "cut.png" in error)
 
 
+@pytest.mark.slow
 def test_a_run_interrupted_mid_epoch_resumes_exactly(flat, tmp_path, monkeypatch):
     def config(name):
         settings = {"data": f"folder:{flat}", "epochs": 2, "batch_size": 4, "workers": 2, "deterministic": True}

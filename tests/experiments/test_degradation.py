@@ -20,6 +20,7 @@ def tiny(tmp_path_factory):
     return result, out, json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_results_json_has_the_four_networks(tiny):
     result, out, record = tiny
     assert record["name"] == "degradation" and record["claim"] and record["held"] in (True, False)
@@ -39,6 +40,7 @@ def test_results_json_has_the_four_networks(tiny):
         assert (out / "runs" / f"{name}-seed0" / "last.pt").exists()
 
 
+@pytest.mark.slow
 def test_plain_and_residual_twins_have_equal_parameters(tiny):
     _, _, record = tiny
     params = {name: network["params"] for name, network in record["data"]["networks"].items()}
@@ -46,6 +48,7 @@ def test_plain_and_residual_twins_have_equal_parameters(tiny):
     assert [row[3] for row in record["rows"]] == [269_722, 853_018, 269_722, 853_018]
 
 
+@pytest.mark.slow
 def test_held_is_the_rule_applied_to_the_reported_numbers(tiny):
     _, _, record = tiny
     data = record["data"]
@@ -59,6 +62,7 @@ def test_held_is_the_rule_applied_to_the_reported_numbers(tiny):
         assert row[4] == f"{errors[name]:.2%}" and f"{errors[name]:.2%}" in record["verdict"]
 
 
+@pytest.mark.slow
 def test_the_figure_overlays_the_curves(tiny):
     result, out, _ = tiny
     assert result.figure == out / "degradation.png"

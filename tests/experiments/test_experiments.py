@@ -41,6 +41,7 @@ def test_the_experiments_are_registered_in_the_lectures_order():
     ]
 
 
+@pytest.mark.slow
 def test_locality_on_one_seed(tmp_path):
     result = run_experiment("locality", Settings("quick", tmp_path, seeds=(0,)))
     record = _check_files(result, tmp_path)
@@ -51,6 +52,7 @@ def test_locality_on_one_seed(tmp_path):
         assert distances == sorted(distances) and distances[0] == 1 and all(-1 <= v <= 1 for v in curve.values())
 
 
+@pytest.mark.slow
 def test_factorisation_keeps_the_field_and_counts_the_weights(tmp_path):
     from cnnlab.experiments.factorisation import measured_field, stack
 
@@ -66,6 +68,7 @@ def test_factorisation_keeps_the_field_and_counts_the_weights(tmp_path):
     assert measured_field(stack(3, 4)) == 9 and measured_field(stack(5, 2)) == 9  # any stack: 1 + sum(k - 1)
 
 
+@pytest.mark.slow
 def test_global_pooling_counts_the_heads(tmp_path):
     result = run_experiment("global-pooling", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
     record = _check_files(result, tmp_path)
@@ -78,6 +81,7 @@ def test_global_pooling_counts_the_heads(tmp_path):
     assert twins["1x1 + global pooling"]["head"] == 32 * 128 + 128 + 128 * 10 + 10
 
 
+@pytest.mark.slow
 def test_learned_features_keeps_the_frozen_filters_frozen(tmp_path):
     from cnnlab.models.twins import handmade_filters
 
@@ -95,6 +99,7 @@ def test_learned_features_keeps_the_frozen_filters_frozen(tmp_path):
     assert torch.allclose(bank.flatten(1).norm(dim=1), torch.ones(8)) and bank.sum(dim=(1, 2)).abs().max() < 1e-5
 
 
+@pytest.mark.slow
 def test_data_efficiency_trains_each_size_for_the_same_steps(tmp_path):
     from cnnlab.experiments.data_efficiency import epochs_for
     from cnnlab.run import Run
@@ -109,6 +114,7 @@ def test_data_efficiency_trains_each_size_for_the_same_steps(tmp_path):
     assert (config.train_images, config.val_fraction, config.augment, config.batch_size) == (300, 0.0, (), 32)
 
 
+@pytest.mark.slow
 def test_relu_and_tanh_start_alike_and_are_timed_to_the_threshold(tmp_path):
     from cnnlab.experiments.relu import epochs_to
     from cnnlab.models import create_model
@@ -127,6 +133,7 @@ def test_relu_and_tanh_start_alike_and_are_timed_to_the_threshold(tmp_path):
     assert record["data"]["recipe"]["schedule"] == "constant" and record["data"]["recipe"]["weight_decay"] == 0.0
 
 
+@pytest.mark.slow
 def test_regularisation_measures_the_gap_on_what_each_run_trained_on(tmp_path):
     from cnnlab.run import Run
 
@@ -141,6 +148,7 @@ def test_regularisation_measures_the_gap_on_what_each_run_trained_on(tmp_path):
     assert both.model().dropout.p == 0.5 and both.config.train_images == 500
 
 
+@pytest.mark.slow
 def test_auxiliary_measures_the_gradient_by_depth(tmp_path):
     from cnnlab.experiments.auxiliary import _initial_model, gradient_norms
 
@@ -175,6 +183,7 @@ def test_correlation_falls_with_distance_only_where_the_images_are_smooth():
     assert field.shape == (16, 16) and abs(field[8, 8] - 1) < 1e-9 and field[8, 9] > field[8, 15]
 
 
+@pytest.mark.slow
 def test_weights(tmp_path):
     result = run_experiment("weights", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
     record = _check_files(result, tmp_path)
@@ -215,6 +224,7 @@ def test_the_equivariance_figure_scales_its_difference_with_a_colour_bar():
     assert len(maps) == 3 and len(set(maps)) == 1  # the three feature maps on one scale
 
 
+@pytest.mark.slow
 def test_lenet_connectivity(tmp_path):
     result = run_experiment("lenet-connectivity", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
     record = _check_files(result, tmp_path)
@@ -224,6 +234,7 @@ def test_lenet_connectivity(tmp_path):
     assert variants["Table I (sparse)"]["c3_connections"] == 151_600  # the paper's count for C3
 
 
+@pytest.mark.slow
 def test_pooling_reads_back_what_was_learned(tmp_path):
     result = run_experiment("pooling", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
     record = _check_files(result, tmp_path)
@@ -235,6 +246,7 @@ def test_pooling_reads_back_what_was_learned(tmp_path):
     assert all(p >= 1 for p in pools["lp"]["learned"][0]["s4 p"]) and len(pools["lp"]["learned"][0]["s4 p"]) == 16
 
 
+@pytest.mark.slow
 def test_upsampling_equals_zero_insertion_at_any_budget(tmp_path):
     result = run_experiment("upsampling", Settings("quick", tmp_path, epochs=1))
     record = _check_files(result, tmp_path)

@@ -15,6 +15,9 @@ from cnnlab.lab.app import create_app
 from cnnlab.lab.session import load_models
 from tests.lab.conftest import png_bytes
 
+# Slow: every test serves the LeNet-5 that lab_run trains (3 epochs, once per session).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def client(lab_run):

@@ -24,10 +24,13 @@ from scripts.lab_screenshot import ARGS, draw_digit, wait_settled
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed: `.ci/run` installs Debian's chromium (apt-get install chromium)",
-)
+pytestmark = [
+    pytest.mark.slow,  # a headless Chromium, and the LeNet-5 that lab_run trains
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium is not installed: `.ci/run` installs Debian's chromium (apt-get install chromium)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,9 @@ from cnnlab.layers import shapes
 from cnnlab.models import ModelOutput, create_model, load_torchvision_weights
 from cnnlab.models._inception_blocks import Figure5Module, Figure6Module, GridReduction, InceptionE
 
+# Slow: Inception v2 and v3 have 24-25 million parameters: each test builds one or more (1-4 s on 2 busy cores).
+pytestmark = pytest.mark.slow
+
 V3_PARAMS = {False: 23_834_568, True: 27_161_264}
 V2_PARAMS = {False: 25_493_448, True: 29_894_832}
 

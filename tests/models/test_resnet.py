@@ -6,9 +6,10 @@ import torchvision
 
 from cnnlab.models import create_model, load_torchvision_weights
 from cnnlab.models.resnet import BasicBlock, Bottleneck, ZeroPadShortcut
+from tests._slow import by_size
 
 
-@pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"])
+@pytest.mark.parametrize("name", by_size(["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]))
 def test_torchvision_weights_give_the_same_outputs(name):
     torch.manual_seed(0)
     theirs = getattr(torchvision.models, name)(weights=None).eval()

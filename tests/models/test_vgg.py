@@ -110,6 +110,7 @@ def test_dropout_follows_the_first_two_fc_layers():
     assert [m.p for m in classifier if isinstance(m, nn.Dropout)] == [0.5, 0.5]
 
 
+@pytest.mark.slow
 def test_small_inputs_work_through_the_adaptive_pool_and_31_is_refused():
     torch.manual_seed(0)
     model = create_model("vgg11", num_classes=10).eval()
@@ -127,6 +128,7 @@ def test_the_adaptive_pool_is_the_identity_at_224():
     assert torch.equal(model.avgpool(x), x)
 
 
+@pytest.mark.slow
 def test_pre_logits_stop_before_the_last_layer():
     torch.manual_seed(0)
     model = create_model("vgg11", num_classes=3).eval()
@@ -176,6 +178,7 @@ def _randomised(reference):
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
+@pytest.mark.slow
 def test_torchvision_weights_load_and_give_the_same_outputs(name):
     torch.manual_seed(0)
     reference = _randomised(getattr(torchvision.models, name)(weights=None))

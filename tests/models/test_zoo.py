@@ -8,6 +8,7 @@ import torch
 
 from cnnlab.models import ImageClassifier, ModelOutput, create_model, get_spec, list_models
 from cnnlab.models._registry import _REGISTRY
+from tests._slow import by_size
 
 MODELS = list_models()
 AUX_MODELS = [n for n in MODELS if "aux_logits" in inspect.signature(_REGISTRY[n].builder).parameters]
@@ -16,9 +17,10 @@ AUX_MODELS = [n for n in MODELS if "aux_logits" in inspect.signature(_REGISTRY[n
 SMALL_INPUT = 64
 
 
-@pytest.fixture(scope="module", params=MODELS)
+@pytest.fixture(scope="module", params=by_size(MODELS))
 def default_model(request: pytest.FixtureRequest) -> ImageClassifier:
-    """Each default model, built once; pytest groups the tests by model, so one big model lives at a time."""
+    """Each default model, built once; pytest groups the tests by model, so one big model lives at a time (the
+    big ones' tests are marked slow)."""
     torch.manual_seed(0)
     return create_model(request.param)
 
@@ -121,6 +123,7 @@ def test_eval_is_deterministic_and_state_dict_round_trips(default_model):
         assert torch.equal(first, twin(x))
 
 
+@pytest.mark.slow  # torch.export traces the network: 0.3-7.6 s a model
 def test_torch_export_matches_eager(default_model):
     model = default_model.eval()
     x = sample_input(model, 2)
@@ -149,7 +152,7 @@ def test_builds_on_the_meta_device(name):
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == get_spec(name).params
 
 
-@pytest.mark.parametrize("name", AUX_MODELS)
+@pytest.mark.parametrize("name", by_size(AUX_MODELS))
 def test_auxiliary_heads_exist_only_when_asked_and_come_back_from_forward_train(name):
     plain = create_model(name).eval()
     assert plain.aux_loss_weights == () and plain.forward_train(sample_input(plain, 1)).aux_logits == ()

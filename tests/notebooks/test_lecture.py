@@ -2,7 +2,6 @@
 
 import base64
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,9 @@ import pytest
 import cnnlab
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "lecture.ipynb"
-LIMIT = 240  # seconds on 2 CPU cores, as the README promises
+# Seconds a cell may run before it counts as hung: this stops a hang, it does not time the notebook (a slow machine
+# is not a failure). benchmarks/notebook.py measures how long it takes, and the README reports that.
+HANG = 1800
 
 nbformat = pytest.importorskip("nbformat", reason="the notebook extra: pip install -e '.[notebook]'")
 nbclient = pytest.importorskip("nbclient", reason="the notebook extra: pip install -e '.[notebook]'")
@@ -18,17 +19,16 @@ nbclient = pytest.importorskip("nbclient", reason="the notebook extra: pip insta
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    """The notebook, run in a scratch directory (its runs and experiments go there); and how long it took."""
+    """The notebook, run in a scratch directory (its runs and experiments go there)."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    started = time.perf_counter()
     client = nbclient.NotebookClient(
         notebook,
-        timeout=LIMIT,
+        timeout=HANG,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path_factory.mktemp("nb"))}},
     )
     client.execute()
-    return notebook, time.perf_counter() - started
+    return notebook
 
 
 def _outputs(cell):
@@ -47,16 +47,15 @@ def test_it_uses_the_public_api_only():
     assert set(re.findall(r"\bcnnlab\.(\w+)", source)) <= {*cnnlab.__all__, "layers", "__version__"}
 
 
-def test_it_runs_top_to_bottom_in_time_without_errors(executed):
-    notebook, seconds = executed
-    errors = [o for cell in notebook.cells for o in _outputs(cell) if o.output_type == "error"]
+@pytest.mark.slow
+def test_it_runs_top_to_bottom_without_errors(executed):
+    errors = [o for cell in executed.cells for o in _outputs(cell) if o.output_type == "error"]
     assert not errors, errors[0]
-    assert seconds < LIMIT, seconds
 
 
+@pytest.mark.slow
 def test_each_section_shows_its_table_or_picture(executed):
-    notebook, _ = executed
-    shown = [output for cell in notebook.cells for output in _outputs(cell)]
+    shown = [output for cell in executed.cells for output in _outputs(cell)]
     pictures = [base64.b64decode(o.data["image/png"]) for o in shown if "image/png" in o.get("data", {})]
     tables = [o.data["text/html"] for o in shown if "text/html" in o.get("data", {})]
     pictures += [base64.b64decode(uri) for t in tables for uri in re.findall(r"data:image/png;base64,([^\"]+)", t)]
@@ -72,9 +71,9 @@ def test_each_section_shows_its_table_or_picture(executed):
         assert expected in text, expected
 
 
+@pytest.mark.slow
 def test_the_arithmetic_moves_and_lenet_is_drawn(executed):
-    notebook, _ = executed
-    shown = [output for cell in notebook.cells for output in _outputs(cell)]
+    shown = [output for cell in executed.cells for output in _outputs(cell)]
     pages = [o.data["text/html"] for o in shown if "text/html" in o.get("data", {})]
     movies = [base64.b64decode(uri) for page in pages for uri in re.findall(r"data:image/gif;base64,([^\"]+)", page)]
     assert len(movies) == 2 and all(movie.startswith(b"GIF89a") for movie in movies)  # conv, transposed

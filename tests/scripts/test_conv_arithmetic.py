@@ -5,9 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from cnnlab.viz.animation import CONV_ARITHMETIC
+
+# Slow: the script draws fifteen animations in a process of its own (5 s on 2 busy cores).
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 

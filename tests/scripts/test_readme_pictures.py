@@ -5,7 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests._pictures import check_picture
+
+# Slow: the script trains and draws in a process of its own (9 s on 2 busy cores).
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,9 +4,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from cnnlab.checkpoint import load_checkpoint
+
+# Slow: torchrun: two processes train and compare (16 s on 2 busy cores).
+pytestmark = pytest.mark.slow
 
 # SGD: Adam's division by sqrt(v) would magnify the last-bit differences of summing gradients in
 # another order; no augmentation: each process draws its own.

@@ -13,6 +13,9 @@ from cnnlab.training.config import resolve_config
 from cnnlab.training.ema import ModelEma
 from cnnlab.training.evaluation import evaluate_model
 
+# Slow: every test trains, most for 2-3 epochs (2-4 s each on 2 busy cores).
+pytestmark = pytest.mark.slow
+
 
 def _quiet(_message):
     pass

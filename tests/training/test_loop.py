@@ -13,6 +13,9 @@ from cnnlab.training import loop as loop_module
 from cnnlab.training.config import TrainConfig, resolve_config
 from cnnlab.training.loop import TrainingInterrupted, TrainingStopped
 
+# Slow: every test trains (1-5 s each on 2 busy cores), or reads what the module's fixture trained.
+pytestmark = pytest.mark.slow
+
 
 def _config(tmp_path, name="run", **changes):
     settings = {"epochs": 2, "output": str(tmp_path / name), "deterministic": True, "device": "cpu",

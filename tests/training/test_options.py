@@ -9,6 +9,9 @@ from cnnlab.training import loop as loop_module
 from cnnlab.training.config import resolve_config
 from cnnlab.training.loop import training_loss
 
+# Slow: every test trains (1-1.5 s each on 2 busy cores).
+pytestmark = pytest.mark.slow
+
 
 def test_auxiliary_losses_are_weighted_as_the_paper_says():
     torch.manual_seed(0)

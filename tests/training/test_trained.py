@@ -62,6 +62,7 @@ def test_untrained_models_are_seeded_and_say_so():
         untrained_model("lenet6")
 
 
+@pytest.mark.slow
 def test_a_run_that_chose_its_channels_in_its_model_options_loads(tmp_path):
     """`model_args={"in_channels": 1}` (a 3-channel model trained on digits) is what the checkpoint says too."""
     from cnnlab.run import train

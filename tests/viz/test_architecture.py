@@ -14,6 +14,7 @@ from cnnlab.models import list_models
 from cnnlab.viz import architecture_graph
 from tests._networks import TwoPaths
 from tests._pictures import check_picture
+from tests._slow import by_size
 
 SVG = "{http://www.w3.org/2000/svg}"
 NO_DOT = "Graphviz's dot is missing (apt-get install graphviz)"
@@ -31,7 +32,7 @@ def _shape_words(shape: tuple[int, ...]) -> str:
     return f"{shape[0]}@{shape[1]}x{shape[2]}" if len(shape) == 3 and shape[1] * shape[2] > 1 else str(math.prod(shape))
 
 
-@pytest.mark.parametrize("model", list_models())
+@pytest.mark.parametrize("model", by_size(list_models()))
 def test_every_model_is_drawn_with_the_summarys_shapes(model):
     if model in GRAPH_MODELS and shutil.which("dot") is None:
         pytest.skip(NO_DOT)
@@ -119,6 +120,7 @@ def test_resnet50_as_a_graph_shows_the_stages_and_a_block_with_its_shortcut():
 
 
 @needs_dot
+@pytest.mark.slow
 def test_files_decode(tmp_path):
     drawing = cnnlab.draw("lenet5")
     check_picture(drawing.save(tmp_path / "lenet5.png"))
