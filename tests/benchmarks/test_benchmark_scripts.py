@@ -28,7 +28,7 @@ def _run(script: str, *args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py", "lab.py", "animate.py"])
+@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py", "lab.py", "animate.py", "notebook.py"])
 def test_help_says_how_to_run(script):
     out = _run(script, "--help")
     assert "Run:" in out and "--quick" in out
