@@ -93,7 +93,7 @@ def test_feature_maps_appear_and_clicking_a_unit_draws_its_field(page, lab_run):
     assert int(card.get_attribute("data-tiles")) == 6 + 6 + 16 + 16
     maps.nth(2).click(position={"x": 20, "y": 20})  # c3: a unit of the first tile
     page.wait_for_function(
-        f"document.querySelector('.card[data-model=\"{lab_run.path.name}\"] .seen-box').dataset.box", timeout=10_000
+        f"document.querySelector('.card[data-model=\"{lab_run.path.name}\"] .seen-box').dataset.box", timeout=30_000
     )
     box = card.locator(".seen-box").get_attribute("data-box")
     assert len(box.strip("[]").split(",")) == 4 and "field" in card.locator(".unit").inner_text()
