@@ -17,11 +17,11 @@ import argparse
 import os
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "lecture.ipynb"
 SLOWEST = 3  # cells named after each run
@@ -35,25 +35,6 @@ class Timing:
     cells: list[tuple[int, float, str]]  # (cell index, seconds, first line of its source), slowest first
     load_before: float
     load_after: float
-
-
-@contextmanager
-def _environment(**values: str | None):
-    """Set (or, for ``None``, leave unset) environment variables that the kernel inherits; put them back after."""
-    before = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _cell_seconds(cell: Any) -> float:
@@ -72,7 +53,11 @@ def execute(timeout: float, one_thread: bool) -> Timing:
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as scratch, _environment(OMP_NUM_THREADS="1" if one_thread else None):
+    with tempfile.TemporaryDirectory() as scratch, mock.patch.dict(os.environ):  # the kernel inherits it
+        if one_thread:
+            os.environ["OMP_NUM_THREADS"] = "1"
+        else:
+            os.environ.pop("OMP_NUM_THREADS", None)
         client = nbclient.NotebookClient(
             notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": scratch}}
         )
