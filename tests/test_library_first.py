@@ -48,7 +48,13 @@ def _error_messages(tree: ast.AST) -> list[tuple[int, str]]:
 
 def test_the_walk_sees_the_whole_library():
     names = {_name(path) for path in LIBRARY}
-    assert {"cnnlab/run.py", "cnnlab/run_directory.py", "cnnlab/show.py", "cnnlab/training/loop.py", "cnnlab/layers/shapes.py"} <= names
+    assert {
+        "cnnlab/run.py",
+        "cnnlab/run_directory.py",
+        "cnnlab/show.py",
+        "cnnlab/training/loop.py",
+        "cnnlab/layers/shapes.py",
+    } <= names
     assert not any("/cli/" in name for name in names) and len(names) > 60
 
 

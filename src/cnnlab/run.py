@@ -54,7 +54,7 @@ class Run(RunDirectory):
             from cnnlab.training.config import TrainConfig  # torch loads with the first verb that needs it
 
             data = self.config_data()
-            self._config = TrainConfig.from_dict(data) if data is not None else self.trained().config
+            self._config = TrainConfig.saved(data) if data is not None else self.trained().config
         return self._config
 
     # ---------------------------------------------------------------------------------------------

@@ -114,3 +114,11 @@ def test_unused_settings_are_those_that_change_nothing(settings, unused, used):
     assert not unused & set(shown) and used <= set(shown)
     assert {"model", "epochs", "lr", "optimizer", "schedule", "seed"} <= set(shown)
     assert set(shown) | config.unused_settings() == set(config.to_dict())
+
+
+def test_a_configuration_from_before_threads_existed_reads_back_as_one_thread_per_core():
+    saved = resolve_config("lenet5").to_dict()
+    del saved["threads"]
+    assert TrainConfig.saved(saved).threads == 0  # PyTorch's default, as that run ran
+    assert TrainConfig.saved(resolve_config("lenet5").to_dict()).threads == 1
+    assert resolve_config("lenet5").threads == resolve_config("resnet20").threads == 1

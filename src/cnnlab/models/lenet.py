@@ -33,9 +33,6 @@ SPEC = {"paper": PAPER, "year": 1998, "input_size": (1, 32, 32)}  # both models 
 # regime in a few seconds of epochs. LeCun et al. distort digits with small random affine maps (Sec. III-B);
 # Simard et al.'s elastic distortions (ICDAR 2003) do better with 3,600 training digits: lenet5's test top-1 was
 # 98.0/98.0/98.3% with affine distortions (seeds 0-2) and 98.4-99.2%, mean 98.7%, with elastic ones (seeds 0-6).
-# One intra-op thread: LeNet's layers are too small to split across cores (on a busy 2-core machine two threads
-# took 45-58 s where one took 21 s; on an idle one 15.0 s against 14.4 s for the whole command), and the second
-# core makes the next batches.
 # How each value of LENET5_RECIPE was chosen, with every run's numbers: docs/recipes.md.
 LENET5_RECIPE = {
     "recipe": "lenet5",
@@ -50,14 +47,13 @@ LENET5_RECIPE = {
     "model_ema": True, "model_ema_decay": 0.99,  # a moving average of the weights: 98.51 -> 98.65 % (ten seeds)
     # No validation split: the paper, too, trains on its whole training set and reports the test error.
     "val_fraction": 0.0,
-    "threads": 1,
 }  # fmt: skip
 # The lecture's baselines (lenet5_modern, mlp, locally_connected_net) share LeNet-5's data, optimiser and schedule,
 # and the 30 epochs LeNet-5 had before its moving average matched their validation accuracy in 24.
 MODERN_RECIPE = {
     "recipe": "lenet5_modern", "epochs": 30, "batch_size": 64, "optimizer": "adamw", "lr": 3e-3,
     "weight_decay": 1e-4, "schedule": "onecycle", "augment": ("elastic",), "normalization": "lenet",
-    "val_fraction": 0.1, "threads": 1,
+    "val_fraction": 0.1,
 }  # fmt: skip
 
 

@@ -48,7 +48,7 @@ __all__ = [
 # on as its variable).
 RECIPE = {
     "recipe": "twins", "epochs": 10, "batch_size": 64, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4,
-    "schedule": "onecycle", "augment": (), "normalization": "lenet", "val_fraction": 0.1, "threads": 1,
+    "schedule": "onecycle", "augment": (), "normalization": "lenet", "val_fraction": 0.1,
 }  # fmt: skip
 
 ACTIVATIONS = ("relu", "tanh")

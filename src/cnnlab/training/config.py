@@ -273,6 +273,15 @@ class TrainConfig:
             raise _unknown_settings(unknown)
         return cls(**data)
 
+    @classmethod
+    def saved(cls, data: dict[str, Any]) -> TrainConfig:
+        """A run's configuration as its ``config.json`` or checkpoint holds it.
+
+        Every field is there but those added since the run: a run from before ``threads`` existed ran with
+        PyTorch's default, one thread per core (``threads=0``), and reads back so.
+        """
+        return cls.from_dict({"threads": 0, **data})
+
 
 _FIELD_NAMES = frozenset(f.name for f in fields(TrainConfig))
 _FIELD_TYPES = {f.name: str(f.type) for f in fields(TrainConfig)}

@@ -413,7 +413,7 @@ def run_training(
                 f"<resume> continues a run with its own settings; only <epochs> may change, not <{name}>"
             )
         run, state = resume_state(resume)
-        saved = TrainConfig.from_dict(state["config"])
+        saved = TrainConfig.saved(state["config"])
         name = model.model if isinstance(model, TrainConfig) else model
         if name is not None and name != saved.model:
             raise ValueError(f"{run.path} is a run of {saved.model!r}, not of {name!r}")

@@ -147,7 +147,7 @@ def load_trained_model(checkpoint: str | Path, weights: str = "auto") -> Trained
     except ValueError as error:
         raise ValueError(f"{checkpoint} holds a model this cnnlab does not have: {error}") from None
     try:
-        config = TrainConfig.from_dict(state["config"])
+        config = TrainConfig.saved(state["config"])
         classes = tuple(str(c) for c in state["classes"])
         channels, height, width = (int(v) for v in state["input_size"])
         normalization = Normalization(tuple(state["normalization"]["mean"]), tuple(state["normalization"]["std"]))
