@@ -126,8 +126,9 @@ CASES = [
 ]
 
 
-def make_places(root: Path) -> dict[str, str]:
-    """The files and directories the cases name, in ``root``; the run is trained here (one short epoch)."""
+def make_places(root: Path, *, train: bool = True) -> dict[str, str]:
+    """The files and directories the cases name, in ``root``; the run is trained here (one short epoch) unless
+    not ``train``, for the cases that do not name it."""
     (root / "file").write_text("a file where a directory is expected")
     (root / "dir").mkdir()
     (root / "junk.png").write_bytes(b"not a png at all")
@@ -141,8 +142,9 @@ def make_places(root: Path) -> dict[str, str]:
     ImageDraw.Draw(seven).line([(25, 20), (75, 20), (45, 85)], fill=0, width=8)
     seven.save(root / "seven.png")
     run = root / "run"
-    args = ["train", "lenet5", "--data", "digits", "--epochs", "1", "--output", str(run), "--no-progress"]
-    assert main(args) == 0
+    if train:
+        args = ["train", "lenet5", "--data", "digits", "--epochs", "1", "--output", str(run), "--no-progress"]
+        assert main(args) == 0
     return {
         "run": str(run), "file": str(root / "file"), "dir": str(root / "dir"), "missing": str(root / "missing"),
         "junk_png": str(root / "junk.png"), "junk_pt": str(root / "junk.pt"), "blank_png": str(root / "blank.png"),
@@ -156,9 +158,20 @@ def filled(case: str, places: dict[str, str]) -> list[str]:
     return [word.format(**places) for word in case.split()]
 
 
+def needs_run(case: str) -> bool:
+    return "{run}" in case
+
+
 @pytest.fixture(scope="module")
 def places(tmp_path_factory):
+    """The places with a trained run."""
     return make_places(tmp_path_factory.mktemp("bad-inputs"))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The places without training a run: for the cases that do not name it (they stay in the fast lane)."""
+    return make_places(tmp_path_factory.mktemp("bad-inputs-files"), train=False)
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -173,9 +186,13 @@ def test_there_are_sixty_or_more_and_every_command_has_some():
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case[:60])
-@pytest.mark.slow
-def test_each_mistake_is_one_line_and_exit_code_2(places, case, capsys, monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(case, marks=pytest.mark.slow) if needs_run(case) else case for case in CASES],
+    ids=lambda case: case[:60],
+)
+def test_each_mistake_is_one_line_and_exit_code_2(request, case, capsys, monkeypatch, tmp_path):
+    places = request.getfixturevalue("places" if needs_run(case) else "files")
     monkeypatch.chdir(tmp_path)  # whatever a case writes by default lands here
     before = _snapshot(Path(places["run"]))
     code = main(filled(case, places))
