@@ -73,7 +73,7 @@ class TensorLabels(TorchFunctionMode, Generic[Label]):
 
     def on_call(self, call: Call) -> None:
         """What the subclass does with each call that read labelled tensors and returned tensors."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.on_call is abstract: each tracer says what it records")
 
     def __torch_function__(
         self, func: Callable[..., Any], types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
