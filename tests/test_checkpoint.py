@@ -4,6 +4,9 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
+import zipfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -88,3 +91,39 @@ def test_any_junk_is_a_clear_error(tmp_path, junk):
     (tmp_path / "junk.pt").write_bytes(junk)
     with pytest.raises(ValueError, match="is corrupt or not a checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def _plain_pickles(folder):
+    """Files that are not torch.save's: pickle.dump at every protocol, of data and of a malicious payload."""
+    written = []
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        for name, content in (("data", {"format": "cnnlab-checkpoint-1", "epoch": 3}), ("payload", {"x": _Payload()})):
+            written.append(folder / f"{name}-{protocol}.pt")
+            with open(written[-1], "wb") as file:
+                pickle.dump(content, file, protocol=protocol)
+    return written
+
+
+def test_a_refused_file_is_one_message_in_cnnlab_words_without_torch_warnings(tmp_path, monkeypatch):
+    """torch warns before it refuses a plain pickle ("please file an issue"); cnnlab's refusal says it all."""
+    monkeypatch.chdir(tmp_path)
+    torch.save(torch.nn.Linear(2, 2), "module.pt")
+    save_checkpoint("whole.pt", {"model": "m", "w": torch.zeros(1000)})
+    Path("truncated.pt").write_bytes(Path("whole.pt").read_bytes()[:700])
+    with zipfile.ZipFile("other.pt", "w") as archive:
+        archive.writestr("notes.txt", "a zip, but not torch.save's")
+    for path in [*_plain_pickles(tmp_path), Path("module.pt"), Path("truncated.pt"), Path("other.pt")]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(ValueError) as info:
+                load_checkpoint(path)
+        assert [str(warning.message) for warning in caught] == [], path
+        message = str(info.value)
+        assert "\n" not in message and len(message.replace(str(path), "")) < 150, message
+        for torch_words in ("file an issue", "weights_only", "add_safe_globals", "miniz", "enforce fail"):
+            assert torch_words not in message, message
+    assert not (tmp_path / "pwned").exists()
+    with pytest.raises(ValueError, match=r"refused without running it \(it would import torch.nn.modules.linear"):
+        load_checkpoint("module.pt")
+    with pytest.raises(ValueError, match=r"its zip archive is damaged"):
+        load_checkpoint("truncated.pt")

@@ -93,17 +93,51 @@ def test_paths_through_a_file_or_onto_a_directory_are_one_line_errors(tmp_path):
         ensure_directory(tmp_path / "file")
 
 
-def test_leftovers_of_killed_writes_are_removed_but_not_those_of_live_writes(tmp_path):
+def _dead_pid() -> int:
+    """The PID of a process that has ended."""
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead_pid = int(dead.stdout)
-    killed = tmp_path / f".last.pt.{dead_pid}.abc123{TEMPORARY_SUFFIX}"
-    live = tmp_path / f".metrics.csv.{os.getpid()}.def456{TEMPORARY_SUFFIX}"
+    return int(dead.stdout)
+
+
+@pytest.fixture
+def live_pid():
+    """The PID of a process that runs until the test ends."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield process.pid
+    process.kill()
+    process.wait()
+
+
+def test_leftovers_of_killed_writes_are_removed_but_not_those_of_live_writes(tmp_path, live_pid):
+    killed = tmp_path / f".last.pt.{_dead_pid()}.abc123{TEMPORARY_SUFFIX}"
+    live = tmp_path / f".metrics.csv.{live_pid}.def456{TEMPORARY_SUFFIX}"
     unnamed = tmp_path / f".old-style.tmp1234{TEMPORARY_SUFFIX}"
-    for path in (killed, live, unnamed):
+    # This process's PID, but not one of its writes: a killed process that had the same PID (a container's).
+    earlier = tmp_path / f".summary.json.{os.getpid()}.ghi789{TEMPORARY_SUFFIX}"
+    for path in (killed, live, unnamed, earlier):
         path.write_text("half")
     (tmp_path / "keep.partial.txt").write_text("not ours")
-    assert sorted(p.name for p in remove_leftovers(tmp_path)) == sorted([killed.name, unnamed.name])
+    with atomic_output(tmp_path / "run.json") as writing:  # this process's write in progress
+        assert sorted(p.name for p in remove_leftovers(tmp_path)) == sorted([killed.name, unnamed.name, earlier.name])
+        assert writing.exists()
     assert live.exists() and (tmp_path / "keep.partial.txt").exists()
+
+
+def test_any_write_removes_leftovers_of_killed_writes_from_its_folder_once(tmp_path, live_pid):
+    """Not only a run's folder: an ONNX file, a report or a picture killed mid-write (kill -9) in any folder."""
+    dead = _dead_pid()
+    killed = tmp_path / f".lenet5.onnx.{dead}.k2x_9abc{TEMPORARY_SUFFIX}"
+    live = tmp_path / f".report.html.{live_pid}.a1b2c3d4{TEMPORARY_SUFFIX}"
+    # Hidden .partial files of other shapes may be another program's: a folder of the user's is swept narrowly.
+    others = [tmp_path / name for name in (".notes.partial", f".x.{dead}.short{TEMPORARY_SUFFIX}", "keep.partial")]
+    for path in (killed, live, *others):
+        path.write_text("half")
+    write_text(tmp_path / "picture.svg", "<svg/>")
+    assert not killed.exists() and live.exists() and all(path.exists() for path in others)
+    again = tmp_path / f".curves.png.{dead}.zzzzzzzz{TEMPORARY_SUFFIX}"
+    again.write_text("half")
+    write_text(tmp_path / "picture.svg", "<svg/>")  # at most one listing per folder per process
+    assert again.exists()
 
 
 def _small_filesystem() -> Path | None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import errno
 import pickle
+import re
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -51,27 +53,42 @@ def load_checkpoint(path: str | Path, *, model: str | None = None) -> dict[str, 
     if not path.is_file():
         raise ValueError(f"checkpoint {path} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about what it is about to refuse ("please file an issue" for a plain pickle); the
+            # refusal below says what the file is in cnnlab's words, once.
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        unsafe = [
-            line.strip()
-            for line in str(error).splitlines()
-            if "global" in line.lower() and "unsupported" in line.lower()
-        ]
-        if unsafe:  # it asks to import a function: what a malicious file does
+        imported = _imported(str(error))
+        if imported is not None:  # it asks to import a function or a class: what a malicious file does
             raise ValueError(
-                f"{path} is not a safe cnnlab checkpoint, refused without running it ({unsafe[0]})"
+                f"{path} is not a safe cnnlab checkpoint, refused without running it (it would import {imported})"
             ) from None
         raise ValueError(f"{path} is corrupt or not a checkpoint (not a file torch.save wrote)") from None
     except Exception as error:  # torch's unpickler fails in many ways on junk; all mean the same
-        text = str(error).strip()
-        first = text.splitlines()[0] if text else ""
-        # Some of the unpickler's reasons are a bare number or an empty list's complaint: say what it means.
-        if len(first) < 12 or first.isdigit() or "empty list" in first:
-            first = "not a file torch.save wrote"
-        raise ValueError(f"{path} is corrupt or not a checkpoint ({first})") from None
+        raise ValueError(f"{path} is corrupt or not a checkpoint ({_reason(error)})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a cnnlab checkpoint")
     if model is not None and state.get("model") != model:
         raise ValueError(f"{path} is a checkpoint of {state.get('model')!r}, not of {model!r}")
     return state
+
+
+def _imported(text: str) -> str | None:
+    """What a refused pickle wanted to import (``posix.system``), from torch's long message; ``None`` if nothing."""
+    found = re.search(r"unsupported (?:global:? )?GLOBAL ([\w.]+)", text, re.IGNORECASE)
+    return found.group(1) if found else None
+
+
+def _reason(error: Exception) -> str:
+    """Why torch could not read a file, in a few words rather than torch's paragraph (or its bare number)."""
+    text = " ".join(str(error).split())
+    if "zip archive" in text or "central directory" in text or "inline_container" in text:
+        return "its zip archive is damaged: a truncated copy, or not torch.save's"
+    text = re.sub(r"^\[enforce fail at [^\]]*\]\s*\.?\s*", "", text)
+    first = text.split(". ", 1)[0].rstrip(".")
+    # Some of the unpickler's reasons are a bare number, an empty list's complaint or a bad magic number (the
+    # legacy format's first bytes): say what they mean.
+    if len(first) < 12 or first.isdigit() or "empty list" in first or "magic number" in first:
+        return "not a file torch.save wrote"
+    return first

@@ -7,14 +7,18 @@ POSIX and on Windows (``os.replace``).
 
 A write killed outright (``kill -9``, a power cut) can leave its temporary file behind; the name says which
 process wrote it (``.NAME.PID.RANDOM.partial``), and :func:`remove_leftovers` deletes those whose process is
-gone. A run removes them from its directory when it starts or resumes.
+gone. A run removes them from its directory when it starts or resumes, and :func:`atomic_output` from any
+directory it writes to, the first time it writes there in a process (only names of exactly that pattern).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +35,12 @@ __all__ = [
 
 TEMPORARY_SUFFIX = ".partial"
 """What the temporary files end with (``.NAME.PID.RANDOM.partial``), so that they can be told from real ones."""
+
+# What atomic_output names a temporary file, exactly: tempfile.mkstemp's 8 random characters after the PID.
+_OURS = re.compile(rf"\..+\.(\d+)\.[a-z0-9_]{{8}}{re.escape(TEMPORARY_SUFFIX)}")
+_writing: set[str] = set()  # this process's temporary files being written now (its PID may be a dead one's)
+_swept: set[str] = set()  # the directories whose leftovers this process removed already
+_lock = threading.Lock()
 
 
 def _umask() -> int:
@@ -91,12 +101,15 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     if path.is_dir():
         raise OSError(errno.EISDIR, f"cannot write {path}: it is a directory")
     ensure_directory(path.parent)
+    _sweep(path.parent)
     try:
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     except OSError as error:
         raise OSError(error.errno, f"cannot write {path}: {_why(error)}") from None
     os.close(handle)
     temporary = Path(name)
+    with _lock:
+        _writing.add(os.path.abspath(temporary))
     try:
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes files only their owner can read
         yield temporary
@@ -109,6 +122,9 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        with _lock:
+            _writing.discard(os.path.abspath(temporary))
     _fsync_directory(path.parent)
 
 
@@ -144,9 +160,15 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
+def _written_now(path: Path, pid: int) -> bool:
+    """Whether ``path``, a temporary file named after process ``pid``, is a write in progress."""
+    if pid == os.getpid():  # ours, or a killed process's that had our PID (containers start from 1 each time)
+        with _lock:
+            return os.path.abspath(path) in _writing
+    return _alive(pid)
+
+
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -168,8 +190,33 @@ def remove_leftovers(directory: str | os.PathLike[str]) -> list[Path]:
     for candidate in folder.glob(f".*{TEMPORARY_SUFFIX}"):
         parts = candidate.name.split(".")
         pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
-        if pid is not None and _alive(pid):
+        if pid is not None and _written_now(candidate, pid):
             continue
         candidate.unlink(missing_ok=True)
         removed.append(candidate)
     return removed
+
+
+def _sweep(directory: Path) -> None:
+    """Remove the leftovers of killed writes from ``directory``, the first time this process writes there.
+
+    Any directory, not only a run's: a picture, a report or an ONNX file killed mid-write would otherwise leave
+    its hidden temporary file for good. Cheap: one listing per directory per process, and only names of exactly
+    :func:`atomic_output`'s pattern whose process is gone are removed (nothing else in a user's folder).
+    """
+    key = os.path.abspath(directory)
+    with _lock:
+        if key in _swept:
+            return
+        _swept.add(key)
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                found = _OURS.fullmatch(entry.name)
+                if found is None or _written_now(Path(entry.path), int(found.group(1))):
+                    continue
+                if entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(OSError):  # another user's, in a shared folder: theirs to remove
+                        Path(entry.path).unlink(missing_ok=True)
+    except OSError:  # an unreadable folder: the write itself says what is wrong
+        pass
