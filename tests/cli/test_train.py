@@ -54,7 +54,7 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
             break
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+    assert process.returncode == -signal.SIGINT, err  # it ends by SIGINT after its line: the shell's status 130
     assert "checkpoint saved to" in err and f"cnnlab train --resume {tmp_path / 'run'}" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert (tmp_path / "run" / "last.pt").exists()

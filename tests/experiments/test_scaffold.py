@@ -33,6 +33,25 @@ def test_each_variant_trains_over_the_seeds_with_its_options_over_the_shared_one
     }
 
 
+def test_before_its_first_run_the_log_hears_what_is_ahead(monkeypatch, tmp_path):
+    """On a busy machine the first epoch's line is a minute away: the first line says what runs, how many, where."""
+    heard = []
+
+    def fake_train(model, settings, run_name, **overrides):
+        heard.append(f"training {run_name}")
+        return SimpleNamespace(summary=SimpleNamespace(test_top1=0.5))
+
+    monkeypatch.setattr(base, "train_briefly", fake_train)
+    variants = {"a": Variant("lenet5", "lenet5-a"), "b": Variant("mlp", "mlp-b")}
+    train_variants(Settings(out=tmp_path, log=heard.append), variants, (0, 2))
+    assert heard[0] == f"4 training runs (lenet5-a, mlp-b; seeds 0, 2) into {tmp_path / 'runs'}; results in {tmp_path}"
+    assert heard[1:] == ["training lenet5-a-seed0", "training lenet5-a-seed2", "training mlp-b-seed0",
+                         "training mlp-b-seed2"]  # fmt: skip
+    heard.clear()
+    train_variants(Settings(out=tmp_path, log=heard.append), {"a": variants["a"]}, (3,))
+    assert heard[0].startswith("1 training run (lenet5-a; seed 3) into ")
+
+
 def test_numbers_over_seeds_and_their_cells():
     numbers = over_seeds([0.9, 0.95])
     assert numbers == {"runs": [0.9, 0.95], "mean": pytest.approx(0.925), "spread": pytest.approx(0.025)}

@@ -126,6 +126,30 @@ def test_an_interruption_mid_epoch_saves_and_resumes_exactly(tmp_path, monkeypat
     assert _same_weights(_weights(resumed.path), _weights(two_epochs.path))
 
 
+def test_a_ctrl_c_after_the_last_step_lets_the_run_finish_and_then_stops_the_caller(tmp_path, monkeypatch):
+    """Pressed during the last evaluation or the test, it found no step to stop at: it was lost (an experiment went
+    on with its next run), or, during the test, it left a run with all its epochs, no summary, and no way to
+    resume it."""
+    flag = [False]
+
+    @contextmanager
+    def ctrl_c_flag():
+        yield flag
+
+    finish = loop_module._finish
+
+    def pressed_during_the_test(trainer, run_dir):
+        flag[0] = True
+        return finish(trainer, run_dir)
+
+    monkeypatch.setattr(loop_module, "_stop_on_ctrl_c", ctrl_c_flag)
+    monkeypatch.setattr(loop_module, "_finish", pressed_during_the_test)
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tmp_path, epochs=1), progress=False, log=_quiet)
+    run = Run(tmp_path / "run")
+    assert run.status == "finished" and run.summary.epochs == 1
+
+
 def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     real_loss = loop_module.training_loss
     calls = {"n": 0}

@@ -11,6 +11,7 @@ from typing import NoReturn
 from cnnlab.errors import read_whole_number
 
 __all__ = [
+    "INTERRUPTED",
     "CommandParser",
     "HelpFormatter",
     "chw_shape",
@@ -19,6 +20,9 @@ __all__ = [
     "positive_int",
 ]
 
+
+INTERRUPTED = 130
+"""What a command stopped by Ctrl-C returns: 128 + SIGINT, the status a shell shows for a process SIGINT ended."""
 
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$", re.IGNORECASE)
 

@@ -6,8 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cnnlab.cli._parser import HelpFormatter, non_negative_int, positive_int
+from cnnlab.cli._parser import INTERRUPTED, HelpFormatter, non_negative_int, positive_int
+
+if TYPE_CHECKING:
+    from cnnlab.training.loop import TrainingInterrupted
 
 # The experiments and what each does are their registry's (each module declares its own line and its place in
 # the lecture); the help fills them in here when it is shown.
@@ -68,8 +72,16 @@ def _progress_lines(bar: bool) -> Callable[[str], None]:
     return lambda line: tqdm.write(line, file=sys.stderr)
 
 
+def _interrupted(name: str, interrupted: TrainingInterrupted) -> str:
+    """What stopped, and how to go on: an experiment's runs start again with it (it does not resume them)."""
+    where = f" in its training run {interrupted.run.path.name}" if interrupted.run is not None else ""
+    stopped = str(interrupted).split(":", 1)[0]  # "interrupted at epoch 2, step 3"
+    return f"{name} {stopped}{where}; an experiment does not resume its runs: run the same command to start over"
+
+
 def run(args: argparse.Namespace) -> int:
     from cnnlab.experiments import EXPERIMENTS, experiment, list_experiments
+    from cnnlab.training.loop import TrainingInterrupted
 
     if args.list or args.name is None:
         if args.name is None and not args.list:
@@ -79,9 +91,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.output).expanduser() if args.output else Path("experiments") / args.name
     progress = sys.stderr.isatty()
-    result = experiment(args.name, preset=args.preset, out=out, data=args.data, data_dir=args.data_dir,
-                        download=args.download, seeds=args.seeds, epochs=args.epochs, progress=progress,
-                        log=_progress_lines(progress))  # fmt: skip
+    try:
+        result = experiment(args.name, preset=args.preset, out=out, data=args.data, data_dir=args.data_dir,
+                            download=args.download, seeds=args.seeds, epochs=args.epochs, progress=progress,
+                            log=_progress_lines(progress))  # fmt: skip
+    except TrainingInterrupted as interrupted:  # Ctrl-C in one of its training runs, which saved a checkpoint
+        print(f"{args.prog}: {_interrupted(args.name, interrupted)}", file=sys.stderr)
+        return INTERRUPTED
     print(result)
     print(f"results: {out / 'results.json'}")
     if result.figure is not None:

@@ -9,14 +9,16 @@ their handlers, so that commands such as ``cnnlab shape`` answer at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Callable
 
 from cnnlab import __version__
-from cnnlab.cli._parser import CommandParser, flag_spelling
+from cnnlab.cli._parser import INTERRUPTED, CommandParser, flag_spelling
 
 __all__ = ["build_parser", "main"]
 
@@ -111,13 +113,37 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``cnnlab`` with ``argv`` (default: the process arguments); returns the exit code.
 
     Bad input of any kind ends in one line on stderr and exit code 2, never a traceback. A reader that closes
-    the pipe early (``cnnlab models | head``) ends the command quietly, as ``git log | head`` does.
+    the pipe early (``cnnlab models | head``) ends the command quietly, as ``git log | head`` does. Ctrl-C, at any
+    moment, ends in one line (``cnnlab train: interrupted ...``) and exit code 130; called as the process itself
+    (without ``argv``), cnnlab then ends by SIGINT, as a shell expects of an interrupted command, so that a shell
+    loop or a Makefile that runs it stops too instead of going on with its next command.
     """
     try:
-        return _main(sys.argv[1:] if argv is None else argv)
+        code = _main(sys.argv[1:] if argv is None else argv)
     except BrokenPipeError:
         _quiet_stdout()
         return 0
+    except KeyboardInterrupt:  # before the command began (its own interruptions are caught in _main)
+        print("cnnlab: interrupted", file=sys.stderr)
+        code = INTERRUPTED
+    if code == INTERRUPTED and argv is None:
+        _end_by_sigint()
+    return code
+
+
+def _end_by_sigint() -> None:
+    """End the process as SIGINT's default action does, after the one line that said so.
+
+    A shell waiting for a command that Ctrl-C interrupted stops its own loop only if the command died of SIGINT;
+    a plain ``exit(130)`` tells it the command dealt with the signal, and ``for s in 0 1 2; do cnnlab train ...``
+    would go on with the next seed. (Python ends so after a KeyboardInterrupt no one caught.)
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more to say there
+            stream.flush()
+    if os.name == "posix":
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def _main(argv: list[str]) -> int:
@@ -153,8 +179,10 @@ def _main(argv: list[str]) -> int:
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if os.environ.get("CNNLAB_DEBUG"):  # where it was stopped: what a hang needs
+            raise
         print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
+from cnnlab.cli._parser import INTERRUPTED
 from cnnlab.data.facts import DATASET_NAMES
 
 DESCRIPTION = """Train a network. Each model brings its paper's recipe (optimiser, schedule, weight decay, batch,
@@ -170,7 +171,7 @@ def run_command(args: argparse.Namespace) -> int:
     except TrainingInterrupted as interrupted:
         where = interrupted.run.path if interrupted.run is not None else args.output
         print(f"{args.prog}: {interrupted}; continue with: cnnlab train --resume {where}", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 reports
         return 0
     print(run.summary)

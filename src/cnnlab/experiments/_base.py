@@ -221,9 +221,20 @@ def train_variants(
     The runs go variant by variant, each over the seeds in their order (the log shows them so); each run gets
     ``shared`` (the epochs, the data, ...) with its variant's ``options`` over it.
 
+    Before the first run, ``settings.log`` hears what is ahead (``12 training runs (plain20, plain56, ...; seeds
+    0, 1, 2) into OUT/runs; results in OUT``): the first epoch's line can be a minute away on a busy machine.
+
     Returns:
         For each variant (its key in ``variants``), what ``measure`` found in each seed's run.
     """
+    if settings.log is not None:
+        count = len(variants) * len(seeds)
+        names = ", ".join(variant.run for variant in variants.values())
+        seeded = f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+        settings.log(
+            f"{count} training run{'s' if count > 1 else ''} ({names}; {seeded}) into {settings.out / 'runs'}; "
+            f"results in {settings.out}"
+        )
     found: dict[K, list[T]] = {}
     for key, variant in variants.items():
         found[key] = [

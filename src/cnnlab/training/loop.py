@@ -462,7 +462,10 @@ def _run(
                 started = time.perf_counter()
                 trainer.train_epoch(run_dir, stop)
                 trainer.end_epoch(time.perf_counter() - started, writer)
-        return _finish(trainer, run_dir)
+            # A Ctrl-C after the last step (the last evaluation, the test, the curves) finds no step to stop at:
+            # the run ends its last seconds whole, then the interruption stops the caller (an experiment's next
+            # run). Stopped halfway here instead, the run would have all its epochs and no summary: not resumable.
+            record = _finish(trainer, run_dir)
     except (TrainingStopped, TrainingInterrupted):
         raise
     except BaseException as error:
@@ -474,6 +477,9 @@ def _run(
             trainer.bar.close()
         if writer is not None:
             writer.close()
+    if stop[0]:
+        raise KeyboardInterrupt
+    return record
 
 
 def _finish(trainer: Trainer, run_dir: Path) -> RunDirectory:
