@@ -86,3 +86,28 @@ def test_one_vocabulary_with_the_spellings_users_already_type(run):
     for command in (["evaluate", "R"], ["export", "R"], ["report", "R"], ["experiment", "weights"]):
         code, out, _ = run(*command, "--help")
         assert code == 0 and "--output" in out and "--out " in out, command
+
+
+def test_an_error_names_a_flag_as_it_was_typed(fails, tmp_path):
+    """A flag with two spellings (--output, --out) is named as the user wrote it, not as its other spelling."""
+    for flag in ("--output", "--out"):
+        assert f"; {flag} ends in .webp" in fails("animate", "conv", "-i", "5", "-k", "3", flag, "a.webp")
+        assert f"; {flag} ends in .webp" in fails("draw", "lenet5", f"{flag}={tmp_path / 'a.webp'}")
+        assert f"{flag} {tmp_path} is a directory" in fails("report", str(tmp_path / "no-run"), flag, str(tmp_path))
+        (tmp_path / "file").write_text("x")
+        assert f"{flag} {tmp_path / 'file'} is a file" in fails("evaluate", "no-run", flag, str(tmp_path / "file"))
+
+
+def test_typed_flags_and_their_spelling():
+    from cnnlab.cli._parser import CommandParser, flag_spelling, typed_flags
+    from cnnlab.errors import SettingError
+
+    parser = CommandParser(prog="p")
+    parser.add_argument("-k", "--top-k", dest="k")
+    parser.add_argument("--output", "--out")
+    assert typed_flags(["-k3", "--out=x", "--", "--output"], parser) == {"-k", "--out"}
+    error = SettingError("<k>: expected a positive whole number, got 0; <out> ends in .webp")
+    assert error.spelled(flag_spelling(parser, {"-k", "--out"})) == "-k: expected a positive whole number, got 0; " \
+        "--out ends in .webp"  # fmt: skip
+    assert error.spelled(flag_spelling(parser)) == "--top-k: expected a positive whole number, got 0; --output ends " \
+        "in .webp"  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import NoReturn
 
 from cnnlab.errors import read_whole_number
@@ -18,6 +18,7 @@ __all__ = [
     "flag_spelling",
     "non_negative_int",
     "positive_int",
+    "typed_flags",
 ]
 
 
@@ -113,31 +114,56 @@ def chw_shape(text: str) -> tuple[int, int, int]:
     return numbers[0], numbers[1], numbers[2]
 
 
-def _long_flag(action: argparse.Action) -> str:
-    """The flag's own name: the first long spelling (``--output`` of ``--output, --out``)."""
-    return next((flag for flag in action.option_strings if flag.startswith("--")), action.option_strings[0])
+def _long_flag(action: argparse.Action, typed: Collection[str] = ()) -> str:
+    """The flag as the user typed it (``--out`` of ``--output, --out``, ``-k`` of ``-k, --top-k``), else its own
+    name: the first long spelling."""
+    return next(
+        (flag for flag in action.option_strings if flag in typed),
+        next((flag for flag in action.option_strings if flag.startswith("--")), action.option_strings[0]),
+    )
 
 
-def flag_spelling(parser: argparse.ArgumentParser) -> Callable[[str, str | None], str]:
-    """How a command spells a library setting ``name`` (``=value``) in an error: as its flag.
+def typed_flags(argv: Sequence[str], parser: argparse.ArgumentParser) -> set[str]:
+    """The option strings of ``parser`` that ``argv`` uses: ``--out`` for ``--out x`` and ``--out=x``, ``-k`` for
+    ``-k 3`` and ``-k3``."""
+    flags = {flag for action in parser._actions for flag in action.option_strings}
+    typed = set()
+    for word in argv:
+        if word == "--":
+            break
+        name = word.split("=", 1)[0]
+        if name in flags:
+            typed.add(name)
+        elif len(word) > 2 and word[0] == "-" and word[1] != "-" and word[:2] in flags:
+            typed.add(word[:2])
+    return typed
+
+
+def flag_spelling(parser: argparse.ArgumentParser, typed: Collection[str] = ()) -> Callable[[str, str | None], str]:
+    """How a command spells a library setting ``name`` (``=value``) in an error: as its flag, as it was typed.
 
     A setting is found by the flag's destination: ``data_dir`` is ``--data-dir``, ``<download=True>`` is
     ``--download``, ``<preset=quick>`` is ``--quick`` (a flag that stores that value), ``<epochs=N>`` is
-    ``--epochs N``. A setting the command has no flag for is spelled as a flag would be.
+    ``--epochs N``; or by a spelling of the flag (the library's ``out`` is ``--output, --out``). Of a flag with
+    several spellings, the one in ``typed`` (:func:`typed_flags`) is used: the user reads back what they wrote. A
+    setting the command has no flag for is spelled as a flag would be.
     """
     actions = [action for action in parser._actions if action.option_strings]
 
     def spell(name: str, value: str | None) -> str:
         matching = [action for action in actions if action.dest == name]
+        if not matching:
+            flag = "--" + name.replace("_", "-")
+            matching = [action for action in actions if flag in action.option_strings]
         constants = [a for a in matching if a.nargs == 0]  # store_true, store_const: the flag is the value
         for action in constants:
             if value is None and len(constants) == 1:
-                return _long_flag(action)
+                return _long_flag(action, typed)
             if value is not None and str(action.const) == value:
-                return _long_flag(action)
+                return _long_flag(action, typed)
         if value is None and constants:
-            return "/".join(_long_flag(a) for a in constants)
-        flag = _long_flag(matching[0]) if matching else "--" + name.replace("_", "-")
+            return "/".join(_long_flag(a, typed) for a in constants)
+        flag = _long_flag(matching[0], typed) if matching else "--" + name.replace("_", "-")
         return flag if value is None or value == "True" else f"{flag} {value}"
 
     return spell

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from cnnlab.data.facts import SPLITS
+from cnnlab.errors import SettingError
 
 DESCRIPTION = """Evaluate a trained model: top-1 and top-5 accuracy, the accuracy of every class, and a confusion
 matrix drawn to a PNG next to the run (or in --out). RUN_OR_CKPT is a run directory (its best.pt, else its
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     folder = Path(args.output).expanduser() if args.output else None
     if folder is not None and folder.exists() and not folder.is_dir():
-        raise ValueError(f"--output {folder} is a file; it names the directory the confusion matrix goes to")
+        raise SettingError(f"<output> {folder} is a file; it names the directory the confusion matrix goes to")
     run = Run(args.run)
     evaluation = run.evaluate(split=args.split, data=args.data, data_dir=args.data_dir, download=args.download,
                               progress=sys.stderr.isatty())  # fmt: skip

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 
 from cnnlab import __version__
-from cnnlab.cli._parser import INTERRUPTED, CommandParser, flag_spelling
+from cnnlab.cli._parser import INTERRUPTED, CommandParser, flag_spelling, typed_flags
 
 __all__ = ["build_parser", "main"]
 
@@ -170,8 +170,9 @@ def _main(argv: list[str]) -> int:
         from cnnlab.errors import SettingError
 
         text = str(error)
-        if isinstance(error, SettingError):  # settings named as this command's flags
-            text = error.spelled(flag_spelling(_command_parser(parser, prog)))
+        if isinstance(error, SettingError):  # settings named as this command's flags, as the user typed them
+            command = _command_parser(parser, prog)
+            text = error.spelled(flag_spelling(command, typed_flags(argv, command)))
         elif isinstance(error, OSError) and error.strerror:  # without Python's "[Errno 20]" in front
             named = error.filename is not None and str(error.filename) not in error.strerror
             text = f"{error.strerror}: {error.filename}" if named else error.strerror

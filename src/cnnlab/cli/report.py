@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cnnlab.cli._parser import positive_int
+from cnnlab.errors import SettingError
 
 DESCRIPTION = """Write one HTML file about a training run: its configuration, the network's summary table, the
 training curves, the confusion matrix on the test split, the first layer's filters, the feature maps of a
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.output).expanduser() if args.output else None
     if out is not None and out.is_dir():
-        raise ValueError(f"--output {out} is a directory; it names the HTML file to write")
+        raise SettingError(f"<output> {out} is a directory; it names the HTML file to write")
     path = Run(args.run).report(out, worst=args.worst, progress=sys.stderr.isatty())
     print(f"{path}  ({path.stat().st_size / 1e6:.1f} MB; open it in a browser)")
     return 0

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlab.cli._parser import CommandParser
 from cnnlab.data.facts import SPLITS
+from cnnlab.errors import SettingError
 
 if TYPE_CHECKING:
     from cnnlab.inspection.feature_maps import MapLayer
@@ -199,7 +200,7 @@ def _unit(text: str) -> tuple[int, int]:
 def _out_dir(args: argparse.Namespace, default: Path) -> Path:
     folder = Path(args.output).expanduser() if args.output else default
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--output {folder} is a file; it names the directory the pictures go to")
+        raise SettingError(f"<output> {folder} is a file; it names the directory the pictures go to")
     return folder
 
 
