@@ -17,6 +17,7 @@ __all__ = [
     "chw_shape",
     "flag_spelling",
     "non_negative_int",
+    "os_error_text",
     "positive_int",
     "typed_flags",
 ]
@@ -112,6 +113,14 @@ def chw_shape(text: str) -> tuple[int, int, int]:
     if len(numbers) != 3 or min(numbers) < 1:
         raise argparse.ArgumentTypeError(f"expected CxHxW with positive sizes such as 1x32x32, got {text!r}")
     return numbers[0], numbers[1], numbers[2]
+
+
+def os_error_text(error: OSError) -> str:
+    """An operating-system error in one line, without Python's ``[Errno 30]`` in front."""
+    if not error.strerror:
+        return str(error)
+    named = error.filename is not None and str(error.filename) not in error.strerror
+    return f"{error.strerror}: {error.filename}" if named else error.strerror
 
 
 def _long_flag(action: argparse.Action, typed: Collection[str] = ()) -> str:

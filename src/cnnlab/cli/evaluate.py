@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from cnnlab.cli._parser import os_error_text
 from cnnlab.data.facts import SPLITS
 from cnnlab.errors import SettingError
 
@@ -18,6 +19,9 @@ By default the model is evaluated on the test split of the dataset it was traine
 normalised exactly as in training; --split val and --split train are the parts the run carved with its
 own seed and validation fraction. --data evaluates on another dataset with the same number of classes,
 fitted to the model the way training fits data (channels converted, small sizes padded, others resized).
+
+Where the confusion matrix cannot be written (a read-only run, a full disk), the numbers are printed all
+the same, a line on stderr says so, and the exit code is 1; --output puts the picture elsewhere.
 
 examples:
   cnnlab evaluate runs/lenet5-mnist5k-20261125-101500
@@ -54,12 +58,31 @@ def run(args: argparse.Namespace) -> int:
     run = Run(args.run)
     evaluation = run.evaluate(split=args.split, data=args.data, data_dir=args.data_dir, download=args.download,
                               progress=sys.stderr.isatty())  # fmt: skip
-    png = run.confusion_path(evaluation.dataset, evaluation.split)
-    png = confusion(evaluation).save(folder / png.name if folder is not None else png)
+    png: Path | None = run.confusion_path(evaluation.dataset, evaluation.split)
+    unwritten = None
+    try:
+        png = confusion(evaluation).save(folder / png.name if folder is not None else png)
+    except OSError as error:  # a read-only run, a full disk: the numbers are the result, the picture its side
+        png, unwritten = None, error
     if args.format == "json":
-        print(json.dumps({**evaluation.to_dict(), "confusion_png": str(png)}, indent=2))
+        print(json.dumps({**evaluation.to_dict(), "confusion_png": None if png is None else str(png)}, indent=2))
     else:
         print(evaluation)
-        print()
-        print(f"confusion matrix: {png}")
+        if png is not None:
+            print()
+            print(f"confusion matrix: {png}")
+    if unwritten is not None:
+        return _picture_not_written(args, unwritten)
     return 0
+
+
+def _picture_not_written(args: argparse.Namespace, error: OSError) -> int:
+    """Say (after the numbers, which are complete) that the picture is missing; exit code 1: not all was done.
+
+    Not 0: a script that goes on to use the picture must learn it is not there. Not 2 either: that says bad
+    input, nothing done; here the numbers were printed and only a file could not be written (a read-only run, a
+    full disk), which --output can put elsewhere.
+    """
+    where = "" if args.output else " (--output DIR writes it elsewhere)"
+    print(f"{args.prog}: error: the confusion matrix was not written: {os_error_text(error)}{where}", file=sys.stderr)
+    return 1

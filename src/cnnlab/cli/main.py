@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import errno
 import importlib
 import os
 import signal
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Callable
 
 from cnnlab import __version__
-from cnnlab.cli._parser import INTERRUPTED, CommandParser, flag_spelling, typed_flags
+from cnnlab.cli._parser import INTERRUPTED, CommandParser, flag_spelling, os_error_text, typed_flags
 
 __all__ = ["build_parser", "main"]
 
@@ -146,6 +147,12 @@ def _end_by_sigint() -> None:
         os.kill(os.getpid(), signal.SIGINT)
 
 
+def _unwritable(error: OSError, text: str) -> bool:
+    """Whether cnnlab could not write a file where it chose to (a read-only or full place), by files.py's words."""
+    place = text.startswith(("cannot write ", "cannot make directory "))
+    return place and error.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT)
+
+
 def _main(argv: list[str]) -> int:
     parser = build_parser(argv)
     try:
@@ -170,12 +177,14 @@ def _main(argv: list[str]) -> int:
         from cnnlab.errors import SettingError
 
         text = str(error)
+        command = _command_parser(parser, prog)
+        spell = flag_spelling(command, typed_flags(argv, command))
         if isinstance(error, SettingError):  # settings named as this command's flags, as the user typed them
-            command = _command_parser(parser, prog)
-            text = error.spelled(flag_spelling(command, typed_flags(argv, command)))
-        elif isinstance(error, OSError) and error.strerror:  # without Python's "[Errno 20]" in front
-            named = error.filename is not None and str(error.filename) not in error.strerror
-            text = f"{error.strerror}: {error.filename}" if named else error.strerror
+            text = error.spelled(spell)
+        elif isinstance(error, OSError):
+            text = os_error_text(error)
+            if _unwritable(error, text) and getattr(args, "output", "") is None:  # the default place: a read-only run
+                text += f" (choose another place with {spell('output', None)})"
         message = " ".join(text.split()) or type(error).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2

@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cnnlab.cli._parser import positive_int
+from cnnlab.cli._parser import os_error_text, positive_int
 from cnnlab.data.facts import PREPROCESSING
+
+if TYPE_CHECKING:
+    from cnnlab.training.prediction import Prediction
 
 DESCRIPTION = """Classify image files with a trained model: the top-k classes of each, with probabilities
 softmax(logits / T), T being the logit temperature the run trained with. RUN_OR_CKPT is a run directory
@@ -52,19 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnlab.files import atomic_output
     from cnnlab.run import Run
 
     run = Run(args.run)
     progress = sys.stderr.isatty()
     predictions = run.predict(args.images, k=args.k, preprocess=args.preprocess, strict=False, progress=progress)
-    if args.save_input:
-        for prediction in predictions:
-            if prediction.input is None:
-                continue
-            out = Path(args.save_input).expanduser() / f"{Path(prediction.image).stem}.input.png"
-            with atomic_output(out) as temporary:
-                prediction.input_image().save(temporary, format="PNG")
     if args.format == "json":
         images = [prediction.to_dict() for prediction in predictions]
         result = {"model": run.trained().name, "checkpoint": str(run.checkpoint()), "images": images}
@@ -77,9 +73,28 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  error: {prediction.error}")
             for guess in prediction.top:
                 print(f"  {guess.label:<{width}}  {guess.probability:7.2%}")
+    # The predictions are the result, printed first; the inputs as the model saw them are a file on the side.
+    unwritten = _save_inputs(predictions, args.save_input) if args.save_input else None
     failed = [prediction for prediction in predictions if prediction.error is not None]
     if failed:  # the others were classified; the exit code and one line on stderr say that not all were
         more = f" ({len(failed)} of {len(predictions)} images could not be classified)" if len(failed) > 1 else ""
         print(f"{args.prog}: error: {failed[0].error}{more}", file=sys.stderr)
-        return 2
-    return 0
+    if unwritten is not None:  # 1, as evaluate's missing picture: the predictions are printed, a file is not there
+        print(f"{args.prog}: error: the inputs were not saved: {os_error_text(unwritten)}", file=sys.stderr)
+    return 2 if failed else 1 if unwritten is not None else 0
+
+
+def _save_inputs(predictions: list[Prediction], folder: str) -> OSError | None:
+    """Save each image as the model saw it into ``folder``; the error that stopped it, if one did."""
+    from cnnlab.files import atomic_output
+
+    try:
+        for prediction in predictions:
+            if prediction.input is None:
+                continue
+            out = Path(folder).expanduser() / f"{Path(prediction.image).stem}.input.png"
+            with atomic_output(out) as temporary:
+                prediction.input_image().save(temporary, format="PNG")
+    except OSError as error:
+        return error
+    return None

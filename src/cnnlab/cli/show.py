@@ -178,7 +178,7 @@ def _run_picture(
 def _add_curves(pictures: Any) -> None:
     summary = "training and validation loss and accuracy of one or more runs"
     parser = _run_picture(pictures, "curves", summary, CURVES, run_curves, several=True)
-    _output_options(parser, "RUN itself for one run (its curves.png, drawn again), pictures for several")
+    _output_options(parser, "RUN/pictures for one run, pictures for several")
 
 
 def _add_confusion(pictures: Any) -> None:
@@ -305,10 +305,10 @@ def run_curves(args: argparse.Namespace) -> int:
 
     runs = [Run(text) for text in args.runs]
     picture = show.curves(*runs)
-    if args.output is None and len(runs) == 1:  # the run's own curves, drawn again: not a second copy
-        print(picture.save(runs[0].curves_path.with_suffix(f".{args.format}")))
-        return 0
-    print(picture.save(_out_dir(args, Path("pictures")) / f"curves.{args.format}"))
+    # One run's go to its pictures/, as every picture of it does: its own curves.png is the training's record,
+    # which a reader leaves as it is (a run being trained writes it; a read-only run cannot be written).
+    default = runs[0].pictures_dir if len(runs) == 1 else Path("pictures")
+    print(picture.save(_out_dir(args, default) / f"curves.{args.format}"))
     return 0
 
 
