@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 from cnnlab import __version__
 
@@ -111,3 +112,40 @@ def test_typed_flags_and_their_spelling():
         "--out ends in .webp"  # fmt: skip
     assert error.spelled(flag_spelling(parser)) == "--top-k: expected a positive whole number, got 0; --output ends " \
         "in .webp"  # fmt: skip
+
+
+@pytest.mark.slow
+def test_an_image_over_pils_warning_size_is_read_without_its_two_line_warning(run, tmp_path):
+    """PIL warns of images over 89 megapixels ("could be decompression bomb DOS attack") and refuses them at twice
+    that, which cnnlab reports in one line: between the two the image is the user's, read without the noise."""
+    import warnings
+
+    from tests._checkpoints import write_checkpoint
+
+    write_checkpoint(tmp_path / "lenet5.pt")
+    Image.new("1", (9500, 9500), 1).save(tmp_path / "large.png")  # 90.25 megapixels, 11 kB
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = run("predict", str(tmp_path / "lenet5.pt"), str(tmp_path / "large.png"), "--preprocess",
+                             "resize")  # fmt: skip
+    assert code == 0 and out.startswith(str(tmp_path / "large.png")) and err == ""
+    assert [str(warning.message) for warning in caught if "decompression bomb" in str(warning.message)] == []
+
+
+def test_an_image_with_corrupt_exif_data_is_read_without_pils_warning(run, tmp_path):
+    import io
+    import warnings
+
+    from tests._checkpoints import write_checkpoint
+
+    write_checkpoint(tmp_path / "lenet5.pt")
+    exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05\x01\x0f\x00\x02\x00\x00\x00\x10\x00\x00"  # cut short
+    photo = io.BytesIO()
+    Image.effect_noise((40, 40), 60).save(photo, "JPEG", exif=exif)
+    (tmp_path / "photo.jpg").write_bytes(photo.getvalue())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = run("predict", str(tmp_path / "lenet5.pt"), str(tmp_path / "photo.jpg"), "--preprocess",
+                             "resize")  # fmt: skip
+    assert code == 0 and out.startswith(str(tmp_path / "photo.jpg")) and err == ""
+    assert [str(warning.message) for warning in caught if "EXIF" in str(warning.message)] == []

@@ -16,6 +16,7 @@ import importlib
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable
 
 from cnnlab import __version__
@@ -168,7 +169,12 @@ def _main(argv: list[str]) -> int:
         return 0
     prog = getattr(args, "prog", "cnnlab")
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            # PIL's two lines on an image over 89 megapixels ("could be decompression bomb DOS attack") or with
+            # corrupt EXIF data: cnnlab reads what it was given, and says in one line what it cannot read (PIL
+            # refuses twice that size), so PIL's warnings only add noise.
+            warnings.filterwarnings("ignore", module=r"PIL\.")
+            return handler(args)
     except BrokenPipeError:
         raise
     except (ValueError, OSError) as error:
