@@ -34,8 +34,8 @@ def test_rectangular_pool_to_html_and_transposed_to_a_directory(run, tmp_path):
         (["conv", "-i", "3", "-k", "5"], "cnnlab animate conv: error: kernel 5 is larger than the padded input 3"),
         (["conv", "-i", "5x", "-k", "3"], "argument -i/--input: expected a positive size (N, or HxW such as 5x7)"),
         (["conv", "-i", "5", "-k", "3", "--out", "a.png"], "animations are written as gif, mp4, html; --out ends in"),
-        (["pool", "-i", "5", "-k", "3", "-d", "2", "--mode", "mean"], "use --dilation 1 or --mode max"),
-        (["conv", "-i", "100", "-k", "3"], "a 98x98 output is 9604 frames, more than 1024; use a smaller --input"),
+        (["pool", "-i", "5", "-k", "3", "-d", "2", "--mode", "mean"], "use -d 1 or --mode max"),  # as typed: -d
+        (["conv", "-i", "100", "-k", "3"], "a 98x98 output is 9604 frames, more than 1024; use a smaller -i"),
         (["transposed", "-i", "3", "-k", "3", "-s", "2", "-o", "2"], "output_padding 2 must be smaller than"),
         (["conv", "-i", "5", "-k", "3", "--output-padding", "1"], "unrecognized arguments: --output-padding 1"),
         (["conv", "-i", "5", "-k", "3", "--seconds-per-frame", "0"], "expected seconds between 0.02 and 60"),

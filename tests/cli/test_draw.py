@@ -41,7 +41,7 @@ def test_input_size_and_pdf(run, tmp_path):
     [
         (["lenet6"], "unknown model 'lenet6'; did you mean lenet5"),
         (["vgg16", "--input", "3x8x8"], "vgg16 needs an input of at least 3x32x32"),
-        (["lenet5", "--output", "a.gif"], "drawings are written as svg, png, pdf; --out ends in .gif"),
+        (["lenet5", "--output", "a.gif"], "drawings are written as svg, png, pdf; --output ends in .gif"),
         (["lenet5", "--style", "boxes"], "argument --style: invalid choice: 'boxes'"),
         (["lenet5", "--input", "3x32x"], "argument --input: expected CxHxW"),
     ],
