@@ -127,3 +127,14 @@ def test_a_refused_file_is_one_message_in_cnnlab_words_without_torch_warnings(tm
         load_checkpoint("module.pt")
     with pytest.raises(ValueError, match=r"its zip archive is damaged"):
         load_checkpoint("truncated.pt")
+
+
+def test_a_checkpoint_that_cannot_be_read_is_not_called_corrupt(tmp_path, monkeypatch):
+    save_checkpoint(tmp_path / "last.pt", {"model": "m"})
+
+    def no_permission(path, *_args, **_kwargs):  # what torch.load raises on a file its user may not read
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(torch, "load", no_permission)
+    with pytest.raises(ValueError, match=r"^cannot read checkpoint .*last.pt: Permission denied$"):
+        load_checkpoint(tmp_path / "last.pt")

@@ -209,3 +209,22 @@ def test_a_copy_without_hard_links_copies_the_bytes(tmp_path, monkeypatch):
     with pytest.raises(OSError, match=f"cannot write {tmp_path / 'c.bin'}: "):
         copy_file(tmp_path / "missing.bin", tmp_path / "c.bin")
     assert _leftovers(tmp_path) == []
+
+
+def test_a_long_name_that_the_file_system_allows_is_written(tmp_path):
+    """240 bytes is a legal name; its temporary file's name, 25 bytes longer, would not be."""
+    for name in ("a" * 236 + ".svg", "é" * 118 + ".svg"):  # 240 bytes each, the second in two-byte letters
+        write_text(tmp_path / name, "<svg/>")
+        assert (tmp_path / name).read_text() == "<svg/>" and _leftovers(tmp_path) == []
+
+
+def test_a_write_through_a_symbolic_link_replaces_what_it_links_to(tmp_path):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "report.html").write_text(OLD)
+    (tmp_path / "report.html").symlink_to(tmp_path / "shared" / "report.html")
+    write_text(tmp_path / "report.html", "new")
+    assert (tmp_path / "report.html").is_symlink() and (tmp_path / "shared" / "report.html").read_text() == "new"
+    (tmp_path / "dangling.html").symlink_to(tmp_path / "nowhere" / "report.html")
+    with pytest.raises(OSError, match=r"cannot write .*dangling.html: it links to .*nowhere/report.html, in a folder"):
+        write_text(tmp_path / "dangling.html", "new")
+    assert not (tmp_path / "nowhere").exists() and (tmp_path / "dangling.html").is_symlink()

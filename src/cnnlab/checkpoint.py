@@ -58,6 +58,8 @@ def load_checkpoint(path: str | Path, *, model: str | None = None) -> dict[str, 
             # refusal below says what the file is in cnnlab's words, once.
             warnings.simplefilter("ignore")
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as error:  # there, but not this user's to read (or a failing disk): not a corrupt file
+        raise ValueError(f"cannot read checkpoint {path}: {error.strerror or type(error).__name__}") from None
     except pickle.UnpicklingError as error:
         imported = _imported(str(error))
         if imported is not None:  # it asks to import a function or a class: what a malicious file does

@@ -92,18 +92,24 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     For writers that take a path (``torch.save``, ``Figure.savefig``, ONNX's ``save``): they write the
     temporary file, and only a complete one takes the target's name. On an error the temporary file is
     removed and the target is untouched; an operating-system error (a full disk, no permission) becomes one
-    line that names the file.
+    line that names the file. A ``path`` that is a symbolic link has the file it links to replaced (the link
+    stays a link), as a shell's ``>`` would.
 
     Raises:
         OSError: the directory cannot be made, or the file cannot be written (``cannot write PATH: reason``).
     """
-    path = Path(path)
-    if path.is_dir():
+    path = _through_link(Path(path))
+    try:
+        directory = path.is_dir()
+    except OSError as error:  # a folder on the way this user may not look into
+        raise OSError(error.errno, f"cannot write {path}: {_why(error)}") from None
+    if directory:
         raise OSError(errno.EISDIR, f"cannot write {path}: it is a directory")
     ensure_directory(path.parent)
     _sweep(path.parent)
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
+        prefix = f".{_shortened(path.name)}.{os.getpid()}."
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMPORARY_SUFFIX, dir=path.parent)
     except OSError as error:
         raise OSError(error.errno, f"cannot write {path}: {_why(error)}") from None
     os.close(handle)
@@ -126,6 +132,27 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         with _lock:
             _writing.discard(os.path.abspath(temporary))
     _fsync_directory(path.parent)
+
+
+def _through_link(path: Path) -> Path:
+    """The file that ``path`` names through a symbolic link: a write replaces it, as a shell's ``>`` does, and
+    leaves the link a link (renaming over the link itself would turn it into a copy and leave its target old)."""
+    try:
+        if not path.is_symlink():
+            return path
+    except OSError:  # cannot look: the write says so
+        return path
+    target = Path(os.path.realpath(path))
+    if not target.parent.is_dir():
+        raise OSError(errno.ENOENT, f"cannot write {path}: it links to {target}, in a folder that does not exist")
+    return target
+
+
+def _shortened(name: str, most: int = 200) -> str:
+    """``name``, cut to ``most`` bytes: a temporary file's name adds about 25 to its target's, and a file system
+    allows 255 (a target name of 240 bytes is legal, its temporary one would not be)."""
+    encoded = name.encode("utf-8", "surrogateescape")
+    return name if len(encoded) <= most else encoded[:most].decode("utf-8", "ignore")
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
