@@ -149,3 +149,22 @@ def test_an_image_with_corrupt_exif_data_is_read_without_pils_warning(run, tmp_p
                              "resize")  # fmt: skip
     assert code == 0 and out.startswith(str(tmp_path / "photo.jpg")) and err == ""
     assert [str(warning.message) for warning in caught if "EXIF" in str(warning.message)] == []
+
+
+def test_output_dash_is_refused_rather_than_a_file_named_dash(fails, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert "--out - would be a file named '-': cnnlab writes files, not to standard output" in fails(
+        "report", "R", "--out", "-"
+    )
+    assert "--output - would be a file named '-'" in fails("draw", "lenet5", "--output", "-")
+    assert "--save-input - would be a file named '-'" in fails("predict", "R", "x.png", "--save-input", "-")
+    assert "--output - would be a file named '-'" in fails("train", "lenet5", "--output", "-")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cnnlab_debug_0_is_off(fails, run, monkeypatch):
+    monkeypatch.setenv("CNNLAB_DEBUG", "0")
+    assert "no-such-run does not exist" in fails("evaluate", "no-such-run")
+    monkeypatch.setenv("CNNLAB_DEBUG", "1")
+    with pytest.raises(ValueError, match="no-such-run does not exist"):
+        run("evaluate", "no-such-run")

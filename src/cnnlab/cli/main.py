@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from cnnlab import __version__
 from cnnlab.cli._parser import INTERRUPTED, CommandParser, flag_spelling, os_error_text, typed_flags
+from cnnlab.errors import SettingError
 
 __all__ = ["build_parser", "main"]
 
@@ -148,6 +149,19 @@ def _end_by_sigint() -> None:
         os.kill(os.getpid(), signal.SIGINT)
 
 
+def _debug() -> bool:
+    """Whether ``CNNLAB_DEBUG`` asks for the traceback behind an error: 1, yes, true, on; not when unset, empty, 0,
+    no, false or off (``CNNLAB_DEBUG=0`` is a user turning it off)."""
+    return os.environ.get("CNNLAB_DEBUG", "").strip().lower() not in ("", "0", "no", "false", "off")
+
+
+def _no_standard_output(args: argparse.Namespace) -> None:
+    """Refuse ``--output -``: it reads as standard output, where cnnlab writes no file; it would make one named -."""
+    for setting in ("output", "save_input"):
+        if getattr(args, setting, None) == "-":
+            raise SettingError(f"<{setting}> - would be a file named '-': cnnlab writes files, not to standard output")
+
+
 def _unwritable(error: OSError, text: str) -> bool:
     """Whether cnnlab could not write a file where it chose to (a read-only or full place), by files.py's words."""
     place = text.startswith(("cannot write ", "cannot make directory "))
@@ -169,6 +183,7 @@ def _main(argv: list[str]) -> int:
         return 0
     prog = getattr(args, "prog", "cnnlab")
     try:
+        _no_standard_output(args)
         with warnings.catch_warnings():
             # PIL's two lines on an image over 89 megapixels ("could be decompression bomb DOS attack") or with
             # corrupt EXIF data: cnnlab reads what it was given, and says in one line what it cannot read (PIL
@@ -178,10 +193,8 @@ def _main(argv: list[str]) -> int:
     except BrokenPipeError:
         raise
     except (ValueError, OSError) as error:
-        if os.environ.get("CNNLAB_DEBUG"):
+        if _debug():
             raise
-        from cnnlab.errors import SettingError
-
         text = str(error)
         command = _command_parser(parser, prog)
         spell = flag_spelling(command, typed_flags(argv, command))
@@ -195,7 +208,7 @@ def _main(argv: list[str]) -> int:
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        if os.environ.get("CNNLAB_DEBUG"):  # where it was stopped: what a hang needs
+        if _debug():  # where it was stopped: what a hang needs
             raise
         print(f"{prog}: interrupted", file=sys.stderr)
         return INTERRUPTED
