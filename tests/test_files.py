@@ -228,3 +228,11 @@ def test_a_write_through_a_symbolic_link_replaces_what_it_links_to(tmp_path):
     with pytest.raises(OSError, match=r"cannot write .*dangling.html: it links to .*nowhere/report.html, in a folder"):
         write_text(tmp_path / "dangling.html", "new")
     assert not (tmp_path / "nowhere").exists() and (tmp_path / "dangling.html").is_symlink()
+
+
+def test_copying_onto_what_already_is_that_copy_leaves_no_temporary(tmp_path):
+    """rename() of one hard link onto another of the same file does nothing and reports success."""
+    write_text(tmp_path / "last.pt", "weights")
+    copy_file(tmp_path / "last.pt", tmp_path / "best.pt")
+    copy_file(tmp_path / "last.pt", tmp_path / "best.pt")  # best.pt is last.pt's file already
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]

@@ -122,6 +122,9 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
+        # rename() of a hard link onto another link of the same file does nothing and succeeds (POSIX): a copy
+        # onto a file that already is that copy (copy_file twice) would leave its temporary name behind.
+        temporary.unlink(missing_ok=True)
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise OSError(error.errno, f"cannot write {path}: {_why(error)}") from None
