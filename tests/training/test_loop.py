@@ -150,6 +150,25 @@ def test_a_ctrl_c_after_the_last_step_lets_the_run_finish_and_then_stops_the_cal
     assert run.status == "finished" and run.summary.epochs == 1
 
 
+def test_a_second_ctrl_c_stops_at_once_and_says_which_checkpoint_resumes(tmp_path, monkeypatch):
+    real_loss = loop_module.training_loss
+    calls = {"n": 0, "at": 70}  # in the second epoch (56 steps each)
+
+    def second_ctrl_c(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == calls["at"]:
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(loop_module, "training_loss", second_ctrl_c)
+    with pytest.raises(TrainingInterrupted, match=r"second Ctrl-C in epoch 2: its last checkpoint is .*") as info:
+        train(_config(tmp_path), progress=False, log=_quiet)
+    assert info.value.run.status == "interrupted" and load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 1
+    calls.update(n=0, at=3)  # in the first epoch: no checkpoint yet, nothing to resume
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tmp_path, "early"), progress=False, log=_quiet)
+
+
 def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     real_loss = loop_module.training_loss
     calls = {"n": 0}

@@ -471,6 +471,12 @@ def _run(
     except BaseException as error:
         if dist.is_main:  # a second Ctrl-C stops at once: the last epoch's checkpoint is there to resume
             trainer.run.mark("interrupted" if isinstance(error, KeyboardInterrupt) else "failed", quiet=True)
+        last = trainer.run.checkpoint_path("last")
+        if isinstance(error, KeyboardInterrupt) and last.is_file():  # resumable: say from where, as the first does
+            raise TrainingInterrupted(
+                f"stopped at once by a second Ctrl-C in epoch {trainer.epoch + 1}: its last checkpoint is {last}",
+                trainer.run,
+            ) from None
         raise
     finally:
         if trainer.bar is not None:
