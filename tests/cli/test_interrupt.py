@@ -178,3 +178,17 @@ def test_an_experiment_stopped_by_ctrl_c_in_a_training_run_is_one_line_and_130(r
         "cnnlab experiment: weights interrupted at epoch 2, step 7 in its training run mlp-seed0; an experiment does "
         "not resume its runs: run the same command to start over\n"
     )
+
+
+def test_a_failure_that_ctrl_c_caused_is_an_interruption_not_a_traceback(run, monkeypatch):
+    """Ctrl-C mid-import leaves a half-imported module; the clean-up that imports it again fails with an error of
+    its own (``module 'sympy' has no attribute 'logic'``), which hid the Ctrl-C behind a traceback."""
+
+    def broken_clean_up(_args):
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise AttributeError("module 'sympy' has no attribute 'logic'")
+
+    monkeypatch.setattr("cnnlab.cli.models.run", broken_clean_up)
+    assert run("models") == (130, "", "cnnlab models: interrupted\n")

@@ -192,8 +192,12 @@ def _main(argv: list[str]) -> int:
             return handler(args)
     except BrokenPipeError:
         raise
-    except (ValueError, OSError) as error:
-        if _debug():
+    except KeyboardInterrupt:
+        return _interrupted(prog)
+    except Exception as error:
+        if _during_ctrl_c(error):  # a clean-up that Ctrl-C broke (a half-imported module), not a fault of its own
+            return _interrupted(prog)
+        if not isinstance(error, ValueError | OSError) or _debug():
             raise
         text = str(error)
         command = _command_parser(parser, prog)
@@ -207,11 +211,28 @@ def _main(argv: list[str]) -> int:
         message = " ".join(text.split()) or type(error).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        if _debug():  # where it was stopped: what a hang needs
-            raise
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return INTERRUPTED
+
+
+def _interrupted(prog: str) -> int:
+    """Ctrl-C: one line (with ``CNNLAB_DEBUG``, the traceback of where it stopped, what a hang needs)."""
+    if _debug():
+        raise  # called only from an except clause: the exception being handled
+    print(f"{prog}: interrupted", file=sys.stderr)
+    return INTERRUPTED
+
+
+def _during_ctrl_c(error: BaseException) -> bool:
+    """Whether ``error`` was raised while a KeyboardInterrupt was being handled (its context or cause, at any depth):
+    Ctrl-C during an import leaves a half-imported module, and the clean-up that imports it again fails on it
+    (``module 'sympy' has no attribute 'logic'``), hiding the Ctrl-C behind a traceback."""
+    seen = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 if __name__ == "__main__":
