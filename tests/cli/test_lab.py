@@ -46,6 +46,8 @@ def test_refusals_are_one_line(fails):
     assert "lenet6 is neither a run directory" in fails("lab", "lenet6", "--no-browser", "--port", "0")
     assert "expected a port number from 0 to 65535" in fails("lab", "--port", "70000")
     assert "expected a size in MB" in fails("lab", "--max-upload", "0")
+    assert "expected seconds, more than 0 and at most 3600, got '0'" in fails("lab", "--timeout", "0")
+    assert "expected seconds" in fails("lab", "--timeout", "soon")
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen(1)
@@ -56,3 +58,12 @@ def test_refusals_are_one_line(fails):
         taken.close()
     assert "is not an address of this machine" in fails("lab", "lenet5", "--host", "no.such.host.invalid",
                                                          "--no-browser")  # fmt: skip
+
+
+def test_help_shows_each_default_once_as_typed(run):
+    code, out, _ = run("lab", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "largest image upload accepted, in MB (default: 8)" in text and "8388608" not in text
+    assert text.count("(default: ") == text.count("(default: 8)") + 3  # --host, --port, --timeout: once each
+    assert "cut off (default: 30)" in text

@@ -96,7 +96,7 @@ def _png_with_header(width: int, height: int) -> bytes:
     [
         ("post", "/api/predict?model=resnet20", b"", 400, "is empty"),
         ("post", "/api/predict?model=resnet20", b"definitely not an image", 400, "not an image"),
-        ("post", "/api/predict?model=resnet20", _png_with_header(100_000, 100_000), 400, "decompression bomb"),
+        ("post", "/api/predict?model=resnet20", _png_with_header(100_000, 100_000), 413, "decompression bomb"),
         ("post", "/api/predict?model=resnet20", _png_with_header(0, 0), 400, "image"),
         ("post", "/api/predict?model=resnet20", b"\x89PNG\r\n\x1a\n" + b"cut" * 10, 400, "image"),
         ("post", "/api/predict?model=resnet20", b"x" * (8 * 2**20 + 1), 413, "at most 8,388,608"),

@@ -49,13 +49,27 @@ def _megabytes(text: str) -> int:
     return int(value * 2**20)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds, more than 0 and at most 3600, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("subjects", nargs="*", metavar="RUN_OR_MODEL", help="runs, checkpoints or model names")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=_port, default=8765, help="port to listen on (0: any free one)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
-    parser.add_argument("--max-upload", type=_megabytes, default=8 * 2**20, metavar="MB",
-                        help="largest image upload accepted, in MB (default: 8)")  # fmt: skip
+    # The default as typed (argparse passes it through the type): the help then shows "8", not 8388608.
+    parser.add_argument("--max-upload", type=_megabytes, default="8", metavar="MB",
+                        help="largest image upload accepted, in MB")  # fmt: skip
+    parser.add_argument("--timeout", type=_seconds, default="30", metavar="S",
+                        help="seconds a client has to send a request (head and body), and to take an answer "
+                             "it stopped reading; a slower one is cut off")  # fmt: skip
     parser.set_defaults(handler=run, prog=parser.prog)
 
 
@@ -103,10 +117,16 @@ def _open_browser_when_ready(url: str, host: str, port: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
+    import warnings
+
+    from PIL import Image
 
     from cnnlab.lab.app import create_app
+    from cnnlab.lab.server import serve
     from cnnlab.lab.session import load_models
+
+    # PIL warns (two lines on stderr) of images over 89 megapixels; the lab refuses far smaller ones, in one line.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
     subjects = list(args.subjects)
     if not subjects:
@@ -128,6 +148,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"{', '.join(model.name for model in models)} at {url}  (Ctrl-C stops)", flush=True)
     if not args.no_browser:
         _open_browser_when_ready(url, args.host, port)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    server.run(sockets=[sock])
+    serve(app, sock, timeout=args.timeout)
     return 0

@@ -31,6 +31,7 @@ from cnnlab.errors import SettingError
 __all__ = [
     "MAX_PIXELS",
     "ImageSource",
+    "ImageTooLarge",
     "Preprocessing",
     "decode_image",
     "describe_source",
@@ -79,22 +80,38 @@ MAX_PIXELS = 40_000_000
 """The most pixels :func:`decode_image` decodes (a 40-megapixel photo): more is refused before decoding."""
 
 
-def decode_image(data: bytes, *, name: str = "the image", max_pixels: int = MAX_PIXELS) -> Image.Image:
+class ImageTooLarge(ValueError):
+    """An image with more pixels than :func:`decode_image` was allowed to decode (a decompression bomb, or a big
+    image where a lower limit is set): refused before its pixels are decoded."""
+
+
+def decode_image(
+    data: bytes, *, name: str = "the image", max_pixels: int = MAX_PIXELS, max_side: int | None = None
+) -> Image.Image:
     """The bytes of an image file (PNG, JPEG, ... what PIL reads), decoded, upright, transparency on white.
 
     The size in the file's header is checked before anything is decoded, so a small file that claims a huge
     image (a decompression bomb) costs nothing.
 
+    Args:
+        data: the file's bytes.
+        name: what an error calls the image.
+        max_pixels: the most pixels decoded. A JPEG reduced by ``max_side`` counts at the scale it is decoded at.
+        max_side: reduce an image longer than this on a side to that length while decoding it (``None``: full
+            size), so that its full-size pixels are held once, briefly, or never: a JPEG is decoded at 1/2, 1/4
+            or 1/8 scale where that leaves at least twice ``max_side`` (libjpeg's DCT scaling), any other image is
+            resized right after decoding (each pixel the average of the area it covers).
+
     Raises:
-        ValueError: no bytes, not an image, a broken file, an image without pixels or with too many (one line,
-            naming ``name``).
+        ImageTooLarge: more pixels than ``max_pixels`` (one line, naming ``name``).
+        ValueError: no bytes, not an image, a broken file or an image without pixels (one line, naming ``name``).
     """
     if not data:
         raise ValueError(f"{name} is empty: expected the bytes of an image file (PNG, JPEG, ...)")
     try:
         opened = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        raise ValueError(f"{name} claims more than {max_pixels:,} pixels (a decompression bomb); refused") from None
+        raise ImageTooLarge(f"{name} claims more than {max_pixels:,} pixels (a decompression bomb); refused") from None
     except UnidentifiedImageError:
         raise ValueError(f"{name} is not an image: not a format PIL recognises") from None
     except (OSError, SyntaxError, ValueError) as error:
@@ -103,16 +120,38 @@ def decode_image(data: bytes, *, name: str = "the image", max_pixels: int = MAX_
         width, height = opened.size
         if width < 1 or height < 1:
             raise ValueError(f"{name} is a {width}x{height} image: it has no pixels")
-        if width * height > max_pixels:
-            raise ValueError(
+        shrink = max_side is not None and max(width, height) > max_side
+        if shrink:
+            opened.draft(None, (2 * max_side, 2 * max_side))  # JPEG only; a no-op for other formats
+        decoded_width, decoded_height = opened.size
+        if decoded_width * decoded_height > max_pixels:
+            raise ImageTooLarge(
                 f"{name} is {width}x{height} = {width * height:,} pixels; at most {max_pixels:,} are decoded"
             )
         try:
             opened.load()
-            image = ImageOps.exif_transpose(opened)
+            image = _thumbnail(opened, max_side) if shrink and max(opened.size) > max_side else opened
+            image = ImageOps.exif_transpose(image)  # upright, and a copy: `opened` is closed below
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
             raise ValueError(f"{name} is a broken image file ({_reason(error)})") from None
     return _on_white_paper(image)
+
+
+def _thumbnail(image: Image.Image, max_side: int) -> Image.Image:
+    """A decoded image at ``max_side`` on its longer side, its EXIF kept (the orientation is applied after).
+
+    Each pixel is the average of the area it covers: no filter that overshoots, so that floats in 0..1 stay
+    in 0..1 and 16-bit pixels in range. Palette and 1-bit images are resized in colour or gray, so that a thin
+    stroke is averaged (not dropped by the nearest-neighbour resize PIL gives those modes).
+    """
+    exif = image.getexif()
+    if image.mode in ("1", "P", "PA"):
+        image = image.convert("L" if image.mode == "1" else "RGBA")
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    small = image.resize(size, Image.Resampling.BOX)
+    small.info["exif"] = exif.tobytes()
+    return small
 
 
 def _reason(error: BaseException) -> str:

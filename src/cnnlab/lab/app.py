@@ -1,54 +1,76 @@
 """The lab's ASGI app (Starlette): the page, its static files, and the JSON API of ``docs/lab-api.md``.
 
 The client never names a file: the runs are fixed when the app is made, samples are chosen from a fixed list,
-and static files come from the package's own folder. Every error is JSON, ``{"error": "one line"}``, with a
-4xx status; the app keeps answering after any of them. Inference runs in a worker thread, so that the event
-loop keeps answering while a model computes.
+and the static files are the package's own few, listed when the app is made. Every error is JSON,
+``{"error": "one line"}``, with a 4xx status; the app keeps answering after any of them. Inference runs in a
+worker thread, so that the event loop keeps answering while a model computes.
+
+What one request may cost is bounded: its head (:data:`MAX_HEAD` bytes), its query (:data:`MAX_QUERY`
+characters, each key once), its body
+(``max_upload`` bytes, and :data:`MAX_RECEIVING` for all bodies being received at once), the pixels decoded and
+the feature maps answered (:mod:`cnnlab.lab.session`). A client that leaves mid-request is not an error: the
+lab drops the request without a word. Timeouts and the number of connections are the server's
+(:mod:`cnnlab.lab.server`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cnnlab.errors import expected_whole_number, read_whole_number
 from cnnlab.lab.session import LabError, LabModel, Sample, samples
 
-__all__ = ["MAX_UPLOAD", "STATIC", "create_app"]
+__all__ = ["MAX_HEAD", "MAX_QUERY", "MAX_RECEIVING", "MAX_UPLOAD", "STATIC", "create_app"]
 
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD = 8 * 2**20
 """Bytes an uploaded image may have (8 MB); more gets 413."""
 
+MAX_HEAD = 16 * 1024
+"""Bytes of a request's path, query and headers the lab reads; more gets 431 (the server refuses a longer head
+that arrives in pieces before the app sees it: :data:`cnnlab.lab.server.MAX_HEAD`)."""
 
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": " ".join(message.split())}, status_code=status)
+MAX_QUERY = 12 * 1024
+"""Characters a request's query may have: every layer of the largest registered model fits twice over."""
+
+MAX_RECEIVING = 64 * 2**20
+"""Bytes of upload the lab holds at once, over all requests (at least twice ``max_upload``); more gets 503."""
+
+
+def _error(message: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": " ".join(message.split())}, status_code=status, headers=headers)
 
 
 class _Lab:
-    """The app's state: the models by name, the samples, the upload limit."""
+    """The app's state: the models by name, the samples, the upload limits and what is being received."""
 
     def __init__(self, models: Sequence[LabModel], max_upload: int) -> None:
         if not models:
             raise ValueError("the lab needs at least one run or model to serve")
         self.models = {model.name: model for model in models}
         self.max_upload = max_upload
+        self.max_receiving = max(MAX_RECEIVING, 2 * max_upload)
+        self.receiving = 0  # bytes of the bodies being received now (one event loop: no lock)
         self._samples: dict[str, Sample] | None = None
 
     def samples(self) -> dict[str, Sample]:
+        """The samples by name, and by their former names (a name wins over an alias)."""
         if self._samples is None:
-            self._samples = {sample.name: sample for sample in samples()}
+            found = samples()
+            by_name = {alias: sample for sample in found for alias in sample.aliases}
+            self._samples = by_name | {sample.name: sample for sample in found}
         return self._samples
 
     def model(self, request: Request) -> LabModel:
@@ -73,17 +95,36 @@ class _Lab:
         except ValueError as error:
             raise LabError(f"{key}: {error}", 422) from None
 
-    async def body(self, request: Request) -> bytes:
-        """The request's body, refused with 413 as soon as it passes the limit (the rest is never read)."""
+    @asynccontextmanager
+    async def upload(self, request: Request) -> AsyncIterator[bytes]:
+        """The request's body, refused with 413 as soon as it passes the limit (the rest is never read) and with
+        503 while the bodies being received pass :attr:`max_receiving`; it counts as received until the block
+        ends (its bytes are held until then)."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind.startswith("multipart/"):
+            raise LabError(f"the body is a {kind} form; send the image file's bytes as the body itself "
+                           "(curl --data-binary @digit.png)", 415)  # fmt: skip
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_upload:
             raise LabError(f"the upload has {int(declared):,} bytes; at most {self.max_upload:,} are accepted", 413)
-        received = bytearray()
-        async for chunk in request.stream():
-            received += chunk
-            if len(received) > self.max_upload:
-                raise LabError(f"the upload has more than {self.max_upload:,} bytes; at most that is accepted", 413)
-        return bytes(received)
+        held = 0
+        try:
+            received = bytearray()
+            async for chunk in request.stream():
+                if self.receiving + len(chunk) > self.max_receiving:
+                    raise LabError(
+                        f"the lab is receiving {self.max_receiving:,} bytes of uploads at once; try again in a moment",
+                        503,
+                    )
+                self.receiving += len(chunk)
+                held += len(chunk)
+                received += chunk
+                if len(received) > self.max_upload:
+                    raise LabError(f"the upload has more than {self.max_upload:,} bytes; at most that is accepted",
+                                   413)  # fmt: skip
+            yield bytes(received)
+        finally:
+            self.receiving -= held
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -102,14 +143,37 @@ def _api(path: str, *methods: str) -> Callable[[Answer], Answer]:
     return declare
 
 
+def _check_query(request: Request) -> None:
+    """A query of at most :data:`MAX_QUERY` characters that gives each key once (414, 422)."""
+    length = len(request.scope["query_string"])
+    if length > MAX_QUERY:
+        raise LabError(f"the query has {length:,} characters; at most {MAX_QUERY:,} are read", 414)
+    repeated = [
+        key for key, count in Counter(key for key, _ in request.query_params.multi_items()).items() if count > 1
+    ]
+    if repeated:
+        raise LabError(f"{repeated[0]}= is given more than once; give it once", 422)
+
+
+class _Disconnected(Response):
+    """What a request whose client left gets: nothing (the server drops it; nobody reads it)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=400)
+
+
 def _answers(handler: Answer, lab: _Lab) -> Handler:
-    """An endpoint that answers JSON, and any :class:`LabError` as ``{"error": ...}`` with its status."""
+    """An endpoint that answers JSON, any :class:`LabError` as ``{"error": ...}`` with its status, and a client
+    that left without a word."""
 
     async def endpoint(request: Request) -> Response:
         try:
+            _check_query(request)
             return JSONResponse(await handler(lab, request))
         except LabError as error:
             return _error(str(error), error.status)
+        except ClientDisconnect:
+            return _Disconnected()
 
     return endpoint
 
@@ -123,18 +187,26 @@ async def _models(lab: _Lab, request: Request) -> Any:
 async def _predict(lab: _Lab, request: Request) -> Any:
     model = lab.model(request)
     k = lab.whole_number(request, "k", 5, minimum=1)
-    data = await lab.body(request)
-    return await run_in_threadpool(model.predict, data, k)
+    async with lab.upload(request) as data:
+        return await run_in_threadpool(model.predict, data, k)
+
+
+def _layer_names(request: Request) -> list[str] | None:
+    """``layers=A,B``: the names, ``None`` for the default; a name given twice counts once (the session drops
+    repeats, and refuses more names than a request may ask for)."""
+    text = request.query_params.get("layers")
+    if text in (None, "", "default"):
+        return None
+    return [name for name in text.split(",") if name]
 
 
 @_api("/api/inspect", "POST")
 async def _inspect(lab: _Lab, request: Request) -> Any:
     model = lab.model(request)
     k = lab.whole_number(request, "k", 5, minimum=1)
-    text = request.query_params.get("layers")
-    layers = None if text in (None, "", "default") else [name for name in text.split(",") if name]
-    data = await lab.body(request)
-    return await run_in_threadpool(model.inspect, data, layers, k)
+    layers = _layer_names(request)
+    async with lab.upload(request) as data:
+        return await run_in_threadpool(model.inspect, data, layers, k)
 
 
 @_api("/api/field")
@@ -150,12 +222,41 @@ async def _field(lab: _Lab, request: Request) -> Any:
 @_api("/api/samples")
 async def _samples(lab: _Lab, request: Request) -> Any:
     found = await run_in_threadpool(lab.samples)
-    return {"samples": [{"name": s.name, "label": s.label, "url": f"/api/samples/{s.name}"} for s in found.values()]}
+    listed = {sample.name: sample for sample in found.values()}  # each once, under its name
+    return {"samples": [{"name": s.name, "label": s.label, "url": f"/api/samples/{s.name}"} for s in listed.values()]}
+
+
+class _Door:
+    """Lets in requests whose head has at most :data:`MAX_HEAD` bytes (others get 431) and, where ``allowed`` is
+    given, whose ``Host`` is one of those names, any port (others get 400); each refusal one JSON line."""
+
+    def __init__(self, app: ASGIApp, allowed: Sequence[str] | None) -> None:
+        self.app = app
+        self.allowed = {host.lower().strip("[]") for host in allowed} if allowed else None
+
+    def _refusal(self, scope: Scope) -> JSONResponse | None:
+        headers = scope["headers"]
+        size = len(scope.get("raw_path", b"")) + len(scope["query_string"]) + sum(len(k) + len(v) for k, v in headers)
+        if size > MAX_HEAD:
+            return _error(f"the request's head has {size:,} bytes; at most {MAX_HEAD:,} are read", 431)
+        if self.allowed is None:
+            return None
+        header = next((value for key, value in headers if key == b"host"), b"")
+        text = header.decode("latin-1").strip().lower()
+        host = text[1:].partition("]")[0] if text.startswith("[") else text.partition(":")[0]
+        if host in self.allowed:
+            return None
+        shown = " and ".join(sorted(self.allowed))
+        return _error(f"this lab answers requests addressed to {shown} only, not {text or 'no Host'!r}", 400)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self._refusal(scope) if scope["type"] == "http" else None
+        await (refusal or self.app)(scope, receive, send)
 
 
 def create_app(
     models: Sequence[LabModel], *, max_upload: int = MAX_UPLOAD, allowed_hosts: Sequence[str] | None = None
-) -> Starlette:
+) -> ASGIApp:
     """The lab's app for ``models``.
 
     Args:
@@ -166,9 +267,16 @@ def create_app(
             points at this machine.
     """
     lab = _Lab(models, max_upload)
+    static = {path.name: path for path in STATIC.iterdir() if path.is_file()}  # the only files it opens
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def static_file(request: Request) -> Response:
+        path = static.get(request.path_params["name"])
+        if path is None:
+            return _error(f"Not Found: {request.method} {request.url.path}", 404)
+        return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
     async def sample(request: Request) -> Response:
         found = (await run_in_threadpool(lab.samples)).get(request.path_params["name"])
@@ -176,10 +284,11 @@ def create_app(
             return _error(f"no sample {request.path_params['name']!r}; see /api/samples", 404)
         return Response(found.data, media_type=found.media_type)
 
-    async def not_found(request: Request, error: Exception) -> Response:
+    async def refused(request: Request, error: Exception) -> Response:
         status = error.status_code if isinstance(error, HTTPException) else 500
         detail = error.detail if isinstance(error, HTTPException) else "the lab failed to answer this request"
-        return _error(f"{detail}: {request.method} {request.url.path}", status)
+        headers = error.headers if isinstance(error, HTTPException) else None
+        return _error(f"{detail}: {request.method} {request.url.path}", status, headers)
 
     async def no_icon(request: Request) -> Response:
         return Response(status_code=204)  # browsers ask for one; the lab has none, and says so without a 404
@@ -189,9 +298,7 @@ def create_app(
         Route("/favicon.ico", no_icon),
         *(Route(path, _answers(answer, lab), methods=methods) for path, answer, methods in _API),
         Route("/api/samples/{name}", sample),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Route("/static/{name}", static_file),
     ]
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))] if allowed_hosts else []
-    return Starlette(
-        routes=routes, middleware=middleware, exception_handlers={HTTPException: not_found, Exception: not_found}
-    )
+    app = Starlette(routes=routes, exception_handlers={HTTPException: refused, Exception: refused})
+    return _Door(app, allowed_hosts)

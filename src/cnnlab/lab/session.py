@@ -2,13 +2,17 @@
 
 Everything here is a plain call that returns JSON-ready data; :mod:`cnnlab.lab.app` puts it on HTTP. An image
 arrives as the bytes of a file and is prepared exactly as :func:`cnnlab.training.prediction.predict` prepares
-it (the same function does it), so the lab's numbers are ``cnnlab predict``'s.
+it (the same function does it), so the lab's numbers are ``cnnlab predict``'s; an upload over
+:data:`DECODED_SIDE` pixels on a side is first reduced to that while it is decoded (see :func:`decode_upload`).
 """
 
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import io
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -18,7 +22,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from cnnlab.data.preprocess import decode_image
+from cnnlab.data.preprocess import ImageTooLarge, decode_image
 from cnnlab.errors import whole_number
 from cnnlab.inspection.feature_maps import (
     MapLayer,
@@ -31,7 +35,54 @@ from cnnlab.inspection.receptive_field import GLOBAL
 from cnnlab.training.prediction import Guess, predict, top_guesses
 from cnnlab.training.trained import TrainedModel
 
-__all__ = ["LabError", "LabModel", "Sample", "load_models", "samples"]
+__all__ = [
+    "DECODED_SIDE",
+    "MAX_DECODED_PIXELS",
+    "MAX_LAYERS",
+    "MAX_MAP_VALUES",
+    "LabError",
+    "LabModel",
+    "Sample",
+    "decode_upload",
+    "load_models",
+    "samples",
+]
+
+MAX_DECODED_PIXELS = 4096 * 4096
+"""The most pixels the lab decodes of one upload (16.8 megapixels, a 4096x4096 image; a big JPEG counts at the
+1/2 to 1/8 scale it is decoded at). :data:`cnnlab.data.preprocess.MAX_PIXELS`, the library's limit against
+decompression bombs, is 40 megapixels: decoded as RGBA, that is 160 MB, several times over while an image
+is prepared, for each of many requests at once."""
+
+DECODED_SIDE = 1024
+"""An upload longer than this on a side is reduced to it while it is decoded: the networks take 32 to 299
+pixels, and a digit cropped from a 1024-pixel image still has ten times the pixels it is scaled to."""
+
+DECODING_AT_ONCE = 2
+"""Uploads decoded at the same time, whatever the number of requests: the memory of decoding is bounded by
+this times what one :data:`MAX_DECODED_PIXELS` image costs (about 130 MB for RGBA)."""
+
+MAX_LAYERS = 256
+"""The most layers one ``inspect`` may name (after repeats are dropped); ``all`` is every shown layer."""
+
+MAX_MAP_VALUES = 2**24
+"""The most feature-map values one ``inspect`` answers (16.8 million bytes, about 22 MB of JSON)."""
+
+_decoding = threading.BoundedSemaphore(DECODING_AT_ONCE)
+
+
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim`` (gives freed heap memory back to the system), or ``None`` where there is none."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_trim = _malloc_trim()
 
 
 class LabError(ValueError):
@@ -59,6 +110,29 @@ def _field(layer: MapLayer) -> dict[str, Any] | None:
         return None
     height, width = layer.field
     return {"size": [height.size, width.size], "jump": [height.jump, width.jump], "start": [height.start, width.start]}
+
+
+def decode_upload(data: bytes) -> Image.Image:
+    """An upload's bytes as an image, decoded with bounded memory, as :func:`~cnnlab.data.preprocess.decode_image`
+    decodes it, reduced to :data:`DECODED_SIDE` on its longer side.
+
+    At most :data:`DECODING_AT_ONCE` uploads are decoded at a time, none over :data:`MAX_DECODED_PIXELS`, and
+    the memory a big one took is given back to the system after (glibc keeps freed memory for the process
+    otherwise, and a lab that once decoded four big images at once would hold their gigabytes for good).
+
+    Raises:
+        LabError: 413, more pixels than the lab decodes; 400, not an image (the reason in one line).
+    """
+    try:
+        with _decoding:
+            return decode_image(data, name="the upload", max_pixels=MAX_DECODED_PIXELS, max_side=DECODED_SIDE)
+    except ImageTooLarge as error:
+        raise LabError(f"{error}: make it smaller first", 413) from None
+    except ValueError as error:
+        raise LabError(str(error), 400) from None
+    finally:
+        if _trim is not None:
+            _trim(0)
 
 
 class LabModel:
@@ -106,10 +180,11 @@ class LabModel:
         """The upload as the network receives it, uint8 ``(C, H, W)``: decoded, then prepared as ``predict`` does.
 
         Raises:
-            LabError: 400, not an image (or a blank digit) with the reason.
+            LabError: 400, not an image (or a blank digit) with the reason; 413, too many pixels.
         """
+        image = decode_upload(data)
         try:
-            return self.trained.preprocessing.image(decode_image(data, name="the upload"), name="the upload")
+            return self.trained.preprocessing.image(image, name="the upload")
         except ValueError as error:
             raise LabError(str(error), 400) from None
 
@@ -123,8 +198,8 @@ class LabModel:
     def predict(self, data: bytes, k: int = 5) -> dict[str, Any]:
         """``POST /api/predict``: the top ``k`` classes, as :func:`~cnnlab.training.prediction.predict` gives them."""
         k = self._k(k)
+        image = decode_upload(data)
         try:
-            image = decode_image(data, name="the upload")
             with self._lock:
                 (prediction,) = predict(self.trained, image, k=k)  # cnnlab predict's very path
         except ValueError as error:
@@ -132,19 +207,34 @@ class LabModel:
         return {"model": self.name, "top": _top(prediction.top)}
 
     def _layers(self, names: Sequence[str] | None) -> list[str]:
+        """The layers asked for, each once, in the order first named; refused if their maps are too many."""
         if names is None:
             return self.default_layers
-        if list(names) == ["all"]:
-            return [layer.name for layer in self.layers if layer.shown]
+        if isinstance(names, str):
+            raise LabError(f"layers: expected a list of layer names, got the string {names!r}", 422)
+        names = list(dict.fromkeys(names))  # a name given twice is answered once
+        if names == ["all"]:
+            names = [layer.name for layer in self.layers if layer.shown]
+        elif len(names) > MAX_LAYERS:
+            raise LabError(f"layers: {len(names):,} different names; one request may ask for at most {MAX_LAYERS}",
+                           422)  # fmt: skip
         unknown = [name for name in names if name not in self.by_name]
         if unknown:
             shown = ", ".join(layer.name for layer in self.layers if layer.shown)
             raise LabError(f"{self.name} has no layer with feature maps called {unknown[0]!r}; it has {shown}", 404)
-        return list(names)
+        values = sum(math.prod(self.by_name[name].output_shape) for name in names)
+        if values > MAX_MAP_VALUES:
+            raise LabError(
+                f"the maps of those {len(names)} layers hold {values:,} values; one answer carries at most "
+                f"{MAX_MAP_VALUES:,}: ask for fewer layers",
+                422,
+            )
+        return names
 
     def inspect(self, data: bytes, layers: Sequence[str] | None = None, k: int = 5) -> dict[str, Any]:
         """``POST /api/inspect``: the prediction, the input as the network received it, and the feature maps
-        of ``layers`` (default: one layer per map size; ``["all"]``: every layer ``cnnlab show`` offers).
+        of ``layers`` (default: one layer per map size; ``["all"]``: every layer ``cnnlab show`` offers; a name
+        given twice is answered once; at most :data:`MAX_LAYERS` names and :data:`MAX_MAP_VALUES` values).
 
         Each layer's maps are quantised to bytes 0..255 between their lowest and highest value (``low``,
         ``high``), channel by channel, row by row: ``data`` is their base64.
@@ -238,16 +328,19 @@ class Sample:
     label: str
     data: bytes
     media_type: str
+    aliases: tuple[str, ...] = ()
+    """Other names it answers to (a digit's former name, its index in the test set: ``digit-268`` is ``digit-3``)."""
 
 
 def samples() -> list[Sample]:
-    """The first mnist5k test digit of each class (PNG, as the dataset holds it) and scikit-learn's photos (JPEG)."""
+    """The first mnist5k test digit of each class, named by its class (``digit-3``; PNG, as the dataset holds it),
+    and scikit-learn's photos (JPEG)."""
     from cnnlab.data.samples import SAMPLE_PHOTOS, digit_per_class, sample_digit, sample_photo
 
     found = []
-    for index in digit_per_class():
+    for digit, index in enumerate(digit_per_class()):
         pixels, about = sample_digit(index)
-        found.append(Sample(f"digit-{index}", about, _png(pixels), "image/png"))
+        found.append(Sample(f"digit-{digit}", about, _png(pixels), "image/png", aliases=(f"digit-{index}",)))
     for photo in SAMPLE_PHOTOS:
         pixels, about = sample_photo(photo)
         image = Image.fromarray(pixels.permute(1, 2, 0).numpy()).resize((320, 320), Image.Resampling.LANCZOS)
