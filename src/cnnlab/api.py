@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from cnnlab.errors import SettingError
 from cnnlab.subjects import Subject, network
 
 if TYPE_CHECKING:
@@ -35,6 +36,14 @@ def summary(
     its model at the size it was trained on); ``depth`` groups the rows by whole blocks. ``str()`` of the result
     is ``cnnlab summary``'s table, and Jupyter shows it as an HTML table. The arguments and errors are those of
     :func:`cnnlab.inspection.summary.summarize`, which this calls once the run is resolved.
+
+    ``input_size`` is three positive whole numbers, a tuple or a list: ``(1, 32, 32)``. The command line's
+    ``1x32x32`` is not taken from Python, where it would be the one string among the API's sizes; the error
+    shows the tuple to write.
+
+    Raises:
+        TypeError: ``model`` is none of those things.
+        SettingError: ``input_size`` or ``depth`` is not what they are.
     """
     from cnnlab.inspection.summary import summarize
 
@@ -51,6 +60,8 @@ def trace_graph(
     """
     from cnnlab.inspection.graph import trace_graph as trace
 
+    if not isinstance(within, str):
+        raise SettingError(f"<within>: expected the name of a block (a str; '' for the whole network), got {within!r}")
     resolved, size = network(model, input_size)
     return trace(resolved, size, within=within)
 

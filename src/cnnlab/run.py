@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnlab.errors import callable_setting, path_setting, text_setting, whole_number
 from cnnlab.files import write_text
 from cnnlab.run_directory import RUN_FORMAT, STATUSES, Checkpoint, RunDirectory
 from cnnlab.run_records import EpochMetrics, RunSummary
@@ -41,6 +42,9 @@ class Run(RunDirectory):
     Raises:
         ValueError: nothing there, or a directory that is not a cnnlab run.
     """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(path_setting("path", path))
 
     def _open(self, directory: Path, chosen: Path | None) -> None:
         super()._open(directory, chosen)
@@ -95,6 +99,9 @@ class Run(RunDirectory):
         """
         from cnnlab.training.evaluation import evaluate_model
 
+        if data is not None:
+            text_setting("data", data, "a dataset name")
+        data_dir = str(path_setting("data_dir", data_dir)) if data_dir is not None else None
         trained = self.trained(which)
         return evaluate_model(trained, data=data, data_dir=data_dir, split=split, download=download, progress=progress)
 
@@ -126,8 +133,9 @@ class Run(RunDirectory):
         """The model as ONNX (default: ``MODEL.onnx`` beside the checkpoint), checked against onnxruntime."""
         from cnnlab.training.export import export_onnx
 
+        target = path_setting("out", out) if out is not None else None
         trained = self.trained(which)
-        target = out if out is not None else self.export_path(trained.name)
+        target = target if target is not None else self.export_path(trained.name)
         return export_onnx(trained, target, check=check, progress=progress)
 
     def report(
@@ -141,7 +149,8 @@ class Run(RunDirectory):
         """Write the run's self-contained HTML report (default: ``report.html`` beside the checkpoint)."""
         from cnnlab.report import build_report
 
-        target = Path(out).expanduser() if out is not None else self.report_path
+        target = path_setting("out", out).expanduser() if out is not None else self.report_path
+        whole_number("worst", worst, minimum=0)
         if target.is_dir():
             raise ValueError(f"{target} is a directory; the report is written to an HTML file")
         page = build_report(self, self.trained(which), self.config, worst=worst, progress=progress)
@@ -238,6 +247,9 @@ def train(
     """
     from cnnlab.training.loop import TrainingInterrupted, TrainingStopped, run_training
 
+    config_file = path_setting("config_file", config_file) if config_file is not None else None
+    resume = path_setting("resume", resume) if resume is not None else None
+    callable_setting("log", log, "a function called with each message")
     try:
         record = run_training(
             model, settings, config_file=config_file, resume=resume, progress=progress, log=log, overwrite=overwrite

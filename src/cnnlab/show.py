@@ -30,6 +30,7 @@ import torch
 
 from cnnlab.data.preprocess import ImageSource, describe_source, fit_image
 from cnnlab.data.samples import SAMPLE_DIGIT, SAMPLE_PHOTO, sample_digit, sample_photo
+from cnnlab.errors import SettingError, is_whole_number, names_setting, text_setting, whole_number
 from cnnlab.inspection import feature_maps as layer_maps
 from cnnlab.inspection.feature_maps import MapLayer
 from cnnlab.run_directory import RunDirectory
@@ -112,13 +113,14 @@ def _feature_map_panels(
     what: Subject, image: ImageSource | None, names: Sequence[str] | None, scale: str
 ) -> list[Panel]:
     if scale not in SCALES:
-        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+        raise SettingError(f"<scale> must be one of {', '.join(SCALES)}, got {scale!r}")
+    wanted = None if names is None else names_setting("layers", names, "layer names")
     trained = subject(what)
     every = layer_maps.map_layers(trained.model, trained.input_size)
-    if names is None:
+    if wanted is None:
         chosen = layer_maps.one_per_resolution(every)
     else:
-        chosen = layer_maps.choose_layers(every, list(names), trained.name)
+        chosen = layer_maps.choose_layers(every, list(wanted), trained.name)
     if not chosen:
         raise ValueError(f"{trained.name} has no feature maps to show (its layers output vectors)")
     pixels, about = input_image(trained, image)
@@ -150,11 +152,14 @@ def feature_maps(
     Args:
         what: a run, a trained model or a model name.
         image: the image (default: a bundled digit or sample photo).
-        layers: module names as in ``named_modules()``, or ``["all"]`` for every convolution, pooling layer and
-            block (see :func:`layers`); default: the first convolution, then one layer per map size.
+        layers: module names as in ``named_modules()`` (a list, or one name: ``"c1"``), or ``"all"`` for every
+            convolution, pooling layer and block (see :func:`layers`); default: the first convolution, then one
+            layer per map size.
         scale: ``layer`` (one colour scale for the layer) or ``channel`` (each map stretched to its own range).
 
     Raises:
+        TypeError: ``what`` is not a run, a trained model or a model name.
+        SettingError: ``layers`` is neither a name nor a list of them, an unknown ``scale``.
         ValueError: an unknown layer (the message lists the valid ones), a layer without feature maps, an
             unreadable image.
     """
@@ -172,8 +177,13 @@ def filters(what: Subject, *, layer: str | None = None, tile_pixels: int | None 
     pixels), within the picture's bounds of about 1,600 pixels a side.
 
     Raises:
+        SettingError: ``layer`` is not a name, ``tile_pixels`` not a positive whole number.
         ValueError: no convolution, or an unknown one (the message lists them).
     """
+    if layer is not None:
+        text_setting("layer", layer, "a layer name")
+    if tile_pixels is not None:
+        tile_pixels = whole_number("tile_pixels", tile_pixels)
     trained = subject(what)
     found = layer_maps.kernel_layers(trained.model)
     if not found:
@@ -200,13 +210,17 @@ def receptive_field(what: Subject, *, layer: str, unit: tuple[int, int], image: 
     picture shows the whole field dashed and says how far. ``picture.about`` says where the field is.
 
     Raises:
+        SettingError: ``layer`` is not a name, ``unit`` not two whole numbers.
         ValueError: an unknown layer, a layer without a modelled field, a unit outside the layer's maps.
     """
+    text_setting("layer", layer, "a layer name")
+    if not (isinstance(unit, list | tuple) and len(unit) == 2 and all(is_whole_number(v) for v in unit)):
+        raise SettingError(f"<unit>: expected (y, x), 2 whole numbers such as (0, 0), got {unit!r}")
+    y, x = int(unit[0]), int(unit[1])  # a unit outside the maps is said below, with the maps' size
     trained = subject(what)
     every = layer_maps.map_layers(trained.model, trained.input_size)
     chosen = layer_maps.choose_layers(every, [layer], trained.name)[0]
     _, height, width = trained.input_size
-    y, x = unit
     box = layer_maps.field_box(chosen, (y, x), (height, width))
     pixels, about = input_image(trained, image)
     top, left, bottom, right = box.clipped
@@ -235,26 +249,48 @@ def connectivity(inputs: int = 8, kernel: int = 3) -> Picture:
     """Who connects to whom in a fully connected, a locally connected and a convolutional layer (one axis).
 
     A line is a weight, one colour one shared weight: ``inputs x outputs`` lines, then ``outputs x kernel``
-    of as many colours, then ``kernel`` colours reused at every position.
+    of as many colours, then ``kernel`` colours reused at every position. At most
+    :data:`MAX_CONNECTIVITY_INPUTS` inputs: more are lines no one can tell apart (and ``inputs**2`` of them).
+
+    Raises:
+        SettingError: ``inputs`` or ``kernel`` is not a positive whole number, or too many inputs.
+        ValueError: a kernel larger than the inputs.
     """
     from cnnlab.viz.connectivity import plot_connectivity
 
+    inputs, kernel = whole_number("inputs", inputs), whole_number("kernel", kernel)
+    if inputs > MAX_CONNECTIVITY_INPUTS:
+        raise SettingError(f"<inputs>: at most {MAX_CONNECTIVITY_INPUTS} inputs are drawn, got {inputs}")
     return plot_connectivity(inputs, kernel)
 
 
-def _as_run(what: RunDirectory | str | os.PathLike) -> RunDirectory:
-    return what if isinstance(what, RunDirectory) else RunDirectory(what)
+MAX_CONNECTIVITY_INPUTS = 64
+"""The most inputs :func:`connectivity` draws: 64 are 64 x 64 lines in the fully connected panel, each a few
+pixels apart in its third of a 1,200-pixel picture."""
 
 
-def curves(*runs: RunDirectory | str | os.PathLike) -> Picture:
+def _as_run(what: RunDirectory | str | os.PathLike, argument: str) -> RunDirectory:
+    if isinstance(what, RunDirectory):
+        return what
+    if not isinstance(what, str | os.PathLike) or not str(what):
+        shown = "None" if what is None else f"{type(what).__name__} {what!r}"
+        raise TypeError(f"{argument}: expected a run (cnnlab.Run) or its directory, got {shown}")
+    return RunDirectory(what)
+
+
+def curves(*runs: RunDirectory | str | os.PathLike | Sequence[RunDirectory | str | os.PathLike]) -> Picture:
     """Loss and top-1 accuracy per epoch of one or more runs (training dashed, validation solid).
 
+    ``curves(a, b)`` and ``curves([a, b])`` are the same picture.
+
     Raises:
+        TypeError: something that is not a run or a path.
         ValueError: no run, a path that is not a run, or a run with no finished epoch.
     """
-    if not runs:
+    listed = [run for given in runs for run in (given if isinstance(given, list | tuple) else [given])]
+    if not listed:
         raise ValueError("curves of which run? Give one or more runs or run directories")
-    opened = [_as_run(run) for run in runs]
+    opened = [_as_run(run, "runs") for run in listed]
     for run in opened:
         if not run.metrics:
             raise ValueError(f"{run.path} has no metrics yet: no epoch of it has finished")
@@ -274,7 +310,7 @@ def confusion(what: Evaluation | RunDirectory | str | os.PathLike, *, split: str
     from cnnlab.training.evaluation import Evaluation, evaluate_model
     from cnnlab.viz.confusion import plot_confusion
 
-    evaluation = what if isinstance(what, Evaluation) else evaluate_model(subject(_as_run(what)), split=split)
+    evaluation = what if isinstance(what, Evaluation) else evaluate_model(subject(_as_run(what, "what")), split=split)
     picture = plot_confusion(evaluation.confusion, evaluation.classes, evaluation.title)
     picture.about = evaluation.title
     return picture

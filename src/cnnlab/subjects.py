@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from torch import nn
 
+from cnnlab.errors import whole_numbers
 from cnnlab.models import list_models
 from cnnlab.run_directory import RunDirectory
 from cnnlab.training.trained import TrainedModel, load_trained_model, untrained_model
@@ -44,10 +45,29 @@ def _of_run(run: RunDirectory | HoldsTrainedModel) -> TrainedModel:
     return load_trained_model(run.checkpoint())
 
 
-def trained_model(what: Subject) -> TrainedModel:
+_EXPECTED = "a model name, a run (cnnlab.Run), its directory or a checkpoint, or a trained model"
+
+
+def _not_a_subject(what: object, argument: str, expected: str = _EXPECTED) -> TypeError:
+    return TypeError(f"{argument}: expected {expected}, got {'None' if what is None else _a(what)}")
+
+
+def _a(what: object) -> str:
+    """``an int (5)``, ``a list (['lenet5'])``: what was given, short."""
+    kind, shown = type(what).__name__, repr(what)
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    if shown.startswith("<"):  # <object object at 0x7f...>: the kind says it all
+        return f"{article} {kind}"
+    return f"{article} {kind} ({shown if len(shown) <= 40 else shown[:37] + '...'})"
+
+
+def trained_model(what: Subject, argument: str = "what") -> TrainedModel:
     """The model ``what`` names, with its weights and its preprocessing (see the module's docstring).
 
+    ``argument`` is what an error calls ``what``: the caller's name for it.
+
     Raises:
+        TypeError: none of those (an ``int``, ``None``, a list, an ``nn.Module`` without a run).
         ValueError: neither an existing path nor a model name (close model names are suggested); a run or a
             checkpoint that cannot be read.
     """
@@ -55,6 +75,8 @@ def trained_model(what: Subject) -> TrainedModel:
         return what
     if isinstance(what, RunDirectory | HoldsTrainedModel):
         return _of_run(what)
+    if not isinstance(what, str | os.PathLike) or not str(what):
+        raise _not_a_subject(what, argument)
     text, names = str(what), list_models()
     if text in names:
         return untrained_model(text)
@@ -66,7 +88,7 @@ def trained_model(what: Subject) -> TrainedModel:
 
 
 def network(
-    what: Subject | nn.Module, input_size: tuple[int, int, int] | None = None
+    what: Subject | nn.Module, input_size: tuple[int, int, int] | None = None, argument: str = "model"
 ) -> tuple[nn.Module | str, tuple[int, int, int] | None]:
     """What a summary or a drawing describes, and at which input size.
 
@@ -74,12 +96,27 @@ def network(
     itself, at ``input_size``; a run, its directory or checkpoint, or a trained model gives its network at
     ``input_size`` or else at the size it was trained on. A string that is neither a name nor a path is passed
     on as a name, for the registry to say which names are close.
+
+    Raises:
+        TypeError: ``what`` is none of those.
+        SettingError: ``input_size`` is not three positive whole numbers ``(C, H, W)`` (a list is taken too).
+        ValueError: a ``pathlib.Path`` that does not exist, a run or a checkpoint that cannot be read.
     """
+    size = None if input_size is None else _input_size(input_size)
     if isinstance(what, str | os.PathLike):
         text = str(what)
+        if isinstance(what, os.PathLike) and not Path(what).expanduser().exists():
+            raise ValueError(f"{text} does not exist (expected a run directory or a .pt checkpoint)")
         if text in list_models() or not Path(what).expanduser().exists():
-            return text, input_size
+            return text, size  # a name, or else the registry's error with the close names
+    elif isinstance(what, nn.Module):
+        return what, size
     elif not isinstance(what, RunDirectory | HoldsTrainedModel | TrainedModel):
-        return what, input_size  # a module, or whatever the summary then refuses with a message
+        raise _not_a_subject(what, argument, f"an nn.Module, {_EXPECTED}")
     trained = trained_model(what)
-    return trained.model, input_size or trained.input_size
+    return trained.model, size or trained.input_size
+
+
+def _input_size(value: object) -> tuple[int, int, int]:
+    sizes = whole_numbers("input_size", value, "(C, H, W)", (1, 32, 32))
+    return sizes[0], sizes[1], sizes[2]

@@ -73,7 +73,7 @@ def read_image(path: str | Path) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise ValueError(f"cannot read image {path}: {reason}") from None
-    return _on_white_paper(image)
+    return _on_white_paper(image, f"image {path}")
 
 
 MAX_PIXELS = 40_000_000
@@ -134,7 +134,7 @@ def decode_image(
             image = ImageOps.exif_transpose(image)  # upright, and a copy: `opened` is closed below
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
             raise ValueError(f"{name} is a broken image file ({_reason(error)})") from None
-    return _on_white_paper(image)
+    return _on_white_paper(image, name)
 
 
 def _thumbnail(image: Image.Image, max_side: int) -> Image.Image:
@@ -158,8 +158,52 @@ def _reason(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def _on_white_paper(image: Image.Image) -> Image.Image:
-    """A drawing saved with a transparent background has "black" there: put it on white paper instead."""
+_DEEP_MODES = ("F", "I", "I;16", "I;16B", "I;16L", "I;16N")
+"""PIL's modes of one channel deeper than 8 bits: 32-bit floats, 32-bit integers, 16-bit integers."""
+
+
+def _eight_bit(image: Image.Image, name: str) -> Image.Image:
+    """An image PIL would convert wrongly, as 8-bit pixels: floats, 16- and 32-bit integers, and CIELAB.
+
+    PIL's own conversion to ``L`` or ``RGB`` clips deep pixels at 255 instead of scaling them: a float TIFF in
+    0..1 would become black (blank), a 16-bit image white wherever it is lighter than 255 of 65,535. Floats in
+    0..1 are scaled by 255 (as an array's floats are), 16-bit pixels by 255/65,535; floats and 32-bit integers
+    from 0 to at most 255 are 8-bit values already, to at most 65,535 16-bit ones. A CIELAB TIFF goes through
+    sRGB (PIL has no plain conversion from ``LAB``).
+
+    Raises:
+        ValueError: values that are not finite, below 0, or above 65,535 (no convention says what they mean).
+    """
+    if image.mode == "LAB":
+        from PIL import ImageCms
+
+        lab, srgb = ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB")
+        return ImageCms.applyTransform(image, ImageCms.buildTransform(lab, srgb, "LAB", "RGB"))  # type: ignore[return-value]
+    if image.mode not in _DEEP_MODES:
+        return image
+    pixels = np.asarray(image, dtype=np.float64)
+    if not np.isfinite(pixels).all():
+        raise ValueError(f"{name} holds values that are not finite numbers")
+    low, high = float(pixels.min()), float(pixels.max())
+    if image.mode.startswith("I;16"):
+        top = 65535.0
+    else:
+        tops = (1.0, 255.0, 65535.0) if image.mode == "F" else (255.0, 65535.0)
+        top = next((t for t in tops if low >= 0 and high <= t), 0.0)
+    if not top:
+        ranges = "0..1, 0..255 or 0..65535" if image.mode == "F" else "0..255 or 0..65535"
+        kind = "floats" if image.mode == "F" else "integers"
+        raise ValueError(f"{name} holds {kind} from {low:g} to {high:g}; expected pixels in {ranges}")
+    return Image.fromarray(np.round(pixels * (255 / top)).astype(np.uint8))
+
+
+def _on_white_paper(image: Image.Image, name: str = "the image") -> Image.Image:
+    """A drawing saved with a transparent background has "black" there: put it on white paper instead.
+
+    Deep pixels (floats, 16 bits) and CIELAB become 8-bit first (:func:`_eight_bit`), so that every later
+    conversion is PIL's plain one; ``name`` is what an error calls the image.
+    """
+    image = _eight_bit(image, name)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -206,13 +250,15 @@ def to_pil(source: ImageSource, name: str = "image") -> Image.Image:
     if isinstance(source, str | Path):
         return read_image(source)
     if isinstance(source, Image.Image):
-        return _on_white_paper(source)
+        return _on_white_paper(source, name)
     if isinstance(source, torch.Tensor):
         return _pixels_to_pil(source.detach().cpu().numpy(), name)
     if isinstance(source, np.ndarray):
         return _pixels_to_pil(source, name)
+    kind = type(source).__name__
     raise ValueError(
-        f"{name} is a {type(source).__name__}; expected an image file's path, a PIL image, a NumPy array or a tensor"
+        f"{name} is {'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}; expected an image file's path, a PIL "
+        "image, a NumPy array or a tensor"
     )
 
 

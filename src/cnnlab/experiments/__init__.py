@@ -10,7 +10,7 @@ import pkgutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cnnlab.errors import SettingError, whole_number
+from cnnlab.errors import SettingError, callable_setting, is_whole_number, path_setting, text_setting, whole_number
 from cnnlab.experiments._base import EXPERIMENTS, Experiment, ExperimentResult, Settings
 
 __all__ = [
@@ -68,7 +68,7 @@ def experiment(
     data: str | None = None,
     data_dir: str | None = None,
     download: bool = False,
-    seeds: Sequence[int] | None = None,
+    seeds: Sequence[int] | int | None = None,
     epochs: int | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
@@ -84,22 +84,32 @@ def experiment(
         preset: ``quick`` (minutes on 2 CPU cores, bundled data) or ``full`` (the papers' recipes).
         out: where its files go.
         data, data_dir, download: another dataset for its training runs, where it is, and whether to fetch it.
-        seeds: seeds of its training runs (default: the preset's).
+        seeds: seeds of its training runs, a list or one (default: the preset's).
         epochs: epochs of each training run (default: the preset's).
         progress: show each training run's progress bar (in a terminal or in Jupyter).
         log: called with a line per epoch of each training run, naming the run.
 
     Raises:
-        ValueError: an unknown experiment or preset, or data the preset needs and does not have.
+        TypeError: ``name`` is not a string.
+        SettingError: an unknown preset, seeds that are not whole numbers >= 0 (or none), ``epochs`` not a positive
+            whole number, ``out`` or ``data_dir`` not a path, ``log`` not a function.
+        ValueError: an unknown experiment, or data the preset needs and does not have.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected an experiment's name (list_experiments() lists them), got {name!r}")
+    if is_whole_number(seeds):
+        seeds = [seeds]  # type: ignore[list-item]  # one seed
+    if seeds is not None and not isinstance(seeds, list | tuple | range):
+        raise SettingError(f"<seeds>: expected seeds, whole numbers >= 0 (a list, or one), got {seeds!r}")
     if seeds is not None and not seeds:
         raise SettingError("<seeds>: expected at least one seed, got none")
-    for seed in seeds or ():
-        whole_number("seeds", seed, minimum=0)
+    chosen_seeds = None if seeds is None else tuple(whole_number("seeds", seed, minimum=0) for seed in seeds)
     if epochs is not None:
-        whole_number("epochs", epochs)
-    folder = Path(out).expanduser() if out is not None else Path("experiments") / name
-    settings = Settings(
-        preset, folder, data, data_dir, download, tuple(seeds) if seeds is not None else None, epochs, progress, log
-    )
+        epochs = whole_number("epochs", epochs)
+    if data is not None:
+        text_setting("data", data, "a dataset name")
+    data_dir = str(path_setting("data_dir", data_dir)) if data_dir is not None else None
+    callable_setting("log", log, "a function called with each message")
+    folder = path_setting("out", out).expanduser() if out is not None else Path("experiments") / name
+    settings = Settings(preset, folder, data, data_dir, download, chosen_seeds, epochs, progress, log)
     return run_experiment(name, settings)

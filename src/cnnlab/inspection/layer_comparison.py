@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from cnnlab.errors import is_whole_number, whole_number, whole_numbers
 from cnnlab.inspection.tables import render_table
 from cnnlab.layers.shapes import conv_output_size, effective_kernel_size
 
@@ -123,11 +124,16 @@ def compare_layers(
             same window, and the fully connected layer produces the same number of outputs.
 
     Raises:
-        ValueError: a size is not positive, or the kernel does not fit the padded input.
+        SettingError: ``input_shape`` is not three positive whole numbers, ``out_channels`` not one.
+        ValueError: ``kernel``, ``stride``, ``padding`` or ``dilation`` is not a whole number in range, or the kernel
+            does not fit the padded input.
     """
-    channels, height, width = input_shape
-    if min(channels, height, width) < 1 or out_channels < 1:
-        raise ValueError(f"input shape and out_channels must be positive, got {input_shape} and {out_channels}")
+    channels, height, width = whole_numbers("input_shape", input_shape, "(C, H, W)", (1, 32, 32))
+    out_channels = whole_number("out_channels", out_channels)
+    # NumPy's integers as Python's; anything else is for shapes.py to refuse, in its words
+    kernel, stride, padding, dilation = (
+        int(v) if is_whole_number(v) else v for v in (kernel, stride, padding, dilation)
+    )
     out_h = conv_output_size(height, kernel, stride, padding, dilation)
     out_w = conv_output_size(width, kernel, stride, padding, dilation)
     positions = out_h * out_w

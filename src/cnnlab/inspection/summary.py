@@ -25,7 +25,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import bmm_flop, conv_flop_count, mm_flop
 
-from cnnlab.errors import whole_number
+from cnnlab.errors import whole_number, whole_numbers
 from cnnlab.inspection.receptive_field import GLOBAL, ReceptiveFieldTracker
 from cnnlab.inspection.tensor_labels import tensors_in
 from cnnlab.layers.lenet import SparseConv2d
@@ -298,11 +298,14 @@ def summarize(
             parameters and MACs summed) instead of one per layer; ``None``: every layer.
 
     Raises:
-        ValueError: unknown model, a depth below 1, or an input the model does not accept (the message says what
-            fits).
+        TypeError: ``model`` is not a name or a module.
+        SettingError: ``depth`` is not a positive whole number, ``input_size`` not three of them.
+        ValueError: unknown model, or an input the model does not accept (the message says what fits).
     """
     if depth is not None:
-        whole_number("depth", depth)
+        depth = whole_number("depth", depth)
+    if input_size is not None:
+        input_size = whole_numbers("input_size", input_size, "(C, H, W)", (1, 32, 32))  # type: ignore[assignment]
     if isinstance(model, str):
         get_spec(model)  # an unknown name: the registry's error suggests close names
         name = model

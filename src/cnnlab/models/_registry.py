@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from cnnlab.errors import whole_number
+from cnnlab.errors import SettingError, is_whole_number, whole_number
 from cnnlab.models._base import ImageClassifier
 from cnnlab.models._spec import ModelSpec
 
@@ -77,6 +77,8 @@ def register_model(
 
 
 def _entry(name: str) -> _Entry:
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected a model name (a str; list_models() lists them), got {name!r}")
     entry = _REGISTRY.get(name)
     if entry is None:
         close = difflib.get_close_matches(name, _REGISTRY, n=3)
@@ -86,18 +88,39 @@ def _entry(name: str) -> _Entry:
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The spec of a registered model, without building it."""
+    """The spec of a registered model, without building it.
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: an unknown model (close names are suggested).
+    """
     return _entry(name).spec
 
 
 def list_models(pattern: str = "*") -> list[str]:
-    """Registered model names matching a shell-style ``pattern`` (``"resnet*"``), sorted."""
+    """Registered model names matching a shell-style ``pattern`` (``"resnet*"``), sorted.
+
+    Raises:
+        TypeError: ``pattern`` is not a string.
+    """
+    if not isinstance(pattern, str):
+        raise TypeError(f"pattern: expected a shell-style pattern such as 'resnet*' (a str), got {pattern!r}")
     return sorted((name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern)), key=_natural_order)
 
 
 def _natural_order(name: str) -> list[str | int]:
     """``resnet20`` before ``resnet110``: digits compare as numbers."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+# A builder's options by their annotations (strings, under ``from __future__ import annotations``): the type is
+# checked here, the values (``head="rbf"`` or ``"linear"``) by the builder.
+_OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "bool": (lambda v: isinstance(v, bool), "True or False"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "float": (lambda v: isinstance(v, int | float) and not isinstance(v, bool), "a number"),
+    "int": (is_whole_number, "a whole number"),
+}
 
 
 def create_model(
@@ -112,7 +135,9 @@ def create_model(
         **variant_args: the model's own options, such as ``aux_logits=True``; see its builder.
 
     Raises:
-        ValueError: unknown model, an option the model does not have, or a bad value.
+        TypeError: ``name`` is not a string.
+        ValueError: unknown model, an option the model does not have, or a bad value (``num_classes`` and
+            ``in_channels`` are positive whole numbers; NumPy's integers are taken).
     """
     entry = _entry(name)
     accepted = inspect.signature(entry.builder).parameters
@@ -120,13 +145,14 @@ def create_model(
     if unknown:
         options = ", ".join(p for p in accepted if p not in ("num_classes", "in_channels")) or "none"
         raise ValueError(f"model {name!r} has no option {', '.join(unknown)}; its options: {options}")
-    for label, value in (("num_classes", num_classes), ("in_channels", in_channels)):
-        if value is not None:
-            whole_number(label, value)
+    for option, value in variant_args.items():
+        expected = _OPTION_TYPES.get(str(accepted[option].annotation))
+        if expected is not None and not expected[0](value):
+            raise SettingError(f"<{option}>: expected {expected[1]}, got {value!r}")
     if num_classes is not None:
-        variant_args["num_classes"] = num_classes
+        variant_args["num_classes"] = whole_number("num_classes", num_classes)
     if in_channels is not None:
-        variant_args["in_channels"] = in_channels
+        variant_args["in_channels"] = whole_number("in_channels", in_channels)
     model = entry.builder(**variant_args)
     model.spec = entry.spec
     return model

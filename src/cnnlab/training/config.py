@@ -13,13 +13,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from cnnlab.data.facts import AUGMENTATION, BUNDLED_DATASETS
-from cnnlab.errors import SettingError, expected_whole_number
+from cnnlab.errors import SettingError, expected_whole_number, is_whole_number
 
 __all__ = [
     "AUGMENTATIONS",
@@ -291,28 +293,28 @@ def _unknown_settings(names: list[str]) -> SettingError:
     import difflib
 
     close = difflib.get_close_matches(names[0], _FIELD_NAMES, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    return SettingError(f"unknown setting(s) {', '.join(names)}{hint}; known: {', '.join(sorted(_FIELD_NAMES))}")
+    hint = f" (did you mean {close[0]}?)" if close else f"; known: {', '.join(sorted(_FIELD_NAMES))}"
+    return SettingError(f"unknown setting{'s' if len(names) > 1 else ''} {', '.join(names)}{hint}")
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)  # NumPy's numbers too
 
 
 def _type_problem(kind: str, value: Any) -> str | None:
     """Whether ``value`` fits the field type ``kind`` (as written in the dataclass), else what was expected."""
     if kind == "int":
-        ok, expected = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+        ok, expected = is_whole_number(value), "a whole number"
     elif kind == "float":
         ok, expected = _is_number(value) and _finite(value), "a finite number"
     elif kind == "bool":
         ok, expected = isinstance(value, bool), "true or false"
     elif kind == "str":
         ok, expected = isinstance(value, str), "a string"
-    elif kind == "str | None":
-        ok, expected = value is None or isinstance(value, str), "a string"
+    elif kind == "str | None":  # the paths (output, data_dir): a pathlib.Path too
+        ok, expected = value is None or isinstance(value, str | os.PathLike), "a path (a str or a pathlib.Path)"
     elif kind == "tuple[int, ...]":
-        ok = isinstance(value, list | tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ok = isinstance(value, list | tuple) and all(is_whole_number(v) for v in value)
         expected = "a list of whole numbers"
     elif kind == "tuple[str, ...]":
         ok, expected = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value), "a list of names"
@@ -332,6 +334,7 @@ def setting_problem(name: str, value: Any) -> str | None:
     if name not in _FIELD_NAMES:
         raise _unknown_settings([name])
     kind, rule = _FIELD_TYPES[name], RULES.get(name)
+    value = _one_as_list(kind, value)
     problem = _type_problem(kind, value)
     whole = kind == "int" and rule is not None  # its rule says which whole numbers, for 2.5 or "ten" too
     if problem is not None and not whole:
@@ -348,12 +351,26 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
+def _one_as_list(kind: str, value: Any) -> Any:
+    """One item where a list is meant is a list of one: ``augment="shift"`` (never its letters), ``milestones=30``."""
+    one = isinstance(value, str) if kind == "tuple[str, ...]" else is_whole_number(value)
+    return (value,) if kind.startswith("tuple") and one else value
+
+
 def _coerce(kind: str, value: Any) -> Any:
-    """JSON's lists as tuples, whole numbers as floats where a float is meant."""
+    """JSON's lists as tuples, whole numbers as floats where a float is meant, NumPy's numbers as Python's and paths
+    as strings (so that the configuration is saved as JSON and compares equal to the same one written otherwise)."""
+    value = _one_as_list(kind, value)
+    if kind == "str | None" and value is not None:
+        return os.fspath(value)
+    if kind == "tuple[int, ...]":
+        return tuple(int(v) for v in value)
     if kind.startswith("tuple"):
         return tuple(value)
     if kind == "float":
         return float(value)
+    if kind == "int":
+        return int(value)
     return value
 
 

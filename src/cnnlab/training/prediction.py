@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from cnnlab.data.preprocess import ImageSource, describe_source
-from cnnlab.errors import whole_number
+from cnnlab.errors import SettingError, whole_number
 from cnnlab.training.trained import TrainedModel
 
 __all__ = ["Guess", "Prediction", "image_sources", "predict", "top_guesses"]
@@ -141,10 +141,17 @@ def predict(
         progress: show a progress bar over the images.
 
     Raises:
-        ValueError: ``k`` below 1, a directory without images, or (``strict``) an image that cannot be read or
-            is not an image.
+        SettingError: ``k`` is not a positive whole number, an unknown ``preprocess`` or one the model cannot
+            use (whatever ``strict`` says).
+        TypeError: ``images`` is ``None``.
+        ValueError: a directory without images, or (``strict``) an image that cannot be read or is not an image.
     """
-    whole_number("k", k)
+    k = whole_number("k", k)
+    if images is None:
+        raise TypeError(
+            "images: expected image files, directories of them, PIL images, arrays or tensors (one, or a list), "
+            "got None"
+        )
     sources = image_sources(images)
     names = [describe_source(source, index) for index, source in enumerate(sources)]
     predictions: list[Prediction] = []
@@ -165,6 +172,8 @@ def _predict_batch(
     for source, name in batch:
         try:
             prepared.append(trained.preprocessing.image(source, preprocess, name))
+        except SettingError:  # a wrong setting, the same for every image: said once, whatever ``strict`` says
+            raise
         except ValueError as error:
             if strict:
                 raise

@@ -119,6 +119,8 @@ def configure(
     """A new run's configuration: a resolved one with ``settings`` applied, or recipe, file and settings."""
     if model is None:
         raise SettingError("which model? Name one (list_models() lists them), or a run to <resume>")
+    if not isinstance(model, str | TrainConfig):
+        raise SettingError(f"<model>: expected a model name (list_models() lists them) or a TrainConfig, got {model!r}")
     given = {key: value for key, value in settings.items() if value is not None}
     if isinstance(model, TrainConfig):
         return model.replace(**given)

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from cnnlab.errors import SettingError
+from cnnlab.errors import SettingError, is_whole_number, path_setting, whole_number
 from cnnlab.files import atomic_output, write_text
 from cnnlab.layers import shapes
 from cnnlab.viz.animation_frames import INPUT, OUTSIDE, PADDING, PALETTE_SIZE, ZERO, FramePainter
@@ -89,11 +89,18 @@ CONV_ARITHMETIC = (
 
 
 def _pair(value: int | tuple[int, int], name: str) -> Pair:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value, value
-    if isinstance(value, tuple | list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+    if is_whole_number(value):
+        return int(value), int(value)  # type: ignore[arg-type]
+    if isinstance(value, tuple | list) and len(value) == 2 and all(is_whole_number(v) for v in value):
         return int(value[0]), int(value[1])
     raise SettingError(f"<{name}>: expected a whole number or a (height, width) pair, got {value!r}")
+
+
+def _seconds(value: float) -> float:
+    """How long each frame shows: a positive number of seconds (a GIF counts in milliseconds, at most a minute)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0.001 <= value <= 60:
+        return float(value)
+    raise SettingError(f"<seconds_per_frame>: expected a number of seconds from 0.001 to 60, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -200,6 +207,7 @@ class Animation:
 
     def gif(self, seconds_per_frame: float = 0.6) -> bytes:
         """The animation as GIF bytes, looping."""
+        seconds_per_frame = _seconds(seconds_per_frame)
         frames = self.frames  # palette images sharing one palette: written as they are
         buffer = io.BytesIO()
         # Pillow writes each frame as its change from the one before, the unchanged pixels in a transparent
@@ -210,6 +218,7 @@ class Animation:
 
     def html(self, seconds_per_frame: float = 0.6) -> str:
         """A self-contained page: every frame inlined, a play button and a slider to step (no network)."""
+        seconds_per_frame = _seconds(seconds_per_frame)
         images = "".join(
             f'<img src="data:image/png;base64,{_png64(frame)}" alt="output position {y}, {x}"'
             + ("" if n == 0 else " hidden")
@@ -226,10 +235,13 @@ class Animation:
         """Write the animation to ``out``: ``.gif``, ``.mp4`` (needs imageio's ffmpeg plugin) or ``.html``.
 
         Raises:
-            ValueError: another suffix, or MP4 without imageio and imageio-ffmpeg.
+            SettingError: ``out`` is not a path or has another suffix, ``seconds_per_frame`` is not a number of
+                seconds from 0.001 to 60.
+            ValueError: MP4 without imageio and imageio-ffmpeg.
             OSError: the file cannot be written.
         """
-        out = Path(out).expanduser()
+        out = path_setting("out", out).expanduser()
+        seconds_per_frame = _seconds(seconds_per_frame)
         suffix = out.suffix.lower().lstrip(".")
         if suffix not in FORMATS:
             ending = out.suffix or "nothing"
@@ -355,11 +367,13 @@ def animate(
             ``seed``, and the outputs PyTorch computes from them.
 
     Raises:
-        ValueError: a combination PyTorch refuses (the same one line as ``cnnlab shape``), an unknown kind or
-            mode.
+        SettingError: an unknown kind or mode, a size that is not a whole number or a pair of them (a bool is
+            not one; NumPy's integers are), a seed below 0, more than :data:`MAX_FRAMES` frames.
+        ValueError: a combination PyTorch refuses (the same one line as ``cnnlab shape``).
     """
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise SettingError(f"<kind> must be one of {', '.join(KINDS)}, got {kind!r}")
+    seed = whole_number("seed", seed, minimum=0)
     if mode not in ("max", "mean"):
         raise SettingError(f"<mode> must be max or mean, got {mode!r}")
     i, k = _pair(input, "input"), _pair(kernel, "kernel")
