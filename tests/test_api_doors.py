@@ -62,6 +62,12 @@ REFUSED = {
         r"^epochs: expected a positive",
     ),
     "train(epochs=2.5)": (lambda r: cnnlab.train("lenet5", epochs=2.5), SettingError, r"^epochs: expected a positive"),
+    "train(TrainConfig, config_file=...)": (  # the file was ignored
+        lambda r: cnnlab.train(TrainConfig("lenet5"), config_file="settings.json"),
+        SettingError,
+        r"^a TrainConfig is resolved already: give config_file with a model name",
+    ),
+    "TrainConfig.from_dict(5)": (lambda r: TrainConfig.from_dict(5), TypeError, r"^data: expected a dict of settings"),
     "train(augment=5)": (lambda r: cnnlab.train("lenet5", augment=5), SettingError, r"^augment: expected a list of"),
     # summary, trace_graph, draw: what they describe, and its input size
     "summary(object())": (lambda r: cnnlab.summary(object()), TypeError, EXPECTS_A_MODEL + r".* got an object$"),
@@ -93,6 +99,7 @@ REFUSED = {
     "draw(object())": (lambda r: cnnlab.draw(object()), TypeError, EXPECTS_A_MODEL),
     "draw(input_size='1x32x32')": (lambda r: cnnlab.draw("lenet5", "1x32x32"), SettingError, EXPECTS_SIZES),
     "draw((1, -1, 32))": (lambda r: cnnlab.draw("lenet5", (1, -1, 32)), SettingError, EXPECTS_SIZES),
+    "Drawing.save(123)": (lambda r: cnnlab.draw("lenet5").save(123), SettingError, "^out" + EXPECTS_A_PATH),
     "trace_graph(None)": (lambda r: cnnlab.trace_graph(None), TypeError, EXPECTS_A_MODEL),
     "trace_graph(within=5)": (lambda r: cnnlab.trace_graph("lenet5", within=5), SettingError, r"^within: expected"),
     # cnnlab.show
@@ -152,6 +159,7 @@ REFUSED = {
     "curves(123)": (lambda r: cnnlab.show.curves(123), TypeError, r"^runs: expected a run \(cnnlab.Run\) or its dir"),
     "curves(None)": (lambda r: cnnlab.show.curves(None), TypeError, r"^runs: expected .* got None$"),
     "confusion(123)": (lambda r: cnnlab.show.confusion(123), TypeError, r"^what: expected a run"),
+    "layers('')": (lambda r: cnnlab.show.layers(""), ValueError, EXPECTS_A_SUBJECT + ".* got ''$"),
     "layers(123)": (lambda r: cnnlab.show.layers(123), TypeError, EXPECTS_A_SUBJECT),
     # cnnlab.Run and its verbs
     "Run(123)": (lambda r: Run(123), SettingError, "^path" + EXPECTS_A_PATH + "123$"),

@@ -75,8 +75,10 @@ def trained_model(what: Subject, argument: str = "what") -> TrainedModel:
         return what
     if isinstance(what, RunDirectory | HoldsTrainedModel):
         return _of_run(what)
-    if not isinstance(what, str | os.PathLike) or not str(what):
+    if not isinstance(what, str | os.PathLike):
         raise _not_a_subject(what, argument)
+    if not str(what):
+        raise ValueError(f"{argument}: expected {_EXPECTED}, got ''")
     text, names = str(what), list_models()
     if text in names:
         return untrained_model(text)

@@ -123,6 +123,11 @@ def configure(
         raise SettingError(f"<model>: expected a model name (list_models() lists them) or a TrainConfig, got {model!r}")
     given = {key: value for key, value in settings.items() if value is not None}
     if isinstance(model, TrainConfig):
+        if config_file is not None:  # was ignored: the file's settings silently did nothing
+            raise SettingError(
+                "a TrainConfig is resolved already: give <config_file> with a model name, or set its settings with "
+                "TrainConfig.replace"
+            )
         return model.replace(**given)
     file_settings = load_config_file(config_file) if config_file is not None else None
     return resolve_config(model, file_settings, **given)

@@ -26,7 +26,7 @@ from typing import Any
 
 from torch import nn
 
-from cnnlab.errors import SettingError
+from cnnlab.errors import SettingError, path_setting
 from cnnlab.files import write_bytes
 from cnnlab.inspection.graph import GraphNode, NetworkGraph, trace_graph
 from cnnlab.viz.architecture_blocks import Box, blocks_picture
@@ -86,10 +86,10 @@ class Drawing:
         """Write the drawing to ``out``: ``.svg``, ``.png`` or ``.pdf`` (atomically).
 
         Raises:
-            ValueError: another suffix.
+            SettingError: ``out`` is not a path, or has another suffix.
             OSError: the file cannot be written.
         """
-        out = Path(out).expanduser()
+        out = path_setting("out", out).expanduser()
         suffix = out.suffix.lower().lstrip(".")
         if suffix not in FORMATS:
             raise SettingError(f"drawings are written as {', '.join(FORMATS)}; <out> ends in {out.suffix or 'nothing'}")
