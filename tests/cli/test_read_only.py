@@ -94,3 +94,10 @@ def test_a_read_only_run_gives_its_numbers_and_names_output_for_its_files(run, r
         assert err.strip().endswith(": Read-only file system (choose another place with --output)"), err
     code, out, _ = run("show", "curves", str(read_only_run), "--out", str(tmp_path))  # elsewhere it can
     assert code == 0 and out.strip() == str(tmp_path / "curves.png")
+
+
+def test_an_experiment_whose_folder_is_a_file_says_so(fails, tmp_path):
+    (tmp_path / "file").write_text("x")
+    assert fails("experiment", "weights", "--output", str(tmp_path / "file")).endswith(
+        f"cannot use {tmp_path / 'file'} as a directory: it is a file"
+    )  # was "File exists: ...", Python's words for mkdir's refusal

@@ -81,6 +81,7 @@ def _interrupted(name: str, interrupted: TrainingInterrupted) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from cnnlab.experiments import EXPERIMENTS, experiment, list_experiments
+    from cnnlab.files import ensure_directory
     from cnnlab.training.loop import TrainingInterrupted
 
     if args.list or args.name is None:
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:20} {EXPERIMENTS[name].claim}")
         return 0
     out = Path(args.output).expanduser() if args.output else Path("experiments") / args.name
+    if args.name in EXPERIMENTS:  # its folder, made now: a file or a read-only disk in the way said in files' words
+        ensure_directory(out)
     progress = sys.stderr.isatty()
     try:
         result = experiment(args.name, preset=args.preset, out=out, data=args.data, data_dir=args.data_dir,
