@@ -273,8 +273,7 @@ def _as_run(what: RunDirectory | str | os.PathLike, argument: str) -> RunDirecto
     if isinstance(what, RunDirectory):
         return what
     if not isinstance(what, str | os.PathLike) or not str(what):
-        shown = "None" if what is None else f"{type(what).__name__} {what!r}"
-        raise TypeError(f"{argument}: expected a run (cnnlab.Run) or its directory, got {shown}")
+        raise TypeError(f"{argument}: expected a run (cnnlab.Run) or its directory, got {what!r}")
     return RunDirectory(what)
 
 

@@ -271,7 +271,7 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a (JSON) dictionary; unknown keys are an error that names them."""
         if not isinstance(data, dict):
-            raise TypeError(f"data: expected a dict of settings, got {type(data).__name__} {data!r}")
+            raise TypeError(f"data: expected a dict of settings, got {data!r}")
         unknown = sorted(set(data) - _FIELD_NAMES)
         if unknown:
             raise _unknown_settings(unknown)
