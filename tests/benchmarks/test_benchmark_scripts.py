@@ -28,7 +28,7 @@ def _run(script: str, *args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py", "lab.py", "animate.py", "notebook.py"])
+@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py", "lab.py", "lab_load.py", "animate.py", "notebook.py"])
 def test_help_says_how_to_run(script):
     out = _run(script, "--help")
     assert "Run:" in out and "--quick" in out
@@ -66,6 +66,19 @@ def test_lab_prints_latency_against_the_forward_pass_and_a_load():
     out = _run("lab.py", "--quick")
     assert re.search(rf"^lenet5\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x$", out, re.M), out
     assert re.search(r"^load: 4 clients for 2 s against lenet5: \d+ requests, 0 errors, \d+ requests/s", out, re.M), out
+
+
+def test_lab_load_prints_what_a_class_got_and_the_targets():
+    out = _run("lab_load.py", "--quick")
+    served = re.search(rf"^served: ([\d,]+) requests \(.*inspect.*\), {NUMBER} requests/s, (\d+) errors$", out, re.M)
+    assert served and int(served.group(1).replace(",", "")) > 0 and served.group(2) == "0", out
+    assert re.search(rf"^latency: p50 {NUMBER} ms, p95 {NUMBER} ms, max {NUMBER} ms$", out, re.M), out
+    assert re.search(r"^\s+\d+ x a PNG that claims 6300x6300: 413$", out, re.M), out
+    assert re.search(r"^\s+\d+ x half a request head: HTTP/1.1 408 Request Timeout$", out, re.M), out
+    assert re.search(rf"^lab's memory: peak {NUMBER} MB \(VmHWM\)", out, re.M), out
+    assert re.search(r"^lab's terminal: 0 lines$", out, re.M), out
+    for target in ("0 errors for well-formed requests", "p95 under 200 ms", "peak memory under 1.5 GB"):
+        assert re.search(rf"^target: {target}: (met|NOT met) \(", out, re.M), out
 
 
 def test_animate_times_every_case_against_matplotlib():

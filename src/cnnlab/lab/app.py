@@ -15,6 +15,7 @@ lab drops the request without a word. Timeouts and the number of connections are
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -64,13 +65,16 @@ class _Lab:
         self.max_receiving = max(MAX_RECEIVING, 2 * max_upload)
         self.receiving = 0  # bytes of the bodies being received now (one event loop: no lock)
         self._samples: dict[str, Sample] | None = None
+        self._samples_lock = threading.Lock()
 
     def samples(self) -> dict[str, Sample]:
-        """The samples by name, and by their former names (a name wins over an alias)."""
-        if self._samples is None:
-            found = samples()
-            by_name = {alias: sample for sample in found for alias in sample.aliases}
-            self._samples = by_name | {sample.name: sample for sample in found}
+        """The samples by name, and by their former names (a name wins over an alias). Made once, on first use
+        (seconds: a dataset and two photos are read), by the first request's worker thread while the others wait."""
+        with self._samples_lock:
+            if self._samples is None:
+                found = samples()
+                by_name = {alias: sample for sample in found for alias in sample.aliases}
+                self._samples = by_name | {sample.name: sample for sample in found}
         return self._samples
 
     def model(self, request: Request) -> LabModel:

@@ -113,8 +113,8 @@ class _Protocol(H11Protocol):
         if self.transport.is_closing():
             return
         cycle = self.cycle
-        answering = cycle is not None and cycle.response_started and not cycle.response_complete
-        if self._started and not answering:
+        answered = cycle is not None and cycle.response_started  # this request's answer began (or is done)
+        if self._started and (not answered or self.conn.their_state is h11.IDLE):  # IDLE: a next request's head
             message = f"the request did not arrive within {self.timeout:g} s; the connection is closed"
             self.transport.write(_answer(408, message))
         self.transport.close()  # the app, if it was reading the body, hears that the client left
