@@ -340,3 +340,8 @@ def test_the_same_model_asked_from_many_threads_at_once_answers_each_the_same(cl
         answers = list(pool.map(lambda _: client.post("/api/inspect?model=lenet5&layers=all", content=body), range(16)))
     assert all(answer.status_code == 200 and answer.json() == first for answer in answers)
     assert np.isfinite(first["top"][0]["probability"])
+
+
+def test_a_field_at_the_edge_reads_zero_not_minus_zero(client):
+    response = client.get("/api/field?model=lenet5&layer=c1&y=0&x=0")
+    assert response.json()["outside"] == [0, 0, 0, 0] and "-0.0" not in response.text

@@ -159,6 +159,22 @@ def test_what_is_not_http_gets_one_json_line(lab, request_bytes, says):
     _still_answers(port)
 
 
+@pytest.mark.parametrize(
+    "upgrade",
+    [
+        b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n",
+        b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n",
+    ],
+)
+def test_a_request_to_upgrade_is_answered_as_plain_http_without_a_word_in_the_terminal(lab, upgrade):
+    _, port = lab
+    status, answer = _ask(
+        port, b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + upgrade + b"\r\n"
+    )
+    assert status == 200 and answer["models"]  # the fixture checks the terminal: two lines of advice each before
+
+
 def test_a_head_too_long_is_refused_in_one_piece_or_in_many(lab):
     _, port = lab
     head = b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"

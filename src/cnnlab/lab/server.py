@@ -50,11 +50,16 @@ def _answer(status: int, message: str) -> bytes:
     return head.encode("ascii") + body
 
 
+_NOT_NEWS = ("Invalid HTTP request received.", "Unsupported upgrade request.", "No supported WebSocket library")
+
+
 class _Quiet(logging.Filter):
-    """Drops uvicorn's line for a request that is not HTTP: the client is told (400); the terminal need not be."""
+    """Drops uvicorn's lines for what a client sent wrong: a request that is not HTTP (the client is told, 400),
+    a request to upgrade to WebSocket or HTTP/2 (answered as plain HTTP); two lines each, for anyone to flood
+    the terminal with, and advice to install what the lab does not need."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.msg != "Invalid HTTP request received."
+        return not str(record.msg).startswith(_NOT_NEWS)
 
 
 _LOGGER = logging.getLogger("uvicorn.error.lab")  # uvicorn's handlers, through its error logger

@@ -272,7 +272,7 @@ class LabModel:
             "centre": list(box.centre),
             "box": [box.top, box.left, box.bottom, box.right],
             "clipped": list(box.clipped),
-            "outside": list(box.outside),
+            "outside": [value + 0.0 for value in box.outside],  # no -0.0 (max(-0.0, 0.0) is -0.0)
         }
 
 
