@@ -5,6 +5,7 @@ capped, and the lab's terminal stays quiet through all of it.
 
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -209,3 +210,20 @@ def test_connections_past_the_cap_are_answered_503(lab):
             sock.close()
     time.sleep(2 * TIMEOUT)
     _still_answers(port)
+
+
+def test_ctrl_c_while_a_body_is_still_arriving_ends_the_lab_at_once():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cnnlab", "lab", "lenet5", "--port", "0", "--no-browser", "--timeout", "3600"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    port = int(re.search(r":(\d+)/", process.stdout.readline()).group(1))
+    with _connect(port) as sock:
+        sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n\x89PNG")
+        _still_answers(port)  # the upload above is being received
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=120)  # before: it waited for the upload, up to --timeout (an hour)
+        finally:
+            process.kill()
+    assert err.strip().splitlines()[-1:] == ["cnnlab lab: interrupted"] and "Traceback" not in err

@@ -124,6 +124,14 @@ class _Protocol(H11Protocol):
             self.transport.write(_answer(408, message))
         self.transport.close()  # the app, if it was reading the body, hears that the client left
 
+    def shutdown(self) -> None:
+        """Ctrl-C: a request still arriving is dropped now (its client may take the whole timeout to finish it);
+        one being answered is finished first, as uvicorn does."""
+        if self.conn.their_state is h11.SEND_BODY:
+            self.transport.close()
+            return
+        super().shutdown()
+
     def send_400_response(self, msg: str) -> None:
         message = f"not an HTTP request the lab reads, or a head over {MAX_HEAD:,} bytes ({msg.rstrip('.')})"
         self.transport.write(_answer(400, message))
