@@ -345,3 +345,30 @@ def test_the_same_model_asked_from_many_threads_at_once_answers_each_the_same(cl
 def test_a_field_at_the_edge_reads_zero_not_minus_zero(client):
     response = client.get("/api/field?model=lenet5&layer=c1&y=0&x=0")
     assert response.json()["outside"] == [0, 0, 0, 0] and "-0.0" not in response.text
+
+
+# -- the session's Python doors: a wrong type is named in one line
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "says"),
+    [
+        (lambda m: m.predict(123), TypeError, "the upload: expected the bytes of an image file, got int"),
+        (lambda m: m.predict(None), TypeError, "the upload: expected the bytes of an image file, got NoneType"),
+        (lambda m: m.inspect(b"x", layers=[1, 2]), TypeError, "layers: expected a list of layer names (strings)"),
+        (lambda m: m.inspect(b"x", layers=[["c1"]]), TypeError, "layers: expected a list of layer names"),
+        (lambda m: m.inspect(b"x", layers="c1"), TypeError, "got 'c1'"),
+        (lambda m: m.field("c1", 1.5, 0), LabError, "y: expected a whole number >= 0, got 1.5"),
+        (lambda m: m.field("c1", 0, "0"), LabError, "x: expected a whole number >= 0, got '0'"),
+    ],
+)
+def test_the_sessions_doors_name_a_wrong_argument(models, call, error, says):
+    with pytest.raises(error) as raised:
+        call(models[0])
+    assert says in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_one_subject_is_one_model_and_the_upload_limit_is_checked(models):
+    assert [model.name for model in load_models("lenet5")] == ["lenet5"]  # was: "l is neither a run directory..."
+    with pytest.raises(ValueError, match="max_upload: expected a positive whole number, got 0"):
+        create_app(models, max_upload=0)

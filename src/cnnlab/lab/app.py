@@ -30,7 +30,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cnnlab.errors import expected_whole_number, read_whole_number
+from cnnlab.errors import expected_whole_number, read_whole_number, whole_number
 from cnnlab.lab.session import LabError, LabModel, Sample, samples
 
 __all__ = ["MAX_HEAD", "MAX_QUERY", "MAX_RECEIVING", "MAX_UPLOAD", "STATIC", "create_app"]
@@ -60,6 +60,7 @@ class _Lab:
     def __init__(self, models: Sequence[LabModel], max_upload: int) -> None:
         if not models:
             raise ValueError("the lab needs at least one run or model to serve")
+        whole_number("max_upload", max_upload)
         self.models = {model.name: model for model in models}
         self.max_upload = max_upload
         self.max_receiving = max(MAX_RECEIVING, 2 * max_upload)

@@ -122,7 +122,10 @@ def decode_upload(data: bytes) -> Image.Image:
 
     Raises:
         LabError: 413, more pixels than the lab decodes; 400, not an image (the reason in one line).
+        TypeError: ``data`` is not bytes.
     """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"the upload: expected the bytes of an image file, got {type(data).__name__}")
     try:
         with _decoding:
             return decode_image(data, name="the upload", max_pixels=MAX_DECODED_PIXELS, max_side=DECODED_SIDE)
@@ -210,8 +213,8 @@ class LabModel:
         """The layers asked for, each once, in the order first named; refused if their maps are too many."""
         if names is None:
             return self.default_layers
-        if isinstance(names, str):
-            raise LabError(f"layers: expected a list of layer names, got the string {names!r}", 422)
+        if isinstance(names, str) or not all(isinstance(name, str) for name in names):
+            raise TypeError(f"layers: expected a list of layer names (strings), got {names!r:.80}")
         names = list(dict.fromkeys(names))  # a name given twice is answered once
         if names == ["all"]:
             names = [layer.name for layer in self.layers if layer.shown]
@@ -260,6 +263,11 @@ class LabModel:
         """
         if layer not in self.by_name:
             self._layers([layer])
+        for name, value in (("y", y), ("x", x)):
+            try:
+                whole_number(name, value, minimum=0)
+            except ValueError as error:
+                raise LabError(str(error), 422) from None
         try:
             box = field_box(self.by_name[layer], (y, x), self.trained.input_size[1:])
         except ValueError as error:
@@ -295,14 +303,17 @@ def _activation(name: str, maps: torch.Tensor) -> dict[str, Any]:
     }
 
 
-def load_models(subjects: Sequence[Any]) -> list[LabModel]:
-    """A :class:`LabModel` for each run, run directory, checkpoint or model name, named uniquely for the API.
+def load_models(subjects: Sequence[Any] | str | os.PathLike[str]) -> list[LabModel]:
+    """A :class:`LabModel` for each run, run directory, checkpoint or model name (or for the one given), named
+    uniquely for the API.
 
     Raises:
         ValueError: a subject that is neither a run nor a model name (the message suggests close names).
     """
     from cnnlab.subjects import trained_model
 
+    if isinstance(subjects, str | os.PathLike):
+        subjects = [subjects]  # one subject, not its letters
     models: list[LabModel] = []
     for what in subjects:
         trained = trained_model(what)
