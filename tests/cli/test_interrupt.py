@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,31 @@ def test_a_failure_that_ctrl_c_caused_is_an_interruption_not_a_traceback(run, mo
 
     monkeypatch.setattr("cnnlab.cli.models.run", broken_clean_up)
     assert run("models") == (130, "", "cnnlab models: interrupted\n")
+
+
+def test_ctrl_c_in_an_import_waits_for_its_end_and_is_not_lost(run, monkeypatch, tmp_path):
+    """Some imports swallow a KeyboardInterrupt (torch's of numpy, made from C++): Ctrl-C right after a command
+    started was lost, and the command ran on (the lab served on). It now waits for the import to end."""
+    (tmp_path / "cnnlab_test_swallowing.py").write_text(
+        "import signal\n"
+        "try:\n"
+        "    signal.raise_signal(signal.SIGINT)  # Ctrl-C in the middle of this import\n"
+        "    total = sum(range(100_000))\n"
+        "except KeyboardInterrupt:\n"
+        "    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "cnnlab_test_swallowing", raising=False)
+    went_on = []
+
+    def command(_args):
+        import cnnlab_test_swallowing  # noqa: F401
+
+        time.sleep(5)  # stopped here, once the import is over
+        went_on.append(True)
+        return 0
+
+    monkeypatch.setattr("cnnlab.cli.models.run", command)
+    assert run("models") == (130, "", "cnnlab models: interrupted\n")
+    assert went_on == [] and "cnnlab_test_swallowing" in sys.modules  # the import itself ended whole
+    monkeypatch.delitem(sys.modules, "cnnlab_test_swallowing")

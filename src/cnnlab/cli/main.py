@@ -16,8 +16,10 @@ import importlib
 import os
 import signal
 import sys
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from types import FrameType
 
 from cnnlab import __version__
 from cnnlab.cli._parser import INTERRUPTED, CommandParser, flag_spelling, os_error_text, typed_flags
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     loop or a Makefile that runs it stops too instead of going on with its next command.
     """
     try:
-        code = _main(sys.argv[1:] if argv is None else argv)
+        with _ctrl_c_outside_imports():
+            code = _main(sys.argv[1:] if argv is None else argv)
     except BrokenPipeError:
         _quiet_stdout()
         return 0
@@ -132,6 +135,61 @@ def main(argv: list[str] | None = None) -> int:
     if code == INTERRUPTED and argv is None:
         _end_by_sigint()
     return code
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside an import (Python's import machinery is among its callers)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib._bootstrap"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+@contextlib.contextmanager
+def _ctrl_c_outside_imports() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt at once, as usual, except in the middle of an import: there it waits (a
+    check every 50 ms) until the import is over. A second Ctrl-C does not wait.
+
+    Interrupted mid-import, a module is left half-made, and what imports it next fails on it (torch's clean-up:
+    ``module 'sympy' has no attribute 'logic'``); and some imports swallow the KeyboardInterrupt (torch imports
+    numpy from C++, and goes on without it): the command then ran on as if Ctrl-C had not been pressed (the lab
+    served on). Importing torch takes seconds, so Ctrl-C right after a command starts lands in one.
+    """
+    usable = os.name == "posix" and threading.current_thread() is threading.main_thread()
+    if (
+        not usable
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        or signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, None)
+    ):  # someone else's handlers (an embedding program, a test timeout): theirs
+        yield
+        return
+    pending = [False]
+
+    def on_ctrl_c(_signum: int, frame: FrameType | None) -> None:
+        if pending[0] or not _importing(frame):  # a second Ctrl-C, or one outside an import: now
+            pending[0] = False
+            raise KeyboardInterrupt
+        pending[0] = True
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+
+    def on_check(_signum: int, frame: FrameType | None) -> None:
+        if not pending[0]:
+            return
+        if _importing(frame):
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            return
+        pending[0] = False
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c), signal.signal(signal.SIGALRM, on_check)
+    try:
+        yield
+    finally:
+        pending[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous[1])
+        signal.signal(signal.SIGINT, previous[0])
 
 
 def _end_by_sigint() -> None:
