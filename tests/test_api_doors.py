@@ -264,6 +264,27 @@ REFUSED = {
         SettingError,
         r"^num_classes: expected a positive whole number, got 0$",
     ),
+    "Picture.save(123)": (lambda r: cnnlab.show.connectivity().save(123), SettingError, "^out" + EXPECTS_A_PATH),
+    "receptive_fields(5)": (
+        lambda r: cnnlab.layers.shapes.receptive_fields(5),
+        TypeError,
+        r"^windows: expected a sequence of Window, got 5$",
+    ),
+    "receptive_fields([None])": (
+        lambda r: cnnlab.layers.shapes.receptive_fields([None]),
+        TypeError,
+        r"^windows: expected a sequence of Window, got an item None$",
+    ),
+    "load_torchvision_weights(object())": (
+        lambda r: cnnlab.load_torchvision_weights(object(), {}),
+        TypeError,
+        r"^model: expected a cnnlab model \(create_model\(...\)\), got object$",
+    ),
+    "trace_graph(lenet5, within=nosuch)": (
+        lambda r: cnnlab.trace_graph("lenet5", within="nosuch"),
+        SettingError,
+        r"^within: 'nosuch' is not a block of lenet5; it has none \(its layers are not grouped in blocks\)$",
+    ),
 }
 
 
@@ -279,6 +300,12 @@ def test_a_wrong_argument_is_one_line_that_names_it(call, error, pattern, run, t
 def test_a_string_of_layer_names_is_one_layer():
     assert cnnlab.show.feature_maps("lenet5", layers="c1").about == "c1 6x28x28"
     assert cnnlab.show.feature_maps("lenet5", layers=("c1", "c3")).about == "c1 6x28x28, c3 16x10x10"
+
+
+def test_the_size_arithmetic_takes_numpy_integers_too():
+    shapes = cnnlab.layers.shapes
+    assert shapes.conv_output_size(np.int64(32), np.int32(5)) == 28
+    assert shapes.Window(np.int64(3), stride=np.int8(2)).effective_kernel == 3
 
 
 def test_numpy_integers_are_whole_numbers_and_come_out_as_python_ints(run):

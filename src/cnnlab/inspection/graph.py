@@ -399,7 +399,8 @@ def trace_graph(
     modules = dict(network.named_modules())
     if within and (within not in modules or not any(True for _ in modules[within].children())):
         blocks = [name for name, m in modules.items() if name and any(True for _ in m.children())][:8]
-        raise SettingError(f"<within>: {within!r} is not a block of {summary.model}; blocks: {', '.join(blocks)}")
+        listed = f"blocks: {', '.join(blocks)}" if blocks else "it has none (its layers are not grouped in blocks)"
+        raise SettingError(f"<within>: {within!r} is not a block of {summary.model}; {listed}")
     node_modules = _node_modules(network, within)
     depths = sorted({name.count(".") + 1 for name, module in node_modules.items() if any(module.children())})
     rows = _rows_by_call([summary, *(summarize(network, summary.input, depth=d) for d in depths)])

@@ -18,6 +18,7 @@ names the offending value and the reason, instead of returning a size PyTorch wo
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -50,13 +51,13 @@ __all__ = [
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
-    # bool is an int subclass; `kernel=True` is always a mistake.
-    if isinstance(value, bool) or not isinstance(value, int):
+    # bool is an int subclass; `kernel=True` is always a mistake. NumPy's integers are Integral: accepted.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         kind = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f">= {minimum}"
         raise ValueError(f"{name} must be {kind}, got {value}")
-    return value
+    return int(value)
 
 
 def effective_kernel_size(k: int, d: int = 1) -> int:
@@ -368,9 +369,17 @@ INPUT_FIELD = ReceptiveField(size=1, jump=1, start=0.0)
 
 
 def receptive_fields(windows: Iterable[Window], field: ReceptiveField = INPUT_FIELD) -> list[ReceptiveField]:
-    """The receptive field after each layer of a chain, starting from ``field`` (the input by default)."""
+    """The receptive field after each layer of a chain, starting from ``field`` (the input by default).
+
+    Raises:
+        TypeError: ``windows`` is not a sequence of :class:`Window`.
+    """
+    if isinstance(windows, Window | str) or not isinstance(windows, Iterable):
+        raise TypeError(f"windows: expected a sequence of Window, got {windows!r}")
     fields = []
     for window in windows:
+        if not isinstance(window, Window):
+            raise TypeError(f"windows: expected a sequence of Window, got an item {window!r}")
         field = field.then(window)
         fields.append(field)
     return fields

@@ -23,9 +23,12 @@ def load_torchvision_weights(
     Nothing is downloaded: pass a torchvision model you built or loaded yourself.
 
     Raises:
+        TypeError: ``model`` is not a cnnlab model.
         ValueError: the model has no torchvision counterpart, or the weights do not fit it (the
             message names the first keys or shapes that differ).
     """
+    if not isinstance(model, ImageClassifier):
+        raise TypeError(f"model: expected a cnnlab model (create_model(...)), got {type(model).__name__}")
     name = model.spec.name if model.spec is not None else type(model).__name__
     if not getattr(model, "torchvision_compatible", False):
         raise ValueError(f"{name} has no torchvision counterpart to load weights from")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnnlab.errors import path_setting
 from cnnlab.files import atomic_output
 
 __all__ = ["DPI", "FORMATS", "Grid", "Picture", "grid_shape", "mosaic", "new_picture", "png_bytes", "save", "wrap"]
@@ -111,7 +112,7 @@ def save(figure: Figure, out: str | Path) -> Path:
     Raises:
         ValueError: another suffix.
     """
-    out = Path(out).expanduser()
+    out = path_setting("out", out).expanduser()
     fmt = _format(out)
     with atomic_output(out) as temporary:
         _write(figure, temporary, fmt)
