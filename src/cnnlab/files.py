@@ -28,6 +28,7 @@ __all__ = [
     "atomic_output",
     "copy_file",
     "ensure_directory",
+    "file_in_the_way",
     "remove_leftovers",
     "write_bytes",
     "write_text",
@@ -83,6 +84,21 @@ def ensure_directory(path: str | os.PathLike[str]) -> Path:
     except OSError as error:
         raise OSError(error.errno, f"cannot make directory {path}: {_why(error)}") from None
     return path
+
+
+def file_in_the_way(path: str | os.PathLike[str]) -> OSError | None:
+    """Why ``path`` cannot become a directory because a file holds its place or a parent's; None if none does.
+
+    For a folder the user named: a file there is their mistake, told before any work (no folder is made here,
+    so a place that turns out read-only still lets the work be done and said first).
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        return OSError(errno.EEXIST, f"cannot use {path} as a directory: it is a file")
+    blocker = next((parent for parent in reversed(path.parents) if parent.exists() and not parent.is_dir()), None)
+    if blocker is not None:
+        return OSError(errno.ENOTDIR, f"cannot make directory {path}: {blocker} is a file")
+    return None
 
 
 @contextmanager

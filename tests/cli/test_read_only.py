@@ -40,15 +40,14 @@ def test_evaluate_prints_its_numbers_when_its_picture_cannot_be_written(run, che
     assert len(err.strip().splitlines()) == 1
 
 
-def test_predict_prints_its_predictions_when_the_inputs_cannot_be_saved(run, checkpoint, tmp_path):
-    Image.new("L", (28, 28), 0).save(tmp_path / "blank.png")
+def test_predict_refuses_a_file_where_its_folder_goes_before_predicting(run, checkpoint, tmp_path):
     Image.effect_noise((28, 28), 80).save(tmp_path / "noise.png")
     (tmp_path / "file").write_text("not a folder")
-    code, out, err = run("predict", str(checkpoint), str(tmp_path / "noise.png"), "--save-input",
-                         str(tmp_path / "file" / "seen"), "--preprocess", "resize")  # fmt: skip
-    assert code == 1 and out.startswith(str(tmp_path / "noise.png")) and "%" in out
-    assert err.strip().startswith("cnnlab predict: error: the inputs were not saved: cannot make directory ")
-    assert len(err.strip().splitlines()) == 1
+    for place, said in ((tmp_path / "file", f"cannot use {tmp_path / 'file'} as a directory: it is a file"),
+                        (tmp_path / "file" / "seen", f"{tmp_path / 'file'} is a file")):  # fmt: skip
+        code, out, err = run("predict", str(checkpoint), str(tmp_path / "noise.png"), "--save-input", str(place))
+        assert code == 2 and out == "" and err.strip().startswith("cnnlab predict: error: ")  # bad input, no work
+        assert err.strip().endswith(said) and len(err.strip().splitlines()) == 1, err
 
 
 def _read_only_copy(folder: Path) -> Path | None:
@@ -94,6 +93,16 @@ def test_a_read_only_run_gives_its_numbers_and_names_output_for_its_files(run, r
         assert err.strip().endswith(": Read-only file system (choose another place with --output)"), err
     code, out, _ = run("show", "curves", str(read_only_run), "--out", str(tmp_path))  # elsewhere it can
     assert code == 0 and out.strip() == str(tmp_path / "curves.png")
+
+
+@pytest.mark.slow
+def test_predict_prints_its_predictions_when_the_inputs_cannot_be_saved(run, read_only_run, tmp_path):
+    Image.effect_noise((28, 28), 80).save(tmp_path / "noise.png")
+    code, out, err = run("predict", str(read_only_run), str(tmp_path / "noise.png"), "--save-input",
+                         str(read_only_run / "seen"), "--preprocess", "resize")  # fmt: skip
+    assert code == 1 and out.startswith(str(tmp_path / "noise.png")) and "%" in out
+    assert err.strip().startswith("cnnlab predict: error: the inputs were not saved: cannot make directory ")
+    assert err.strip().endswith("Read-only file system") and len(err.strip().splitlines()) == 1, err
 
 
 def test_an_experiment_whose_folder_is_a_file_says_so(fails, tmp_path):

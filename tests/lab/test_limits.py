@@ -299,7 +299,7 @@ def test_a_form_upload_is_refused_with_what_to_send_instead(client):
     assert response.status_code == 415
     assert response.json()["error"] == (
         "the body is a multipart/form-data form; send the image file's bytes as the body itself "
-        "(curl --data-binary @digit.png)"
+        "(docs/lab-api.md shows how)"
     )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from cnnlab.cli._parser import os_error_text, positive_int
 from cnnlab.data.facts import PREPROCESSING
+from cnnlab.files import file_in_the_way
 
 if TYPE_CHECKING:
     from cnnlab.training.prediction import Prediction
@@ -58,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnlab.run import Run
 
+    if args.save_input and (in_the_way := file_in_the_way(Path(args.save_input).expanduser())) is not None:
+        raise in_the_way  # the user's mistake, told before any work (a read-only place is told after, below)
     run = Run(args.run)
     progress = sys.stderr.isatty()
     predictions = run.predict(args.images, k=args.k, preprocess=args.preprocess, strict=False, progress=progress)

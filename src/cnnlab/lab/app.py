@@ -108,7 +108,7 @@ class _Lab:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind.startswith("multipart/"):
             raise LabError(f"the body is a {kind} form; send the image file's bytes as the body itself "
-                           "(curl --data-binary @digit.png)", 415)  # fmt: skip
+                           "(docs/lab-api.md shows how)", 415)  # fmt: skip
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_upload:
             raise LabError(f"the upload has {int(declared):,} bytes; at most {self.max_upload:,} are accepted", 413)
