@@ -61,6 +61,12 @@ def _a(what: object) -> str:
     return f"{article} {kind} ({shown if len(shown) <= 40 else shown[:37] + '...'})"
 
 
+def _looks_like_a_path(text: str) -> bool:
+    """Whether a string that names nothing was meant as a path (no model name has a slash or ends in .pt): then
+    "does not exist" says what went wrong, not a list of close model names."""
+    return "/" in text or os.sep in text or text.endswith(".pt") or text.startswith("~")
+
+
 def trained_model(what: Subject, argument: str = "what") -> TrainedModel:
     """The model ``what`` names, with its weights and its preprocessing (see the module's docstring).
 
@@ -84,6 +90,8 @@ def trained_model(what: Subject, argument: str = "what") -> TrainedModel:
         return untrained_model(text)
     if Path(what).expanduser().exists():
         return _of_run(RunDirectory(what))
+    if _looks_like_a_path(text):
+        raise ValueError(f"{text} does not exist (expected a run directory, a .pt checkpoint or a model name)")
     close = difflib.get_close_matches(text, names, n=3)
     hint = f"; did you mean {' or '.join(close)}?" if close else " (list_models() lists the models)"
     raise ValueError(f"{text} is neither a run directory, a checkpoint nor a model name{hint}")
@@ -109,6 +117,8 @@ def network(
         text = str(what)
         if isinstance(what, os.PathLike) and not Path(what).expanduser().exists():
             raise ValueError(f"{text} does not exist (expected a run directory or a .pt checkpoint)")
+        if _looks_like_a_path(text) and not Path(what).expanduser().exists():
+            raise ValueError(f"{text} does not exist (expected a run directory, a .pt checkpoint or a model name)")
         if text in list_models() or not Path(what).expanduser().exists():
             return text, size  # a name, or else the registry's error with the close names
     elif isinstance(what, nn.Module):

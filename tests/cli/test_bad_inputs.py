@@ -123,6 +123,34 @@ CASES = [
     "compare-layers --input 1x4x4 --out-channels 2 --kernel 9",
     "compare-layers --input 1x32 --out-channels 0 --kernel 3",
     "bogus",
+    # found while hardening the lab and the doors: the same mistakes, met by other commands
+    "train lenet5 --lr nan",
+    "train lenet5 --seed abc",
+    "train lenet5 --data folder:{file}",
+    "train lenet5 --data folder:{dir}",
+    "train lenet5 --output -",
+    "train lenet5 -c {junk_png}",
+    "train --resume {junk_pt}",
+    "train",
+    "evaluate {file}",
+    "predict {junk_pt} {seven}",
+    "predict {run} {seven} --save-input {file}/deeper",
+    "export {junk_pt}",
+    "report {run} --output {file}/r.html",
+    "show feature-maps lenet5 --layers ,",
+    "show feature-maps lenet5 --image {dir}",
+    "show receptive-field lenet5 --layer c1 --unit -1,0",
+    "summary {missing}/run",
+    "summary lenet5 --input 1x32x32x3",
+    "shape chain -i 8 conv:x",
+    "animate conv -i 5 -k 3 --output {dir}/a.txt",
+    "draw lenet5 --output {dir}/a.bmp",
+    "experiment weights --output {file}",
+    "lab {junk_pt}",
+    "lab lenet6",
+    "lab lenet5 --port 70000",
+    "lab lenet5 --max-upload 0",
+    "lab lenet5 --timeout -5",
 ]
 
 
@@ -182,7 +210,7 @@ def test_there_are_sixty_or_more_and_every_command_has_some():
     commands = {case.split()[0] for case in CASES}
     assert len(CASES) >= 60 and commands >= {
         "train", "evaluate", "predict", "export", "report", "show", "experiment", "models", "summary", "shape",
-        "animate", "draw", "compare-layers",
+        "animate", "draw", "compare-layers", "lab",
     }  # fmt: skip
 
 

@@ -26,7 +26,8 @@ __all__ = [
 INTERRUPTED = 130
 """What a command stopped by Ctrl-C returns: 128 + SIGINT, the status a shell shows for a process SIGINT ended."""
 
-_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$", re.IGNORECASE)
+# A negative number, or a list of numbers that starts with one (--unit -1,0): argparse would take either for a flag.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?(,-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?)*$", re.IGNORECASE)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
