@@ -126,7 +126,7 @@ def _cases() -> list[Case]:
     ImageDraw.Draw(gray_paper).line(((80, 30), (80, 170)), fill=60, width=9)
     photo = Image.fromarray(np.random.default_rng(0).integers(0, 256, (45, 37, 3), dtype=np.uint8))
     return [
-        *_handwritten(60),
+        *_handwritten(100),
         *_sklearn_digits(6),
         *_drawn(280, 1.0, 3),
         *_drawn(280, 1.0, 18),
@@ -141,6 +141,7 @@ def _cases() -> list[Case]:
         Case("resize mode", Image.fromarray(255 - seven).resize((50, 40)), mode="resize"),
         Case("fashion 28x28 padded from 24", Image.fromarray(seven[4:28, 4:28].copy()), FASHION),
         Case("fashion resized from 45x37", photo.convert("L"), FASHION),
+        Case("fashion resized up from 13x10", photo.convert("L").resize((10, 13)), FASHION),
         Case("cifar resized from 45x37", photo, CIFAR),
         Case("cifar from RGBA", _coloured(_on_paper(seven[2:30, 2:30], 2, (70, 60), (3, 5), "normal"), True), CIFAR),
     ]
@@ -247,3 +248,31 @@ def test_layouts_are_the_ones_python_describes():
     for name, layout in DIGIT_LAYOUTS.items():
         info = Preprocessing(name, (1, layout.image_size, layout.image_size), Normalization((0.0,), (1.0,))).to_dict()
         assert info["digits"] == {"field": layout.field, "box": layout.box, "border": layout.border}
+
+
+def test_colours_and_transparency_become_gray_and_rgb_as_pil_converts_them(tmp_path):
+    """Every ink level under every alpha, with random colours: PIL's white paper and its integer luma."""
+    rng = np.random.default_rng(1)
+    level, alpha = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    rgba = np.stack([level, rng.integers(0, 256, level.shape), rng.integers(0, 256, level.shape), alpha], -1)
+    image = Image.fromarray(rgba.astype(np.uint8), "RGBA")
+    gray = Case("gray", image, Preprocessing("fashion-mnist", (1, 256, 256), Normalization((0.0,), (1.0,))))
+    rgb = Case("rgb", image, Preprocessing("cifar10", (3, 256, 256), Normalization((0.0,) * 3, (1.0,) * 3)))
+    for case, result in zip((gray, rgb), _node([gray, rgb], tmp_path), strict=True):
+        python = _python(case)
+        assert np.array_equal(np.array(result["pixels"]).reshape(python.shape), python), case.name
+
+
+def test_the_script_runs_in_a_page_without_node():
+    """No require, fetch, eval or module: a browser finds it as ``globalThis.cnnlabPrepare``."""
+    script = RUNNER.parents[2] / "src" / "cnnlab" / "publish" / "static" / "prepare.js"
+    code = "\n".join(line for line in script.read_text().splitlines() if not line.lstrip().startswith(("*", "/")))
+    for word in ("require(", "fetch(", "eval(", "import ", "Function("):
+        assert word not in code
+    page = (
+        "const vm = require('vm'); const page = {}; vm.createContext(page);"
+        f"vm.runInContext(require('fs').readFileSync({json.dumps(str(script))}, 'utf8'), page);"
+        "const api = page.cnnlabPrepare; if (typeof api.prepare !== 'function' || typeof api.normalize !== 'function')"
+        " process.exit(1);"
+    )
+    subprocess.run([NODE, "-e", page], check=True, timeout=60)

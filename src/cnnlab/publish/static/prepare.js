@@ -405,6 +405,10 @@
   /**
    * PyTorch's F.interpolate(bilinear, antialias=True, align_corners=False) of one float32 plane: the same
    * convolution as Pillow's with the triangle filter, in float32 as PyTorch computes it for float tensors.
+   * Its CPU kernel multiplies and adds in one step (a fused multiply-add: the product is not rounded
+   * before the sum), so here the product of two float32 values stays exact in a double until the sum is
+   * rounded: bit-exact against PyTorch 2.x on x86-64, where rounding the product apart was off by 1/255
+   * on one pixel of a 28x28 upscale.
    */
   function resizeBilinearAA(image, outWidth, outHeight) {
     const axis = (inSize, outSize) => {
@@ -437,7 +441,7 @@
         for (let x = 0; x < outWidth; x++) {
           const w = weights[x];
           let sum = 0;
-          for (let k = 0; k < w.length; k++) sum = f32(sum + f32(current.data[y * current.width + starts[x] + k] * w[k]));
+          for (let k = 0; k < w.length; k++) sum = f32(sum + current.data[y * current.width + starts[x] + k] * w[k]);
           out.data[y * outWidth + x] = sum;
         }
       }
@@ -450,7 +454,7 @@
         const w = weights[y];
         for (let x = 0; x < current.width; x++) {
           let sum = 0;
-          for (let k = 0; k < w.length; k++) sum = f32(sum + f32(current.data[(starts[y] + k) * current.width + x] * w[k]));
+          for (let k = 0; k < w.length; k++) sum = f32(sum + current.data[(starts[y] + k) * current.width + x] * w[k]);
           out.data[y * current.width + x] = sum;
         }
       }
