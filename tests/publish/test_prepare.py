@@ -215,13 +215,20 @@ def test_lenet5_sees_the_same_top_five(prepared):
     assert len(lenet) >= 50
     python = LENET.normalize(torch.from_numpy(np.stack([p for p, _ in lenet])))
     js = torch.tensor([r["normalized"] for _, r in lenet], dtype=torch.float32).view_as(python)
-    # the JavaScript normalises as PyTorch does: float32 (pixel / 255 - mean) / std, on its own pixels
-    js_pixels = torch.tensor([r["pixels"] for _, r in lenet], dtype=torch.uint8).view(python.shape)
-    torch.testing.assert_close(js, LENET.normalize(js_pixels), rtol=0, atol=1e-6)
     with torch.no_grad():
         top_python = model(python).topk(5).indices
         top_js = model(js).topk(5).indices
     assert torch.equal(top_python, top_js)
+
+
+@pytest.mark.slow
+def test_normalize_computes_as_pytorch_does(prepared):
+    """float32 ``(pixel / 255 - mean) / std`` per channel, bit for bit, for every model's statistics."""
+    cases, expected, results = prepared
+    for case, python, result in zip(cases, expected, results, strict=True):
+        pixels = torch.tensor(result["pixels"], dtype=torch.uint8).view(python.shape)
+        js = torch.tensor(result["normalized"], dtype=torch.float32).view(1, *python.shape)
+        torch.testing.assert_close(js, case.preprocessing.normalize(pixels), rtol=0, atol=0, msg=case.name)
 
 
 def test_a_blank_picture_is_refused_with_pythons_message(tmp_path):
