@@ -86,6 +86,19 @@
     }
   }
 
+  // The input with its zero border, so that every window lies inside it.
+  function padded(x, ph, pw) {
+    const [C, H, W] = x.shape;
+    if (ph === 0 && pw === 0) return x.data;
+    const Hp = H + 2 * ph;
+    const Wp = W + 2 * pw;
+    const out = new Float32Array(C * Hp * Wp);
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < H; i++) out.set(x.data.subarray((c * H + i) * W, (c * H + i + 1) * W), (c * Hp + i + ph) * Wp + pw);
+    }
+    return out;
+  }
+
   // Convolution (the lecture's y[o, i, j] = b[o] + sum_{c, u, v} w[o, c, u, v] x[c, i*s + u*d - p, j*s + v*d - p]),
   // with groups: output map o reads only the input maps of its group.
   function conv2d(op, [x], { weight, bias }) {
@@ -96,6 +109,10 @@
     const perGroup = O / groups;
     if (C !== groups * cin) throw new Error(`${op.output}: ${C} input maps for groups of ${cin}`);
     const out = new Float32Array(O * Ho * Wo);
+    if (stride[0] === 1 && stride[1] === 1) {
+      conv2dStride1(op, padded(x, padding[0], padding[1]), H + 2 * padding[0], W + 2 * padding[1], weight, bias, out);
+      return { shape: op.shape, data: out };
+    }
     const acc = new Float64Array(Ho * Wo);
     for (let o = 0; o < O; o++) {
       acc.fill(bias ? bias.data[o] : 0);
@@ -114,6 +131,51 @@
       out.set(acc, o * Ho * Wo);
     }
     return { shape: op.shape, data: out };
+  }
+
+  // One row of a kernel (k taps, d apart) over a long run: acc[i] += sum_v w[v] xp[row + i + v d]. Rows of 3
+  // and 5 taps are summed in one pass, which reads and writes acc once for all of them (2-3x faster in V8).
+  function addKernelRow(acc, xp, row, length, weights, at, k, d) {
+    if (k === 3) {
+      const w0 = weights[at], w1 = weights[at + 1], w2 = weights[at + 2];
+      for (let i = 0, j = row; i < length; i++, j++) acc[i] += w0 * xp[j] + w1 * xp[j + d] + w2 * xp[j + 2 * d];
+    } else if (k === 5) {
+      const w0 = weights[at], w1 = weights[at + 1], w2 = weights[at + 2], w3 = weights[at + 3], w4 = weights[at + 4];
+      for (let i = 0, j = row; i < length; i++, j++) {
+        acc[i] += w0 * xp[j] + w1 * xp[j + d] + w2 * xp[j + 2 * d] + w3 * xp[j + 3 * d] + w4 * xp[j + 4 * d];
+      }
+    } else {
+      for (let v = 0; v < k; v++) {
+        const w = weights[at + v];
+        const tap = row + v * d;
+        for (let i = 0; i < length; i++) acc[i] += w * xp[tap + i];
+      }
+    }
+  }
+
+  // Stride 1 on the padded input xp (Hp x Wp): the output is computed Wp wide, so that each kernel tap is one
+  // long run, acc[i] += w * xp[tap + i], whose extra Wp - Wo columns per row are dropped at the end.
+  function conv2dStride1(op, xp, Hp, Wp, weight, bias, out) {
+    const [O, Ho, Wo] = op.shape;
+    const { dilation, groups } = op.attributes;
+    const [, cin, kh, kw] = weight.shape;
+    const perGroup = O / groups;
+    const length = (Ho - 1) * Wp + Wo;
+    const acc = new Float64Array(length);
+    for (let o = 0; o < O; o++) {
+      acc.fill(bias ? bias.data[o] : 0);
+      const first = Math.floor(o / perGroup) * cin;
+      for (let ci = 0; ci < cin; ci++) {
+        const plane = (first + ci) * Hp * Wp;
+        for (let u = 0; u < kh; u++) {
+          addKernelRow(acc, xp, plane + u * dilation[0] * Wp, length, weight.data, ((o * cin + ci) * kh + u) * kw, kw,
+            dilation[1]);
+        }
+      }
+      for (let i = 0; i < Ho; i++) {
+        for (let j = 0; j < Wo; j++) out[(o * Ho + i) * Wo + j] = acc[i * Wp + j];
+      }
+    }
   }
 
   // LeNet-5's C3 (Table I): output map o reads only the input maps listed in connections[o], with one 5x5
