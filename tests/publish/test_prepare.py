@@ -45,7 +45,7 @@ class Case:
 
 def _options(case: Case) -> dict:
     info = case.preprocessing.to_dict()
-    return {"input_size": info["input_size"], "channels": info["channels"], "mode": case.mode, "name": case.name}
+    return {key: info[key] for key in ("input_size", "channels", "dataset")} | {"mode": case.mode, "name": case.name}
 
 
 def _on_paper(digit: np.ndarray, scale: int, canvas: tuple[int, int], at: tuple[int, int], stroke: str) -> Image.Image:
@@ -239,6 +239,13 @@ def test_a_blank_picture_is_refused_with_pythons_message(tmp_path):
         with pytest.raises(ValueError) as python:
             _python(case)
         assert result == {"error": str(python.value)}
+
+
+def test_an_image_folders_model_is_left_to_python(tmp_path):
+    """Its preparation (shorter side resized, centre crop) is not ported: refused, not done differently."""
+    folder = Preprocessing("folder:/photos", (3, 64, 64), Normalization(IMAGENET_MEAN, IMAGENET_STD))
+    (result,) = _node([Case("photo", Image.new("RGB", (80, 60), (200, 30, 30)), folder)], tmp_path)
+    assert result == {"error": "a model trained on an image folder (folder:/photos) is prepared in Python only"}
 
 
 def test_a_digit_drawn_on_the_pad_matches(tmp_path):

@@ -502,7 +502,8 @@
       return out;
     }
     for (let c = 0; c < channels; c++) {
-      const resized = resizeBilinearAA(plane(w, h, Float32Array.from(planes.subarray(c * n, (c + 1) * n))), width, height);
+      const channel = plane(w, h, Float32Array.from(planes.subarray(c * n, (c + 1) * n)));
+      const resized = resizeBilinearAA(channel, width, height);
       for (let i = 0; i < height * width; i++) {
         out[c * height * width + i] = Math.min(Math.max(roundHalfEven(resized.data[i]), 0), 255);
       }
@@ -542,11 +543,16 @@
    * @param {string} [options.channels] - "gray" (default) or "rgb": the training images' channels.
    * @param {string} [options.mode] - "auto" (default), "digit" or "resize", as `cnnlab predict --preprocess`.
    * @param {string} [options.name] - what the blank-image error calls the image (default "image").
+   * @param {string} [options.dataset] - the training dataset, if known: an image folder's models
+   *   (`folder:PATH`) are refused, their preparation (shorter side resized, centre crop) is not ported.
    * @returns {{pixels: Uint8Array, channels: number, height: number, width: number}} channels first.
    */
   function prepare(rgba, width, height, layout, options = {}) {
     const digits = fullLayout(layout);
     const mode = options.mode || "auto";
+    if (typeof options.dataset === "string" && options.dataset.startsWith("folder:") && mode === "auto") {
+      throw new Error(`a model trained on an image folder (${options.dataset}) is prepared in Python only`);
+    }
     if (!["auto", "digit", "resize"].includes(mode)) {
       throw new Error(`<preprocess> must be one of auto, digit, resize, got '${mode}'`);
     }
@@ -574,7 +580,8 @@
       pixels = toRgb(rgba, width, height);
       have = 3;
     }
-    return { pixels: fitImage(pixels, have, h, w, channels, outHeight, outWidth), channels, height: outHeight, width: outWidth };
+    const fitted = fitImage(pixels, have, h, w, channels, outHeight, outWidth);
+    return { pixels: fitted, channels, height: outHeight, width: outWidth };
   }
 
   /**
