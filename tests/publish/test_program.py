@@ -157,10 +157,22 @@ def test_big_networks_translate_or_are_refused_in_one_line(name):
         message = str(error)
         assert "\n" not in message and "'" in message and "cnnlab lab" in message
         return
-    assert program.operations[-1].output == program.output or program.output in {op.output for op in program.operations}
-    output_shape = next(op.shape for op in program.operations if op.output == program.output)
-    assert output_shape == (model.num_classes,)
+    shapes = {op.output: op.shape for op in program.operations}
+    assert shapes[program.output] == (model.num_classes,)
     json.dumps(program.to_json()["operations"])
+
+
+@needs_node
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["googlenet", "bn_inception", "inception_v3", "resnet18", "nin_imagenet"])
+def test_imagenet_networks_give_pytorchs_numbers_at_a_small_input(name, tmp_path):
+    """Their Inception modules (concatenations, F.relu, folded batch norms) and bottlenecks, at a size Node runs
+    in a second or two (their parameters make a page of tens of megabytes all the same)."""
+    model = registered(name)
+    height, width = (max(32, size) for size in model.min_input_size())
+    errors = compare(model, to_program(model, (3, height, width)), tmp_path)
+    worst = max(errors, key=errors.get)
+    assert errors[worst] < TOLERANCE, (worst, errors[worst])
 
 
 def test_batch_norms_after_convolutions_are_folded_into_them():
