@@ -1,6 +1,7 @@
 # The public names of `import cnnlab`: this file is the one list of them. Editors and type checkers read it,
 # and cnnlab/__init__.py reads it at import time to load each name on first use (`import cnnlab` stays
 # instant, and `cnnlab shape` never loads torch). Add a public name here and nowhere else.
+from . import publish as publish  # callable: cnnlab.publish(subjects, output) writes the page
 from . import show as show
 from .api import draw as draw
 from .api import summary as summary
@@ -16,6 +17,7 @@ from .models import create_model as create_model
 from .models import get_spec as get_spec
 from .models import list_models as list_models
 from .models import load_torchvision_weights as load_torchvision_weights
+from .publish.page import PublishedPage as PublishedPage
 from .run import EpochMetrics as EpochMetrics
 from .run import Run as Run
 from .run import RunSummary as RunSummary

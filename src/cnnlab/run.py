@@ -24,6 +24,7 @@ from cnnlab.run_records import EpochMetrics, RunSummary
 
 if TYPE_CHECKING:
     from cnnlab.models import ImageClassifier
+    from cnnlab.publish.page import PublishedPage
     from cnnlab.training.config import TrainConfig
     from cnnlab.training.evaluation import Evaluation
     from cnnlab.training.export import OnnxExport
@@ -155,6 +156,15 @@ class Run(RunDirectory):
             raise ValueError(f"{target} is a directory; the report is written to an HTML file")
         page = build_report(self, self.trained(which), self.config, worst=worst, progress=progress)
         return write_text(target, page)
+
+    def publish(
+        self, output: str | os.PathLike[str], *, title: str | None = None, note: str | None = None
+    ) -> PublishedPage:
+        """Write the lab for this run as one self-contained HTML file that runs the network in a browser, offline
+        (see :func:`cnnlab.publish.page.publish`)."""
+        from cnnlab.publish.page import publish
+
+        return publish([self], output, title=title, note=note)
 
     # ---------------------------------------------------------------------------------------------
     # display
