@@ -440,7 +440,7 @@
     const node = document.getElementById("card").content.firstElementChild.cloneNode(true);
     node.dataset.model = info.name;
     node.querySelector(".title").textContent = info.name;
-    const untrained = info.random_weights ? " · random weights: this network has not learned anything" : "";
+    const untrained = info.random_weights && !/random weights/.test(info.label) ? " · random weights (untrained)" : "";
     node.querySelector(".label").textContent = `${info.label}${untrained}`;
     fillFacts(node.querySelector(".facts"), info);
     const svg = node.querySelector(".architecture .svg");
@@ -845,6 +845,8 @@
     panel.dataset.value = String(value);
     panel.dataset.computed = computed === null ? "" : String(computed);
     panel.dataset.op = op ? op.op : "";
+    panel.dataset.tensor = view.layer.tensor;
+    panel.dataset.unit = JSON.stringify([unit.channel, unit.y, unit.x]);
   }
 
   /** Appends the arithmetic of `op` at `unit` to `panel`; returns the value it computes (or null). */
@@ -955,8 +957,8 @@
     if (detailed) {
       const row = el("div", "term");
       row.append(grid(`${label}: the input patch`, patch, "patch"), el("span", "op", "×"),
-        grid("the kernel", kernel, "kernel"), el("span", "op", "→"),
-        el("span", "partial", `sum of ${products} products = ${fmt(sum)}`));
+        grid("the kernel", kernel, "kernel"), el("span", "op", "="),
+        el("span", "partial", `Σ ${products} products: ${fmt(sum)}`));
       panel.append(row);
     }
     return sum;

@@ -1,0 +1,415 @@
+"""The published page in a real browser: one HTML file opened from disk in Debian's Chromium (Playwright).
+
+Every request that is not ``file:``, ``data:`` or ``blob:`` is aborted and recorded, and a test fails if one
+was attempted; so does any console error (a Content-Security-Policy violation is one). The page is checked
+against PyTorch: the input it prepares from the pad's drawing, its top-5, ``window.cnnlab.predict`` for
+held-out digits, and a clicked unit's field and arithmetic. Screenshots at 1400 px and 400 px are kept in
+``$CNNLAB_ARTIFACTS`` when that is set (pytest's temporary directory otherwise).
+
+Until ``cnnlab.publish.publish`` assembles pages, :func:`page_data` and :func:`fill_template` below build one
+from the template the way the data contract (``docs/publish-page-api.md``) describes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cnnlab.data.samples import digit_per_class, sample_digit
+from cnnlab.inspection.feature_maps import field_box, map_layers
+from cnnlab.inspection.receptive_field import GLOBAL
+from cnnlab.publish import to_program
+from cnnlab.training.trained import TrainedModel, untrained_model
+from scripts.lab_screenshot import ARGS, draw_digit, wait_settled
+
+CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+STATIC = Path(__file__).resolve().parents[2] / "src" / "cnnlab" / "publish" / "static"
+
+pytestmark = [
+    pytest.mark.slow,  # a headless Chromium
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium is not installed: `.ci/run` installs Debian's chromium (apt-get install chromium)",
+    ),
+]
+
+# ---------------------------------------------------------------------------------------------------------------
+# A page's data, built as the contract says (until cnnlab.publish.publish does it)
+
+_ELEMENTWISE = {"relu", "sigmoid", "tanh", "neg", "scaled_tanh", "affine"}
+_WORDS = {
+    "conv2d": (
+        "convolution",
+        "Each unit adds up a small window of every input map, weighted by a kernel, plus a bias.",
+    ),
+    "sparse_conv2d": ("convolution, LeNet-5's table", "Each map looks at only some of the maps before it."),
+    "subsampling": ("subsampling", "Each unit is the sum of a 2x2 region times a trained weight, plus a bias."),
+    "scaled_tanh": ("squashing", "Each value goes through A tanh(S x), which keeps it between -1.7 and 1.7."),
+    "relu": ("ReLU", "Negative values become 0; the others pass unchanged."),
+    "max_pool2d": ("max pooling", "Each unit keeps the largest value of its window."),
+    "linear": ("fully connected", "Each unit adds up every input times its own weight, plus a bias."),
+    "rbf": ("RBF output", "Each class's unit measures how far the input is from that class's prototype."),
+}
+
+
+def _field(layer: Any) -> dict[str, Any] | None:
+    if layer is None or layer.field is None:
+        return None
+    if layer.field is GLOBAL:
+        return {"global": True}
+    height, width = layer.field
+    return {"size": [height.size, width.size], "jump": [height.jump, width.jump], "start": [height.start, width.start]}
+
+
+def _png(pixels: torch.Tensor) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[0].numpy()).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def model_data(trained: TrainedModel, name: str) -> dict[str, Any]:
+    """One network's entry of the page's data."""
+    program = to_program(trained.model, trained.input_size)
+    found = {layer.name: layer for layer in map_layers(trained.model, trained.input_size)}
+    fields: dict[str, Any] = {"input": None}
+    layers = []
+    for op in program.operations:
+        module = found.get(op.name)
+        own = module is not None and op.output == op.name and op.op not in _ELEMENTWISE
+        fields[op.output] = _field(module) if own else fields.get(op.inputs[0])
+        if op.output not in program.layers:
+            continue
+        words, sentence = _WORDS.get(op.op, (op.op, f"This layer computes {op.op}."))
+        shape = list(op.shape)
+        maps = f"{shape[0]} maps of {shape[1]}x{shape[2]}" if len(shape) == 3 else f"{shape[0]} units"
+        layers.append({"tensor": op.output, "module": op.name, "op": op.op, "title": f"{op.output} · {words}, {maps}",
+                       "shape": shape, "field": fields[op.output], "sentence": sentence})  # fmt: skip
+    preprocessing = trained.preprocessing.to_dict()
+    return {
+        "name": name,
+        "label": trained.label,
+        "random_weights": trained.random_weights,
+        "classes": list(trained.classes),
+        "input_shape": list(trained.input_size),
+        "gray": trained.preprocessing.gray,
+        "digit_layout": preprocessing["digits"],
+        "normalization": preprocessing["normalization"],
+        "temperature": trained.logit_temperature,
+        "facts": {
+            "parameters": sum(p.numel() for p in trained.model.parameters()),
+            "macs": sum(layer.macs for layer in found.values() if "." not in layer.name and layer.name),
+            "epochs": None,
+            "test_top1": None,
+            "dataset": trained.config.data,
+            "date": None,
+        },
+        "architecture_svg": f'<svg xmlns="http://www.w3.org/2000/svg" width="240" height="30"><text x="4" y="20">'
+        f"{html.escape(name)}: {len(layers)} layers</text></svg>",
+        "program": program.to_json(),
+        "layers": layers,
+    }
+
+
+def page_data(models: list[tuple[TrainedModel, str]], title: str, note: str | None) -> dict[str, Any]:
+    samples = []
+    for index in digit_per_class()[:6]:
+        pixels, description = sample_digit(index)  # "mnist5k test digit #685 (a 7)"
+        label = description.rsplit("(a ", 1)[1].rstrip(")")
+        samples.append({"name": f"digit-{index}", "label": label, "png": _png(pixels)})
+    return {"format": "cnnlab-page/1", "title": title, "note": note, "generated": "2024-01-01", "cnnlab": "test",
+            "models": [model_data(t, n) for t, n in models], "samples": samples}  # fmt: skip
+
+
+def fill_template(data: dict[str, Any]) -> str:
+    """The template with its placeholders filled, as the data contract says."""
+    text = (STATIC / "page.html").read_text(encoding="utf-8")
+    title = html.escape(data["title"])
+    note = html.escape(data["note"] or "")
+    as_json = json.dumps(data, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
+    for placeholder, value in [
+        ("/*CNNLAB:CSS*/", (STATIC / "page.css").read_text(encoding="utf-8")),
+        ("/*CNNLAB:FORWARD*/", (STATIC / "forward.js").read_text(encoding="utf-8")),
+        ("/*CNNLAB:PREPARE*/", (STATIC / "prepare.js").read_text(encoding="utf-8")),
+        ("/*CNNLAB:PAGE*/", (STATIC / "page.js").read_text(encoding="utf-8")),
+        ("<!--CNNLAB:TITLE-->", title),
+        ("<!--CNNLAB:NOTE-->", note),
+        ("<!--CNNLAB:DATA-->", as_json),  # last: the data may hold any text
+    ]:
+        assert placeholder in text, placeholder
+        text = text.replace(placeholder, value)
+    return text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The browser
+
+
+@pytest.fixture(scope="module")
+def networks() -> dict[str, TrainedModel]:
+    return {name: untrained_model(name, seed=0) for name in ("lenet5", "lenet5_modern")}
+
+
+@pytest.fixture(scope="module")
+def pages(networks, tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("published")
+    one = folder / "lenet5.html"
+    one.write_text(fill_template(page_data([(networks["lenet5"], "lenet5")], "LeNet-5, untrained", "Draw a 7.")))
+    two = folder / "two.html"
+    both = [(networks["lenet5"], "lenet5"), (networks["lenet5_modern"], "lenet5_modern")]
+    two.write_text(fill_template(page_data(both, "Two networks <side by side>", None)))
+    return {"one": one, "two": two}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright's Python package: pip install playwright"
+    )
+    with playwright.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Opened:
+    """A page opened from disk, with what it tried to reach and what it said on the console."""
+
+    def __init__(self, browser: Any, path: Path, width: int = 1400) -> None:
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.page = browser.new_page(viewport={"width": width, "height": 1000})
+        self.page.route("**/*", self._route)
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.goto(path.as_uri())
+        self.page.wait_for_selector("body[data-ready=true]", state="attached")
+
+    def _route(self, route: Any) -> None:
+        url = route.request.url
+        if url.split(":", 1)[0] in ("file", "data", "blob"):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def check_clean(self) -> None:
+        assert self.blocked == [], f"the page tried to reach {self.blocked}"
+        assert self.errors == [], self.errors
+
+    def close(self) -> None:
+        self.check_clean()
+        self.page.close()
+
+
+@pytest.fixture(scope="module")
+def one(browser, pages):
+    opened = Opened(browser, pages["one"])
+    yield opened
+    opened.close()
+
+
+def _pixels(image: Image.Image, trained: TrainedModel) -> torch.Tensor:
+    return trained.preprocessing.image(image)
+
+
+def _pad_png(page: Any) -> Image.Image:
+    drawn = page.evaluate("document.getElementById('pad').toDataURL('image/png')")
+    return Image.open(io.BytesIO(base64.b64decode(drawn.split(",", 1)[1])))
+
+
+def _inspect_pad(page: Any, model: str | None = None) -> dict[str, Any]:
+    return page.evaluate(
+        """(model) => {
+            const pad = document.getElementById('pad');
+            const image = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height);
+            return window.cnnlab.inspect(image, model ?? undefined);
+        }""",
+        model,
+    )
+
+
+def test_a_digit_drawn_with_the_mouse_gives_pytorchs_input_and_top5(one, networks):
+    page, trained = one.page, networks["lenet5"]
+    draw_digit(page)
+    wait_settled(page)
+    pixels = _pixels(_pad_png(page), trained)
+    seen = _inspect_pad(page)
+    assert seen["input"]["shape"] == list(pixels.shape)
+    difference = np.abs(np.array(seen["input"]["pixels"]) - pixels.flatten().numpy().astype(int))
+    assert difference.max() <= 1, difference.max()  # 1/255
+    probabilities = trained.probabilities(pixels[None])[0]
+    expected = torch.topk(probabilities, 5)
+    shown = json.loads(page.locator('.card[data-model="lenet5"]').get_attribute("data-top"))
+    assert [g["class"] for g in shown] == [trained.classes[i] for i in expected.indices]
+    assert [g["probability"] for g in shown] == pytest.approx(expected.values.tolist(), abs=1e-4)
+    # every layer to the output is shown, a tile per map or a bar per unit, each with its legend's numbers
+    layers = page.locator('.card[data-model="lenet5"] section.layer')
+    program_layers = to_program(trained.model, trained.input_size).layers
+    assert layers.count() == len(program_layers)
+    assert [layers.nth(i).get_attribute("data-tensor") for i in range(layers.count())] == program_layers
+    assert page.locator('.card[data-model="lenet5"] .legend .scale').first.inner_text().startswith("Colours scaled")
+    assert set(seen["layers"]) == set(program_layers)
+
+
+def test_the_api_predicts_held_out_digits_as_pytorch(one, networks):
+    trained = networks["lenet5"]
+    assert one.page.evaluate("window.cnnlab.models") == ["lenet5"]
+    for index in digit_per_class():
+        image, _ = sample_digit(index)
+        rgba = np.repeat(image[0].numpy()[:, :, None], 4, axis=2)
+        rgba[:, :, 3] = 255
+        height, width = image.shape[1:]
+        shown = one.page.evaluate(
+            "([data, width, height]) => window.cnnlab.predict({data: new Uint8ClampedArray(data), width, height}, 10)",
+            [rgba.flatten().tolist(), width, height],
+        )
+        probabilities = trained.probabilities(trained.preprocessing.image(image[0].numpy())[None])[0]
+        by_class = {g["class"]: g["probability"] for g in shown}
+        assert len(shown) == 10
+        for label, p in zip(trained.classes, probabilities.tolist(), strict=True):
+            assert by_class[label] == pytest.approx(p, abs=1e-4)
+
+
+def test_clicking_a_unit_draws_its_field_and_its_arithmetic_gives_the_maps_value(one, networks):
+    page, trained = one.page, networks["lenet5"]
+    layers = {layer.name: layer for layer in map_layers(trained.model, trained.input_size)}
+    card = page.locator('.card[data-model="lenet5"]')
+    checked = []
+    for tensor in to_program(trained.model, trained.input_size).layers:
+        canvas = card.locator(f'canvas.maps[data-tensor="{tensor}"]')
+        box = canvas.bounding_box()
+        canvas.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.4})
+        panel = card.locator(".explain")
+        unit = json.loads(panel.get_attribute("data-unit"))
+        value, computed = float(panel.get_attribute("data-value")), panel.get_attribute("data-computed")
+        assert computed, f"{tensor}: no arithmetic ({panel.get_attribute('data-op')})"
+        assert float(computed) == pytest.approx(value, rel=1e-4, abs=1e-5), tensor
+        checked.append(panel.get_attribute("data-op"))
+        if tensor in layers and len(layers[tensor].output_shape) == 3:  # a module's maps: its field on the input
+            expected = field_box(layers[tensor], (unit[1], unit[2]), trained.input_size[1:])
+            shown = json.loads(card.locator(".seen-box").get_attribute("data-box"))
+            assert shown == [expected.top, expected.left, expected.bottom, expected.right], tensor
+    assert {"conv2d", "sparse_conv2d", "subsampling", "scaled_tanh", "linear", "rbf"} <= set(checked)
+    # the convolution's arithmetic is shown as CNN Explainer shows it: patch, kernel, sum, bias
+    card.locator('canvas.maps[data-tensor="c1"]').click(position={"x": 30, "y": 30})
+    text = card.locator(".explain").inner_text()
+    assert "the input patch" in text and "the kernel" in text and "bias" in text
+
+
+def test_centre_the_digit_off_keeps_the_digit_where_it_was_drawn(one):
+    page = one.page
+    centred = _inspect_pad(page)["input"]["pixels"]
+    page.locator("#centre").uncheck()
+    wait_settled(page)
+    seen = page.evaluate(
+        "() => { const c = document.querySelector('.seen-image'); "
+        "const rgba = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; "
+        "return Array.from(rgba).filter((v, i) => i % 4 === 0); }"
+    )
+    page.locator("#centre").check()
+    wait_settled(page)
+    assert seen != centred and max(seen) > 100  # the drawing, scaled as drawn: a different picture, still inked
+
+
+def test_a_dropped_photo_clears_the_pad_and_is_prepared_as_cnnlab_predict_prepares_it(one, networks):
+    from PIL import ImageDraw
+
+    page, trained = one.page, networks["lenet5"]
+    draw_digit(page)
+    wait_settled(page)
+    photo = Image.new("RGB", (300, 220), (250, 246, 235))  # a 4 in blue ink on cream paper, off-centre
+    ImageDraw.Draw(photo).line([(60, 30), (40, 130), (130, 130), (125, 40), (118, 200)], fill=(20, 40, 160), width=12)
+    buffer = io.BytesIO()
+    photo.save(buffer, format="PNG")
+    page.evaluate(
+        """(data) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], 'four.png', { type: 'image/png' }));
+            const drop = new DragEvent('drop', { dataTransfer: transfer, bubbles: true });
+            document.getElementById('drop').dispatchEvent(drop);
+        }""",
+        base64.b64encode(buffer.getvalue()).decode("ascii"),
+    )
+    page.wait_for_function("() => document.querySelector('.card').dataset.source === 'four.png'")
+    wait_settled(page)
+    assert page.evaluate("document.getElementById('pad').getContext('2d').getImageData(0, 0, 280, 280)"
+                         ".data.every(v => v === 255)")  # fmt: skip
+    probabilities = trained.probabilities(trained.preprocessing.image(photo)[None])[0]
+    shown = json.loads(page.locator('.card[data-model="lenet5"]').get_attribute("data-top"))
+    assert [g["probability"] for g in shown] == pytest.approx(sorted(probabilities.tolist())[::-1][:5], abs=1e-4)
+    assert "300x220" in page.locator("#source").inner_text()  # its natural size
+
+
+def test_a_sample_replaces_the_drawing_and_screenshots_are_kept(one, tmp_path):
+    page = one.page
+    page.locator("#samples img").nth(3).click()
+    page.wait_for_function("() => document.querySelector('.card').dataset.source.startsWith('sample')")
+    wait_settled(page)
+    assert page.evaluate("document.getElementById('pad').getContext('2d').getImageData(0, 0, 280, 280)"
+                         ".data.every(v => v === 255)")  # fmt: skip
+    draw_digit(page)
+    wait_settled(page)
+    page.locator('canvas.maps[data-tensor="c3"]').click(position={"x": 40, "y": 25})
+    folder = Path(os.environ.get("CNNLAB_ARTIFACTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the input panel is sticky: at the top, as a reader first sees it
+    page.screenshot(path=str(folder / "publish-1400.png"), full_page=True)
+    with Image.open(folder / "publish-1400.png") as picture:
+        assert picture.size[0] == 1400 and np.asarray(picture.convert("L")).std() > 10
+    one.check_clean()
+
+
+def test_two_networks_side_by_side_and_a_400px_viewport(browser, pages, networks, tmp_path):
+    opened = Opened(browser, pages["two"])
+    page = opened.page
+    assert page.evaluate("window.cnnlab.models") == ["lenet5", "lenet5_modern"]
+    assert page.title() == "Two networks <side by side>"
+    error = page.evaluate("window.cnnlab.predict(new ImageData(28, 28)).then(() => '', e => e.message)")
+    assert "name one of lenet5, lenet5_modern" in error
+    draw_digit(page)
+    wait_settled(page)
+    cards = page.locator(".card")
+    first, second = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
+    assert abs(first["y"] - second["y"]) < 2 and second["x"] > first["x"] + first["width"]  # side by side
+    pixels = _pixels(_pad_png(page), networks["lenet5_modern"])
+    for name in ("lenet5", "lenet5_modern"):
+        shown = json.loads(page.locator(f'.card[data-model="{name}"]').get_attribute("data-top"))
+        expected = networks[name].probabilities(pixels[None])[0]
+        assert [g["probability"] for g in shown] == pytest.approx(sorted(expected.tolist())[::-1][:5], abs=1e-4)
+    page.set_viewport_size({"width": 400, "height": 900})
+    wait_settled(page)
+    page.locator('canvas.maps[data-tensor="c1"]').first.click(position={"x": 20, "y": 20})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    first, second = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
+    assert second["y"] >= first["y"] + first["height"]  # stacked
+    folder = Path(os.environ.get("CNNLAB_ARTIFACTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / "publish-400.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(folder / "publish-two-1400.png"), full_page=True)
+    opened.close()
+
+
+def test_the_template_asks_for_nothing_from_outside():
+    text = (STATIC / "page.html").read_text(encoding="utf-8")
+    for placeholder in ("/*CNNLAB:CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:PAGE*/",
+                        "<!--CNNLAB:NOTE-->", "<!--CNNLAB:DATA-->"):  # fmt: skip
+        assert text.count(placeholder) == 1, placeholder
+    assert text.count("<!--CNNLAB:TITLE-->") == 2
+    assert "default-src 'none'; script-src 'unsafe-inline'" in text
+    script = (STATIC / "page.js").read_text(encoding="utf-8")
+    for word in ("fetch(", "XMLHttpRequest", "eval(", "new Function", "http://", "https://", "import("):
+        assert word not in script, word
