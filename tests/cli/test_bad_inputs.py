@@ -151,6 +151,12 @@ CASES = [
     "lab lenet5 --port 70000",
     "lab lenet5 --max-upload 0",
     "lab lenet5 --timeout -5",
+    # publish
+    "publish {missing} --output lab.html",
+    "publish lenet5 --output {file}/lab.html",
+    "publish lenet5 --output x.txt",
+    "publish lenet5 lenet5 --output lab.html",
+    "publish lenet5 --output {dir}",
 ]
 
 
@@ -210,7 +216,7 @@ def test_there_are_sixty_or_more_and_every_command_has_some():
     commands = {case.split()[0] for case in CASES}
     assert len(CASES) >= 60 and commands >= {
         "train", "evaluate", "predict", "export", "report", "show", "experiment", "models", "summary", "shape",
-        "animate", "draw", "compare-layers", "lab",
+        "animate", "draw", "compare-layers", "lab", "publish",
     }  # fmt: skip
 
 

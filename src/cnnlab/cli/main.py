@@ -37,6 +37,7 @@ SUBCOMMANDS = (
     "report",
     "experiment",
     "lab",
+    "publish",
     "models",
     "summary",
     "shape",

@@ -223,7 +223,6 @@ def _model_data(name: str, trained: TrainedModel) -> dict[str, Any]:
         "classes": list(trained.classes),
         "input_shape": list(trained.input_size),
         "gray": preprocessing.gray,
-        "dataset": trained.config.data,
         "digit_layout": None if layout is None else {"field": layout.field, "box": layout.box, "border": layout.border},
         "normalization": {"mean": list(trained.normalization.mean), "std": list(trained.normalization.std)},
         "temperature": float(trained.logit_temperature),
