@@ -6,14 +6,12 @@ against PyTorch: the input it prepares from the pad's drawing, its top-5, ``wind
 held-out digits, and a clicked unit's field and arithmetic. Screenshots at 1400 px and 400 px are kept in
 ``$CNNLAB_ARTIFACTS`` when that is set (pytest's temporary directory otherwise).
 
-Until ``cnnlab.publish.publish`` assembles pages, :func:`page_data` and :func:`fill_template` below build one
-from the template the way the data contract (``docs/publish-page-api.md``) describes it.
+The pages are written by ``cnnlab.publish`` (``docs/publish-page-api.md`` describes the page and its API).
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import os
@@ -28,8 +26,8 @@ from PIL import Image
 
 from cnnlab.data.samples import digit_per_class, sample_digit
 from cnnlab.inspection.feature_maps import field_box, map_layers
-from cnnlab.inspection.receptive_field import GLOBAL
 from cnnlab.publish import to_program
+from cnnlab.publish.page import publish
 from cnnlab.training.trained import TrainedModel, untrained_model
 from scripts.lab_screenshot import ARGS, draw_digit, wait_settled
 
@@ -45,113 +43,6 @@ pytestmark = [
 ]
 
 # ---------------------------------------------------------------------------------------------------------------
-# A page's data, built as the contract says (until cnnlab.publish.publish does it)
-
-_ELEMENTWISE = {"relu", "sigmoid", "tanh", "neg", "scaled_tanh", "affine"}
-_WORDS = {
-    "conv2d": (
-        "convolution",
-        "Each unit adds up a small window of every input map, weighted by a kernel, plus a bias.",
-    ),
-    "sparse_conv2d": ("convolution, LeNet-5's table", "Each map looks at only some of the maps before it."),
-    "subsampling": ("subsampling", "Each unit is the sum of a 2x2 region times a trained weight, plus a bias."),
-    "scaled_tanh": ("squashing", "Each value goes through A tanh(S x), which keeps it between -1.7 and 1.7."),
-    "relu": ("ReLU", "Negative values become 0; the others pass unchanged."),
-    "max_pool2d": ("max pooling", "Each unit keeps the largest value of its window."),
-    "linear": ("fully connected", "Each unit adds up every input times its own weight, plus a bias."),
-    "rbf": ("RBF output", "Each class's unit measures how far the input is from that class's prototype."),
-}
-
-
-def _field(layer: Any) -> dict[str, Any] | None:
-    if layer is None or layer.field is None:
-        return None
-    if layer.field is GLOBAL:
-        return {"global": True}
-    height, width = layer.field
-    return {"size": [height.size, width.size], "jump": [height.jump, width.jump], "start": [height.start, width.start]}
-
-
-def _png(pixels: torch.Tensor) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels[0].numpy()).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def model_data(trained: TrainedModel, name: str) -> dict[str, Any]:
-    """One network's entry of the page's data."""
-    program = to_program(trained.model, trained.input_size)
-    found = {layer.name: layer for layer in map_layers(trained.model, trained.input_size)}
-    fields: dict[str, Any] = {"input": None}
-    layers = []
-    for op in program.operations:
-        module = found.get(op.name)
-        own = module is not None and op.output == op.name and op.op not in _ELEMENTWISE
-        fields[op.output] = _field(module) if own else fields.get(op.inputs[0])
-        if op.output not in program.layers:
-            continue
-        words, sentence = _WORDS.get(op.op, (op.op, f"This layer computes {op.op}."))
-        shape = list(op.shape)
-        maps = f"{shape[0]} maps of {shape[1]}x{shape[2]}" if len(shape) == 3 else f"{shape[0]} units"
-        layers.append({"tensor": op.output, "module": op.name, "op": op.op, "title": f"{op.output} · {words}, {maps}",
-                       "shape": shape, "field": fields[op.output], "sentence": sentence})  # fmt: skip
-    preprocessing = trained.preprocessing.to_dict()
-    return {
-        "name": name,
-        "label": trained.label,
-        "random_weights": trained.random_weights,
-        "classes": list(trained.classes),
-        "input_shape": list(trained.input_size),
-        "gray": trained.preprocessing.gray,
-        "digit_layout": preprocessing["digits"],
-        "normalization": preprocessing["normalization"],
-        "temperature": trained.logit_temperature,
-        "facts": {
-            "parameters": sum(p.numel() for p in trained.model.parameters()),
-            "macs": sum(layer.macs for layer in found.values() if "." not in layer.name and layer.name),
-            "epochs": None,
-            "test_top1": None,
-            "dataset": trained.config.data,
-            "date": None,
-        },
-        "architecture_svg": f'<svg xmlns="http://www.w3.org/2000/svg" width="240" height="30"><text x="4" y="20">'
-        f"{html.escape(name)}: {len(layers)} layers</text></svg>",
-        "program": program.to_json(),
-        "layers": layers,
-    }
-
-
-def page_data(models: list[tuple[TrainedModel, str]], title: str, note: str | None) -> dict[str, Any]:
-    samples = []
-    for index in digit_per_class()[:6]:
-        pixels, description = sample_digit(index)  # "mnist5k test digit #685 (a 7)"
-        label = description.rsplit("(a ", 1)[1].rstrip(")")
-        samples.append({"name": f"digit-{index}", "label": label, "png": _png(pixels)})
-    return {"format": "cnnlab-page/1", "title": title, "note": note, "generated": "2024-01-01", "cnnlab": "test",
-            "models": [model_data(t, n) for t, n in models], "samples": samples}  # fmt: skip
-
-
-def fill_template(data: dict[str, Any]) -> str:
-    """The template with its placeholders filled, as the data contract says."""
-    text = (STATIC / "page.html").read_text(encoding="utf-8")
-    title = html.escape(data["title"])
-    note = html.escape(data["note"] or "")
-    as_json = json.dumps(data, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
-    for placeholder, value in [
-        ("/*CNNLAB:CSS*/", (STATIC / "page.css").read_text(encoding="utf-8")),
-        ("/*CNNLAB:FORWARD*/", (STATIC / "forward.js").read_text(encoding="utf-8")),
-        ("/*CNNLAB:PREPARE*/", (STATIC / "prepare.js").read_text(encoding="utf-8")),
-        ("/*CNNLAB:PAGE*/", (STATIC / "page.js").read_text(encoding="utf-8")),
-        ("<!--CNNLAB:TITLE-->", title),
-        ("<!--CNNLAB:NOTE-->", note),
-        ("<!--CNNLAB:DATA-->", as_json),  # last: the data may hold any text
-    ]:
-        assert placeholder in text, placeholder
-        text = text.replace(placeholder, value)
-    return text
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # The browser
 
 
@@ -161,13 +52,11 @@ def networks() -> dict[str, TrainedModel]:
 
 
 @pytest.fixture(scope="module")
-def pages(networks, tmp_path_factory) -> dict[str, Path]:
+def pages(tmp_path_factory) -> dict[str, Path]:
+    """Pages written by `cnnlab.publish` for registry models (seeded random weights, as `untrained_model`)."""
     folder = tmp_path_factory.mktemp("published")
-    one = folder / "lenet5.html"
-    one.write_text(fill_template(page_data([(networks["lenet5"], "lenet5")], "LeNet-5, untrained", "Draw a 7.")))
-    two = folder / "two.html"
-    both = [(networks["lenet5"], "lenet5"), (networks["lenet5_modern"], "lenet5_modern")]
-    two.write_text(fill_template(page_data(both, "Two networks <side by side>", None)))
+    one = publish("lenet5", folder / "lenet5.html", title="LeNet-5, untrained", note="Draw a 7.").path
+    two = publish(["lenet5", "lenet5_modern"], folder / "two.html", title="Two networks <side by side>").path
     return {"one": one, "two": two}
 
 

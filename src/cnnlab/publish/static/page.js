@@ -827,11 +827,16 @@
     const op = opFor(model, view.layer.tensor);
     panel.replaceChildren();
     panel.hidden = false;
+    if (panel.previousElementSibling !== view.node) view.node.after(panel); // beside the click, not far above it
     const close = el("button", "close", "×");
     close.type = "button";
     close.title = "close";
     close.addEventListener("click", () => { panel.hidden = true; model.card.selected = null; view.marker.hidden = true; });
     panel.append(close, el("h4", "", `How ${view.layer.title || view.layer.tensor}, ${unitName(view, unit)} is computed`));
+    if (view.layer.field) {
+      const where = view.layer.field.global ? "sees the whole input" : "sees the red box on the input above";
+      panel.append(el("p", "note", `This unit ${where}.`));
+    }
     let computed = null;
     try {
       computed = explainOp(model, op, unit, panel);
