@@ -292,6 +292,27 @@ def test_two_networks_side_by_side_and_a_400px_viewport(browser, pages, networks
     opened.close()
 
 
+def test_every_resnet20_layers_arithmetic_gives_its_maps_value(browser, tmp_path):
+    """Batch norms folded into convolutions, residual sums, option-A shortcuts, global pooling, the classifier."""
+    opened = Opened(browser, publish("resnet20", tmp_path / "resnet20.html").path)
+    page = opened.page
+    draw_digit(page)
+    wait_settled(page)
+    sections = page.locator("section.layer")
+    ops = set()
+    for i in range(sections.count()):
+        canvas = sections.nth(i).locator("canvas.maps")
+        box = canvas.bounding_box()
+        canvas.click(position={"x": box["width"] * 0.37, "y": box["height"] * 0.41})
+        panel = page.locator(".explain")
+        value, computed = float(panel.get_attribute("data-value")), panel.get_attribute("data-computed")
+        assert computed, f"{panel.get_attribute('data-tensor')}: no arithmetic for {panel.get_attribute('data-op')}"
+        assert float(computed) == pytest.approx(value, rel=1e-4, abs=1e-5), panel.get_attribute("data-tensor")
+        ops.add(panel.get_attribute("data-op"))
+    assert {"conv2d", "relu", "shortcut_pad", "adaptive_avg_pool2d", "linear"} <= ops
+    opened.close()
+
+
 def test_the_template_asks_for_nothing_from_outside():
     text = (STATIC / "page.html").read_text(encoding="utf-8")
     for placeholder in ("/*CNNLAB:CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:PAGE*/",

@@ -1163,7 +1163,22 @@
     return value;
   }
 
+  function explainShortcutPad(model, op, [x], unit, panel) {
+    // ResNet's option-A shortcut: every stride-th pixel, with zero maps in front and behind for the new channels
+    const { stride, before } = op.attributes;
+    const [channels, h, w] = mapShape(x.shape);
+    const c = unit.channel - before;
+    if (c < 0 || c >= channels) {
+      panel.append(el("p", "step", `Option-A shortcut: map ${unit.channel} is one of the zero maps added for the new channels.`));
+      return 0;
+    }
+    const value = x.data[(c * h + unit.y * stride) * w + unit.x * stride];
+    panel.append(el("p", "step", `Option-A shortcut: map ${c} of ${op.inputs[0]} at row ${unit.y * stride}, column ${unit.x * stride} (every ${stride}th pixel), unchanged.`), equation("= ", value));
+    return value;
+  }
+
   const EXPLAIN = {
+    shortcut_pad: explainShortcutPad,
     conv2d: explainConv2d, sparse_conv2d: explainSparseConv2d, subsampling: explainSubsampling,
     max_pool2d: explainMaxPool, avg_pool2d: explainAvgPool, mixed_pool2d: explainMixedPool,
     adaptive_avg_pool2d: explainAdaptiveAvg, linear: explainLinear, rbf: explainRbf, add: explainAdd,
