@@ -31,7 +31,7 @@ from cnnlab.run_directory import RunDirectory
 from cnnlab.subjects import Subject, trained_model
 from cnnlab.training.trained import TrainedModel
 
-__all__ = ["MAX_PAGE_BYTES", "PAGE_FORMAT", "PublishedPage", "publish"]
+__all__ = ["MAX_PAGE_BYTES", "PAGE_FORMAT", "PublishedPage", "page_bytes", "publish"]
 
 PAGE_FORMAT = "cnnlab-page/1"
 MAX_PAGE_BYTES = 50_000_000
@@ -39,14 +39,15 @@ MAX_PAGE_BYTES = 50_000_000
 megabytes of weights is one no phone opens. Bigger networks belong in the served lab."""
 
 STATIC = Path(__file__).parent / "static"
-"""The page's parts: ``page.html`` (the template), ``page.css``, ``page.js``, ``forward.js``, ``prepare.js``."""
+"""The page's parts: ``page.html`` (the template), ``page.css``, ``page.js``, ``forward.js``, ``prepare.js`` and
+``draw.js`` (the drawing the served lab shares)."""
 SUFFIXES = (".html", ".htm")
 
 # The template's placeholders: the scripts and style inside their elements, the title in <title> and <h1>, the
 # data block inside <script type="application/json" id="cnnlab-data">, and, where the template has one, the note.
-_PLACEHOLDER = re.compile(r"/\*CNNLAB:(CSS|FORWARD|PREPARE|PAGE)\*/|<!--CNNLAB:(TITLE|DATA|NOTE)-->")
-_REQUIRED = ("/*CNNLAB:CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:PAGE*/", "<!--CNNLAB:TITLE-->",
-             "<!--CNNLAB:DATA-->")  # fmt: skip
+_PLACEHOLDER = re.compile(r"/\*CNNLAB:(CSS|FORWARD|PREPARE|DRAW|PAGE)\*/|<!--CNNLAB:(TITLE|DATA|NOTE)-->")
+_REQUIRED = ("/*CNNLAB:CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:DRAW*/", "/*CNNLAB:PAGE*/",
+             "<!--CNNLAB:TITLE-->", "<!--CNNLAB:DATA-->")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,7 @@ def assemble(template: str, data: dict[str, Any]) -> str:
         "CSS": (STATIC / "page.css").read_text(encoding="utf-8").replace("</style", "<\\/style"),
         "FORWARD": _script(STATIC / "forward.js"),
         "PREPARE": _script(STATIC / "prepare.js"),
+        "DRAW": _script(STATIC / "draw.js"),
         "PAGE": _script(STATIC / "page.js"),
         "TITLE": html.escape(data["title"]),
         "NOTE": html.escape(note) if note else "",
@@ -341,7 +343,21 @@ def publish(
     path = _output(output)
     title, note = _text("title", title), _text("note", note)
     models = _resolve(_subjects(subjects))
-    names = tuple(name for name, _ in models)
+    page = page_bytes(models, title=title, note=note)
+    write_bytes(path, page)
+    return PublishedPage(path, len(page), tuple(name for name, _ in models))
+
+
+def page_bytes(models: Sequence[tuple[str, TrainedModel]], *, title: str | None = None,
+               note: str | None = None) -> bytes:  # fmt: skip
+    """The page for named trained models, as the bytes of its HTML file (what :func:`publish` writes; the served
+    lab answers them to "Download this page").
+
+    Raises:
+        UnsupportedLayer: a module the page cannot run, named in one line.
+        ValueError: a page over :data:`MAX_PAGE_BYTES`.
+    """
+    names = [name for name, _ in models]
     data = page_data(models, title=title or f"cnnlab: {', '.join(names)}", note=note)
     page = assemble((STATIC / "page.html").read_text(encoding="utf-8"), data).encode("utf-8")
     if len(page) > MAX_PAGE_BYTES:
@@ -349,5 +365,4 @@ def publish(
             f"the page would be {_megabytes(len(page))}, over the {_megabytes(MAX_PAGE_BYTES)} a published page may "
             f"hold: show these networks in the served lab (cnnlab lab) instead"
         )
-    write_bytes(path, page)
-    return PublishedPage(path, len(page), names)
+    return page
