@@ -2,17 +2,22 @@
 
 import base64
 import io
+import json
 import random
+import re
 import struct
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from starlette.testclient import TestClient
+from torch import nn
 
 from cnnlab.lab.app import create_app
-from cnnlab.lab.session import load_models
+from cnnlab.lab.session import LabModel, load_models
+from cnnlab.training.trained import untrained_model
 from tests.lab.conftest import png_bytes
 
 # Slow: every test serves the LeNet-5 that lab_run trains (3 epochs, once per session).
@@ -33,8 +38,29 @@ def test_models_describe_shapes_classes_and_layers(client, lab_run):
     assert models[1]["random_weights"] and not models[1]["gray"]
     c1 = next(layer for layer in lenet["layers"] if layer["name"] == "c1")
     assert c1 == {"name": "c1", "type": "Conv2d", "output_shape": [6, 28, 28], "params": 156, "macs": 117_600,
-                  "field": {"size": [5, 5], "jump": [1, 1], "start": [2.0, 2.0]}, "shown": True}  # fmt: skip
-    assert lenet["default_layers"] == ["c1", "s2", "c3", "s4"]
+                  "field": {"size": [5, 5], "jump": [1, 1], "start": [2.0, 2.0]}, "shown": True,
+                  "title": "C1 · convolution 5x5, 6 maps", "sentence": c1["sentence"]}  # fmt: skip
+    assert lenet["default_layers"] == ["c1", "s2", "c3", "s4", "c5", "f6", "output"]  # to the network's output
+    assert lenet["publish_error"] is None and models[1]["publish_error"] is None
+
+
+def test_every_layer_has_the_published_pages_title_and_sentence(client):
+    lenet, resnet = client.get("/api/models").json()["models"]
+    titles = {layer["name"]: layer["title"] for layer in lenet["layers"]}
+    assert titles["f6"] == "F6 · full connection, 84 units" and titles["output"] == "output · RBF output, 10 units"
+    c3 = next(layer for layer in lenet["layers"] if layer["name"] == "c3")
+    assert "connection table" in c3["sentence"] and c3["sentence"].endswith(".")
+    vectors = [layer for layer in lenet["layers"] if len(layer["output_shape"]) == 1]
+    assert [(v["name"], v["output_shape"], v["shown"]) for v in vectors] == [("f6", [84], True), ("output", [10], True)]
+    for model in (lenet, resnet):
+        for name in model["default_layers"]:
+            layer = next(layer for layer in model["layers"] if layer["name"] == name)
+            assert layer["title"] and layer["sentence"] and "\n" not in layer["sentence"], layer
+    assert resnet["default_layers"][-2:] == ["avgpool", "fc"]
+    block = next(layer for layer in resnet["layers"] if layer["name"] == "layer2.0")
+    assert block["sentence"].startswith("Residual addition")  # a block's sentence is its last step's
+    conv = next(layer for layer in resnet["layers"] if layer["name"] == "conv1")
+    assert conv["title"].startswith("conv1 + bn1 · convolution 3x3")  # the batch norm folded in, as on the page
 
 
 def test_predict_gives_what_run_predict_gives(client, lab_run, seven):
@@ -64,9 +90,89 @@ def test_inspect_gives_the_input_and_the_maps_of_named_layers(client, lab_run, s
     assert (c1["name"], c1["shape"], c5["shape"]) == ("c1", [6, 28, 28], [120, 1, 1])
     assert len(base64.b64decode(c1["data"])) == 6 * 28 * 28 and c1["low"] < c1["high"]
     default = client.post(f"/api/inspect?model={lab_run.path.name}", content=seven).json()
-    assert [layer["name"] for layer in default["layers"]] == ["c1", "s2", "c3", "s4"]
+    assert [layer["name"] for layer in default["layers"]] == ["c1", "s2", "c3", "s4", "c5", "f6", "output"]
     every = client.post("/api/inspect?model=resnet20&layers=all", content=seven).json()
     assert len(every["layers"]) > 20  # the branching model's convolutions, pools and residual blocks
+
+
+def test_inspect_reaches_the_output_as_bars(client, lab_run, seven):
+    answer = client.post(f"/api/inspect?model={lab_run.path.name}", content=seven).json()
+    assert [(layer["name"], layer["shape"]) for layer in answer["layers"]][-3:] == [
+        ("c5", [120, 1, 1]), ("f6", [84]), ("output", [10])]  # fmt: skip
+    assert len(base64.b64decode(answer["layers"][-1]["data"])) == 10
+    resnet = client.post("/api/inspect?model=resnet20&layers=fc,avgpool", content=seven).json()
+    assert [layer["shape"] for layer in resnet["layers"]] == [[10], [64, 1, 1]]
+
+
+def _off_centre_digit() -> bytes:
+    """A small 7 drawn in the top left corner of a 280x280 pad, dark on white."""
+    image = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(image).line([(20, 20), (80, 20), (45, 110)], fill=0, width=16)
+    return png_bytes(image)
+
+
+def _ink_centre(answer: dict) -> tuple[float, float]:
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(answer["input"]["png"])))).astype(float)
+    rows, cols = np.indices(pixels.shape)
+    return (rows * pixels).sum() / pixels.sum(), (cols * pixels).sum() / pixels.sum()
+
+
+def test_centre_0_leaves_the_digit_where_it_was_drawn(client, lab_run):
+    drawn, name = _off_centre_digit(), lab_run.path.name
+    centred = client.post(f"/api/inspect?model={name}&layers=c1", content=drawn).json()
+    as_drawn = client.post(f"/api/inspect?model={name}&layers=c1&centre=0", content=drawn).json()
+    assert max(abs(v - 15.5) for v in _ink_centre(centred)) < 2  # MNIST's centre of mass
+    y, x = _ink_centre(as_drawn)
+    assert y < 10 and x < 10  # the top left, as drawn
+    assert as_drawn["input"]["shape"] == [1, 32, 32] and as_drawn["top"] != centred["top"]
+    predicted = client.post(f"/api/predict?model={name}&k=3&centre=0", content=drawn).json()
+    inspected = client.post(f"/api/inspect?model={name}&k=3&centre=0&layers=c1", content=drawn).json()
+    assert predicted["top"] == inspected["top"]
+    photo = client.get("/api/samples/china").content  # a colour model has no digit to centre: the same input
+    assert (client.post("/api/inspect?model=resnet20&layers=fc&centre=0", content=photo).json()["input"]
+            == client.post("/api/inspect?model=resnet20&layers=fc", content=photo).json()["input"])  # fmt: skip
+
+
+def _page_data(html: str) -> dict:
+    (block,) = re.findall(r'<script type="application/json" id="cnnlab-data">(.*?)</script>', html, re.DOTALL)
+    return json.loads(block)
+
+
+def test_the_page_download_is_the_published_page_of_the_labs_networks(client, lab_run):
+    response = client.get("/api/page")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    disposition = response.headers["content-disposition"]
+    assert disposition == f'attachment; filename="cnnlab-{lab_run.path.name}-resnet20.html"'
+    data = _page_data(response.text)
+    assert data["format"] == "cnnlab-page/1" and [m["name"] for m in data["models"]] == [lab_run.path.name, "resnet20"]
+    assert str(lab_run.path.parent) not in response.text  # no absolute path of this machine
+    assert client.get("/api/page").content == response.content  # built once, answered from memory after
+
+
+class _Softmaxed(nn.Module):
+    """A network the published page cannot run (a softmax in its forward)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(32 * 32, 10)
+
+    def forward(self, x):
+        return nn.functional.softmax(self.fc(x.flatten(1)), dim=1)
+
+
+def test_a_network_the_page_cannot_run_is_left_out_or_refused_in_one_line():
+    lenet = untrained_model("lenet5")
+    odd = LabModel("odd", replace(lenet, model=_Softmaxed().eval(), input_size=(1, 32, 32)), "random weights")
+    alone = TestClient(create_app([odd]))
+    (described,) = alone.get("/api/models").json()["models"]
+    assert "softmax" in described["publish_error"] and "\n" not in described["publish_error"]
+    assert described["layers"][0]["title"] == "fc · Linear" and described["layers"][0]["sentence"] is None
+    refused = alone.get("/api/page")
+    assert refused.status_code == 422 and "odd:" in refused.json()["error"] and "softmax" in refused.json()["error"]
+    both = TestClient(create_app([odd, LabModel("lenet5", lenet, "random weights")]))
+    answer = both.get("/api/page")
+    assert answer.status_code == 200 and [m["name"] for m in _page_data(answer.text)["models"]] == ["lenet5"]
+    assert answer.headers["content-disposition"] == 'attachment; filename="cnnlab-lenet5.html"'
 
 
 def test_field_of_a_unit(client, lab_run):
@@ -109,6 +215,10 @@ def _png_with_header(width: int, height: int) -> bytes:
         ("get", "/api/field?model=resnet20&layer=conv1&y=32&x=0", None, 422, "outside conv1's 32x32 map"),
         ("get", "/api/field?model=resnet20&layer=conv1&y=1", None, 422, "x= is missing"),
         ("get", "/api/field?model=resnet20", None, 422, "layer= is missing"),
+        ("get", "/api/field?model=resnet20&layer=fc&y=0&x=0", None, 422, "fc"),
+        ("post", "/api/inspect?model=resnet20&centre=yes", "seven", 422, "centre: expected 1 (centre the digit) or 0"),
+        ("post", "/api/page", None, 405, "Method Not Allowed"),
+        ("get", "/api/page?x=1&x=2", None, 422, "x= is given more than once"),
         ("get", "/api/samples/nope", None, 404, "no sample 'nope'"),
         ("get", "/api/predict", None, 405, "Method Not Allowed"),
         ("get", "/../../etc/passwd", None, 404, "Not Found"),

@@ -447,6 +447,33 @@ class Preprocessing:
             pixels = torch.from_numpy(np.asarray(image.convert("RGB")).copy()).permute(2, 0, 1)
         return fit_image(pixels, channels, (height, width))
 
+    def as_drawn(self, source: ImageSource, name: str | None = None) -> torch.Tensor:
+        """A digit model's input with the digit left where it was drawn: "centre the digit" off in the lab and
+        the published page, so that moving a digit shows what translation does to the network.
+
+        The whole picture, light ink on black (light paper is inverted), is scaled to the digit field and put in
+        the training images' border, then fitted to the model. A picture that already is a training image (its
+        size, light ink on black) passes as :meth:`image` passes it. A model not trained on digits gets
+        :meth:`image` (there is no digit to centre).
+
+        Raises:
+            ValueError: a missing or unreadable file, or pixels that are not an image.
+        """
+        layout = self.digit_layout
+        if layout is None:
+            return self.image(source, name=name)
+        name = name or describe_source(source)
+        gray = np.asarray(to_pil(source, name).convert("L"))
+        if self._looks_like_training_data(gray, layout):
+            return self.image(gray, name=name)
+        if _border_median(gray.astype(np.float32)) > 127.5:  # light paper, dark ink
+            gray = 255 - gray
+        pixels = torch.from_numpy(gray.copy()).unsqueeze(0)
+        pixels = fit_image(pixels, 1, (layout.field, layout.field))
+        pixels = fit_image(pixels, 1, (layout.image_size, layout.image_size))  # the border (28 -> 32)
+        channels, height, width = self.input_size
+        return fit_image(pixels, channels, (height, width))
+
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images ``(N, C, H, W)`` or one ``(C, H, W)`` -> the model's float input ``(N, C, H, W)``."""
         return self.normalization.apply(images if images.dim() == 4 else images.unsqueeze(0))

@@ -31,11 +31,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cnnlab.errors import expected_whole_number, read_whole_number, whole_number
-from cnnlab.lab.session import LabError, LabModel, Sample, samples
+from cnnlab.lab.session import LabError, LabModel, Sample, published_page, samples
 
 __all__ = ["MAX_HEAD", "MAX_QUERY", "MAX_RECEIVING", "MAX_UPLOAD", "STATIC", "create_app"]
 
 STATIC = Path(__file__).parent / "static"
+PUBLISHED_STATIC = Path(__file__).parent.parent / "publish" / "static"
+"""The published page's files: the lab serves one of them, ``draw.js``, that both pages draw with."""
 MAX_UPLOAD = 8 * 2**20
 """Bytes an uploaded image may have (8 MB); more gets 413."""
 
@@ -67,6 +69,21 @@ class _Lab:
         self.receiving = 0  # bytes of the bodies being received now (one event loop: no lock)
         self._samples: dict[str, Sample] | None = None
         self._samples_lock = threading.Lock()
+        self._page: tuple[bytes, str] | LabError | None = None
+        self._page_lock = threading.Lock()
+
+    def page(self) -> tuple[bytes, str]:
+        """The published page of the lab's networks and its file's name, built once, on first use, in memory
+        (seconds); a refusal is remembered too."""
+        with self._page_lock:
+            if self._page is None:
+                try:
+                    self._page = published_page(list(self.models.values()))
+                except LabError as error:
+                    self._page = error
+        if isinstance(self._page, LabError):
+            raise self._page
+        return self._page
 
     def samples(self) -> dict[str, Sample]:
         """The samples by name, and by their former names (a name wins over an alias). Made once, on first use
@@ -99,6 +116,14 @@ class _Lab:
             return read_whole_number(text, minimum=minimum)
         except ValueError as error:
             raise LabError(f"{key}: {error}", 422) from None
+
+    @staticmethod
+    def centre(request: Request) -> bool:
+        """``centre=1`` (the default) or ``centre=0``: a digit centred the MNIST way, or left where it was drawn."""
+        text = request.query_params.get("centre", "1")
+        if text not in ("0", "1"):
+            raise LabError(f"centre: expected 1 (centre the digit) or 0 (as drawn), got {text!r:.40}", 422)
+        return text == "1"
 
     @asynccontextmanager
     async def upload(self, request: Request) -> AsyncIterator[bytes]:
@@ -192,8 +217,9 @@ async def _models(lab: _Lab, request: Request) -> Any:
 async def _predict(lab: _Lab, request: Request) -> Any:
     model = lab.model(request)
     k = lab.whole_number(request, "k", 5, minimum=1)
+    centre = lab.centre(request)
     async with lab.upload(request) as data:
-        return await run_in_threadpool(model.predict, data, k)
+        return await run_in_threadpool(model.predict, data, k, centre)
 
 
 def _layer_names(request: Request) -> list[str] | None:
@@ -210,8 +236,9 @@ async def _inspect(lab: _Lab, request: Request) -> Any:
     model = lab.model(request)
     k = lab.whole_number(request, "k", 5, minimum=1)
     layers = _layer_names(request)
+    centre = lab.centre(request)
     async with lab.upload(request) as data:
-        return await run_in_threadpool(model.inspect, data, layers, k)
+        return await run_in_threadpool(model.inspect, data, layers, k, centre)
 
 
 @_api("/api/field")
@@ -273,6 +300,7 @@ def create_app(
     """
     lab = _Lab(models, max_upload)
     static = {path.name: path for path in STATIC.iterdir() if path.is_file()}  # the only files it opens
+    static["draw.js"] = PUBLISHED_STATIC / "draw.js"  # the drawing both pages share (the published page inlines it)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
@@ -295,6 +323,15 @@ def create_app(
         headers = error.headers if isinstance(error, HTTPException) else None
         return _error(f"{detail}: {request.method} {request.url.path}", status, headers)
 
+    async def page(request: Request) -> Response:
+        try:
+            _check_query(request)
+            data, filename = await run_in_threadpool(lab.page)
+        except LabError as error:
+            return _error(str(error), error.status)
+        disposition = f'attachment; filename="{filename}"'
+        return Response(data, media_type="text/html; charset=utf-8", headers={"Content-Disposition": disposition})
+
     async def no_icon(request: Request) -> Response:
         return Response(status_code=204)  # browsers ask for one; the lab has none, and says so without a 404
 
@@ -303,6 +340,7 @@ def create_app(
         Route("/favicon.ico", no_icon),
         *(Route(path, _answers(answer, lab), methods=methods) for path, answer, methods in _API),
         Route("/api/samples/{name}", sample),
+        Route("/api/page", page),
         Route("/static/{name}", static_file),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: refused, Exception: refused})

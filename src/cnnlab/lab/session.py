@@ -14,6 +14,7 @@ import ctypes.util
 import io
 import math
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ __all__ = [
     "Sample",
     "decode_upload",
     "load_models",
+    "published_page",
     "samples",
 ]
 
@@ -147,14 +149,56 @@ class LabModel:
 
     def __init__(self, name: str, trained: TrainedModel, source: str) -> None:
         self.name, self.trained, self.source = name, trained, source
-        self.layers = [layer for layer in map_layers(trained.model, trained.input_size) if layer.has_maps]
+        found = map_layers(trained.model, trained.input_size)
+        self.layers = [layer for layer in found if layer.has_maps or len(layer.output_shape) == 1]
         self.by_name = {layer.name: layer for layer in self.layers}
-        self.default_layers = [layer.name for layer in one_per_resolution(self.layers)]
+        last = self.layers[-1].name if self.layers else None
+        self.shown = {layer.name for layer in self.layers if layer.shown or _a_last_step(layer, last)}
+        self.default_layers = _default_layers(self.layers, self.shown)
         self._lock = threading.Lock()
+        self._explained: dict[str, tuple[str, str | None]] | None = None
+        self.publish_error: str | None = None
+        """Why the published page cannot run this network (one line), or ``None``; known once :meth:`explained`
+        ran."""
+
+    def explained(self) -> dict[str, tuple[str, str | None]]:
+        """Each layer's title and plain sentence, as the published page words them (:mod:`cnnlab.publish.explain`):
+        a module's own, a convolution's with its batch norm folded in, a block's its last step's. Where the page
+        cannot run the network (:attr:`publish_error` says why), a title of name and type, and no sentence."""
+        with self._lock:
+            if self._explained is None:
+                self._explained = self._explain()
+        return self._explained
+
+    def _explain(self) -> dict[str, tuple[str, str | None]]:
+        from cnnlab.publish import to_program
+        from cnnlab.publish.explain import layer_sentences
+
+        plain: dict[str, tuple[str, str | None]] = {layer.name: (f"{layer.name} · {layer.type}", None)
+                                                    for layer in self.layers}  # fmt: skip
+        try:
+            program = to_program(self.trained.model, self.trained.input_size)
+        except ValueError as error:  # UnsupportedLayer: a module the page cannot run
+            self.publish_error = " ".join(str(error).split())
+            return plain
+        told = layer_sentences(program)
+        steps = [(op.name, op.output) for op in program.operations if op.output in told]
+        by_module: dict[str, tuple[str, str]] = {}
+        for module, tensor in steps:
+            by_module.setdefault(module, told[tensor])  # a convolution's is its folded batch norm's
+        found: dict[str, tuple[str, str | None]] = {}
+        for layer in self.layers:
+            if layer.name in told or layer.name in by_module:
+                found[layer.name] = told.get(layer.name) or by_module[layer.name]
+                continue
+            inside = [tensor for module, tensor in steps if module.startswith(f"{layer.name}.")]
+            found[layer.name] = (plain[layer.name][0], told[inside[-1]][1] if inside else None)
+        return found
 
     def describe(self) -> dict[str, Any]:
         """``GET /api/models``: what the page needs to draw this model's controls."""
         trained = self.trained
+        explained = self.explained()
         return {
             "name": self.name,
             "label": trained.label,
@@ -165,6 +209,7 @@ class LabModel:
             "digits": trained.preprocessing.digit_layout is not None,
             "random_weights": trained.random_weights,
             "default_layers": self.default_layers,
+            "publish_error": self.publish_error,
             "layers": [
                 {
                     "name": layer.name,
@@ -173,21 +218,27 @@ class LabModel:
                     "params": layer.params,
                     "macs": layer.macs,
                     "field": _field(layer),
-                    "shown": layer.shown,
+                    "shown": layer.name in self.shown,
+                    "title": explained[layer.name][0],
+                    "sentence": explained[layer.name][1],
                 }
                 for layer in self.layers
             ],
         }
 
-    def prepare(self, data: bytes) -> torch.Tensor:
-        """The upload as the network receives it, uint8 ``(C, H, W)``: decoded, then prepared as ``predict`` does.
+    def prepare(self, data: bytes, centre: bool = True) -> torch.Tensor:
+        """The upload as the network receives it, uint8 ``(C, H, W)``: decoded, then prepared as ``predict`` does
+        (``centre=False``: a digit left where it was drawn, :meth:`~cnnlab.data.preprocess.Preprocessing.as_drawn`).
 
         Raises:
             LabError: 400, not an image (or a blank digit) with the reason; 413, too many pixels.
         """
         image = decode_upload(data)
+        preprocessing = self.trained.preprocessing
         try:
-            return self.trained.preprocessing.image(image, name="the upload")
+            if centre:
+                return preprocessing.image(image, name="the upload")
+            return preprocessing.as_drawn(image, name="the upload")
         except ValueError as error:
             raise LabError(str(error), 400) from None
 
@@ -198,9 +249,13 @@ class LabModel:
             raise LabError(str(error), 422) from None
         return min(k, self.trained.num_classes)
 
-    def predict(self, data: bytes, k: int = 5) -> dict[str, Any]:
-        """``POST /api/predict``: the top ``k`` classes, as :func:`~cnnlab.training.prediction.predict` gives them."""
+    def predict(self, data: bytes, k: int = 5, centre: bool = True) -> dict[str, Any]:
+        """``POST /api/predict``: the top ``k`` classes, as :func:`~cnnlab.training.prediction.predict` gives them
+        (``centre=False``: of the digit where it was drawn, as :meth:`inspect` gives them)."""
         k = self._k(k)
+        if not centre:
+            answer = self.inspect(data, [], k, centre=False)
+            return {"model": answer["model"], "top": answer["top"]}
         image = decode_upload(data)
         try:
             with self._lock:
@@ -217,13 +272,13 @@ class LabModel:
             raise TypeError(f"layers: expected a list of layer names (strings), got {names!r:.80}")
         names = list(dict.fromkeys(names))  # a name given twice is answered once
         if names == ["all"]:
-            names = [layer.name for layer in self.layers if layer.shown]
+            names = [layer.name for layer in self.layers if layer.name in self.shown]
         elif len(names) > MAX_LAYERS:
             raise LabError(f"layers: {len(names):,} different names; one request may ask for at most {MAX_LAYERS}",
                            422)  # fmt: skip
         unknown = [name for name in names if name not in self.by_name]
         if unknown:
-            shown = ", ".join(layer.name for layer in self.layers if layer.shown)
+            shown = ", ".join(layer.name for layer in self.layers if layer.name in self.shown)
             raise LabError(f"{self.name} has no layer with feature maps called {unknown[0]!r}; it has {shown}", 404)
         values = sum(math.prod(self.by_name[name].output_shape) for name in names)
         if values > MAX_MAP_VALUES:
@@ -234,16 +289,19 @@ class LabModel:
             )
         return names
 
-    def inspect(self, data: bytes, layers: Sequence[str] | None = None, k: int = 5) -> dict[str, Any]:
+    def inspect(
+        self, data: bytes, layers: Sequence[str] | None = None, k: int = 5, centre: bool = True
+    ) -> dict[str, Any]:
         """``POST /api/inspect``: the prediction, the input as the network received it, and the feature maps
         of ``layers`` (default: one layer per map size; ``["all"]``: every layer ``cnnlab show`` offers; a name
         given twice is answered once; at most :data:`MAX_LAYERS` names and :data:`MAX_MAP_VALUES` values).
 
         Each layer's maps are quantised to bytes 0..255 between their lowest and highest value (``low``,
-        ``high``), channel by channel, row by row: ``data`` is their base64.
+        ``high``), channel by channel, row by row: ``data`` is their base64. ``centre=False`` leaves a digit
+        where it was drawn (:meth:`prepare`).
         """
         k, names = self._k(k), self._layers(layers)
-        pixels = self.prepare(data)
+        pixels = self.prepare(data, centre)
         trained = self.trained
         with self._lock:
             logits, kept = capture_with_output(trained.model, trained.normalization.apply(pixels[None]), names)
@@ -282,6 +340,28 @@ class LabModel:
             "clipped": list(box.clipped),
             "outside": [value + 0.0 for value in box.outside],  # no -0.0 (max(-0.0, 0.0) is -0.0)
         }
+
+
+def _as_bars(layer: MapLayer) -> bool:
+    """A vector, or maps of 1x1: a number per unit, drawn as bars."""
+    return len(layer.output_shape) == 1 or tuple(layer.output_shape[1:]) == (1, 1)
+
+
+def _a_last_step(layer: MapLayer, last: str | None) -> bool:
+    """A step at the end of the network the lab shows as bars: called once, with weights (a full connection, an
+    RBF output) or pooling (global average pooling), and the network's output."""
+    if not _as_bars(layer) or layer.calls != 1:
+        return False
+    return layer.params > 0 or "pool" in layer.type.lower() or layer.name == last
+
+
+def _default_layers(layers: Sequence[MapLayer], shown: set[str]) -> list[str]:
+    """One layer per map size (:func:`~cnnlab.inspection.feature_maps.one_per_resolution`), then every shown
+    layer after the last of those whose units are drawn as bars: the overview goes to the network's output."""
+    chosen = [layer.name for layer in one_per_resolution([layer for layer in layers if layer.has_maps])]
+    order = [layer.name for layer in layers]
+    after = order.index(chosen[-1]) + 1 if chosen else 0
+    return chosen + [layer.name for layer in layers[after:] if layer.name in shown and _as_bars(layer)]
 
 
 def _top(guesses: Sequence[Guess]) -> list[dict[str, Any]]:
@@ -329,6 +409,30 @@ def load_models(subjects: Sequence[Any] | str | os.PathLike[str]) -> list[LabMod
             unique = f"{name}-{count}"
         models.append(LabModel(unique, trained, source))
     return models
+
+
+def published_page(models: Sequence[LabModel]) -> tuple[bytes, str]:
+    """ "Download this page": the published page (:func:`cnnlab.publish.page.page_bytes`) of the networks it can
+    run, built in memory, and its file's name (``cnnlab-NAME.html``). A network the page cannot run is left out
+    (its ``publish_error`` says why).
+
+    Raises:
+        LabError: 422, the page can run none of them, or it would be too big to hand out.
+    """
+    from cnnlab.publish.page import page_bytes
+
+    for model in models:
+        model.explained()  # tries the page's translation once: publish_error says why it failed
+    kept = [model for model in models if model.publish_error is None]
+    if not kept:
+        reasons = "; ".join(f"{model.name}: {model.publish_error}" for model in models)
+        raise LabError(f"the published page can run none of these networks ({reasons}); use the served lab", 422)
+    try:
+        page = page_bytes([(model.name, model.trained) for model in kept])
+    except ValueError as error:
+        raise LabError(" ".join(str(error).split()), 422) from None
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(model.name for model in kept)).strip("-.")[:80] or "page"
+    return page, f"cnnlab-{stem}.html"
 
 
 @dataclass(frozen=True)
