@@ -1,3 +1,4 @@
+import argparse
 import subprocess
 import sys
 
@@ -168,3 +169,16 @@ def test_cnnlab_debug_0_is_off(fails, run, monkeypatch):
     monkeypatch.setenv("CNNLAB_DEBUG", "1")
     with pytest.raises(ValueError, match="no-such-run does not exist"):
         run("evaluate", "no-such-run")
+
+
+def test_a_library_setting_that_is_an_argument_is_named_as_the_usage_names_it():
+    from cnnlab.cli._parser import flag_spelling
+
+    parser = argparse.ArgumentParser(prog="cnnlab publish")
+    parser.add_argument("subjects", nargs="+", metavar="RUN_OR_MODEL")
+    parser.add_argument("model_name", nargs="?")
+    parser.add_argument("--output", "--out")
+    spell = flag_spelling(parser)
+    assert spell("subjects", None) == "RUN_OR_MODEL"  # was --subjects, a flag no command has
+    assert spell("model_name", None) == "MODEL_NAME"
+    assert spell("output", None) == "--output"

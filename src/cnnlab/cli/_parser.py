@@ -159,8 +159,13 @@ def flag_spelling(parser: argparse.ArgumentParser, typed: Collection[str] = ()) 
     setting the command has no flag for is spelled as a flag would be.
     """
     actions = [action for action in parser._actions if action.option_strings]
+    positionals = {action.dest: action for action in parser._actions if not action.option_strings}
 
     def spell(name: str, value: str | None) -> str:
+        if name in positionals:  # an argument, not a flag: named as the usage line names it (RUN_OR_MODEL)
+            argument = positionals[name]
+            shown = argument.metavar if isinstance(argument.metavar, str) else name.upper()
+            return shown if value is None else f"{shown} {value}"
         matching = [action for action in actions if action.dest == name]
         if not matching:
             flag = "--" + name.replace("_", "-")
