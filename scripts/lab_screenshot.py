@@ -60,7 +60,7 @@ def main() -> None:
             page.wait_for_selector("body[data-ready=true]")
             draw_digit(page)
             wait_settled(page)
-            page.locator(".map canvas").nth(2).click(position={"x": 60, "y": 30})
+            page.locator("canvas.maps").nth(2).click(position={"x": 60, "y": 30})
             page.wait_for_timeout(500)
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=args.out)

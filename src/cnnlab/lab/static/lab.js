@@ -3,8 +3,10 @@
 
 const UPDATE_EVERY_MS = 100; // while drawing, a new prediction at least this often (one request at a time)
 const PEN_WIDTH = 18; // pixels of the 280x280 pad: about MNIST's stroke, once the digit is scaled to 20x20
-const GAP = 1; // pixels between feature-map tiles
-const MAP_WIDTH = 320; // pixels a layer's grid of tiles is fitted into
+const MAP_WIDTH = 300; // CSS pixels a layer's grid of tiles (or its bars) is fitted into
+
+// The drawing the published page uses too (draw.js): colour scales, legends with numbers, tiles and bars.
+const { GAP, scaleOf, el, fmt, gridShape, makeLegend, drawLegend, drawTiles, drawBars, dequantise } = cnnlabDraw;
 
 const state = {
   models: [],
@@ -17,20 +19,6 @@ const state = {
   lastSent: 0,
   timer: null,
 };
-
-// Viridis, as matplotlib draws the same maps (cnnlab show feature-maps): 256 colours from 10 anchors.
-const VIRIDIS = (() => {
-  const anchors = [[68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
-    [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]];
-  const lut = new Uint8Array(256 * 3);
-  for (let i = 0; i < 256; i++) {
-    const t = (i / 255) * (anchors.length - 1);
-    const j = Math.min(Math.floor(t), anchors.length - 2);
-    const f = t - j;
-    for (let c = 0; c < 3; c++) lut[i * 3 + c] = Math.round(anchors[j][c] * (1 - f) + anchors[j + 1][c] * f);
-  }
-  return lut;
-})();
 
 async function api(path, options) {
   const response = await fetch(path, options);
@@ -97,10 +85,12 @@ document.getElementById("undo").addEventListener("click", () => {
   changed();
 });
 document.getElementById("clear").addEventListener("click", () => {
+  useDrawing();
   state.strokes = [];
   paint();
   changed();
 });
+document.getElementById("centre").addEventListener("change", () => changed());
 
 function useDrawing() {
   if (state.upload === null) return;
@@ -116,7 +106,10 @@ function padBlob() {
 // ------------------------------------------------------------------------------------------------
 // files, drops and samples
 
+/** A picture given instead of the drawing (file, drop, sample): the pad is cleared, the picture shown beside it. */
 function useUpload(blob, name) {
+  state.strokes = [];
+  paint();
   state.upload = blob;
   state.uploadName = name;
   const preview = document.getElementById("preview");
@@ -210,7 +203,9 @@ async function askAll() {
 async function ask(model, blob, source) {
   const card = state.cards.get(model.name);
   const layers = [...card.chosen].join(",");
-  const query = new URLSearchParams({ model: model.name, k: Math.min(5, model.classes.length), layers: layers || "default" });
+  const centre = document.getElementById("centre").checked ? "1" : "0";
+  const query = new URLSearchParams({ model: model.name, k: Math.min(5, model.classes.length), layers: layers || "default",
+    centre });
   try {
     const answer = await api(`/api/inspect?${query}`, { method: "POST", body: blob, headers: { "Content-Type": blob.type || "application/octet-stream" } });
     render(card, answer, source);
@@ -276,84 +271,113 @@ function showInput(card, input) {
   image.src = `data:image/png;base64,${input.png}`;
 }
 
-function gridShape(count, aspect) {
-  const cols = Math.max(1, Math.min(count, Math.ceil(Math.sqrt(count * aspect))));
-  return [Math.ceil(count / cols), cols];
-}
-
+// A layer: its title, its sentence, a colour legend with the scale's numbers, and its maps (a tile per channel)
+// or bars (a vector, or maps of 1x1), drawn by draw.js as the published page draws them.
 function drawLayer(card, layer) {
-  const [channels, height, width] = layer.shape;
-  const bytes = Uint8Array.from(atob(layer.data), (c) => c.charCodeAt(0));
-  const [rows, cols] = gridShape(channels, height / width);
-  const fullWidth = cols * width + (cols - 1) * GAP;
-  const fullHeight = rows * height + (rows - 1) * GAP;
-  const scale = Math.max(1, Math.min(16, Math.floor(MAP_WIDTH / fullWidth)));
-  const pixels = new ImageData(fullWidth, fullHeight);
-  pixels.data.fill(255);
-  for (let c = 0; c < channels; c++) {
-    const top = Math.floor(c / cols) * (height + GAP);
-    const left = (c % cols) * (width + GAP);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const q = bytes[(c * height + y) * width + x];
-        const at = ((top + y) * fullWidth + left + x) * 4;
-        pixels.data[at] = VIRIDIS[q * 3];
-        pixels.data[at + 1] = VIRIDIS[q * 3 + 1];
-        pixels.data[at + 2] = VIRIDIS[q * 3 + 2];
-      }
-    }
-  }
-  const flat = document.createElement("canvas");
-  flat.width = fullWidth;
-  flat.height = fullHeight;
-  flat.getContext("2d").putImageData(pixels, 0, 0);
-  const canvas = document.createElement("canvas");
-  canvas.width = fullWidth * scale;
-  canvas.height = fullHeight * scale;
+  const info = card.layers.get(layer.name) || {};
+  const shape = layer.shape.length === 3 ? layer.shape : [layer.shape[0], 1, 1];
+  const [channels, height, width] = shape;
+  const values = dequantise(Uint8Array.from(atob(layer.data), (c) => c.charCodeAt(0)), layer.low, layer.high);
+  const asBars = height * width === 1;
+  const view = { layer, info, asBars, channels, height, width, values };
+  const canvas = el("canvas", "maps");
+  view.canvas = canvas;
   canvas.dataset.layer = layer.name;
   canvas.dataset.tiles = channels;
-  const context = canvas.getContext("2d");
-  context.imageSmoothingEnabled = false;
-  context.drawImage(flat, 0, 0, canvas.width, canvas.height);
+  if (asBars) {
+    view.barWidth = Math.max(1, Math.min(24, Math.floor(MAP_WIDTH / channels)));
+    canvas.width = channels * view.barWidth;
+    canvas.height = 64;
+    canvas.classList.add("bars");
+    canvas.style.width = `${canvas.width}px`;
+  } else {
+    const [rows, cols] = gridShape(channels, height / width);
+    view.cols = cols;
+    canvas.width = cols * width + (cols - 1) * GAP;
+    canvas.height = rows * height + (rows - 1) * GAP;
+    const scale = Math.max(1, Math.min(12, Math.floor(MAP_WIDTH / canvas.width)));
+    canvas.style.width = `${canvas.width * scale}px`;
+  }
+  const scale = scaleOf(values);
+  const legend = makeLegend();
+  drawLegend(legend, scale);
+  if (asBars) drawBars(view, values, scale);
+  else drawTiles(view, values, scale);
 
-  const info = card.layers.get(layer.name);
-  const unitAt = (event) => {
-    const rect = canvas.getBoundingClientRect();
-    const px = Math.floor(((event.clientX - rect.left) * canvas.width) / rect.width / scale);
-    const py = Math.floor(((event.clientY - rect.top) * canvas.height) / rect.height / scale);
-    const col = Math.floor(px / (width + GAP)), row = Math.floor(py / (height + GAP));
-    const x = px - col * (width + GAP), y = py - row * (height + GAP), channel = row * cols + col;
-    if (x >= width || y >= height || channel >= channels || col >= cols) return null;
-    const q = bytes[(channel * height + y) * width + x];
-    return { channel, y, x, value: layer.low + (q / 255) * (layer.high - layer.low) };
-  };
+  const title = info.title || layer.name;
   canvas.addEventListener("mousemove", (event) => {
-    const unit = unitAt(event);
-    card.unit.textContent = unit
-      ? `${layer.name}, channel ${unit.channel}, unit (${unit.y}, ${unit.x}): ${unit.value.toPrecision(3)}`
-      : `${layer.name}: between the tiles`;
+    const unit = unitAt(view, event);
+    card.unit.textContent = unit ? `${title}, ${unitName(view, unit)}: ${fmt(unit.value)}` : `${title}: between the maps`;
   });
   canvas.addEventListener("click", async (event) => {
-    const unit = unitAt(event);
+    const unit = unitAt(view, event);
     if (!unit) return;
     try {
-      const query = new URLSearchParams({ model: card.model.name, layer: layer.name, y: unit.y, x: unit.x });
-      card.field = await api(`/api/field?${query}`);
+      card.field = await fieldOf(card, view, unit);
       drawField(card, card.field);
-      card.unit.textContent = `${layer.name}, unit (${unit.y}, ${unit.x}) sees a ${card.field.size.join("x")} field`;
+      const seen = card.field.global ? "the whole input" : `a ${card.field.size.join("x")} field`;
+      card.unit.textContent = `${title}, ${unitName(view, unit)} = ${fmt(unit.value)} sees ${seen}`;
     } catch (error) {
       card.unit.textContent = error.message;
     }
   });
 
-  const figure = document.createElement("div");
-  figure.className = "map";
-  const title = document.createElement("h3");
-  const field = info && info.field && info.field.size ? `, field ${info.field.size[0]}` : "";
-  title.textContent = `${layer.name} (${info ? info.type : ""}): ${channels} maps of ${height}x${width}${field}, `
-    + `${layer.low.toPrecision(3)} to ${layer.high.toPrecision(3)}`;
-  figure.append(title, canvas);
-  return figure;
+  const node = el("section", "layer");
+  node.dataset.layer = layer.name;
+  const head = el("div", "layer-head");
+  head.append(el("h3", "", title), el("span", "shape note", layer.shape.join("x")));
+  node.append(head);
+  if (info.sentence) node.append(el("p", "sentence", info.sentence));
+  node.append(legend.node, canvas);
+  if (asBars && layer.name === card.lastLayer && channels === card.model.classes.length && view.barWidth >= 10) {
+    const labels = el("div", "class-labels");
+    for (const name of card.model.classes) {
+      const label = el("span", "", name);
+      label.style.width = `${view.barWidth}px`;
+      labels.append(label);
+    }
+    node.append(labels);
+  }
+  return node;
+}
+
+/** The unit under the pointer: {channel, y, x, value} (a vector's unit i is channel i), or null between tiles. */
+function unitAt(view, event) {
+  const rect = view.canvas.getBoundingClientRect();
+  const px = Math.floor(((event.clientX - rect.left) * view.canvas.width) / rect.width);
+  const py = Math.floor(((event.clientY - rect.top) * view.canvas.height) / rect.height);
+  let unit = null;
+  if (view.asBars) {
+    const channel = Math.floor(px / view.barWidth);
+    if (channel >= 0 && channel < view.channels) unit = { channel, y: 0, x: 0 };
+  } else {
+    const col = Math.floor(px / (view.width + GAP));
+    const row = Math.floor(py / (view.height + GAP));
+    const x = px - col * (view.width + GAP);
+    const y = py - row * (view.height + GAP);
+    const channel = row * view.cols + col;
+    if (x >= 0 && y >= 0 && x < view.width && y < view.height && col < view.cols && channel < view.channels) {
+      unit = { channel, y, x };
+    }
+  }
+  if (unit) unit.value = view.values[(unit.channel * view.height + unit.y) * view.width + unit.x];
+  return unit;
+}
+
+function unitName(view, unit) {
+  if (view.asBars) return view.layer.shape.length === 1 ? `unit ${unit.channel}` : `map ${unit.channel}`;
+  return `map ${unit.channel}, unit (${unit.y}, ${unit.x})`;
+}
+
+/** Where a unit looks in the input: the lab's /api/field for maps, the whole input for a vector's units. */
+async function fieldOf(card, view, unit) {
+  if (view.layer.shape.length === 1 || (view.info.field && view.info.field.global)) {
+    const [height, width] = card.inputSize;
+    const whole = [0, 0, height - 1, width - 1];
+    return { global: true, box: whole, clipped: whole, centre: [(height - 1) / 2, (width - 1) / 2] };
+  }
+  const query = new URLSearchParams({ model: card.model.name, layer: view.layer.name, y: unit.y, x: unit.x });
+  return api(`/api/field?${query}`);
 }
 
 function drawField(card, field) {
@@ -378,6 +402,7 @@ function makeCard(model) {
   element.querySelector(".label").textContent = `${model.label}; input ${model.input_shape.join("x")}, `
     + `${model.classes.length} classes`;
   const card = {
+    lastLayer: model.layers.length ? model.layers[model.layers.length - 1].name : null,
     model, element, chosen: new Set(model.default_layers), layers: new Map(model.layers.map((l) => [l.name, l])),
     top: element.querySelector(".top"), maps: element.querySelector(".maps"), unit: element.querySelector(".unit"),
     seen: element.querySelector(".seen-image"), box: element.querySelector(".seen-box"), field: null, scale: 1,
@@ -411,6 +436,44 @@ function makeCard(model) {
   return element;
 }
 
+// ------------------------------------------------------------------------------------------------
+// "Download this page": the published page of these networks (cnnlab publish), one HTML file that runs them in
+// the browser with no server. The lab builds it on the first click (seconds); a network it cannot run is left out.
+
+function offerPage() {
+  const link = document.getElementById("download");
+  const note = document.getElementById("download-note");
+  const left = state.models.filter((model) => model.publish_error);
+  if (left.length === state.models.length) {
+    note.textContent = `No page to download: ${left.map((m) => `${m.name}: ${m.publish_error}`).join("; ")}`;
+    return;
+  }
+  link.hidden = false;
+  link.title = "one HTML file that runs these networks in the browser, offline (cnnlab publish)";
+  if (left.length) note.textContent = `(without ${left.map((m) => `${m.name}: ${m.publish_error}`).join("; ")})`;
+  link.addEventListener("click", async (event) => {
+    event.preventDefault();
+    note.textContent = "making the page...";
+    try {
+      const response = await fetch(link.href);
+      if (!response.ok) throw new Error((await response.json()).error || response.statusText);
+      const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+      const save = el("a");
+      save.href = URL.createObjectURL(await response.blob());
+      save.download = name ? name[1] : "cnnlab-page.html";
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
+      note.textContent = left.length ? `(without ${left.map((m) => m.name).join(", ")})` : "";
+    } catch (error) {
+      link.hidden = true;
+      note.textContent = `No page to download: ${error.message}`;
+      note.classList.add("error");
+    }
+  });
+}
+
 async function start() {
   try {
     state.models = (await api("/api/models")).models;
@@ -423,6 +486,7 @@ async function start() {
     document.getElementById("draw-area").hidden = false;
     paint();
   }
+  offerPage();
   status(`${state.models.map((m) => m.name).join(", ")}: draw a digit, drop an image or pick a sample.`);
   document.body.dataset.ready = "true";
   markSettled();
