@@ -167,7 +167,7 @@ def test_an_answer_over_the_value_cap_is_refused_before_anything_is_computed(mod
         lenet.inspect(b"not even read", ["all"])
     assert refused.value.status == 422
     assert str(refused.value) == (
-        "the maps of those 5 layers hold 8,000 values; one answer carries at most 5,000: ask for fewer layers"
+        "the maps of those 7 layers hold 8,094 values; one answer carries at most 5,000: ask for fewer layers"
     )
     assert [layer["name"] for layer in lenet.inspect(_seven(100), ["c1", "c1"])["layers"]] == ["c1"]  # 4,704 values
 
