@@ -5,6 +5,7 @@ Smoke tests only: the numbers depend on the machine and its load, so nothing her
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,11 @@ def _run(script: str, *args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("script", ["main_job.py", "pipeline.py", "lab.py", "lab_load.py", "animate.py", "notebook.py"])
+SCRIPTS = ["main_job.py", "pipeline.py", "lab.py", "lab_load.py", "animate.py", "notebook.py", "publish.py"]
+CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_help_says_how_to_run(script):
     out = _run(script, "--help")
     assert "Run:" in out and "--quick" in out
@@ -88,3 +93,17 @@ def test_animate_times_every_case_against_matplotlib():
     assert ("9x9 transposed k3 s2 (19x19)", "361") in [row[:2] for row in rows], out
     assert re.search(rf"^matplotlib per frame / ours: {NUMBER}x faster \(median of 1 cases\)$", out, re.M), out
     assert re.search(rf"^target: every 9x9 input under 1 s: (met|NOT met) \(slowest {NUMBER} s\)$", out, re.M), out
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: `.ci/run` installs Debian's chromium")
+def test_publish_times_the_page_in_the_browser_beside_the_lab():
+    pytest.importorskip("playwright.sync_api", reason="Playwright's Python package: pip install playwright")
+    out = _run("publish.py", "--quick")
+    assert re.search(rf"^load average before: {NUMBER} {NUMBER} {NUMBER}; after: ", out, re.M), out
+    for what in ("page: getImageData \\+ window.cnnlab.inspect", "page: update, pointerup to data-settled",
+                 "page: its own status line", "lab: POST /api/inspect round trip"):  # fmt: skip
+        assert re.search(rf"^lenet5\s+{what}.*\s{NUMBER}\s+{NUMBER}$", out, re.M), out
+    ratios = rf"^lenet5: page [\d,]+ bytes; lab round trip p95 / page inspect p95 = {NUMBER}x, / page update p95 = "
+    assert re.search(ratios, out, re.M), out
+    target = r"^target: lenet5 drawing to prediction and maps p95 <= 10 ms: (met|NOT met) \(page update p95 "
+    assert re.search(target, out, re.M), out
