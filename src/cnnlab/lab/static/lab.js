@@ -30,6 +30,7 @@ async function api(path, options) {
 function status(text, isError = false) {
   const element = document.getElementById("status");
   element.textContent = text;
+  element.title = text;
   element.classList.toggle("error", isError);
 }
 
