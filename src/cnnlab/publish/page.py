@@ -40,14 +40,14 @@ megabytes of weights is one no phone opens. Bigger networks belong in the served
 
 STATIC = Path(__file__).parent / "static"
 """The page's parts: ``page.html`` (the template), ``page.css``, ``page.js``, ``forward.js``, ``prepare.js`` and
-``draw.js`` (the drawing the served lab shares)."""
+``draw.js`` and ``explain_unit.js`` (the drawing and a unit's arithmetic, which the served lab shares)."""
 SUFFIXES = (".html", ".htm")
 
 # The template's placeholders: the scripts and style inside their elements, the title in <title> and <h1>, the
 # data block inside <script type="application/json" id="cnnlab-data">, and, where the template has one, the note.
-_PLACEHOLDER = re.compile(r"/\*CNNLAB:(CSS|FORWARD|PREPARE|DRAW|PAGE)\*/|<!--CNNLAB:(TITLE|DATA|NOTE)-->")
-_REQUIRED = ("/*CNNLAB:CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:DRAW*/", "/*CNNLAB:PAGE*/",
-             "<!--CNNLAB:TITLE-->", "<!--CNNLAB:DATA-->")  # fmt: skip
+_PLACEHOLDER = re.compile(r"/\*CNNLAB:(CSS|FORWARD|PREPARE|DRAW|EXPLAIN|PAGE)\*/|<!--CNNLAB:(TITLE|DATA|NOTE)-->")
+_REQUIRED = ("/*CNNLAB:CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:DRAW*/", "/*CNNLAB:EXPLAIN*/",
+             "/*CNNLAB:PAGE*/", "<!--CNNLAB:TITLE-->", "<!--CNNLAB:DATA-->")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -309,6 +309,7 @@ def assemble(template: str, data: dict[str, Any]) -> str:
         "FORWARD": _script(STATIC / "forward.js"),
         "PREPARE": _script(STATIC / "prepare.js"),
         "DRAW": _script(STATIC / "draw.js"),
+        "EXPLAIN": _script(STATIC / "explain_unit.js"),
         "PAGE": _script(STATIC / "page.js"),
         "TITLE": html.escape(data["title"]),
         "NOTE": html.escape(note) if note else "",
