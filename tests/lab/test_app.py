@@ -175,6 +175,26 @@ def test_a_network_the_page_cannot_run_is_left_out_or_refused_in_one_line():
     assert answer.headers["content-disposition"] == 'attachment; filename="cnnlab-lenet5.html"'
 
 
+def test_program_is_the_published_pages_program_of_the_network(client, lab_run):
+    from cnnlab.publish import to_program
+    from cnnlab.subjects import trained_model
+
+    answer = client.get(f"/api/program?model={lab_run.path.name}")
+    assert answer.status_code == 200
+    trained = trained_model(lab_run.path)
+    assert answer.json() == to_program(trained.model, trained.input_size).to_json()
+    (lenet,) = [m for m in client.get("/api/models").json()["models"] if m["name"] == lab_run.path.name]
+    assert len(lenet["normalization"]["mean"]) == len(lenet["normalization"]["std"]) == 1  # to rebuild the input
+
+
+def test_program_of_a_network_the_page_cannot_run_is_refused_in_one_line():
+    lenet = untrained_model("lenet5")
+    odd = LabModel("odd", replace(lenet, model=_Softmaxed().eval(), input_size=(1, 32, 32)), "random weights")
+    refused = TestClient(create_app([odd])).get("/api/program?model=odd")
+    error = refused.json()["error"]
+    assert refused.status_code == 422 and "softmax" in error and "arithmetic" in error and "\n" not in error
+
+
 def test_field_of_a_unit(client, lab_run):
     field = client.get(f"/api/field?model={lab_run.path.name}&layer=c3&y=2&x=3").json()
     assert field["size"] == [14, 14] and field["box"] == [4.0, 6.0, 17.0, 19.0] and field["outside"] == [0, 0, 0, 0]

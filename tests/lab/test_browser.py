@@ -18,8 +18,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from cnnlab.subjects import trained_model
 from scripts.lab_screenshot import ARGS, draw_digit, wait_settled
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
@@ -98,6 +100,35 @@ def test_feature_maps_appear_and_clicking_a_unit_draws_its_field(page, lab_run):
     )
     box = card.locator(".seen-box").get_attribute("data-box")
     assert len(box.strip("[]").split(",")) == 4 and "field" in card.locator(".unit").inner_text()
+
+
+def test_clicking_a_c3_unit_shows_its_arithmetic_equal_to_the_maps_value(page, lab_run):
+    name = lab_run.path.name
+    card = page.locator(f'.card[data-model="{name}"]')
+    card.locator('canvas.maps[data-layer="c3"]').click(position={"x": 40, "y": 30})
+    page.wait_for_function(
+        f"document.querySelector('.card[data-model=\"{name}\"] .explain').dataset.unit", timeout=30_000
+    )
+    panel = card.locator(".explain")
+    assert panel.is_visible() and panel.get_attribute("data-tensor") == "c3"
+    assert panel.get_attribute("data-op") == "sparse_conv2d"
+    text = panel.inner_text()
+    assert "reads only maps" in text and "the input patch" in text and "the kernel" in text and "bias" in text
+    value, computed = float(panel.get_attribute("data-value")), float(panel.get_attribute("data-computed"))
+    half = float(panel.get_attribute("data-half"))  # the maps come as bytes: the value the lab sent, to ±half
+    assert abs(computed - value) <= half * 1.01 + 1e-6
+    shown = re.search(r"The map's value: (\S+) .*the arithmetic above gives (\S+)\)", text)
+    assert shown and abs(float(shown.group(2)) - float(shown.group(1))) <= half * 1.01 + 1e-3
+    # and the arithmetic is PyTorch's value of that unit, for the input the lab answered
+    channel, y, x = json.loads(panel.get_attribute("data-unit"))
+    png = page.evaluate(f"state.cards.get({json.dumps(name)}).answer.input.png")
+    pixels = torch.from_numpy(np.array(Image.open(io.BytesIO(base64.b64decode(png)))))[None]
+    trained, kept = trained_model(lab_run.path), {}
+    hook = trained.model.c3.register_forward_hook(lambda module, inputs, output: kept.update(c3=output))
+    with torch.no_grad():
+        trained.model(trained.normalization.apply(pixels[None]))
+    hook.remove()
+    assert computed == pytest.approx(float(kept["c3"][0, channel, y, x]), rel=1e-4, abs=1e-5)
 
 
 def test_every_layer_to_the_output_has_its_title_sentence_and_legend(page, lab_run):

@@ -37,7 +37,9 @@ __all__ = ["MAX_HEAD", "MAX_QUERY", "MAX_RECEIVING", "MAX_UPLOAD", "STATIC", "cr
 
 STATIC = Path(__file__).parent / "static"
 PUBLISHED_STATIC = Path(__file__).parent.parent / "publish" / "static"
-"""The published page's files: the lab serves one of them, ``draw.js``, that both pages draw with."""
+"""The published page's files: the lab serves four of them, ``draw.js`` and ``explain_unit.js`` (the drawing and a
+unit's arithmetic, shared by both pages) and ``forward.js`` and ``prepare.js`` (the browser's forward pass, which
+the arithmetic reads)."""
 MAX_UPLOAD = 8 * 2**20
 """Bytes an uploaded image may have (8 MB); more gets 413."""
 
@@ -251,6 +253,12 @@ async def _field(lab: _Lab, request: Request) -> Any:
     return model.field(layer, y, x)
 
 
+@_api("/api/program")
+async def _program(lab: _Lab, request: Request) -> Any:
+    model = lab.model(request)
+    return await run_in_threadpool(model.program)
+
+
 @_api("/api/samples")
 async def _samples(lab: _Lab, request: Request) -> Any:
     found = await run_in_threadpool(lab.samples)
@@ -300,7 +308,10 @@ def create_app(
     """
     lab = _Lab(models, max_upload)
     static = {path.name: path for path in STATIC.iterdir() if path.is_file()}  # the only files it opens
-    static["draw.js"] = PUBLISHED_STATIC / "draw.js"  # the drawing both pages share (the published page inlines it)
+    # what both pages share (the published page inlines them): the drawing, a unit's arithmetic, the forward pass
+    # and the image's preparation (the lab uses its normalize) that the arithmetic is computed with
+    for name in ("draw.js", "explain_unit.js", "forward.js", "prepare.js"):
+        static[name] = PUBLISHED_STATIC / name
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})

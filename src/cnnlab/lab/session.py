@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from PIL import Image
@@ -35,6 +35,9 @@ from cnnlab.inspection.feature_maps import (
 from cnnlab.inspection.receptive_field import GLOBAL
 from cnnlab.training.prediction import Guess, predict, top_guesses
 from cnnlab.training.trained import TrainedModel
+
+if TYPE_CHECKING:
+    from cnnlab.publish.program import Program
 
 __all__ = [
     "DECODED_SIDE",
@@ -157,6 +160,8 @@ class LabModel:
         self.default_layers = _default_layers(self.layers, self.shown)
         self._lock = threading.Lock()
         self._explained: dict[str, tuple[str, str | None]] | None = None
+        self._program: Program | None = None  # the page's translation of the network, once explained() ran
+        self._program_json: dict[str, Any] | None = None
         self.publish_error: str | None = None
         """Why the published page cannot run this network (one line), or ``None``; known once :meth:`explained`
         ran."""
@@ -181,6 +186,7 @@ class LabModel:
         except ValueError as error:  # UnsupportedLayer: a module the page cannot run
             self.publish_error = " ".join(str(error).split())
             return plain
+        self._program = program
         told = layer_sentences(program)
         steps = [(op.name, op.output) for op in program.operations if op.output in told]
         by_module: dict[str, tuple[str, str]] = {}
@@ -194,6 +200,23 @@ class LabModel:
             inside = [tensor for module, tensor in steps if module.startswith(f"{layer.name}.")]
             found[layer.name] = (plain[layer.name][0], told[inside[-1]][1] if inside else None)
         return found
+
+    def program(self) -> dict[str, Any]:
+        """``GET /api/program``: the network as the published page runs it, :func:`cnnlab.publish.to_program`'s
+        ``Program.to_json()`` (operations and float32 weights): the page runs it in the browser (``forward.js``)
+        to show a clicked unit's arithmetic (``explain_unit.js``). Made once, on first use.
+
+        Raises:
+            LabError: 422, a network the page cannot run (:attr:`publish_error` says why).
+        """
+        self.explained()
+        if self._program is None:
+            raise LabError(f"{self.name}: the page cannot run this network in the browser, so the lab shows no "
+                           f"arithmetic for its units: {self.publish_error}", 422)  # fmt: skip
+        with self._lock:
+            if self._program_json is None:
+                self._program_json = self._program.to_json()
+        return self._program_json
 
     def describe(self) -> dict[str, Any]:
         """``GET /api/models``: what the page needs to draw this model's controls."""
@@ -210,6 +233,7 @@ class LabModel:
             "random_weights": trained.random_weights,
             "default_layers": self.default_layers,
             "publish_error": self.publish_error,
+            "normalization": {"mean": list(trained.normalization.mean), "std": list(trained.normalization.std)},
             "layers": [
                 {
                     "name": layer.name,

@@ -5,7 +5,9 @@ const UPDATE_EVERY_MS = 100; // while drawing, a new prediction at least this of
 const PEN_WIDTH = 18; // pixels of the 280x280 pad: about MNIST's stroke, once the digit is scaled to 20x20
 const MAP_WIDTH = 300; // CSS pixels a layer's grid of tiles (or its bars) is fitted into
 
-// The drawing the published page uses too (draw.js): colour scales, legends with numbers, tiles and bars.
+// The drawing the published page uses too (draw.js): colour scales, legends with numbers, tiles and bars. A clicked
+// unit's arithmetic is the published page's too (explain_unit.js), computed in the browser by its forward pass
+// (forward.js) from the network's program (GET /api/program) and the input the lab answered.
 const { GAP, scaleOf, el, fmt, gridShape, makeLegend, drawLegend, drawTiles, drawBars, dequantise } = cnnlabDraw;
 
 const state = {
@@ -232,6 +234,9 @@ function clearCard(card, message = "") {
 }
 
 function render(card, answer, source) {
+  card.answer = answer; // the arithmetic of a unit clicked from now on reads this input
+  card.tensors = null;
+  card.explain.hidden = true;
   card.element.dataset.top = JSON.stringify(answer.top);
   card.element.dataset.source = source;
   card.top.replaceChildren(...answer.top.map((guess) => {
@@ -321,6 +326,7 @@ function drawLayer(card, layer) {
     } catch (error) {
       card.unit.textContent = error.message;
     }
+    await showArithmetic(card, view, unit, title);
   });
 
   const node = el("section", "layer");
@@ -330,6 +336,7 @@ function drawLayer(card, layer) {
   node.append(head);
   if (info.sentence) node.append(el("p", "sentence", info.sentence));
   node.append(legend.node, canvas);
+  view.node = node;
   if (asBars && layer.name === card.lastLayer && channels === card.model.classes.length && view.barWidth >= 10) {
     const labels = el("div", "class-labels");
     for (const name of card.model.classes) {
@@ -370,6 +377,94 @@ function unitName(view, unit) {
   return `map ${unit.channel}, unit (${unit.y}, ${unit.x})`;
 }
 
+// ------------------------------------------------------------------------------------------------
+// a clicked unit's arithmetic, as the published page shows it (explain_unit.js), in a panel under its layer
+
+/** The network as the published page runs it (GET /api/program), asked for once per model. */
+function programOf(card) {
+  if (!card.program) card.program = api(`/api/program?${new URLSearchParams({ model: card.model.name })}`);
+  return card.program;
+}
+
+/** The input the lab answered, uint8 (C, H, W), read back from its PNG. */
+function pixelsOf(input) {
+  const [channels, height, width] = input.shape;
+  return new Promise((resolve, reject) => {
+    const image = new Image();
+    image.onload = () => {
+      const canvas = el("canvas");
+      canvas.width = width;
+      canvas.height = height;
+      const context = canvas.getContext("2d");
+      context.drawImage(image, 0, 0);
+      const rgba = context.getImageData(0, 0, width, height).data;
+      const pixels = new Uint8Array(channels * height * width);
+      for (let c = 0; c < channels; c++) {
+        for (let i = 0; i < height * width; i++) pixels[c * height * width + i] = rgba[4 * i + c];
+      }
+      resolve(pixels);
+    };
+    image.onerror = () => reject(new Error("the input's picture could not be read"));
+    image.src = `data:image/png;base64,${input.png}`;
+  });
+}
+
+/**
+ * Every tensor of the network for the answered input, computed once per answer in the browser: the input as the
+ * network receives it (the answered pixels, normalised as the model does: prepare.js's normalize) run through
+ * forward.js, as the published page does.
+ */
+async function tensorsOf(card, answer) {
+  if (card.tensors && card.tensors.answer === answer) return card.tensors.map;
+  const program = await programOf(card);
+  const input = cnnlabPrepare.normalize(await pixelsOf(answer.input), card.model.normalization, answer.input.shape[0]);
+  const { tensors } = cnnlabForward.run(program, input, { keep: true });
+  tensors.set(program.input.name, { shape: answer.input.shape, data: input });
+  card.tensors = { answer, map: tensors, program };
+  return tensors;
+}
+
+async function showArithmetic(card, view, unit, title) {
+  const answer = card.answer;
+  const panel = card.explain;
+  panel.replaceChildren();
+  panel.hidden = false;
+  view.node.after(panel); // beside the click, not far above it
+  for (const key of Object.keys(panel.dataset)) delete panel.dataset[key];
+  const close = el("button", "close", "×");
+  close.type = "button";
+  close.title = "close";
+  close.addEventListener("click", () => { panel.hidden = true; });
+  panel.append(close);
+  const name = view.layer.name;
+  const heading = `How ${title}, ${unitName(view, unit)} is computed`;
+  if (card.model.publish_error) {
+    panel.append(el("h4", "", heading), el("p", "note", "No arithmetic for this network: the page cannot run it "
+      + `in the browser (${card.model.publish_error}).`));
+    return;
+  }
+  let tensors;
+  try {
+    tensors = await tensorsOf(card, answer);
+  } catch (error) {
+    panel.append(el("h4", "", heading), el("p", "note", `No arithmetic: ${error.message}`));
+    return;
+  }
+  if (answer !== card.answer || panel.hidden) return; // a newer input came meanwhile: its maps are shown now
+  const program = card.tensors.program;
+  if (!tensors.has(name) || !cnnlabExplain.opFor({ program }, name)) {
+    panel.append(el("h4", "", heading), el("p", "note", `No arithmetic for ${name}: it is not one step of the `
+      + "network as the page runs it (a block of several steps, or a module called more than once)."));
+    return;
+  }
+  const { low, high } = view.layer;
+  const half = (high - low) / 510; // the maps come as bytes 0..255 between low and high: a value is sent to ±half
+  const context = { program, tensors, classes: card.model.classes, parameters: card.parameters };
+  cnnlabExplain.show(panel, context, name, unit, { title, unitName: unitName(view, unit), field: view.info.field,
+    value: unit.value, valueNote: half > 0 ? `(sent as one of 256 levels from ${fmt(low)} to ${fmt(high)}: to ±${fmt(half)})` : "" });
+  panel.dataset.half = String(half);
+}
+
 /** Where a unit looks in the input: the lab's /api/field for maps, the whole input for a vector's units. */
 async function fieldOf(card, view, unit) {
   if (view.layer.shape.length === 1 || (view.info.field && view.info.field.global)) {
@@ -407,7 +502,9 @@ function makeCard(model) {
     model, element, chosen: new Set(model.default_layers), layers: new Map(model.layers.map((l) => [l.name, l])),
     top: element.querySelector(".top"), maps: element.querySelector(".maps"), unit: element.querySelector(".unit"),
     seen: element.querySelector(".seen-image"), box: element.querySelector(".seen-box"), field: null, scale: 1,
+    explain: el("div", "explain"), answer: null, program: null, tensors: null, parameters: new Map(),
   };
+  card.explain.hidden = true;
   const list = element.querySelector(".layer-list");
   const rows = element.querySelector("table.layers tbody");
   for (const layer of model.layers.filter((l) => l.shown)) {
