@@ -280,7 +280,8 @@ def test_no_request_names_a_file_the_lab_opens(client, path):
 
 
 def test_the_static_files_are_served(client):
-    for name, kind in [("lab.js", "javascript"), ("lab.css", "text/css"), ("index.html", "text/html")]:
+    for name, kind in [("lab.js", "javascript"), ("lab.css", "text/css"), ("index.html", "text/html"),
+                       ("pad.js", "javascript"), ("explain.css", "text/css"), ("draw.js", "javascript")]:  # fmt: skip
         response = client.get(f"/static/{name}")
         assert response.status_code == 200 and kind in response.headers["content-type"]
 

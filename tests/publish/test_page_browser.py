@@ -315,12 +315,13 @@ def test_every_resnet20_layers_arithmetic_gives_its_maps_value(browser, tmp_path
 
 def test_the_template_asks_for_nothing_from_outside():
     text = (STATIC / "page.html").read_text(encoding="utf-8")
-    for placeholder in ("/*CNNLAB:CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:DRAW*/",
-                        "/*CNNLAB:EXPLAIN*/", "/*CNNLAB:PAGE*/", "<!--CNNLAB:NOTE-->",
-                        "<!--CNNLAB:DATA-->"):  # fmt: skip
+    for placeholder in ("/*CNNLAB:CSS*/", "/*CNNLAB:EXPLAIN_CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/",
+                        "/*CNNLAB:DRAW*/", "/*CNNLAB:PAD*/", "/*CNNLAB:EXPLAIN*/", "/*CNNLAB:PAGE*/",
+                        "<!--CNNLAB:NOTE-->", "<!--CNNLAB:DATA-->"):  # fmt: skip
         assert text.count(placeholder) == 1, placeholder
     assert text.count("<!--CNNLAB:TITLE-->") == 2
     assert "default-src 'none'; script-src 'unsafe-inline'" in text
-    script = "".join((STATIC / name).read_text(encoding="utf-8") for name in ("page.js", "draw.js", "explain_unit.js"))
+    names = ("page.js", "draw.js", "pad.js", "explain_unit.js")
+    script = "".join((STATIC / name).read_text(encoding="utf-8") for name in names)
     for word in ("fetch(", "XMLHttpRequest", "eval(", "new Function", "http://", "https://", "import("):
         assert word not in script, word

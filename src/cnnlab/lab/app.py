@@ -37,9 +37,9 @@ __all__ = ["MAX_HEAD", "MAX_QUERY", "MAX_RECEIVING", "MAX_UPLOAD", "STATIC", "cr
 
 STATIC = Path(__file__).parent / "static"
 PUBLISHED_STATIC = Path(__file__).parent.parent / "publish" / "static"
-"""The published page's files: the lab serves four of them, ``draw.js`` and ``explain_unit.js`` (the drawing and a
-unit's arithmetic, shared by both pages) and ``forward.js`` and ``prepare.js`` (the browser's forward pass, which
-the arithmetic reads)."""
+"""The published page's files: the lab serves six of them, ``draw.js``, ``pad.js``, ``explain_unit.js`` and
+``explain.css`` (the drawing, the drawing pad, a unit's arithmetic and its panel's style, shared by both pages) and
+``forward.js`` and ``prepare.js`` (the browser's forward pass, which the arithmetic reads)."""
 MAX_UPLOAD = 8 * 2**20
 """Bytes an uploaded image may have (8 MB); more gets 413."""
 
@@ -308,9 +308,10 @@ def create_app(
     """
     lab = _Lab(models, max_upload)
     static = {path.name: path for path in STATIC.iterdir() if path.is_file()}  # the only files it opens
-    # what both pages share (the published page inlines them): the drawing, a unit's arithmetic, the forward pass
-    # and the image's preparation (the lab uses its normalize) that the arithmetic is computed with
-    for name in ("draw.js", "explain_unit.js", "forward.js", "prepare.js"):
+    # what both pages share (the published page inlines them): the drawing, the pad, a unit's arithmetic and its
+    # panel's style, the forward pass and the image's preparation (the lab uses its normalize) that the arithmetic is
+    # computed with
+    for name in ("draw.js", "pad.js", "explain_unit.js", "explain.css", "forward.js", "prepare.js"):
         static[name] = PUBLISHED_STATIC / name
 
     async def index(request: Request) -> Response:

@@ -40,14 +40,18 @@ megabytes of weights is one no phone opens. Bigger networks belong in the served
 
 STATIC = Path(__file__).parent / "static"
 """The page's parts: ``page.html`` (the template), ``page.css``, ``page.js``, ``forward.js``, ``prepare.js`` and
-``draw.js`` and ``explain_unit.js`` (the drawing and a unit's arithmetic, which the served lab shares)."""
+``draw.js``, ``pad.js``, ``explain_unit.js`` and ``explain.css`` (the drawing, the drawing pad and a unit's arithmetic
+and its panel's style, which the served lab shares)."""
 SUFFIXES = (".html", ".htm")
 
 # The template's placeholders: the scripts and style inside their elements, the title in <title> and <h1>, the
 # data block inside <script type="application/json" id="cnnlab-data">, and, where the template has one, the note.
-_PLACEHOLDER = re.compile(r"/\*CNNLAB:(CSS|FORWARD|PREPARE|DRAW|EXPLAIN|PAGE)\*/|<!--CNNLAB:(TITLE|DATA|NOTE)-->")
-_REQUIRED = ("/*CNNLAB:CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:DRAW*/", "/*CNNLAB:EXPLAIN*/",
-             "/*CNNLAB:PAGE*/", "<!--CNNLAB:TITLE-->", "<!--CNNLAB:DATA-->")  # fmt: skip
+_PLACEHOLDER = re.compile(
+    r"/\*CNNLAB:(CSS|EXPLAIN_CSS|FORWARD|PREPARE|DRAW|PAD|EXPLAIN|PAGE)\*/|<!--CNNLAB:(TITLE|DATA|NOTE)-->"
+)
+_REQUIRED = ("/*CNNLAB:CSS*/", "/*CNNLAB:EXPLAIN_CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:DRAW*/",
+             "/*CNNLAB:PAD*/", "/*CNNLAB:EXPLAIN*/", "/*CNNLAB:PAGE*/", "<!--CNNLAB:TITLE-->",
+             "<!--CNNLAB:DATA-->")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -294,6 +298,11 @@ def _script(path: Path) -> str:
     return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
 
 
+def _style(path: Path) -> str:
+    """A style sheet's text for a ``<style>`` element."""
+    return path.read_text(encoding="utf-8").replace("</style", "<\\/style")
+
+
 def assemble(template: str, data: dict[str, Any]) -> str:
     """The page: ``template`` with its placeholders filled (scripts, style, title, data).
 
@@ -305,10 +314,12 @@ def assemble(template: str, data: dict[str, Any]) -> str:
         raise RuntimeError(f"the page template lacks {', '.join(missing)}")
     note = data.get("note")
     parts = {
-        "CSS": (STATIC / "page.css").read_text(encoding="utf-8").replace("</style", "<\\/style"),
+        "CSS": _style(STATIC / "page.css"),
+        "EXPLAIN_CSS": _style(STATIC / "explain.css"),
         "FORWARD": _script(STATIC / "forward.js"),
         "PREPARE": _script(STATIC / "prepare.js"),
         "DRAW": _script(STATIC / "draw.js"),
+        "PAD": _script(STATIC / "pad.js"),
         "EXPLAIN": _script(STATIC / "explain_unit.js"),
         "PAGE": _script(STATIC / "page.js"),
         "TITLE": html.escape(data["title"]),

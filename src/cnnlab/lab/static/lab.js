@@ -13,7 +13,6 @@ const { GAP, scaleOf, el, fmt, gridShape, makeLegend, drawLegend, drawTiles, dra
 const state = {
   models: [],
   cards: new Map(), // model name -> its card's elements and layers
-  strokes: [], // the pad's strokes, each a list of [x, y]
   upload: null, // a Blob given instead of a drawing (file, drop, sample), or null: the pad
   uploadName: "",
   busy: false, // a round of requests is in flight
@@ -41,57 +40,11 @@ function number(value) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// the drawing pad
+// the drawing pad (the published page's pad.js)
 
-const pad = document.getElementById("pad");
-const ink = pad.getContext("2d");
-
-function paint() {
-  ink.fillStyle = "#fff";
-  ink.fillRect(0, 0, pad.width, pad.height);
-  ink.strokeStyle = "#000";
-  ink.lineWidth = PEN_WIDTH;
-  ink.lineCap = "round";
-  ink.lineJoin = "round";
-  for (const stroke of state.strokes) {
-    ink.beginPath();
-    ink.moveTo(stroke[0][0], stroke[0][1]);
-    for (const [x, y] of stroke.slice(1)) ink.lineTo(x, y);
-    if (stroke.length === 1) ink.lineTo(stroke[0][0] + 0.1, stroke[0][1]); // a dot
-    ink.stroke();
-  }
-}
-
-function padPoint(event) {
-  const rect = pad.getBoundingClientRect();
-  return [((event.clientX - rect.left) * pad.width) / rect.width, ((event.clientY - rect.top) * pad.height) / rect.height];
-}
-
-pad.addEventListener("pointerdown", (event) => {
-  event.preventDefault();
-  pad.setPointerCapture(event.pointerId);
-  useDrawing();
-  state.strokes.push([padPoint(event)]);
-  paint();
-  changed();
-});
-pad.addEventListener("pointermove", (event) => {
-  if (!pad.hasPointerCapture(event.pointerId) || !state.strokes.length) return;
-  state.strokes[state.strokes.length - 1].push(padPoint(event));
-  paint();
-  changed();
-});
-pad.addEventListener("pointerup", () => changed());
-document.getElementById("undo").addEventListener("click", () => {
-  state.strokes.pop();
-  paint();
-  changed();
-});
-document.getElementById("clear").addEventListener("click", () => {
-  useDrawing();
-  state.strokes = [];
-  paint();
-  changed();
+const pad = cnnlabPad.createPad(document.getElementById("pad"), {
+  penWidth: PEN_WIDTH, onStart: useDrawing, onChange: changed,
+  undoButton: document.getElementById("undo"), clearButton: document.getElementById("clear"),
 });
 document.getElementById("centre").addEventListener("change", () => changed());
 
@@ -103,7 +56,7 @@ function useDrawing() {
 }
 
 function padBlob() {
-  return new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+  return new Promise((resolve) => pad.canvas.toBlob(resolve, "image/png"));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -111,8 +64,7 @@ function padBlob() {
 
 /** A picture given instead of the drawing (file, drop, sample): the pad is cleared, the picture shown beside it. */
 function useUpload(blob, name) {
-  state.strokes = [];
-  paint();
+  pad.clear(false);
   state.upload = blob;
   state.uploadName = name;
   const preview = document.getElementById("preview");
@@ -189,7 +141,7 @@ function pump() {
 }
 
 async function askAll() {
-  const blob = state.upload ?? (state.strokes.length ? await padBlob() : null);
+  const blob = state.upload ?? (pad.isBlank() ? null : await padBlob());
   if (blob === null) {
     for (const card of state.cards.values()) clearCard(card);
     status("Draw a digit, drop an image or pick a sample.");
@@ -582,7 +534,7 @@ async function start() {
   document.getElementById("models").replaceChildren(...state.models.map(makeCard));
   if (state.models.some((model) => model.gray)) {
     document.getElementById("draw-area").hidden = false;
-    paint();
+    pad.paint();
   }
   offerPage();
   status(`${state.models.map((m) => m.name).join(", ")}: draw a digit, drop an image or pick a sample.`);

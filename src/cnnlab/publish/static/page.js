@@ -21,7 +21,6 @@
 
   const state = {
     models: [], // one per network: its data, program, card and last run
-    strokes: [], // the pad's strokes, each a list of [x, y]
     upload: null, // {image: ImageData, name} given instead of the drawing (photo, sample), or null: the pad
     busy: false, // a run is in progress
     dirty: false, // the input changed since the last run started
@@ -140,63 +139,16 @@
   }
 
   // ------------------------------------------------------------------------------------------------
-  // The drawing pad
+  // The drawing pad (pad.js, shared with the served lab)
 
-  const pad = document.getElementById("pad");
-  const ink = pad.getContext("2d", { willReadFrequently: true });
-
-  function paint() {
-    ink.fillStyle = "#fff";
-    ink.fillRect(0, 0, pad.width, pad.height);
-    ink.strokeStyle = "#000";
-    ink.lineWidth = PEN_WIDTH;
-    ink.lineCap = "round";
-    ink.lineJoin = "round";
-    for (const stroke of state.strokes) {
-      ink.beginPath();
-      ink.moveTo(stroke[0][0], stroke[0][1]);
-      for (const [x, y] of stroke.slice(1)) ink.lineTo(x, y);
-      if (stroke.length === 1) ink.lineTo(stroke[0][0] + 0.1, stroke[0][1]); // a dot
-      ink.stroke();
-    }
-  }
-
-  function padPoint(event) {
-    const rect = pad.getBoundingClientRect();
-    return [((event.clientX - rect.left) * pad.width) / rect.width, ((event.clientY - rect.top) * pad.height) / rect.height];
-  }
+  let pad = null; // cnnlabPad.createPad's pad, from start()
 
   function setUpPad() {
-    pad.addEventListener("pointerdown", (event) => {
-      event.preventDefault();
-      pad.setPointerCapture(event.pointerId);
-      useDrawing();
-      state.strokes.push([padPoint(event)]);
-      paint();
-      changed();
+    pad = cnnlabPad.createPad(document.getElementById("pad"), {
+      penWidth: PEN_WIDTH, onStart: useDrawing, onChange: changed,
+      undoButton: document.getElementById("undo"), clearButton: document.getElementById("clear"),
     });
-    pad.addEventListener("pointermove", (event) => {
-      if (!pad.hasPointerCapture(event.pointerId) || !state.strokes.length) return;
-      // a pen or finger reports more points than events: take them all, for smooth strokes
-      const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-      const stroke = state.strokes[state.strokes.length - 1];
-      for (const e of events.length ? events : [event]) stroke.push(padPoint(e));
-      paint();
-      changed();
-    });
-    pad.addEventListener("pointerup", () => changed());
-    document.getElementById("undo").addEventListener("click", () => {
-      useDrawing();
-      state.strokes.pop();
-      paint();
-      changed();
-    });
-    document.getElementById("clear").addEventListener("click", () => {
-      useDrawing();
-      state.strokes = [];
-      paint();
-      changed();
-    });
+    pad.paint();
     document.getElementById("centre").addEventListener("change", () => changed());
   }
 
@@ -235,8 +187,7 @@
       status(`${name} is not an image this browser can read`, true);
       return;
     }
-    state.strokes = [];
-    paint();
+    pad.clear(false);
     state.upload = { image, name };
     const preview = document.getElementById("preview");
     if (preview.src.startsWith("blob:")) URL.revokeObjectURL(preview.src);
@@ -339,8 +290,8 @@
 
   function currentImage() {
     if (state.upload) return { image: state.upload.image, name: state.upload.name };
-    if (!state.strokes.length) return null;
-    return { image: ink.getImageData(0, 0, pad.width, pad.height), name: "the drawing" };
+    if (pad.isBlank()) return null;
+    return { image: pad.ink.getImageData(0, 0, pad.canvas.width, pad.canvas.height), name: "the drawing" };
   }
 
   function runAll() {
@@ -719,7 +670,6 @@
     const footer = document.getElementById("footer");
     footer.textContent = `Made with cnnlab ${DATA.cnnlab} on ${DATA.generated}. It runs in this page, offline; nothing you draw or drop leaves it.`;
     if (!DATA.note) document.querySelector(".teacher-note").hidden = true;
-    paint();
     setUpPad();
     setUpUploads();
     document.body.dataset.ready = "true";
