@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def run_experiment(name: str, settings: Settings | None = None, **options: objec
     if settings.preset not in PRESETS:
         raise SettingError(f"<preset> must be one of {', '.join(PRESETS)}, got {settings.preset!r}")
     settings.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     result = experiment.run(settings)
+    result.seconds = time.perf_counter() - started
     result.save(Path(settings.out))
     return result
 

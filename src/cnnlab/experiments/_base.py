@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cnnlab.experiments._verdict import Judgement
 from cnnlab.files import write_text
 
 if TYPE_CHECKING:
@@ -69,7 +70,14 @@ class Settings:
 
 @dataclass
 class ExperimentResult:
-    """An experiment's numbers, table, figure and verdict on the lecture's claim."""
+    """An experiment's numbers, table, figure and verdict on the lecture's claim.
+
+    Attributes:
+        held: ``True`` (held), ``False`` (did not hold) or ``None`` (inconclusive: the seeds' 95 % interval
+            straddles the threshold); :func:`cnnlab.experiments._verdict.overall` of ``judgements``.
+        judgements: each measurable part of the claim, with its threshold, per-seed numbers and interval.
+        seconds: how long the experiment took (set by :func:`cnnlab.experiments.run_experiment`).
+    """
 
     name: str
     claim: str
@@ -79,11 +87,14 @@ class ExperimentResult:
     rows: list[list[Any]]
     data: dict[str, Any] = field(default_factory=dict)
     figure: Path | None = None
+    judgements: list[Judgement] = field(default_factory=list)
+    seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, as plain JSON data: what ``results.json`` holds (non-finite numbers are ``null``)."""
         record = asdict(self)
         record["figure"] = str(self.figure) if self.figure else None
+        record["judgements"] = [judgement.to_dict() for judgement in self.judgements]
         return _jsonable(record)
 
     def save(self, out: Path) -> Path:
@@ -97,7 +108,12 @@ class ExperimentResult:
         return render_table(self.headers, self.rows, fmt)
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.claim}\n\n{self.table()}\n\n{self.verdict}"
+        text = f"{self.name}: {self.claim}\n\n{self.table()}\n\n{self.verdict}"
+        if self.seconds is not None:
+            from cnnlab.training.session import duration
+
+            text += f"\ntime: {duration(self.seconds)}"
+        return text
 
     def _repr_html_(self) -> str:
         from cnnlab.viz.report import image_tag

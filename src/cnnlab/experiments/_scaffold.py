@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cnnlab.experiments._verdict import Judgement, overall
 from cnnlab.viz.figure import Picture, new_picture, save
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "seed_bars",
     "seed_cells",
     "seed_lines",
+    "verdict_of",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -51,9 +53,26 @@ def count_seeds(rule: Callable[[dict[K, Any]], bool], values: Mapping[K, Sequenc
     return sum(bool(rule(dict(zip(values, seed, strict=True)))) for seed in zip(*values.values(), strict=True))
 
 
-def outcome(held: bool) -> str:
-    """How every verdict ends."""
+def outcome(held: bool | None) -> str:
+    """How every verdict ends: held, did not hold, or inconclusive (the seeds' spread is larger than the effect)."""
+    if held is None:
+        return "inconclusive on this run: the seeds' 95% interval straddles the threshold."
     return f"the claim {'held' if held else 'did not hold'} on this run."
+
+
+def verdict_of(summary: str, judgements: Sequence[Judgement], condition: str = "") -> tuple[bool | None, str]:
+    """The claim's verdict and its words: ``summary`` (what was found), each part's line (its measure, interval
+    and threshold), then the outcome; ``condition`` (how it was tested: data, epochs, seeds) after the outcome.
+
+    Returns:
+        ``held`` (:func:`overall` of the parts) and the verdict's text.
+    """
+    held = overall(judgements)
+    lines = [summary] if summary else []
+    lines += [f"- {judgement.sentence()}" for judgement in judgements]
+    ending = outcome(held)
+    lines.append(f"Verdict: {ending[:-1]} ({condition})." if condition else f"Verdict: {ending}")
+    return held, "\n".join(lines)
 
 
 def seed_bars(
