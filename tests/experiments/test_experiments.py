@@ -1,20 +1,28 @@
 """Each experiment on a tiny budget: its structure, files, and the invariants that hold at any budget."""
 
 import json
+import re
 
 import pytest
 import torch
 from PIL import Image
 
 from cnnlab.experiments import Settings, list_experiments, run_experiment
+from cnnlab.experiments._verdict import overall
 from cnnlab.inspection.layer_comparison import compare_layers
 
 
 def _check_files(result, out):
     record = json.loads((out / "results.json").read_text())
-    assert record["name"] == result.name and record["claim"] and record["verdict"].endswith("on this run.")
-    assert record["held"] in (True, False)
-    assert ("held on this run" in record["verdict"]) == record["held"]
+    assert record["name"] == result.name and record["claim"]
+    assert record["held"] in (True, False, None) and record["held"] == result.held
+    spoken = {True: "the claim held on this run", False: "the claim did not hold on this run", None: "inconclusive"}
+    assert record["verdict"].splitlines()[-1].startswith(f"Verdict: {spoken[record['held']]}")
+    assert record["judgements"] and result.held == overall(result.judgements)  # every claim in measurable parts
+    for judgement, written in zip(result.judgements, record["judgements"], strict=True):
+        assert written["threshold"] == judgement.threshold and len(written["per_seed"]) >= 1
+        assert f"- {judgement.sentence()}" in record["verdict"].splitlines()
+    assert record["seconds"] > 0
     image = Image.open(result.figure)
     pixels = torch.tensor(list(image.convert("L").tobytes()), dtype=torch.float)
     assert image.size[0] >= 600 and pixels.std() > 10  # a real picture, not a blank
@@ -262,6 +270,7 @@ def test_command_line(run, fails, tmp_path):
     assert code == 0 and [line.split()[0] for line in listed.strip().splitlines()] == list_experiments()
     code, out, _ = run("experiment", "equivariance", "--out", str(tmp_path / "eq"))
     assert code == 0 and "the claim held on this run" in out and (tmp_path / "eq" / "results.json").exists()
+    assert re.search(r"^time: \d+s$", out, re.MULTILINE)  # how long it took, under the verdict
     assert "unknown experiment 'weight'; did you mean weights" in fails("experiment", "weight")
     assert "which experiment?" in fails("experiment")
     assert "not allowed with argument" in fails("experiment", "weights", "--quick", "--full")

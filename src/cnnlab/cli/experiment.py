@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 # the lecture); the help fills them in here when it is shown.
 LISTING = "  <the registered experiments>"
 DESCRIPTION = f"""Run one of the lecture's claims as an experiment: it prints a table, writes results.json and a
-figure, and says in one sentence whether the claim held on this run.
+figure, and ends with its verdict and the time it took. Each claim is measured on every seed against a stated
+threshold: it held, did not hold, or was inconclusive (the seeds' 95% interval straddles the threshold).
 
 experiments, in the lecture's order:
 {LISTING}

@@ -79,8 +79,9 @@ def experiment(
     """Check one of the lecture's claims: ``cnnlab.experiment("degradation", seeds=[0])``.
 
     Runs the experiment, writes ``results.json``, its figure and its training runs into ``out`` (default:
-    ``experiments/NAME``) and returns the result: a table, every number per seed, the figure and one sentence
-    saying whether the claim held on this run. ``list_experiments()`` names them.
+    ``experiments/NAME``) and returns the result: a table, every number per seed, the figure, and the verdict:
+    each measurable part of the claim with its threshold and the 95 % interval of its per-seed numbers, and
+    whether the claim held, did not hold or was inconclusive on this run. ``list_experiments()`` names them.
 
     Args:
         name: the experiment.
