@@ -123,7 +123,7 @@ class ExperimentResult:
             figure = image_tag(Path(self.figure), f"the {self.name} experiment's figure")
         return (
             f"<div><strong>{html.escape(self.name)}</strong>: {html.escape(self.claim)}"
-            f"{self.table('html')}<p style=\"white-space: pre-line\">{html.escape(self.verdict)}</p>{figure}</div>"
+            f'{self.table("html")}<p style="white-space: pre-line">{html.escape(self.verdict)}</p>{figure}</div>'
         )
 
 
