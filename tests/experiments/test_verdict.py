@@ -76,3 +76,19 @@ def test_the_verdict_says_each_part_and_the_condition():
     assert lines[1].endswith("(the claim needs > 1.00): held")
     assert lines[-1] == "Verdict: the claim held on this run (2,000 digits, 5 seeds)."
     assert outcome(None).startswith("inconclusive")
+
+
+def test_the_interval_panel_draws_the_seeds_the_interval_and_the_threshold():
+    from matplotlib.colors import to_rgba
+
+    from cnnlab.experiments._scaffold import interval_panel
+    from cnnlab.viz.figure import new_picture
+
+    figure = new_picture(400, 300)
+    axis = figure.subplots()
+    interval_panel(axis, judge("gain", [1.1, 0.9, 1.2, 1.0, 0.95], 0.5), label="points")
+    assert axis.get_title() == "held" and axis.get_ylabel() == "points"
+    assert list(axis.collections[0].get_offsets()[:, 1]) == [1.1, 0.9, 1.2, 1.0, 0.95]
+    band = next(patch for patch in axis.patches)  # the interval, in the verdict's colour
+    assert band.get_facecolor()[:3] == to_rgba("C2")[:3]
+    assert [line.get_ydata()[0] for line in axis.lines] == [pytest.approx(1.03), 0.5]  # the mean, the threshold

@@ -8,18 +8,20 @@ accuracy as bars with a dot per seed (:func:`accuracy_bars`), often beside a pan
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cnnlab.experiments._verdict import Judgement, overall
+from cnnlab.experiments._verdict import Judgement, overall, spoken
 from cnnlab.viz.figure import Picture, new_picture, save
 
 __all__ = [
     "accuracy_bars",
     "bars_beside",
     "count_seeds",
+    "interval_panel",
     "outcome",
     "over_seeds",
     "per_seed",
@@ -164,7 +166,34 @@ def bars_beside(
     return figure, other
 
 
-def save_figure(figure: Picture, out: Path, name: str) -> Path:
-    """Lay ``figure`` out and write it to ``out / name.png`` (an experiment's figure is named after it)."""
-    figure.tight_layout()
+def interval_panel(axis: Any, judgement: Judgement, *, title: str = "", label: str = "") -> None:
+    """One part of the verdict as a picture: each seed's value as a dot, their mean and 95 % interval as a bar,
+    and the threshold the claim must clear as a dashed line, coloured by what they say (green held, red did not
+    hold, grey inconclusive)."""
+    colour = {True: "C2", False: "C3", None: "0.5"}[judgement.held]
+    values = judgement.per_seed
+    axis.scatter(range(len(values)), values, color="k", s=14, zorder=3, label="a seed")
+    if judgement.interval is not None and judgement.interval.n >= 2 and math.isfinite(judgement.interval.low):
+        i = judgement.interval
+        axis.axhspan(i.low, i.high, color=colour, alpha=0.25, label="95% interval")
+        axis.axhline(i.mean, color=colour, lw=2, label=f"mean ({spoken(judgement.held)})")
+    axis.axhline(judgement.threshold, color="k", ls="--", lw=1, label=f"threshold {judgement.threshold:g}")
+    axis.set(xlabel="seed", ylabel=label or judgement.measure, title=title or spoken(judgement.held))
+    axis.set_xticks(range(len(values)))
+    axis.grid(alpha=0.3, axis="y")
+    axis.legend(fontsize=8)
+
+
+def save_figure(figure: Picture, out: Path, name: str, held: bool | str | None = "", condition: str = "") -> Path:
+    """Lay ``figure`` out and write it to ``out / name.png`` (an experiment's figure is named after it).
+
+    Given the verdict (``held``) and how the claim was tested (``condition``: data, epochs, seeds), the figure's
+    bottom line says both, so the figure alone, on a slide, does not overstate what was found.
+    """
+    if condition:
+        figure.tight_layout(rect=(0, 0.06, 1, 1))
+        verdict = "" if held == "" else f"{spoken(held)}: "  # type: ignore[arg-type]  # a verdict when given
+        figure.text(0.5, 0.01, f"{verdict}{condition}", ha="center", va="bottom", fontsize=9, color="0.25")
+    else:
+        figure.tight_layout()
     return save(figure, out / f"{name}.png")

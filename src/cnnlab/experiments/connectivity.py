@@ -18,9 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import bars_beside, over_seeds, save_figure, seed_cells, verdict_of
-from cnnlab.experiments._verdict import judge, judge_exact
+from cnnlab.experiments._scaffold import (
+    accuracy_bars,
+    interval_panel,
+    over_seeds,
+    save_figure,
+    seed_cells,
+    verdict_of,
+)
+from cnnlab.experiments._verdict import Judgement, judge, judge_exact
 from cnnlab.models import create_model
+from cnnlab.viz.figure import new_picture
 
 __all__ = ["connectivity_experiment"]
 
@@ -40,14 +48,19 @@ def _c3_costs(c3: str) -> dict[str, int]:
             "params": sum(p.numel() for p in model.parameters())}  # fmt: skip
 
 
-def _figure(results: dict[str, dict[str, Any]], out: Path) -> Path:
+def _figure(
+    results: dict[str, dict[str, Any]], difference: Judgement, out: Path, held: bool | None, condition: str
+) -> Path:
     names = list(results)
-    figure, left = bars_beside((1000, 400), {name: results[name]["runs"] for name in names}, colours=COLOURS,
-                               title="what it buys (dots: seeds)")  # fmt: skip
+    figure = new_picture(1400, 420)
+    left, middle, right = figure.subplots(1, 3)
     left.bar(names, [results[n]["c3_params"] for n in names], color=COLOURS)
     left.set(ylabel="C3 parameters", title="what C3 costs")
     left.grid(alpha=0.3, axis="y")
-    return save_figure(figure, out, "lenet-connectivity")
+    accuracy_bars(middle, {name: results[name]["runs"] for name in names}, colours=COLOURS,
+                  title="what it buys (dots: seeds)")  # fmt: skip
+    interval_panel(right, difference, title="Table I minus dense, paired by seed", label="test top-1 (points)")
+    return save_figure(figure, out, "lenet-connectivity", held, condition)
 
 
 @register("lenet-connectivity", CLAIM, lecture=80, about="LeNet-5's sparse S2-C3 table against a dense C3")
@@ -64,16 +77,19 @@ def connectivity_experiment(settings: Settings) -> ExperimentResult:
               [100 * (a - b) for a, b in zip(sparse["runs"], dense["runs"], strict=True)], COST_POINTS, spec="+.2f"),
     ]  # fmt: skip
     epochs = settings.epochs or preset["epochs"]
+    condition = (
+        f"{settings.data or 'mnist5k'}, {epochs} epoch{'s' if epochs != 1 else ''} of the lenet5 recipe, "
+        f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"
+    )
     held, verdict = verdict_of(
         f"Table I gives C3 {sparse['c3_params']:,} parameters instead of {dense['c3_params']:,} "
         f"({1 - sparse['c3_params'] / dense['c3_params']:.0%} fewer) and reached {sparse['mean']:.2%} against the "
         f"dense C3's {dense['mean']:.2%} (mean of {len(seeds)} seed(s)).",
         judgements,
-        f"{settings.data or 'mnist5k'}, {epochs} epochs of the lenet5 recipe, {len(seeds)} seeds; the paper gives "
-        "no dense-C3 number to compare",
+        f"{condition}; the paper gives no dense-C3 number to compare",
     )
     headers = ["C3", "C3 parameters", "C3 connections", "network parameters", "test top-1 (mean)", "spread", "runs"]
     rows = [[label, r["c3_params"], r["c3_connections"], r["params"], *seed_cells(r)] for label, r in results.items()]
-    figure = _figure(results, settings.out)
+    figure = _figure(results, judgements[1], settings.out, held, condition)
     data = {"variants": results, "seeds": list(seeds), "epochs": epochs}
     return ExperimentResult("lenet-connectivity", CLAIM, held, verdict, headers, rows, data, figure, judgements)
