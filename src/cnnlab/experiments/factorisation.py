@@ -49,7 +49,7 @@ from cnnlab.models import create_model
 __all__ = ["factorisation_experiment", "measured_field", "stack"]
 
 CLAIM = "stacks of 3x3 convolutions see as far as 5x5 and 7x7 ones with fewer weights and more non-linearity"
-PRESETS = {"quick": {"epochs": 6, "seeds": tuple(range(12))}, "full": {"epochs": 20, "seeds": tuple(range(12))}}
+PRESETS = {"quick": {"epochs": 6, "seeds": tuple(range(12))}, "full": {"epochs": 20, "seeds": (0, 1, 2, 3, 4)}}
 KERNELS = (5, 7)
 AS_GOOD = -0.5  # the stacked twin may trail the large-kernel one by half a point of test top-1 and be "as good"
 SAME_FIELD = 1  # fields agree when they differ by less than one pixel (they are whole pixels: equal)

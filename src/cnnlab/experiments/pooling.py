@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["pooling_experiment"]
 
 CLAIM = "the pooling type can be learned by back-propagation, as well as max or mean pooling works"
-PRESETS = {"quick": {"epochs": 6, "seeds": tuple(range(5))}, "full": {"epochs": 30, "seeds": tuple(range(10))}}
+PRESETS = {"quick": {"epochs": 6, "seeds": tuple(range(5))}, "full": {"epochs": 30, "seeds": (0, 1, 2, 3, 4)}}
 AS_WELL = -0.5  # a learned pooling "works as well as max" when it loses at most half a point of test top-1
 MOVED = 1e-3  # a learned pooling parameter that moved less than this from its start was not learned
 LEARNED = {"mixed": 0.5, "gated": 0.0, "lp": 2.0}  # each learned kind and where its parameters start
