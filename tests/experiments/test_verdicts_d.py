@@ -141,7 +141,7 @@ def test_pooling_pairs_each_learned_kind_with_max_on_each_seed(ran):
         assert part["threshold"] == AS_WELL and part["interval"]["n"] == len(SEEDS)
     moved = _part(record, "learned pooling parameter from its start")
     assert moved["interval"] is None and moved["threshold"] == MOVED and moved["held"] is True  # one epoch moves them
-    assert "1 epochs of its recipe, 2 seeds; Lee et al. 2016" in record["verdict"]
+    assert "1 epochs of its recipe, 2 seeds; Lee et al. 2016 trained larger networks" in record["verdict"]
 
 
 @pytest.mark.slow
