@@ -51,8 +51,10 @@ def test_the_experiments_are_registered_in_the_lectures_order():
 
 @pytest.mark.slow
 def test_locality_on_one_seed(tmp_path):
+    from tests.experiments.test_verdicts_d import judged_record
+
     result = run_experiment("locality", Settings("quick", tmp_path, seeds=(0,)))
-    record = _check_files(result, tmp_path)
+    record = judged_record(result, tmp_path)  # the three-way verdict's checks
     curves = record["data"]["curves"]
     assert set(curves) == {"mnist5k", "photo patches"} and all(len(runs) == 1 for runs in curves.values())
     for (curve,) in curves.values():
@@ -63,9 +65,10 @@ def test_locality_on_one_seed(tmp_path):
 @pytest.mark.slow
 def test_factorisation_keeps_the_field_and_counts_the_weights(tmp_path):
     from cnnlab.experiments.factorisation import measured_field, stack
+    from tests.experiments.test_verdicts_d import judged_record
 
     result = run_experiment("factorisation", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
+    record = judged_record(result, tmp_path)  # the three-way verdict's checks
     for row in record["data"]["arithmetic"]:
         k, layers = row["kernel"], row["stack_layers"]
         assert row["field_large"] == row["field_stack"] == row["measured_large"] == row["measured_stack"] == k
@@ -144,9 +147,10 @@ def test_relu_and_tanh_start_alike_and_are_timed_to_the_threshold(tmp_path):
 @pytest.mark.slow
 def test_regularisation_measures_the_gap_on_what_each_run_trained_on(tmp_path):
     from cnnlab.run import Run
+    from tests.experiments.test_verdicts_d import judged_record
 
     result = run_experiment("regularisation", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
+    record = judged_record(result, tmp_path)  # the three-way verdict's checks
     variants = record["data"]["variants"]
     assert set(variants) == {"plain", "dropout", "augmentation", "both"}
     for data in variants.values():
@@ -205,8 +209,10 @@ def test_weights(tmp_path):
 
 
 def test_equivariance_is_exact_away_from_borders(tmp_path):
+    from tests.experiments.test_verdicts_d import judged_record
+
     result = run_experiment("equivariance", Settings("quick", tmp_path))
-    record = _check_files(result, tmp_path)
+    record = judged_record(result, tmp_path)  # the three-way verdict's checks
     assert max(record["data"]["equivariance_error"]) <= 1e-5  # at any budget: it is an identity
     changes = record["data"]["relative_change"]
     assert set(changes) == {"none", "max", "mean", "mixed", "lp"}
@@ -244,8 +250,10 @@ def test_lenet_connectivity(tmp_path):
 
 @pytest.mark.slow
 def test_pooling_reads_back_what_was_learned(tmp_path):
+    from tests.experiments.test_verdicts_d import judged_record
+
     result = run_experiment("pooling", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
+    record = judged_record(result, tmp_path)  # the three-way verdict's checks
     pools = record["data"]["pools"]
     assert set(pools) == {"max", "mean", "mixed", "gated", "lp"}
     assert pools["max"]["learned"] == [{}] and pools["mean"]["learned"] == [{}]
@@ -256,8 +264,10 @@ def test_pooling_reads_back_what_was_learned(tmp_path):
 
 @pytest.mark.slow
 def test_upsampling_equals_zero_insertion_at_any_budget(tmp_path):
+    from tests.experiments.test_verdicts_d import judged_record
+
     result = run_experiment("upsampling", Settings("quick", tmp_path, epochs=1))
-    record = _check_files(result, tmp_path)
+    record = judged_record(result, tmp_path)  # the three-way verdict's checks
     assert record["data"]["max_difference"] <= 1e-5
     assert record["data"]["steps"] == 50 and len(record["data"]["kernel"]) == 4
 

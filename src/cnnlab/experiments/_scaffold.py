@@ -20,6 +20,7 @@ from cnnlab.viz.figure import Picture, new_picture, save
 __all__ = [
     "accuracy_bars",
     "bars_beside",
+    "caption",
     "count_seeds",
     "interval_panel",
     "outcome",
@@ -197,3 +198,16 @@ def save_figure(figure: Picture, out: Path, name: str, held: bool | str | None =
     else:
         figure.tight_layout()
     return save(figure, out / f"{name}.png")
+
+
+def caption(figure: Picture, held: bool | None, condition: str, fontsize: float = 9) -> None:
+    """Write the verdict and the condition the claim was tested under above ``figure``, wrapped to its width.
+
+    A claim that did not hold (or was inconclusive) then says in the picture, as in the verdict, on what data,
+    epochs and seeds it was tested, and what the paper's setting was (issue 21, item 6).
+    """
+    from cnnlab.experiments._verdict import spoken
+    from cnnlab.viz.figure import wrap
+
+    width = int(figure.get_figwidth() * figure.dpi)
+    figure.suptitle(wrap(f"{spoken(held)}: {condition}", width, fontsize), fontsize=fontsize)
