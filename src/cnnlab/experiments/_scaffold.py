@@ -185,18 +185,15 @@ def interval_panel(axis: Any, judgement: Judgement, *, title: str = "", label: s
     axis.legend(fontsize=8)
 
 
-def save_figure(figure: Picture, out: Path, name: str, held: bool | str | None = "", condition: str = "") -> Path:
+def save_figure(figure: Picture, out: Path, name: str, held: bool | None = None, condition: str = "") -> Path:
     """Lay ``figure`` out and write it to ``out / name.png`` (an experiment's figure is named after it).
 
-    Given the verdict (``held``) and how the claim was tested (``condition``: data, epochs, seeds), the figure's
-    bottom line says both, so the figure alone, on a slide, does not overstate what was found.
+    Given how the claim was tested (``condition``: data, epochs, seeds) and its verdict (``held``), the figure's
+    top line says both (:func:`caption`), so the figure alone, on a slide, does not overstate what was found.
     """
     if condition:
-        figure.tight_layout(rect=(0, 0.06, 1, 1))
-        verdict = "" if held == "" else f"{spoken(held)}: "  # type: ignore[arg-type]  # a verdict when given
-        figure.text(0.5, 0.01, f"{verdict}{condition}", ha="center", va="bottom", fontsize=9, color="0.25")
-    else:
-        figure.tight_layout()
+        caption(figure, held, condition)
+    figure.tight_layout()
     return save(figure, out / f"{name}.png")
 
 
