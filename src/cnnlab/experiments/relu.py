@@ -91,10 +91,11 @@ def fastest_rate(curves: Mapping[float, Sequence[float]], threshold: float) -> f
 
 def censored_ratio(tanh: float | None, relu: float | None, budget: float) -> float:
     """tanh's epochs to the threshold over ReLU's; a run that never got there counts as getting there at the
-    ``budget``'s end (understating the other's lead); ``nan`` when neither did."""
-    if tanh is None and relu is None:
+    ``budget``'s end (understating the other's lead); ``nan`` when neither did, or both were there at once."""
+    numerator, denominator = (budget if tanh is None else tanh), (budget if relu is None else relu)
+    if (tanh is None and relu is None) or numerator == denominator == 0:
         return math.nan
-    return (budget if tanh is None else tanh) / (budget if relu is None else relu)
+    return numerator / denominator if denominator > 0 else math.inf
 
 
 def _training_errors(settings: Settings, run_name: str, budget: int, **options: Any) -> list[float]:
@@ -130,7 +131,7 @@ def _one_depth(settings: Settings, preset: dict[str, Any], seeds: Sequence[int],
         crossings = [epochs_to(curve, preset["threshold"]) for curve in curves]
         found[activation] = {
             "grid_seed0": {str(rate): curve for rate, curve in grid.items()},
-            "grid_epochs_to_threshold": {str(rate): epochs_to(curve, preset["threshold"]) for rate, curve in grid.items()},
+            "grid_epochs_to_threshold": {str(r): epochs_to(curve, preset["threshold"]) for r, curve in grid.items()},
             "chosen_lr": chosen,
             "training_error": curves,
             "epochs_to_threshold": crossings,
@@ -154,7 +155,7 @@ def _figure(depths: dict[str, dict[str, Any]], threshold: float, judgements: lis
         axis.set(yscale="log", xlabel="epoch", ylabel="training error (%)",
                  title=f"{label}: each at its fastest rate, a line per seed")  # fmt: skip
     bars = axes[-1]
-    for index, ((label, depth), judgement) in enumerate(zip(depths.items(), judgements, strict=True)):
+    for index, (depth, judgement) in enumerate(zip(depths.values(), judgements, strict=True)):
         ratios = [r for r in depth["ratio"] if math.isfinite(r)]
         if ratios:
             bars.bar(index, statistics.fmean(ratios), color=f"C{index}", alpha=0.7)
@@ -182,11 +183,11 @@ def _rows(depths: dict[str, dict[str, Any]], threshold: float) -> list[list[Any]
     for label, depth in depths.items():
         for activation in ACTIVATIONS:
             result = depth[activation]
-            reached = [c for c in result["epochs_to_threshold"] if c is not None]
+            crossings = result["epochs_to_threshold"]
+            mean = statistics.fmean(crossings) if None not in crossings else None
             grid = " ".join(f"{rate}: {_cell(e)}" for rate, e in result["grid_epochs_to_threshold"].items())
-            rows.append([label, activation, grid, f"{result['chosen_lr']:g}",
-                         _cell(statistics.fmean(reached)) if len(reached) == len(result["epochs_to_threshold"]) else "-",
-                         per_seed(result["epochs_to_threshold"], ".2f"), per_seed(result["final_error"], ".1%")])  # fmt: skip
+            rows.append([label, activation, grid, f"{result['chosen_lr']:g}", _cell(mean),
+                         per_seed(crossings, ".2f"), per_seed(result["final_error"], ".1%")])  # fmt: skip
         rows.append([label, "tanh / ReLU", "", "", "", per_seed(depth["ratio"], ".2f"), f"paper: {PAPER_RATIO:g}x"])
     return rows
 
