@@ -145,7 +145,7 @@ def test_relu_and_tanh_start_alike_and_are_timed_to_the_threshold(tmp_path, monk
     record = _check_judged_files(result, tmp_path)
     assert set(record["data"]["depths"]) == {"4 layers", "8 layers"} and record["held"] is None  # one seed
     for depth in record["data"]["depths"].values():
-        assert set(depth["relu"]["grid_seed0"]) == {"0.01", "0.03", "0.1"}
+        assert set(depth["relu"]["grid_seed0"]) == {"0.03", "0.1", "0.3"}
         assert all(len(curve) == 1 for a in ("relu", "tanh") for curve in depth[a]["training_error"])
     assert record["data"]["recipe"]["schedule"] == "constant" and record["data"]["recipe"]["weight_decay"] == 0.0
 

@@ -20,7 +20,12 @@ Measurable form: on each seed, the ratio of the first layer's gradient norm with
 one without, step by step, its geometric mean over the whole of training (a number per seed), judged by its
 95 % interval against 1 at each depth. Test accuracy is reported beside it (the paired difference and its
 interval), not judged: the claim is about the gradient's flow, and Inception-v3 found the accuracy effect small
-and late.
+and late. The quick preset trains on 2,000 of the bundled digits for 6 epochs, ten seeds.
+
+What a first run showed (five seeds): the side losses did nothing to the first layer's gradient in the first
+epoch (x0.94 at 13 layers, x1.01 at 7) and raised it in the last (x1.28, x1.40), as Inception-v3 describes for
+accuracy; over the whole of training x1.11 (interval 0.98 to 1.24) at 13 layers and x1.22 (1.08 to 1.37) at 7;
+test top-1 1.7 and 0.4 point lower with them, inside the seeds' spread.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from cnnlab.viz.figure import new_picture
 __all__ = ["auxiliary_experiment", "geometric_mean_ratio", "gradient_recorder"]
 
 CLAIM = "auxiliary classifiers increase the gradient reaching the first layers through training (GoogLeNet)"
-PRESETS = {"quick": {"epochs": 6, "seeds": (0, 1, 2, 3, 4), "data": "mnist5k", "images": 2000, "per_group": (4, 2)},
+PRESETS = {"quick": {"epochs": 6, "seeds": tuple(range(10)), "data": "mnist5k", "images": 2000, "per_group": (4, 2)},
            "full": {"epochs": 30, "seeds": (0, 1, 2, 3, 4), "data": "cifar10", "images": 0,
                     "per_group": (4, 2)}}  # fmt: skip
 ARMS = {"without": False, "with": True}  # each arm's label and deep_aux_net's aux_logits
