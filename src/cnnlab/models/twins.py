@@ -99,7 +99,8 @@ class _LinearOnFlatMaps(ImageClassifier):
     input_size=(3, 32, 32),
     params=89_578,
     notes="The paper names a four-layer CNN without its layers; these are the author's published cuda-convnet "
-    "CIFAR-10 layers without response normalisation. activation='tanh' for the paper's dashed curve.",
+    "CIFAR-10 layers without response normalisation. activation='tanh' for the paper's dashed curve; "
+    "extra_layers=N adds N 3x3 layers before the classifier (a deeper plain net).",
 )
 class ConvNet4(_LinearOnFlatMaps):
     """Four layers with weights: three 5x5 convolutions (32, 32, 64 maps) with 3x3 stride-2 pools, and a linear
@@ -347,7 +348,7 @@ class FilterBankNet(_LinearOnFlatMaps):
     input_size=(1, 32, 32),
     params=43_258,
     notes="A twin for the auxiliary experiment, not a network of the paper: twelve plain 3x3 layers. "
-    "aux_logits=True adds two auxiliary heads (training only).",
+    "aux_logits=True adds two auxiliary heads (training only); per_group=N sets the depth (1 + 3N layers).",
 )
 class DeepAuxNet(ImageClassifier):
     """A 3x3 stem (8 maps) and a 2x2 max pool, then twelve 3x3 convolutions, four each of 8, 16 and 32 maps at
