@@ -99,7 +99,8 @@ class _LinearOnFlatMaps(ImageClassifier):
     input_size=(3, 32, 32),
     params=89_578,
     notes="The paper names a four-layer CNN without its layers; these are the author's published cuda-convnet "
-    "CIFAR-10 layers without response normalisation. activation='tanh' for the paper's dashed curve.",
+    "CIFAR-10 layers without response normalisation. activation='tanh' for the paper's dashed curve; "
+    "extra_layers=N adds N 3x3 layers before the classifier (a deeper plain net).",
 )
 class ConvNet4(_LinearOnFlatMaps):
     """Four layers with weights: three 5x5 convolutions (32, 32, 64 maps) with 3x3 stride-2 pools, and a linear
@@ -108,11 +109,20 @@ class ConvNet4(_LinearOnFlatMaps):
     The paper does not give the network of Fig. 1 ("a four-layer convolutional neural network"); this is the
     four-layer CIFAR-10 net its author published with cuda-convnet (max pool, then two average pools; pools
     rounded up, as cuda-convnet's are). ``activation`` is ``relu`` or ``tanh``, after every convolution.
+
+    ``extra_layers`` makes it a deeper plain net for the depth axis AlexNet's Sec. 3.1 points to ("the magnitude
+    of the effect ... varies with network architecture"): that many 3x3 convolutions of 64 maps, each with the
+    activation, on the 4x4 maps before the classifier (4 + ``extra_layers`` layers with weights), where they cost
+    least; they are built after the four layers, which start as in the four-layer net.
     """
 
-    def __init__(self, *, in_channels: int = 3, num_classes: int = 10, activation: str = "relu") -> None:
+    def __init__(
+        self, *, in_channels: int = 3, num_classes: int = 10, activation: str = "relu", extra_layers: int = 0
+    ) -> None:
         super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=64)
         self.activation_kind = _choice("activation", activation, ACTIVATIONS)
+        if extra_layers < 0:
+            raise ValueError(f"extra_layers must be 0 or more, got {extra_layers}")
         self.conv1 = nn.Conv2d(in_channels, 32, 5, padding=2)  # N x 32 x 32 x 32
         self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)  # N x 32 x 16 x 16
         self.conv2 = nn.Conv2d(32, 32, 5, padding=2)
@@ -121,13 +131,19 @@ class ConvNet4(_LinearOnFlatMaps):
         self.pool3 = nn.AvgPool2d(3, 2, ceil_mode=True)  # N x 64 x 4 x 4
         self.act = _activation(activation)
         self.fc = nn.Linear(64 * 4 * 4, num_classes)
-        self.size_steps = ("conv1", "pool1", "conv2", "pool2", "conv3", "pool3")
+        self.extra = nn.ModuleList(_same_conv(64, 64, 3) for _ in range(extra_layers))  # none: no state to save
+        _he_init(self.extra)
+        self.size_steps = ("conv1", "pool1", "conv2", "pool2", "conv3", "pool3",
+                           *(f"extra.{index}" for index in range(extra_layers)))  # fmt: skip
         self.final_size = (4, 4)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool1(self.act(self.conv1(x)))
         x = self.pool2(self.act(self.conv2(x)))
-        return self.pool3(self.act(self.conv3(x)))
+        x = self.pool3(self.act(self.conv3(x)))
+        for conv in self.extra:
+            x = self.act(conv(x))
+        return x
 
 
 # -------------------------------------------------------------------------------------------------
@@ -332,7 +348,7 @@ class FilterBankNet(_LinearOnFlatMaps):
     input_size=(1, 32, 32),
     params=43_258,
     notes="A twin for the auxiliary experiment, not a network of the paper: twelve plain 3x3 layers. "
-    "aux_logits=True adds two auxiliary heads (training only).",
+    "aux_logits=True adds two auxiliary heads (training only); per_group=N sets the depth (1 + 3N layers).",
 )
 class DeepAuxNet(ImageClassifier):
     """A 3x3 stem (8 maps) and a 2x2 max pool, then twelve 3x3 convolutions, four each of 8, 16 and 32 maps at
@@ -342,26 +358,35 @@ class DeepAuxNet(ImageClassifier):
     first and the second group while training, their losses weighted 0.3 as in GoogLeNet (Szegedy et al.
     2015, Sec. 5). He initialisation: with PyTorch's default one the plain stack does not train at all (its
     first layer's gradient is 1e-7), which would make any help look decisive.
+
+    ``per_group`` sets the depth: that many convolutions in each of the three groups (``1 + 3 * per_group``
+    layers; four, the default, gives thirteen); the auxiliary classifiers read the ends of the first two groups
+    at any depth.
     """
 
-    AUX_AT = (3, 7)  # indexes of the convolutions the auxiliary classifiers read
-    WIDTHS = (8,) * 4 + (16,) * 4 + (32,) * 4
+    WIDTHS = (8, 16, 32)  # each group's maps
 
-    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, aux_logits: bool = False) -> None:
+    def __init__(
+        self, *, in_channels: int = 1, num_classes: int = 10, aux_logits: bool = False, per_group: int = 4
+    ) -> None:
         super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=32)
+        if per_group < 1:
+            raise ValueError(f"per_group must be 1 or more, got {per_group}")
+        self.per_group = per_group
+        self.aux_at = (per_group - 1, 2 * per_group - 1)  # indexes of the convolutions the auxiliary classifiers read
         self.stem = _same_conv(in_channels, 8, 3)
         self.pool0 = nn.MaxPool2d(2)  # N x 8 x 16 x 16
-        widths = self.WIDTHS
+        widths = tuple(width for width in self.WIDTHS for _ in range(per_group))
         self.convs = nn.ModuleList(_same_conv(8 if i == 0 else widths[i - 1], w, 3) for i, w in enumerate(widths))
-        self.pools = nn.ModuleDict({"3": nn.MaxPool2d(2), "7": nn.MaxPool2d(2)})  # to 8x8, then 4x4
+        self.pools = nn.ModuleDict({str(i): nn.MaxPool2d(2) for i in self.aux_at})  # to 8x8, then 4x4
         self.relu = nn.ReLU(inplace=True)
         self.gap = GlobalAvgPool2d()
         self.fc = nn.Linear(32, num_classes)
         _he_init(self)  # before the auxiliary heads: with or without them, the network starts the same
         self.aux_logits = aux_logits
         if aux_logits:
-            self.aux1 = nn.Linear(widths[self.AUX_AT[0]], num_classes)
-            self.aux2 = nn.Linear(widths[self.AUX_AT[1]], num_classes)
+            self.aux1 = nn.Linear(widths[self.aux_at[0]], num_classes)
+            self.aux2 = nn.Linear(widths[self.aux_at[1]], num_classes)
             self.aux_loss_weights = (0.3, 0.3)
         steps = ["stem", "pool0"]
         for index in range(len(widths)):
@@ -375,7 +400,7 @@ class DeepAuxNet(ImageClassifier):
         x = self.pool0(self.relu(self.stem(x)))
         for index, conv in enumerate(self.convs):
             x = self.relu(conv(x))
-            if index in self.AUX_AT:
+            if index in self.aux_at:
                 taps.append(x)
             if str(index) in self.pools:
                 x = self.pools[str(index)](x)
