@@ -136,30 +136,18 @@ def test_lenet1_sizes_and_inputs():
     assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
-def test_lenet4_is_described_layer_by_layer_and_counts_52698_not_the_papers_17000():
+def test_lenet4_is_described_layer_by_layer_and_counts_51090_not_the_papers_17000():
     model = create_model("lenet4")
-    layers = {"c1": 104, "s2": 16, "c3": 3_216, "s4": 32, "c5": 48_120, "output": 1_210}
+    layers = {"c1": 104, "s2": 8, "c3": 1_616, "s4": 32, "c5": 48_120, "output": 1_210}
     assert {name: _params(getattr(model, name)) for name in layers} == layers
-    assert _params(model) == 52_698 == model.spec.params  # Sec. III-C.8: "about 17,000"; see LeNet4's docstring
+    assert _params(model) == 51_090 == model.spec.params  # Sec. III-C.8: "about 17,000"; see LeNet4's docstring
     sizes = {}
     hooks = [getattr(model, n).register_forward_hook(lambda m, i, o, n=n: sizes.update({n: tuple(o.shape[1:])}))
              for n in ("c1", "s2", "c3", "s4", "c5")]  # fmt: skip
     assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
     for hook in hooks:
         hook.remove()
-    assert sizes == {"c1": (4, 28, 28), "s2": (8, 14, 14), "c3": (16, 10, 10), "s4": (16, 5, 5), "c5": (120, 1, 1)}
-
-
-def test_lenet4_feeds_each_c1_map_to_two_subsampling_maps():
-    model = create_model("lenet4").eval()
-    torch.manual_seed(0)
-    x = torch.randn(1, 1, 32, 32)
-    with torch.no_grad():
-        model.s2.weight.fill_(1.0)
-        model.s2.bias.zero_()
-        c1 = model.squash(model.c1(x))
-        s2 = model.s2(c1.repeat_interleave(2, dim=1))
-    assert torch.equal(s2[:, 0::2], s2[:, 1::2]) and not torch.equal(s2[:, 0], s2[:, 2])
+    assert sizes == {"c1": (4, 28, 28), "s2": (4, 14, 14), "c3": (16, 10, 10), "s4": (16, 5, 5), "c5": (120, 1, 1)}
 
 
 @pytest.mark.parametrize("name", ["lenet1", "lenet4"])
