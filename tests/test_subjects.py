@@ -37,7 +37,7 @@ def test_a_run_its_directory_and_its_checkpoint_give_the_trained_weights(run_dir
 
 def test_what_is_neither_a_name_nor_a_path_is_refused_with_close_names(tmp_path):
     with pytest.raises(ValueError, match="neither a run directory, a checkpoint nor a model name; did you mean lenet5"):
-        trained_model("lenet4")
+        trained_model("lenet55")  # lenet1, lenet4 and lenet5 are models
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(ValueError, match="is not a cnnlab run directory"):
         trained_model(tmp_path)

@@ -5,7 +5,7 @@ def test_models_lists_the_registry_with_computed_numbers(run):
     code, out, _ = run("models", "lenet*")
     assert code == 0
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}
-    assert set(rows) == {"lenet5", "lenet5_modern"}
+    assert set(rows) == {"lenet1", "lenet4", "lenet5", "lenet5_modern"}
     assert "60,000" in rows["lenet5"] and "415,680" in rows["lenet5"] and "LeCun (1998)" in rows["lenet5"]
 
 

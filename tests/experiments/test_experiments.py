@@ -96,8 +96,10 @@ def test_global_pooling_counts_the_heads(tmp_path):
 def test_learned_features_keeps_the_frozen_filters_frozen(tmp_path):
     from cnnlab.models.twins import handmade_filters
 
-    result = run_experiment("learned-features", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
+    # The smallest data (scikit-learn's 8x8 digits); one seed: the verdict is inconclusive (no interval).
+    result = run_experiment("learned-features", Settings("quick", tmp_path, data="digits", epochs=1, seeds=(0,)))
+    record = json.loads((tmp_path / "results.json").read_text())
+    assert record["held"] is None and "inconclusive" in record["verdict"] and Image.open(result.figure).size[0] >= 600
     variants = record["data"]["variants"]
     assert variants["random"]["filters_moved"] == variants["handmade"]["filters_moved"] == [0.0]
     assert variants["learned"]["filters_moved"][0] > 0  # trained end to end, the filters changed

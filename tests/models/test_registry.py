@@ -6,7 +6,7 @@ from cnnlab.models._registry import _REGISTRY
 
 
 def test_list_models_filters_with_shell_patterns():
-    assert list_models("lenet*") == ["lenet5", "lenet5_modern"]
+    assert list_models("lenet*") == ["lenet1", "lenet4", "lenet5", "lenet5_modern"]
     assert set(list_models("plain*")) == {"plain20", "plain32", "plain44", "plain56", "plain110"}
     assert list_models("nothing*") == []
 

@@ -40,7 +40,17 @@ def sample_input(model: ImageClassifier, batch: int = 2) -> torch.Tensor:
 
 
 def test_registry_has_the_lectures_models():
-    for name in ("lenet5", "lenet5_modern", "mlp", "locally_connected_net", "resnet18", "resnet20", "plain56"):
+    for name in (
+        "lenet1",
+        "lenet4",
+        "lenet5",
+        "lenet5_modern",
+        "mlp",
+        "locally_connected_net",
+        "resnet18",
+        "resnet20",
+        "plain56",
+    ):
         assert name in MODELS
 
 
