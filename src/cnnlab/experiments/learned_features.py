@@ -175,15 +175,14 @@ def _filters_panel(figure: Any, cell: Any, filters: dict[str, torch.Tensor]) -> 
 
 
 def _figure(methods: list[dict[str, Any]], runs: dict[str, list[float]], filters: dict[str, torch.Tensor],
-            bank_runs: dict[str, list[float]], condition: str, out: Path) -> Path:  # fmt: skip
-    figure = new_picture(1400, 930)
-    figure.suptitle(condition, fontsize=10)
+            bank_runs: dict[str, list[float]], held: bool | None, condition: str, out: Path) -> Path:  # fmt: skip
+    figure = new_picture(1400, 960)
     grid = figure.add_gridspec(2, 2, height_ratios=[1.5, 1], width_ratios=[2, 1])
     _methods_panel(figure.add_subplot(grid[0, 0]), methods, runs)
     _times_panel(figure.add_subplot(grid[0, 1]), methods)
     _filters_panel(figure, grid[1, 0], filters)
     accuracy_bars(figure.add_subplot(grid[1, 1]), bank_runs, title="filter_bank_net's first layer (dots: seeds)")
-    return save_figure(figure, out, "learned-features")
+    return save_figure(figure, out, "learned-features", held, condition)
 
 
 # ------------------------------------------------------------------------------------------------- the experiment
@@ -260,7 +259,7 @@ def learned_features_experiment(settings: Settings) -> ExperimentResult:
         f"{data}: {len(dataset.train):,} training and {len(dataset.test):,} test digits, the networks "
         f"{_epochs(epochs)} without distortions over {len(seeds)} seeds ({shown_seeds} for LeNet-1 and LeNet-4), "
         f"the filter banks {_epochs(filter_epochs)}; Figure 9's networks trained 20 passes on 60,000 digits, which "
-        "--full runs on torchvision's MNIST"
+        "the full preset runs on torchvision's MNIST"
     )
     held, verdict = verdict_of(
         f"LeNet-5 erred on {np.mean(lenet5):.2f}% of the {len(dataset.test):,} test digits (paper, full MNIST: "
@@ -274,7 +273,7 @@ def learned_features_experiment(settings: Settings) -> ExperimentResult:
     headers, rows = _table(methods, bank)
     runs = {m["name"]: m["runs"] for m in methods if "runs" in m}
     figure = _figure(methods, runs, {v: r[0][2] for v, r in banks.items()},
-                     {v: r["runs"] for v, r in bank.items()}, condition, settings.out)  # fmt: skip
+                     {v: r["runs"] for v, r in bank.items()}, held, condition, settings.out)  # fmt: skip
     data_out = {"methods": [{k: v for k, v in m.items() if k != "runs"} for m in methods],
                 "network_runs": runs, "variants": bank, "seeds": list(seeds), "epochs": epochs,
                 "filter_epochs": filter_epochs, "data": data}  # fmt: skip
