@@ -7,7 +7,6 @@ import torch
 from PIL import Image
 
 from cnnlab.experiments import Settings, list_experiments, run_experiment
-from cnnlab.inspection.layer_comparison import compare_layers
 
 
 def _check_files(result, out):
@@ -69,19 +68,6 @@ def test_factorisation_keeps_the_field_and_counts_the_weights(tmp_path):
 
 
 @pytest.mark.slow
-def test_global_pooling_counts_the_heads(tmp_path):
-    result = run_experiment("global-pooling", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
-    zoo = record["data"]["zoo"]
-    assert zoo["alexnet"] == {"params": 60_965_224, "head": 58_631_144}  # fc6-fc8
-    assert zoo["vgg16"]["head"] == 123_642_856 and zoo["googlenet"]["head"] == 1_025_000  # 1024 x 1000 + 1000
-    assert zoo["nin_imagenet"]["head"] == 1_025_000  # its 1x1 convolution to 1000 class maps
-    twins = record["data"]["twins"]
-    assert twins["fully connected"]["head"] == 512 * 256 + 256 + 256 * 10 + 10
-    assert twins["1x1 + global pooling"]["head"] == 32 * 128 + 128 + 128 * 10 + 10
-
-
-@pytest.mark.slow
 def test_learned_features_keeps_the_frozen_filters_frozen(tmp_path):
     from cnnlab.models.twins import handmade_filters
 
@@ -97,21 +83,6 @@ def test_learned_features_keeps_the_frozen_filters_frozen(tmp_path):
     assert torch.allclose(handmade, handmade_filters(8, 5))
     bank = handmade_filters(8, 5)[:, 0]
     assert torch.allclose(bank.flatten(1).norm(dim=1), torch.ones(8)) and bank.sum(dim=(1, 2)).abs().max() < 1e-5
-
-
-@pytest.mark.slow
-def test_data_efficiency_trains_each_size_for_the_same_steps(tmp_path):
-    from cnnlab.experiments.data_efficiency import epochs_for
-    from cnnlab.run import Run
-
-    assert [epochs_for(n, 450) for n in (100, 300, 1000, 4000)] == [150, 50, 15, 4]
-    assert epochs_for(31, 10) == 10  # fewer images than a batch still trains, one step an epoch
-    result = run_experiment("data-efficiency", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
-    assert record["data"]["params"] == {"mlp": 338_610, "locally_connected_net": 423_038, "lenet5_modern": 61_706}
-    assert all(set(by_size) == {"100", "300", "1000", "4000"} for by_size in record["data"]["accuracy"].values())
-    config = Run(tmp_path / "runs" / "lenet5_modern-300-seed0").config
-    assert (config.train_images, config.val_fraction, config.augment, config.batch_size) == (300, 0.0, (), 32)
 
 
 @pytest.mark.slow
@@ -181,19 +152,6 @@ def test_correlation_falls_with_distance_only_where_the_images_are_smooth():
     assert torch.equal(patches, photo_patches(500, 16, seed=0)) and not torch.equal(patches, photo_patches(500, 16, 1))
     field = correlation_map(patches, (8, 8), own_mean=True)
     assert field.shape == (16, 16) and abs(field[8, 8] - 1) < 1e-9 and field[8, 9] > field[8, 15]
-
-
-@pytest.mark.slow
-def test_weights(tmp_path):
-    result = run_experiment("weights", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
-    for row in record["data"]["arithmetic"]:
-        assert row["fc_weights"] > row["lc_weights"] > row["conv_weights"] == 150
-        fully, local, conv = compare_layers((1, row["input"], row["input"]), 6, 5).layers
-        assert (row["fc_weights"], row["lc_weights"], row["lc_macs"]) == (fully.weights, local.weights, conv.macs)
-    assert {k: v["params"] for k, v in record["data"]["accuracy"].items()} == {
-        "mlp": 338_610, "locally_connected_net": 423_038, "lenet5_modern": 61_706,
-    }  # fmt: skip
 
 
 def test_equivariance_is_exact_away_from_borders(tmp_path):
