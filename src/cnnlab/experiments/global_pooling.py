@@ -172,7 +172,7 @@ def global_pooling_experiment(settings: Settings) -> ExperimentResult:
     for label, points in curve.items():
         rows += [[f"head_twin x{p['width']:g}", label, p["params"], p["head"], f"{p['head'] / p['params']:.1%}",
                   f"{p['mean']:.2%}", per_seed(p["runs"])] for p in points]  # fmt: skip
-    title = f"head_twin on {data}, {epochs} epochs (dots: {len(seeds)} seeds)"
+    title = f"head_twin on {data}, {epochs} epochs, no batch norm (dots: {len(seeds)} seeds)"
     figure = _figure(zoo, curve, title, settings.out)
     record = {"zoo": zoo, "curve": curve, "widths": list(widths), "seeds": list(seeds), "epochs": epochs,
               "paper_error_percent": PAPER_ERROR}  # fmt: skip
