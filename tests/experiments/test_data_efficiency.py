@@ -22,7 +22,7 @@ def tiny(tmp_path_factory):
 
 def test_every_size_trains_for_the_same_steps():
     assert [epochs_for(n, 450) for n in (100, 300, 1000, 4000)] == [150, 50, 15, 4]
-    assert [epochs_for(n, PRESETS["quick"]["steps"]) for n in SIZES] == [100, 10, 3]
+    assert [epochs_for(n, PRESETS["quick"]["steps"]) for n in SIZES] == [150, 4]
     assert epochs_for(31, 10) == 10  # fewer images than a batch still trains, one step an epoch
 
 
@@ -35,8 +35,8 @@ def test_data_efficiency_trains_each_size(tiny):
     accuracy = record["data"]["accuracy"]
     assert all(set(by_size) == {str(s) for s in SIZES} for by_size in accuracy.values())
     assert all(len(runs) == len(SEEDS) for by_size in accuracy.values() for runs in by_size.values())
-    config = Run(out / "runs" / "lenet5_modern-1000-seed1").config
-    assert (config.train_images, config.val_fraction, config.augment, config.batch_size) == (1000, 0.0, (), 32)
+    config = Run(out / "runs" / "lenet5_modern-4000-seed1").config
+    assert (config.train_images, config.val_fraction, config.augment, config.batch_size) == (4000, 0.0, (), 32)
     assert all(len(row) == len(record["headers"]) for row in record["rows"])
     assert [row[-1] for row in record["rows"][:3]] == ["96.95%", "-", "99.05%"]  # LeCun et al. 1998, Fig. 9
 
