@@ -22,9 +22,11 @@ The quick preset trains 100 and 4,000 digits for 450 steps each on 7 seeds (abou
 the two sizes the claim is judged at, with seeds enough for an interval. 100, 1,000 and 4,000 digits for 300
 steps on 5 seeds (2 min 23 s of CPU) left the last part inconclusive: the lead shrank by 1.7 points, 95% interval
 -1.5 to +4.8, and 300 steps leave the 4,000-digit runs at 3 epochs, still learning; four sizes on 2 seeds took
-2 min 42 s. ``--full`` trains six sizes from 100 to 60,000. The figure marks LeCun et al. 1998's test accuracy on
-all 60,000 digits (Fig. 9: LeNet-5 0.95% error, the fully connected 28x28-300-100-10 network, ``mlp``'s layers,
-3.05%).
+2 min 42 s. On seeds 0-6 the first two parts held and the lead shrank by 1.9 points, 95% interval -0.1 to +3.9:
+inconclusive, the spread of seeds (about 2 points) as large as the effect; about twelve seeds (``--seeds 0 1 ...
+11``, twice the time) would tell. ``--full`` trains six sizes from 100 to 60,000. The figure marks LeCun et al.
+1998's test accuracy on all 60,000 digits (Fig. 9: LeNet-5 0.95% error, the fully connected 28x28-300-100-10
+network, ``mlp``'s layers, 3.05%).
 """
 
 from __future__ import annotations
