@@ -9,7 +9,6 @@ from PIL import Image
 
 from cnnlab.experiments import Settings, list_experiments, run_experiment
 from cnnlab.experiments._verdict import overall
-from cnnlab.inspection.layer_comparison import compare_layers
 
 
 def _check_files(result, out):
@@ -80,19 +79,6 @@ def test_factorisation_keeps_the_field_and_counts_the_weights(tmp_path):
 
 
 @pytest.mark.slow
-def test_global_pooling_counts_the_heads(tmp_path):
-    result = run_experiment("global-pooling", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
-    zoo = record["data"]["zoo"]
-    assert zoo["alexnet"] == {"params": 60_965_224, "head": 58_631_144}  # fc6-fc8
-    assert zoo["vgg16"]["head"] == 123_642_856 and zoo["googlenet"]["head"] == 1_025_000  # 1024 x 1000 + 1000
-    assert zoo["nin_imagenet"]["head"] == 1_025_000  # its 1x1 convolution to 1000 class maps
-    twins = record["data"]["twins"]
-    assert twins["fully connected"]["head"] == 512 * 256 + 256 + 256 * 10 + 10
-    assert twins["1x1 + global pooling"]["head"] == 32 * 128 + 128 + 128 * 10 + 10
-
-
-@pytest.mark.slow
 def test_learned_features_keeps_the_frozen_filters_frozen(tmp_path):
     from cnnlab.models.twins import handmade_filters
 
@@ -113,33 +99,6 @@ def test_learned_features_keeps_the_frozen_filters_frozen(tmp_path):
 
 
 @pytest.mark.slow
-def test_data_efficiency_trains_each_size_for_the_same_steps(tmp_path):
-    from cnnlab.experiments.data_efficiency import epochs_for
-    from cnnlab.run import Run
-
-    assert [epochs_for(n, 450) for n in (100, 300, 1000, 4000)] == [150, 50, 15, 4]
-    assert epochs_for(31, 10) == 10  # fewer images than a batch still trains, one step an epoch
-    result = run_experiment("data-efficiency", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
-    assert record["data"]["params"] == {"mlp": 338_610, "locally_connected_net": 423_038, "lenet5_modern": 61_706}
-    assert all(set(by_size) == {"100", "300", "1000", "4000"} for by_size in record["data"]["accuracy"].values())
-    config = Run(tmp_path / "runs" / "lenet5_modern-300-seed0").config
-    assert (config.train_images, config.val_fraction, config.augment, config.batch_size) == (300, 0.0, (), 32)
-
-
-def _check_judged_files(result, out):
-    """What _check_files checks, for an experiment whose verdict may be inconclusive (one seed: no interval)."""
-    record = json.loads((out / "results.json").read_text())
-    assert record["name"] == result.name and record["claim"] and record["verdict"].startswith(result.verdict[:40])
-    assert record["held"] is result.held and "Verdict: " in record["verdict"]
-    assert [j["held"] for j in record["judgements"]] == [j.held for j in result.judgements]
-    image = Image.open(result.figure)
-    pixels = torch.tensor(list(image.convert("L").tobytes()), dtype=torch.float)
-    assert image.size[0] >= 600 and pixels.std() > 10  # a real picture, not a blank
-    assert all(len(row) == len(result.headers) for row in result.rows)
-    return record
-
-
 @pytest.mark.slow
 def test_relu_and_tanh_start_alike_and_are_timed_to_the_threshold(tmp_path, monkeypatch):
     from cnnlab.experiments import relu
@@ -155,7 +114,7 @@ def test_relu_and_tanh_start_alike_and_are_timed_to_the_threshold(tmp_path, monk
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])  # the same initial weights
     monkeypatch.setitem(relu.PRESETS, "quick", {**relu.PRESETS["quick"], "images": 300})  # the grid: 12 runs
     result = run_experiment("relu", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_judged_files(result, tmp_path)
+    record = _check_files(result, tmp_path)
     assert set(record["data"]["depths"]) == {"4 layers", "8 layers"} and record["held"] is None  # one seed
     for depth in record["data"]["depths"].values():
         assert set(depth["relu"]["grid_seed0"]) == {"0.03", "0.1", "0.3"}
@@ -185,7 +144,7 @@ def test_auxiliary_measures_the_gradient_through_training(tmp_path, monkeypatch)
 
     monkeypatch.setitem(auxiliary.PRESETS, "quick", {**auxiliary.PRESETS["quick"], "images": 300})
     result = run_experiment("auxiliary", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_judged_files(result, tmp_path)
+    record = _check_files(result, tmp_path)
     depths = record["data"]["depths"]
     assert list(depths) == ["13 layers", "7 layers"] and record["held"] is None  # one seed: no interval
     for depth in depths.values():
@@ -209,19 +168,6 @@ def test_correlation_falls_with_distance_only_where_the_images_are_smooth():
     assert torch.equal(patches, photo_patches(500, 16, seed=0)) and not torch.equal(patches, photo_patches(500, 16, 1))
     field = correlation_map(patches, (8, 8), own_mean=True)
     assert field.shape == (16, 16) and abs(field[8, 8] - 1) < 1e-9 and field[8, 9] > field[8, 15]
-
-
-@pytest.mark.slow
-def test_weights(tmp_path):
-    result = run_experiment("weights", Settings("quick", tmp_path, epochs=1, seeds=(0,)))
-    record = _check_files(result, tmp_path)
-    for row in record["data"]["arithmetic"]:
-        assert row["fc_weights"] > row["lc_weights"] > row["conv_weights"] == 150
-        fully, local, conv = compare_layers((1, row["input"], row["input"]), 6, 5).layers
-        assert (row["fc_weights"], row["lc_weights"], row["lc_macs"]) == (fully.weights, local.weights, conv.macs)
-    assert {k: v["params"] for k, v in record["data"]["accuracy"].items()} == {
-        "mlp": 338_610, "locally_connected_net": 423_038, "lenet5_modern": 61_706,
-    }  # fmt: skip
 
 
 def test_equivariance_is_exact_away_from_borders(tmp_path):

@@ -10,7 +10,8 @@ Each class is registered as it is: its keyword-only constructor is the model's b
 * ``kernel_twin`` (:class:`KernelTwin`, ``kernels``): 5x5 and 7x7 convolutions, or stacks of 3x3 that see as far
   (Simonyan and Zisserman 2015, Sec. 2.3; Szegedy et al. 2016, Sec. 3.1).
 * ``head_twin`` (:class:`HeadTwin`, ``head``): a fully connected classifier, or a 1x1 convolution and global average
-  pooling (Lin, Chen, Yan 2014, Sec. 3.2); ``dropout`` on the fully connected one's hidden layer (Krizhevsky 2012).
+  pooling (Lin, Chen, Yan 2014, Sec. 3.2); ``dropout`` on the fully connected one's hidden layer (Krizhevsky 2012);
+  ``width`` multiplies every layer's width.
 * ``filter_bank_net`` (:class:`FilterBankNet`, ``features``): one convolution, learned, or frozen at random values or
   at classic hand-made filters (Sobel and Gabor), in front of a linear classifier (LeCun, Bottou, Bengio, Haffner
   1998, Sec. I, Fig. 1).
@@ -230,31 +231,42 @@ class HeadTwin(ImageClassifier):
 
     ``dropout`` drops the fully connected head's hidden units with that probability while training (AlexNet,
     Sec. 4.2); the ``gap`` head has none to drop.
+
+    ``width`` multiplies every layer's width (the maps of the convolutions, the hidden layer of 256, the 1x1
+    convolution of 128; rounded, at least one), as MobileNet's width multiplier does, so that both heads grow
+    with the network: the curve of accuracy against parameters in the global-pooling experiment.
     """
 
-    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, head: str = "fc", dropout: float = 0.0) -> None:
-        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=32)
+    def __init__(
+        self, *, in_channels: int = 1, num_classes: int = 10, head: str = "fc", dropout: float = 0.0,
+        width: float = 1.0,
+    ) -> None:  # fmt: skip
+        if not (isinstance(width, int | float) and math.isfinite(width) and width > 0):
+            raise ValueError(f"width must be a positive number, got {width!r}")
+        c1, c2, hidden = (max(1, round(n * width)) for n in (16, 32, 256 if head == "fc" else 128))
+        super().__init__(in_channels=in_channels, num_classes=num_classes, num_features=c2)
         self.head = _choice("head", head, HEADS)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if dropout and head == "gap":
             raise ValueError("dropout applies to the fully connected head's hidden layer; head='gap' has none")
-        self.conv1 = _same_conv(in_channels, 16, 3)
-        self.pool1 = nn.MaxPool2d(2)  # N x 16 x 16 x 16
-        self.conv2 = _same_conv(16, 32, 3)
+        self.width = width
+        self.conv1 = _same_conv(in_channels, c1, 3)
+        self.pool1 = nn.MaxPool2d(2)  # N x 16 x 16 x 16 (at width 1)
+        self.conv2 = _same_conv(c1, c2, 3)
         self.pool2 = nn.MaxPool2d(2)  # N x 32 x 8 x 8
-        self.conv3 = _same_conv(32, 32, 3)
+        self.conv3 = _same_conv(c2, c2, 3)
         self.pool3 = nn.MaxPool2d(2)  # N x 32 x 4 x 4
         self.relu = nn.ReLU(inplace=True)
         self.size_steps = ("conv1", "pool1", "conv2", "pool2", "conv3", "pool3")
         if head == "fc":
-            self.fc1 = nn.Linear(32 * 4 * 4, 256)
+            self.fc1 = nn.Linear(c2 * 4 * 4, hidden)
             self.dropout = nn.Dropout(dropout)
-            self.fc2 = nn.Linear(256, num_classes)
+            self.fc2 = nn.Linear(hidden, num_classes)
             self.final_size = (4, 4)
         else:  # the fc head's two layers as 1x1 convolutions, applied at every position before the average
-            self.mlpconv = _same_conv(32, 128, 1)
-            self.classes = nn.Conv2d(128, num_classes, 1)
+            self.mlpconv = _same_conv(c2, hidden, 1)
+            self.classes = nn.Conv2d(hidden, num_classes, 1)
             self.gap = GlobalAvgPool2d()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
