@@ -151,9 +151,10 @@ def test_pictures_are_figures_with_their_tiles_and_not_blank(snippet, tmp_path):
 @pytest.mark.slow
 def test_the_experiment_result_has_rows_a_figure_and_a_verdict(snippet):
     result = snippet[0]["result"]
-    assert isinstance(result, cnnlab.ExperimentResult) and result.held in (True, False)
+    # One seed has no spread to measure: the README's example is inconclusive by design, and says so
+    assert isinstance(result, cnnlab.ExperimentResult) and result.held is None
     assert [row[0] for row in result.rows] == ["plain-20", "plain-56", "ResNet-20", "ResNet-56"]
-    assert "seed 0" in result.verdict and Path(result.figure).name == "degradation.png"
+    assert "on one seed, no interval" in result.verdict and Path(result.figure).name == "degradation.png"
     assert str(result).startswith("degradation: ") and result.verdict in str(result)
     assert result.to_dict()["data"]["seeds"] == [0]
 
