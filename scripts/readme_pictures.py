@@ -1,13 +1,14 @@
 """Draw the README's pictures with the commands the README shows, so that they stay true.
 
 Trains LeNet-5 with its default recipe (about 20 s on 2 cores), then runs ``cnnlab show`` on the run and
-on GoogLeNet, then the quick degradation experiment (about 4 minutes), and copies the pictures to
-``docs/images/``:
+on GoogLeNet, then the quick degradation and learned-features experiments (about 4 and 3 minutes), and copies
+the pictures to ``docs/images/``:
 
     lenet5-c1.png                    C1's six feature maps of a test digit
     lenet5-c3.png                    C3's sixteen maps, each combining several of S2's
     googlenet-receptive-field.png    what one unit of inception4a sees of scikit-learn's sample photo
     degradation.png                  plain-20/56 against ResNet-20/56: training and validation error
+    learned-features.png             LeCun et al. 1998's Figure 9 on the bundled digits, beside the paper's numbers
     lenet5-architecture.png          LeNet-5 drawn as its paper's Fig. 2, every number from its summary
     googlenet-architecture.png       GoogLeNet as a graph, its Inception stacks collapsed, one module expanded
     conv-padding-strides.gif         a 3x3 convolution, stride 2, padding 1, PyTorch's numbers in the cells
@@ -40,6 +41,10 @@ PICTURES = {
         ["show", "receptive-field", "googlenet", "--layer", "inception4a", "--unit", "6,4", "--out", "{out}"],
     ),
     "degradation.png": ("degradation/degradation.png", ["experiment", "degradation", "--out", "{out}/degradation"]),
+    "learned-features.png": (
+        "learned-features/learned-features.png",
+        ["experiment", "learned-features", "--out", "{out}/learned-features"],
+    ),
     "lenet5-architecture.png": ("lenet5.png", ["draw", "lenet5", "--out", "{out}/lenet5.png"]),
     "googlenet-architecture.png": ("googlenet.png", ["draw", "googlenet", "--out", "{out}/googlenet.png"]),
     "conv-padding-strides.gif": ("c.gif", shlex.split("animate conv -i 5 -k 3 -s 2 -p 1 --values --out {out}/c.gif")),

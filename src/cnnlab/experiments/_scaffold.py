@@ -22,6 +22,7 @@ __all__ = [
     "bars_beside",
     "caption",
     "count_seeds",
+    "counted",
     "interval_panel",
     "outcome",
     "over_seeds",
@@ -39,6 +40,11 @@ K = TypeVar("K", bound=Hashable)
 def over_seeds(values: Sequence[float]) -> dict[str, Any]:
     """A variant's numbers over the seeds: each seed's (``runs``), their ``mean`` and ``spread`` (``pstdev``)."""
     return {"runs": list(values), "mean": statistics.fmean(values), "spread": statistics.pstdev(values)}
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 seed``, ``8 seeds``: a count and its noun, in the number it takes."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def per_seed(values: Iterable[float | None], spec: str = ".1%") -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
 from cnnlab.experiments._scaffold import (
     accuracy_bars,
+    counted,
     interval_panel,
     over_seeds,
     save_figure,
@@ -84,7 +85,7 @@ def connectivity_experiment(settings: Settings) -> ExperimentResult:
     held, verdict = verdict_of(
         f"Table I gives C3 {sparse['c3_params']:,} parameters instead of {dense['c3_params']:,} "
         f"({1 - sparse['c3_params'] / dense['c3_params']:.0%} fewer) and reached {sparse['mean']:.2%} against the "
-        f"dense C3's {dense['mean']:.2%} (mean of {len(seeds)} seed(s)).",
+        f"dense C3's {dense['mean']:.2%} (mean of {counted(len(seeds), 'seed')}).",
         judgements,
         f"{condition}; the paper gives no dense-C3 number to compare",
     )

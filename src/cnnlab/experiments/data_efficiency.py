@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import save_figure, verdict_of
+from cnnlab.experiments._scaffold import counted, save_figure, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge
 from cnnlab.viz.figure import new_picture
 
@@ -128,13 +128,15 @@ def data_efficiency_experiment(settings: Settings) -> ExperimentResult:
     lead_small = mean("lenet5_modern", smallest) - mean("mlp", smallest)
     lead_large = mean("lenet5_modern", largest) - mean("mlp", largest)
     judgements = judgements_of(accuracy)
-    budget = f"{preset['steps']} steps of {BATCH}" if settings.epochs is None else f"{settings.epochs} epoch(s)"
+    budget = (
+        f"{preset['steps']} steps of {BATCH}" if settings.epochs is None else f"{counted(settings.epochs, 'epoch')}"
+    )
     held, verdict = verdict_of(
         f"With {smallest} training digits the shared-weight network reached {mean('lenet5_modern', smallest):.1%}, "
         f"the locally connected one {mean('locally_connected_net', smallest):.1%} and the fully connected one "
         f"{mean('mlp', smallest):.1%}; the convolution's lead over the fully connected network was "
         f"{100 * lead_small:.1f} points at {smallest:,} digits and {100 * lead_large:.1f} at {largest:,} (mean of "
-        f"{len(seeds)} seed(s)). On all {PAPER_SIZE:,} digits LeCun et al. (Fig. 9) report "
+        f"{counted(len(seeds), 'seed')}). On all {PAPER_SIZE:,} digits LeCun et al. (Fig. 9) report "
         f"{100 - PAPER_ERROR['lenet5_modern']:.2f}% for LeNet-5 and {100 - PAPER_ERROR['mlp']:.2f}% for the "
         "28x28-300-100-10 network.",
         judgements,

@@ -36,6 +36,7 @@ from cnnlab.experiments._scaffold import (
     bars_beside,
     caption,
     count_seeds,
+    counted,
     over_seeds,
     per_seed,
     save_figure,
@@ -173,8 +174,8 @@ def factorisation_experiment(settings: Settings) -> ExperimentResult:
         f"Two 3x3 layers see 5x5 and three see 7x7 (computed and measured by gradient) with 18 and 27 weights per "
         f"pair of channels instead of 25 and 49, and 2 and 3 ReLUs instead of 1; the stacked twin "
         f"({stacked['params']:,} parameters, {stacked['macs']:,} MACs) reached {stacked['mean']:.2%} against "
-        f"{large['mean']:.2%} for the 5x5/7x7 one ({large['params']:,}, {large['macs']:,}), mean of {len(seeds)} "
-        f"seed(s), ahead or level in {ahead} of {len(seeds)}.",
+        f"{large['mean']:.2%} for the 5x5/7x7 one ({large['params']:,}, {large['macs']:,}), mean of "
+        f"{counted(len(seeds), 'seed')}, ahead or level in {ahead} of {len(seeds)}.",
         judgements,
         condition,
     )

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import over_seeds, per_seed, save_figure, verdict_of
+from cnnlab.experiments._scaffold import counted, over_seeds, per_seed, save_figure, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge, judge_exact
 from cnnlab.inspection.summary import summarize
 from cnnlab.models import create_model, get_spec
@@ -154,12 +154,12 @@ def global_pooling_experiment(settings: Settings) -> ExperimentResult:
         f"parameters, NiN's and GoogLeNet's pooled ones {zoo['nin_imagenet']['head']:,} and "
         f"{zoo['googlenet']['head']:,}. On the digits, at width {gap['width']:g} the pooled twin ({gap['params']:,} "
         f"parameters, head {gap['head']:,}) reached {gap['mean']:.2%} against {fc['mean']:.2%} for the fully "
-        f"connected one ({fc['params']:,}, head {fc['head']:,}), mean of {len(seeds)} seed(s); "
+        f"connected one ({fc['params']:,}, head {fc['head']:,}), mean of {counted(len(seeds), 'seed')}; "
         + "; ".join(f"at width {g['width']:g} {g['mean']:.2%} against {f['mean']:.2%}"
                     for f, g in zip(curve["fully connected"][:-1], curve["1x1 + global pooling"][:-1], strict=True))
         + ". On CIFAR-10 Lin et al. (Table 5) report 10.41% test error pooled against 11.59% fully connected.",
         judgements,
-        f"{data}, {epochs} epoch(s) of the twins' recipe (AdamW, one-cycle, no batch norm), widths "
+        f"{data}, {counted(epochs, 'epoch')} of the twins' recipe (AdamW, one-cycle, no batch norm), widths "
         f"{', '.join(f'{w:g}' for w in widths)}, {len(seeds)} seeds; NiN trained to convergence on CIFAR-10 with "
         "dropout",
     )  # fmt: skip

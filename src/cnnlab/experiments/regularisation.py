@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlab.data.facts import GRAY_DATASETS, image_channels
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import bars_beside, caption, per_seed, save_figure, seed_bars, verdict_of
+from cnnlab.experiments._scaffold import bars_beside, caption, counted, per_seed, save_figure, seed_bars, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def regularisation_experiment(settings: Settings) -> ExperimentResult:
         f"dropout made it {100 * results['dropout']['mean_gap']:.1f}, augmentation "
         f"{100 * results['augmentation']['mean_gap']:.1f} and both {100 * results['both']['mean_gap']:.1f}; the best "
         f"test accuracy was {best}'s, {results[best]['mean_test']:.2%} against {results['plain']['mean_test']:.2%} "
-        f"plain (mean of {len(seeds)} seed(s)).",
+        f"plain (mean of {counted(len(seeds), 'seed')}).",
         judgements,
         condition,
     )

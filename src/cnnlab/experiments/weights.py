@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import bars_beside, over_seeds, save_figure, verdict_of
+from cnnlab.experiments._scaffold import bars_beside, counted, over_seeds, save_figure, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge, judge_exact
 from cnnlab.inspection.layer_comparison import compare_layers
 
@@ -104,11 +104,11 @@ def weights_experiment(settings: Settings) -> ExperimentResult:
         f"At 32x32 one layer needs {at32['fc_weights']:,} weights fully connected, {at32['lc_weights']:,} locally "
         f"connected and {at32['conv_weights']:,} as a convolution; the convolutional LeNet-5 ({conv['params']:,} "
         f"parameters) reached {conv['test_top1']:.2%} against the MLP's {fc['test_top1']:.2%} "
-        f"({fc['params']:,} parameters), mean of {len(seeds)} seed(s); on full MNIST LeCun et al. (Fig. 9) report "
-        f"{100 - PAPER_ERROR['lenet5_modern']:.2f}% and {100 - PAPER_ERROR['mlp']:.2f}%.",
+        f"({fc['params']:,} parameters), mean of {counted(len(seeds), 'seed')}; on full MNIST LeCun et al. (Fig. 9) "
+        f"report {100 - PAPER_ERROR['lenet5_modern']:.2f}% and {100 - PAPER_ERROR['mlp']:.2f}%.",
         judgements,
-        f"{settings.data or 'mnist5k'}, {epochs} epoch(s) of each network's recipe, {len(seeds)} seeds; the paper "
-        "trained on 60,000 digits for 20 passes",
+        f"{settings.data or 'mnist5k'}, {counted(epochs, 'epoch')} of each network's recipe, "
+        f"{counted(len(seeds), 'seed')}; the paper trained on 60,000 digits for 20 passes",
     )
     headers = ["", "fully connected", "locally connected", "convolution"]
     rows: list[list[object]] = [
