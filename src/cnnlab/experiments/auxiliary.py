@@ -134,7 +134,7 @@ def _smooth(values: Sequence[float], window: int) -> list[float]:
     return torch.nn.functional.conv1d(logs.view(1, 1, -1), kernel).exp().flatten().tolist()
 
 
-def _figure(depths: dict[str, dict[str, Any]], out: Path) -> Path:
+def _figure(depths: dict[str, dict[str, Any]], held: bool | None, condition: str, out: Path) -> Path:
     figure = new_picture(1500, 460)
     axes = figure.subplots(1, len(depths) + 1)
     for axis, (label, depth) in zip(axes, depths.items(), strict=False):
@@ -166,7 +166,7 @@ def _figure(depths: dict[str, dict[str, Any]], out: Path) -> Path:
                    "Inception-v3: no help early, a regulariser late")  # fmt: skip
     bars.grid(alpha=0.3, axis="y")
     bars.legend(fontsize=8)
-    return save_figure(figure, out, "auxiliary")
+    return save_figure(figure, out, "auxiliary", held, condition)
 
 
 def _accuracy_line(depth: dict[str, Any]) -> tuple[str, list[float]]:
@@ -196,13 +196,16 @@ def auxiliary_experiment(settings: Settings) -> ExperimentResult:
         f"x{statistics.fmean(d['ratio_last_epoch']):.2f} in the last; {accuracy[label][0]}"
         for label, d in depths.items()
     )
+    condition = (
+        f"{data}, {preset['images'] or 'all'} training images, {epochs} epochs of the twins' recipe (AdamW, one "
+        f"cycle), {len(seeds)} seeds, plain He-initialised stacks of 13 and 7 layers; GoogLeNet: 22 layers on "
+        "ImageNet"
+    )
     held, verdict = verdict_of(
         f"The side losses' effect on the first layer's gradient (mean of the seeds' ratios) and on test accuracy "
         f"(reported, not judged; Inception-v3: no help early, a regulariser late, +0.4 point): {found}.",
         judgements,
-        f"{data}, {preset['images'] or 'all'} training images, {epochs} epochs of the twins' recipe (AdamW, one "
-        f"cycle), {len(seeds)} seeds, plain He-initialised stacks of 13 and 7 layers; GoogLeNet: 22 layers on "
-        "ImageNet",
+        condition,
     )
     headers = ["depth", "gradient ratio over training (per seed)", "first epoch", "last epoch",
                "test top-1 without / with", "with minus without (points)"]  # fmt: skip
@@ -210,7 +213,7 @@ def auxiliary_experiment(settings: Settings) -> ExperimentResult:
              per_seed(d["ratio_last_epoch"], ".2f"),
              f"{statistics.fmean(d['test_top1']['without']):.2%} / {statistics.fmean(d['test_top1']['with']):.2%}",
              per_seed(accuracy[label][1], "+.2f")] for label, d in depths.items()]  # fmt: skip
-    figure = _figure(depths, settings.out)
+    figure = _figure(depths, held, condition, settings.out)
     record = {"seeds": list(seeds), "data": data, "epochs": epochs, "images": preset["images"], "depths": depths,
               "accuracy_difference_points": {label: a[1] for label, a in accuracy.items()},
               "inception_v3_points": INCEPTION_V3_POINTS}  # fmt: skip

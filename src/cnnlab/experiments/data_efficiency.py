@@ -64,7 +64,7 @@ def epochs_for(size: int, steps: int, batch: int = BATCH) -> int:
     return max(1, math.ceil(steps / max(1, size // batch)))
 
 
-def _figure(accuracy: dict[str, dict[int, list[float]]], out: Path) -> Path:
+def _figure(accuracy: dict[str, dict[int, list[float]]], held: bool | None, condition: str, out: Path) -> Path:
     figure = new_picture(1000, 440)
     axis = figure.subplots()
     for index, (model, by_size) in enumerate(accuracy.items()):
@@ -84,7 +84,7 @@ def _figure(accuracy: dict[str, dict[int, list[float]]], out: Path) -> Path:
     axis.set_xticks(sizes, [f"{s:,}" for s in sizes])
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    return save_figure(figure, out, "data-efficiency")
+    return save_figure(figure, out, "data-efficiency", held, condition)
 
 
 def judgements_of(accuracy: dict[str, dict[int, list[float]]]) -> list[Judgement]:
@@ -131,6 +131,9 @@ def data_efficiency_experiment(settings: Settings) -> ExperimentResult:
     budget = (
         f"{preset['steps']} steps of {BATCH}" if settings.epochs is None else f"{counted(settings.epochs, 'epoch')}"
     )
+    condition = (
+        f"{data}, {budget} for every size, {len(seeds)} seeds; the paper trained 20 passes over {PAPER_SIZE:,} digits"
+    )
     held, verdict = verdict_of(
         f"With {smallest} training digits the shared-weight network reached {mean('lenet5_modern', smallest):.1%}, "
         f"the locally connected one {mean('locally_connected_net', smallest):.1%} and the fully connected one "
@@ -140,7 +143,7 @@ def data_efficiency_experiment(settings: Settings) -> ExperimentResult:
         f"{100 - PAPER_ERROR['lenet5_modern']:.2f}% for LeNet-5 and {100 - PAPER_ERROR['mlp']:.2f}% for the "
         "28x28-300-100-10 network.",
         judgements,
-        f"{data}, {budget} for every size, {len(seeds)} seeds; the paper trained 20 passes over {PAPER_SIZE:,} digits",
+        condition,
     )
     paper = {m: f"{100 - PAPER_ERROR[m]:.2f}%" if m in PAPER_ERROR else "-" for m in MODELS}
     headers = ["network", "parameters", *(f"{s:,} digits" for s in sizes), f"paper, {PAPER_SIZE:,} (Fig. 9)"]
@@ -150,7 +153,7 @@ def data_efficiency_experiment(settings: Settings) -> ExperimentResult:
                  *(f"{100 * (mean('lenet5_modern', s) - mean('mlp', s)):+.1f}" for s in sizes),
                  f"{PAPER_ERROR['mlp'] - PAPER_ERROR['lenet5_modern']:+.1f}"])  # fmt: skip
     rows.append([f"epochs ({preset['steps']} steps of {BATCH})", "", *(epochs[s] for s in sizes), "20"])  # fmt: skip
-    figure = _figure(accuracy, settings.out)
+    figure = _figure(accuracy, held, condition, settings.out)
     record = {
         "sizes": list(sizes), "seeds": list(seeds), "steps": preset["steps"], "batch": BATCH, "params": params,
         "accuracy": {m: {str(s): a for s, a in by_size.items()} for m, by_size in accuracy.items()},

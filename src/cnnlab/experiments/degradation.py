@@ -140,7 +140,7 @@ def _measure(run: Run) -> dict[str, Any]:
     }
 
 
-def _figure(networks: dict[str, dict[str, Any]], title: str, out: Path) -> Path:
+def _figure(networks: dict[str, dict[str, Any]], title: str, held: bool | None, condition: str, out: Path) -> Path:
     from matplotlib.ticker import MaxNLocator
 
     figure = new_picture(1100, 420)
@@ -173,7 +173,7 @@ def _figure(networks: dict[str, dict[str, Any]], title: str, out: Path) -> Path:
     bars.set_xticks(range(len(names)), [networks[n]["label"] for n in names], rotation=30, fontsize=8)
     bars.set(ylabel="final training error (%)", title="last epoch, eval mode", ylim=(0, max(8.0, *finals) * 1.15))
     bars.grid(alpha=0.3, axis="y")
-    return save_figure(figure, out, "degradation")
+    return save_figure(figure, out, "degradation", held, condition)
 
 
 def judgements_of(errors: dict[str, list[float]]) -> list[Judgement]:
@@ -243,14 +243,17 @@ def degradation_experiment(settings: Settings) -> ExperimentResult:
         else f" (seed {seeds[0]})"
     )
     epochs = config["epochs"]
+    condition = (
+        f"{data}, {counted(epochs, 'epoch')} of batch {config['batch_size']}, {counted(len(seeds), 'seed')}; "
+        "the paper: CIFAR-10, 64k iterations of batch 128"
+    )
     held, verdict = verdict_of(
         f"Plain-56 ended with {error['plain56']:.2%} training error against plain-20's {error['plain20']:.2%}, "
         f"ResNet-56 with {error['resnet56']:.2%} against ResNet-20's {error['resnet20']:.2%}{seeds_text}; "
         f"on CIFAR-10 He et al. read about {PAPER_TRAIN_ERROR['plain56']:.0f}% against "
         f"{PAPER_TRAIN_ERROR['plain20']:.1f}% for the plain nets (Fig. 1).",
         judgements,
-        f"{data}, {counted(epochs, 'epoch')} of batch {config['batch_size']}, {counted(len(seeds), 'seed')}; "
-        "the paper: CIFAR-10, 64k iterations of batch 128",
+        condition,
     )
     headers = ["network", "layers", "shortcuts", "params", "training error", "test error", "paper test error",
                "seconds"]  # fmt: skip
@@ -260,7 +263,7 @@ def degradation_experiment(settings: Settings) -> ExperimentResult:
         for name, n in networks.items()
     ]  # fmt: skip
     title = f"{data}, {epochs} epochs" + (f", mean of {len(seeds)} seeds" if len(seeds) > 1 else f", seed {seeds[0]}")
-    figure = _figure(networks, title, settings.out)
+    figure = _figure(networks, title, held, condition, settings.out)
     result_data = {
         "preset": settings.preset,
         "dataset": data,

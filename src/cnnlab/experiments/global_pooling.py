@@ -123,12 +123,19 @@ def _curve_panel(axis: Any, curve: dict[str, list[dict[str, Any]]], title: str) 
     axis.legend(fontsize=7, loc="lower right")
 
 
-def _figure(zoo: dict[str, dict[str, int]], curve: dict[str, list[dict[str, Any]]], title: str, out: Path) -> Path:
+def _figure(
+    zoo: dict[str, dict[str, int]],
+    curve: dict[str, list[dict[str, Any]]],
+    title: str,
+    held: bool | None,
+    condition: str,
+    out: Path,
+) -> Path:
     figure = new_picture(1200, 440)
     left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [2, 3]})
     _zoo_panel(left, zoo)
     _curve_panel(right, curve, title)
-    return save_figure(figure, out, "global-pooling")
+    return save_figure(figure, out, "global-pooling", held, condition)
 
 
 @register("global-pooling", CLAIM, lecture=120,
@@ -149,6 +156,11 @@ def global_pooling_experiment(settings: Settings) -> ExperimentResult:
     judgements = judgements_of(zoo, curve)
     fc, gap = curve["fully connected"][-1], curve["1x1 + global pooling"][-1]
     epochs = settings.epochs or preset["epochs"]
+    condition = (
+        f"{data}, {counted(epochs, 'epoch')} of the twins' recipe (AdamW, one-cycle, no batch norm), widths "
+        f"{', '.join(f'{w:g}' for w in widths)}, {len(seeds)} seeds; NiN trained to convergence on CIFAR-10 with "
+        "dropout"
+    )  # fmt: skip
     held, verdict = verdict_of(
         f"AlexNet's and VGG-16's fully connected heads hold {zoo['alexnet']['head']:,} and {zoo['vgg16']['head']:,} "
         f"parameters, NiN's and GoogLeNet's pooled ones {zoo['nin_imagenet']['head']:,} and "
@@ -159,9 +171,7 @@ def global_pooling_experiment(settings: Settings) -> ExperimentResult:
                     for f, g in zip(curve["fully connected"][:-1], curve["1x1 + global pooling"][:-1], strict=True))
         + ". On CIFAR-10 Lin et al. (Table 5) report 10.41% test error pooled against 11.59% fully connected.",
         judgements,
-        f"{data}, {counted(epochs, 'epoch')} of the twins' recipe (AdamW, one-cycle, no batch norm), widths "
-        f"{', '.join(f'{w:g}' for w in widths)}, {len(seeds)} seeds; NiN trained to convergence on CIFAR-10 with "
-        "dropout",
+        condition,
     )  # fmt: skip
     headers = ["network", "head", "parameters", "head parameters", "share", "test top-1 (mean)", "seeds"]
     rows: list[list[object]] = [
@@ -173,7 +183,7 @@ def global_pooling_experiment(settings: Settings) -> ExperimentResult:
         rows += [[f"head_twin x{p['width']:g}", label, p["params"], p["head"], f"{p['head'] / p['params']:.1%}",
                   f"{p['mean']:.2%}", per_seed(p["runs"])] for p in points]  # fmt: skip
     title = f"head_twin on {data}, {epochs} epochs, no batch norm (dots: {len(seeds)} seeds)"
-    figure = _figure(zoo, curve, title, settings.out)
+    figure = _figure(zoo, curve, title, held, condition, settings.out)
     record = {"zoo": zoo, "curve": curve, "widths": list(widths), "seeds": list(seeds), "epochs": epochs,
               "paper_error_percent": PAPER_ERROR}  # fmt: skip
     return ExperimentResult("global-pooling", CLAIM, held, verdict, headers, rows, record, figure, judgements)

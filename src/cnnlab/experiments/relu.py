@@ -151,7 +151,14 @@ def _one_depth(settings: Settings, preset: dict[str, Any], seeds: Sequence[int],
     return {"layers": layers, "extra_layers": extra, "ratio": ratios, **found}
 
 
-def _figure(depths: dict[str, dict[str, Any]], threshold: float, judgements: list[Any], out: Path) -> Path:
+def _figure(
+    depths: dict[str, dict[str, Any]],
+    threshold: float,
+    judgements: list[Any],
+    held: bool | None,
+    condition: str,
+    out: Path,
+) -> Path:
     figure = new_picture(1500, 460)
     axes = figure.subplots(1, len(depths) + 1)
     for axis, (label, depth) in zip(axes, depths.items(), strict=False):
@@ -180,7 +187,7 @@ def _figure(depths: dict[str, dict[str, Any]], threshold: float, judgements: lis
              title="the ratio (> 1: ReLU faster), 95% interval")  # fmt: skip
     bars.grid(alpha=0.3, axis="y")
     bars.legend(fontsize=8)
-    return save_figure(figure, out, "relu")
+    return save_figure(figure, out, "relu", held, condition)
 
 
 def _cell(value: float | None) -> str:
@@ -216,16 +223,19 @@ def relu_experiment(settings: Settings) -> ExperimentResult:
         if any(math.isfinite(r) for r in d["ratio"]) else f"{label}: neither reached {threshold:.0%}"
         for label, d in depths.items()
     )  # fmt: skip
+    condition = (
+        f"{data}, {preset['images'] or 'all'} training images, {epochs} epochs of SGD with momentum 0.9 and no "
+        f"regularisation, {len(seeds)} seeds; the paper: CIFAR-10's 50,000 images, a four-layer net, six times"
+    )
     held, verdict = verdict_of(
         f"To {threshold:.0%} training error, each activation at the fastest rate of {list(preset['rates'])} on "
         f"seed 0: {found} (the paper: six times, four layers on CIFAR-10).",
         judgements,
-        f"{data}, {preset['images'] or 'all'} training images, {epochs} epochs of SGD with momentum 0.9 and no "
-        f"regularisation, {len(seeds)} seeds; the paper: CIFAR-10's 50,000 images, a four-layer net, six times",
+        condition,
     )
     headers = ["depth", "activation", f"epochs to {threshold:.0%} per rate (seed 0)", "chosen lr",
                f"epochs to {threshold:.0%} (mean)", "per seed", "final training error"]  # fmt: skip
-    figure = _figure(depths, threshold, judgements, settings.out)
+    figure = _figure(depths, threshold, judgements, held, condition, settings.out)
     first = depths[next(iter(depths))]
     record = {
         "threshold": threshold, "seeds": list(seeds), "data": data, "epochs": epochs, "images": preset["images"],

@@ -49,7 +49,9 @@ def _arithmetic() -> list[dict[str, int]]:
     return rows
 
 
-def _figure(arithmetic: list[dict[str, Any]], accuracy: dict[str, dict[str, Any]], out: Path) -> Path:
+def _figure(
+    arithmetic: list[dict[str, Any]], accuracy: dict[str, dict[str, Any]], held: bool | None, condition: str, out: Path
+) -> Path:
     figure, left = bars_beside((1100, 420), {LABELS[m]: a["runs"] for m, a in accuracy.items()}, margin=5,
                                title="the same digits, the same budget (dots: seeds)",
                                notes={LABELS[m]: f"{a['params']:,} params" for m, a in accuracy.items()})  # fmt: skip
@@ -66,7 +68,7 @@ def _figure(arithmetic: list[dict[str, Any]], accuracy: dict[str, dict[str, Any]
     left.set_xticks(sizes, [str(s) for s in sizes])
     left.grid(alpha=0.3)
     left.legend()
-    return save_figure(figure, out, "weights")
+    return save_figure(figure, out, "weights", held, condition)
 
 
 def _accuracy(runs: list[Any]) -> dict[str, Any]:
@@ -100,6 +102,10 @@ def weights_experiment(settings: Settings) -> ExperimentResult:
     conv, fc = accuracy["lenet5_modern"], accuracy["mlp"]
     at32 = next(row for row in arithmetic if row["input"] == 32)
     epochs = settings.epochs or preset["epochs"]
+    condition = (
+        f"{settings.data or 'mnist5k'}, {counted(epochs, 'epoch')} of each network's recipe, "
+        f"{counted(len(seeds), 'seed')}; the paper trained on 60,000 digits for 20 passes"
+    )
     held, verdict = verdict_of(
         f"At 32x32 one layer needs {at32['fc_weights']:,} weights fully connected, {at32['lc_weights']:,} locally "
         f"connected and {at32['conv_weights']:,} as a convolution; the convolutional LeNet-5 ({conv['params']:,} "
@@ -107,8 +113,7 @@ def weights_experiment(settings: Settings) -> ExperimentResult:
         f"({fc['params']:,} parameters), mean of {counted(len(seeds), 'seed')}; on full MNIST LeCun et al. (Fig. 9) "
         f"report {100 - PAPER_ERROR['lenet5_modern']:.2f}% and {100 - PAPER_ERROR['mlp']:.2f}%.",
         judgements,
-        f"{settings.data or 'mnist5k'}, {counted(epochs, 'epoch')} of each network's recipe, "
-        f"{counted(len(seeds), 'seed')}; the paper trained on 60,000 digits for 20 passes",
+        condition,
     )
     headers = ["", "fully connected", "locally connected", "convolution"]
     rows: list[list[object]] = [
@@ -122,7 +127,7 @@ def weights_experiment(settings: Settings) -> ExperimentResult:
     rows.append(["spread over seeds", *(f"{accuracy[m]['spread']:.2%}" for m in MODELS)])
     paper = (f"{100 - PAPER_ERROR[m]:.2f}%" if m in PAPER_ERROR else "-" for m in MODELS)
     rows.append(["paper, full MNIST (Fig. 9)", *paper])
-    figure = _figure(arithmetic, accuracy, settings.out)
+    figure = _figure(arithmetic, accuracy, held, condition, settings.out)
     data = {
         "arithmetic": arithmetic,
         "accuracy": accuracy,
