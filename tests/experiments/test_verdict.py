@@ -92,3 +92,10 @@ def test_the_interval_panel_draws_the_seeds_the_interval_and_the_threshold():
     band = next(patch for patch in axis.patches)  # the interval, in the verdict's colour
     assert band.get_facecolor()[:3] == to_rgba("C2")[:3]
     assert [line.get_ydata()[0] for line in axis.lines] == [pytest.approx(1.03), 0.5]  # the mean, the threshold
+
+
+def test_counts_take_their_number():
+    from cnnlab.experiments._scaffold import counted
+
+    assert (counted(1, "seed"), counted(8, "seed"), counted(0, "epoch"), counted(4000, "digit")) == (
+        "1 seed", "8 seeds", "0 epochs", "4,000 digits")  # fmt: skip
