@@ -29,7 +29,7 @@ def test_results_json_has_the_four_networks(tiny):
     assert record["name"] == "degradation" and record["claim"] and record["held"] in (True, False, None)
     assert record["verdict"] == result.verdict and "on this run" in record["verdict"]
     assert record["verdict"].endswith(
-        "(digits, 2 epochs of batch 32, 2 seed(s); the paper: CIFAR-10, 64k iterations of batch 128)."
+        "(digits, 2 epochs of batch 32, 2 seeds; the paper: CIFAR-10, 64k iterations of batch 128)."
     )
     data = record["data"]
     assert data["preset"] == "quick" and data["dataset"] == "digits"

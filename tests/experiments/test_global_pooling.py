@@ -117,7 +117,7 @@ def test_results_json_holds_the_judgements(tiny):
     assert accuracy["held"] is expected and record["held"] is result.held
     assert record["held"] is overall(result.judgements)
     assert all(j.sentence() in record["verdict"] for j in result.judgements)
-    assert "widths 0.25, 0.5, 1" in record["verdict"] and "epoch(s)" in record["verdict"]
+    assert "widths 0.25, 0.5, 1" in record["verdict"] and "mnist5k, 1 epoch of" in record["verdict"]
 
 
 @pytest.mark.slow
