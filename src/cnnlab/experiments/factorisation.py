@@ -34,7 +34,6 @@ from torch import nn
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
 from cnnlab.experiments._scaffold import (
     bars_beside,
-    caption,
     count_seeds,
     counted,
     over_seeds,
@@ -150,8 +149,7 @@ def _figure(
     left.annotate(f"the paper: 5x5 layers in place of VGG net B's\n3x3 pairs, {VGG_SHALLOW_WORSE:.0f}% higher top-1 "
                   "error\non ImageNet (Sec. 4.1)", (0.98, 0.97), xycoords="axes fraction", ha="right", va="top",
                   fontsize=8, bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})  # fmt: skip
-    caption(figure, held, condition)
-    return save_figure(figure, out, "factorisation")
+    return save_figure(figure, out, "factorisation", held, condition)
 
 
 @register("factorisation", CLAIM, lecture=110, about="stacks of 3x3 against 5x5 and 7x7: fields, weights, accuracy")

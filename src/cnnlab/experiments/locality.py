@@ -34,7 +34,7 @@ import torch
 
 from cnnlab.data.datasets import load_dataset
 from cnnlab.experiments._base import ExperimentResult, Settings, register
-from cnnlab.experiments._scaffold import caption, save_figure, seed_lines, verdict_of
+from cnnlab.experiments._scaffold import save_figure, seed_lines, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge
 from cnnlab.viz.figure import new_picture
 
@@ -189,8 +189,7 @@ def _figure(
         panel.set_title(f"{name}: the correlation of one pixel (+)", fontsize=9)
         panel.axis("off")
         figure.colorbar(shown, ax=panel, fraction=0.046, pad=0.04, label="correlation")
-    caption(figure, held, condition)
-    return save_figure(figure, out, "locality")
+    return save_figure(figure, out, "locality", held, condition)
 
 
 @register("locality", CLAIM, lecture=20,

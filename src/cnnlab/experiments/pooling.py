@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import bars_beside, caption, over_seeds, save_figure, seed_cells, verdict_of
+from cnnlab.experiments._scaffold import bars_beside, over_seeds, save_figure, seed_cells, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge, judge_exact
 from cnnlab.models.lenet import POOLS
 
@@ -91,8 +91,7 @@ def _figure(results: dict[str, dict[str, Any]], out: Path, held: bool | None, co
             )
     right.set(title="what the learned poolings chose (all channels, seed 0)", xlabel="value", ylabel="channels")
     right.legend()
-    caption(figure, held, condition)
-    return save_figure(figure, out, "pooling")
+    return save_figure(figure, out, "pooling", held, condition)
 
 
 @register("pooling", CLAIM, lecture=60, about="max vs mean vs learned pooling (mixed, gated, Lp) in the same network")

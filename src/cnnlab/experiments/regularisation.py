@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlab.data.facts import GRAY_DATASETS, image_channels
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import bars_beside, caption, counted, per_seed, save_figure, seed_bars, verdict_of
+from cnnlab.experiments._scaffold import bars_beside, counted, per_seed, save_figure, seed_bars, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge
 
 if TYPE_CHECKING:
@@ -58,8 +58,7 @@ def _figure(results: dict[str, dict[str, Any]], out: Path, held: bool | None, co
     left.annotate(f"the paper: NiN on CIFAR-10, test error\n{paper}\n(Lin et al. 2014, Table 1; Sec. 4.2)",
                   (0.98, 0.97), xycoords="axes fraction", ha="right", va="top", fontsize=8,
                   bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})  # fmt: skip
-    caption(figure, held, condition)
-    return save_figure(figure, out, "regularisation")
+    return save_figure(figure, out, "regularisation", held, condition)
 
 
 def _judgements(results: dict[str, dict[str, Any]]) -> list[Judgement]:

@@ -26,7 +26,7 @@ from torch import nn
 from cnnlab.data.datasets import load_dataset
 from cnnlab.data.loader import Normalization
 from cnnlab.experiments._base import ExperimentResult, Settings, register
-from cnnlab.experiments._scaffold import caption, save_figure, verdict_of
+from cnnlab.experiments._scaffold import save_figure, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge_exact
 from cnnlab.layers.transposed import ZeroInsertionConvTranspose2d
 from cnnlab.viz.figure import new_picture
@@ -65,8 +65,7 @@ def _figure(panels: list[tuple[torch.Tensor, str]], out: Path, held: bool | None
         axis.imshow(picture.detach().numpy(), cmap=colours, interpolation="nearest")
         axis.set_title(title, fontsize=9)
         axis.axis("off")
-    caption(figure, held, condition)
-    return save_figure(figure, out, "upsampling")
+    return save_figure(figure, out, "upsampling", held, condition)
 
 
 def _judgements(difference: float, errors: dict[str, float]) -> list[Judgement]:
