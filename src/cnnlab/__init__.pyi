@@ -6,6 +6,8 @@ from . import show as show
 from .api import draw as draw
 from .api import summary as summary
 from .api import trace_graph as trace_graph
+from .attribution import Saliency as Saliency
+from .attribution import saliency as saliency
 from .errors import SettingError as SettingError
 from .experiments import ExperimentResult as ExperimentResult
 from .experiments import experiment as experiment

@@ -1,0 +1,413 @@
+"""``cnnlab.saliency``: which pixels of one image made a network answer what it answered, and the check that
+keeps the answer honest.
+
+Three methods (:mod:`cnnlab.inspection.saliency` computes them; their papers are cited there): ``gradient``
+(Simonyan et al. 2014), ``gradcam`` (Selvaraju et al. 2017) and ``occlusion`` (Zeiler and Fergus 2014).
+Adebayo et al. 2018 ("Sanity checks for saliency maps") showed that a map can look convincing and depend on
+the image alone: the same picture comes out of a network with random weights. ``compare_random=True`` draws the
+same method on the same architecture with fresh weights beside the map and gives Spearman's rank correlation of
+the two: near 0, the map depends on what the network learned; near 1, it would look the same untrained.
+
+Example:
+    >>> import cnnlab
+    >>> s = cnnlab.saliency("runs/lenet5", "seven.png", method="gradcam", compare_random=True)  # doctest: +SKIP
+    >>> s.target_label, s.layer, s.correlation                                                  # doctest: +SKIP
+    ('7', 'c3', 0.12)
+    >>> s.save("seven-gradcam.png")                                                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cnnlab.data.preprocess import ImageSource
+from cnnlab.errors import SettingError, is_whole_number, path_setting, text_setting, whole_number
+from cnnlab.inspection import saliency as methods
+from cnnlab.inspection.feature_maps import map_layers
+from cnnlab.subjects import Subject
+from cnnlab.subjects import trained_model as subject
+from cnnlab.training.trained import TrainedModel
+from cnnlab.viz.figure import Picture, png_bytes
+
+__all__ = ["METHODS", "Saliency", "saliency"]
+
+METHODS = methods.METHODS
+
+TWIN_SEED = 1
+"""The seed of the random-weights twin (a model name's own random weights are seed 0: the twin differs)."""
+
+FILL = "the training images' mean (0 after normalisation)"
+
+_WHAT = {
+    "gradient": "|d score / d pixel|, the largest over the channels",
+    "gradcam": "Grad-CAM: the layer's maps weighed by the class score's mean gradient, through a ReLU",
+    "occlusion": "the drop in the class's probability when a square hides the pixel",
+}
+_NAMES = {"gradient": "gradient", "gradcam": "Grad-CAM", "occlusion": "occlusion"}
+
+
+@dataclass(frozen=True)
+class Saliency:
+    """One saliency map of one image, and what it explains.
+
+    Attributes:
+        map: ``(H, W)`` float32 at the network's input size (see :attr:`method` for what the values are).
+        input: the image as the network received it, uint8 ``(H, W)`` gray or ``(H, W, 3)`` RGB.
+        method: ``gradient``, ``gradcam`` or ``occlusion``.
+        target: the class explained (its index); :attr:`target_label` is its name.
+        probability: the network's probability of :attr:`target`, ``softmax(logits / T)``.
+        predicted: the class the network chose, with :attr:`predicted_label` and :attr:`predicted_probability`.
+        layer: the layer Grad-CAM read (``None`` for the other methods); :attr:`layer_map` is its map at that
+            layer's resolution, before it is scaled up.
+        window, stride: the occlusion square's side and step in pixels (``None`` for the other methods); the
+            square is filled with :data:`FILL`.
+        model: what was explained, in words (``lenet5 trained 20 epochs on mnist5k (run/best.pt)``).
+        image: what the image was, in words.
+        seconds: the time the map took.
+        random: the same method on the same architecture with random weights (``compare_random=True``), else
+            ``None``; :attr:`correlation` is Spearman's rank correlation of the two maps (``nan`` if a map is
+            constant).
+    """
+
+    map: np.ndarray
+    input: np.ndarray
+    method: str
+    target: int
+    target_label: str
+    probability: float
+    predicted: int
+    predicted_label: str
+    predicted_probability: float
+    model: str
+    image: str
+    seconds: float
+    layer: str | None = None
+    layer_map: np.ndarray | None = None
+    window: int | None = None
+    stride: int | None = None
+    random: Saliency | None = field(default=None, repr=False)
+    correlation: float | None = None
+
+    @property
+    def signed(self) -> bool:
+        """Whether the map's values may be negative (occlusion: hiding a part may make the class more likely)."""
+        return self.method == "occlusion"
+
+    @property
+    def what(self) -> str:
+        """What the map's values are, in a line."""
+        return _WHAT[self.method]
+
+    @property
+    def method_name(self) -> str:
+        """``gradient``, ``Grad-CAM at c3`` or ``occlusion 8x8 by 2``."""
+        if self.method == "gradcam":
+            return f"Grad-CAM at {self.layer}"
+        if self.method == "occlusion":
+            return f"occlusion {self.window}x{self.window} by {self.stride}"
+        return "gradient"
+
+    def share_of_top(self, fraction: float = 0.1) -> float:
+        """The share of the map's total (of its positive part, for occlusion) held by its top ``fraction`` of
+        pixels: 0.1 for a map spread evenly, near 1 for one that points at a few pixels."""
+        values = np.clip(self.map, 0, None).ravel()
+        total = float(values.sum())
+        if total <= 0:
+            return math.nan
+        top = max(1, round(fraction * values.size))
+        return float(np.sort(values)[::-1][:top].sum()) / total
+
+    def correlation_words(self) -> str:
+        """What :attr:`correlation` says, in a phrase."""
+        rho = self.correlation
+        if rho is None:
+            return ""
+        if math.isnan(rho):
+            return "undefined (a map is constant)"
+        if abs(rho) < 0.3:
+            return "low: the map depends on what the network learned"
+        if abs(rho) < 0.6:
+            return "moderate: part of the map would be there without training"
+        return "high: the map would look much the same with random weights; it shows the image and the architecture"
+
+    def lines(self) -> list[str]:
+        """What ``str()`` prints, a line each."""
+        found = [
+            f"{self.method_name} saliency of {self.model}",
+            f"image: {self.image}",
+            f"explains class {self.target_label} (p = {self.probability:.3f}); "
+            f"the network chose {self.predicted_label} (p = {self.predicted_probability:.3f})",
+            f"map: {self.map.shape[0]}x{self.map.shape[1]}, {self.what}; from {float(self.map.min()):.3g} to "
+            f"{float(self.map.max()):.3g}; the top 10 % of pixels hold {self.share_of_top():.0%} of it",
+        ]
+        if self.method == "occlusion":
+            found.append(f"window {self.window}x{self.window}, stride {self.stride}, filled with {FILL}")
+        if self.random is not None:
+            found.append(
+                f"random weights (same architecture, same method): Spearman rank correlation "
+                f"{self.correlation:.2f}, {self.correlation_words()}"
+            )
+        found.append(f"time: {self.seconds:.2f} s")
+        return found
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def figure(self) -> Picture:
+        """The input, the map and the map over the input, with the class and its probability; with the
+        random-weights twin, a second row: the two maps' pixel ranks against each other, the twin's map and
+        its overlay."""
+        from cnnlab.viz.saliency import MapPanel, plot_saliency
+
+        panel = MapPanel(self.map, _NAMES[self.method] if self.layer is None else f"Grad-CAM, {self.layer}",
+                         self.signed, "over the input")  # fmt: skip
+        twin = ranks_title = None
+        if self.random is not None:
+            twin = MapPanel(self.random.map, "random weights", self.signed,
+                            f"p({self.target_label}) = {self.random.probability:.2f}")  # fmt: skip
+            ranks_title = f"rank correlation {self.correlation:.2f}"
+        picture = plot_saliency(
+            self.input,
+            panel,
+            input_title=f"read as {self.predicted_label} (p = {self.predicted_probability:.2f})",
+            title=f"Why {self.target_label}? {self.method_name}" + ("" if twin is None else ", and random weights"),
+            caption=f"{self.what}. {self.model}; {self.image}.",
+            twin=twin,
+            ranks_title=ranks_title or "",
+        )
+        picture.about = self.lines()[2]
+        return picture
+
+    def save(self, out: str | Path) -> Path:
+        """Write the figure (``.png`` or ``.svg``) or the map itself (``.npy``, float32 ``(H, W)``) to ``out``."""
+        from cnnlab.files import atomic_output
+
+        out = path_setting("out", out).expanduser()
+        if out.suffix.lower() != ".npy":
+            return self.figure().save(out)
+        with atomic_output(out) as temporary, open(temporary, "wb") as stream:
+            np.save(stream, self.map.astype(np.float32))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the pixels, JSON-ready (the map's shape, range and the random twin's summary)."""
+        found: dict[str, Any] = {
+            "method": self.method,
+            "model": self.model,
+            "image": self.image,
+            "target": self.target,
+            "target_label": self.target_label,
+            "probability": self.probability,
+            "predicted": self.predicted,
+            "predicted_label": self.predicted_label,
+            "predicted_probability": self.predicted_probability,
+            "shape": list(self.map.shape),
+            "low": float(self.map.min()),
+            "high": float(self.map.max()),
+            "layer": self.layer,
+            "window": self.window,
+            "stride": self.stride,
+            "seconds": self.seconds,
+        }
+        if self.random is not None:
+            found["random"] = {"probability": self.random.probability, "correlation": self.correlation}
+        return found
+
+    def _repr_html_(self) -> str:
+        picture = base64.b64encode(png_bytes(self.figure())).decode("ascii")
+        text = "<br>".join(html.escape(line) for line in self.lines())
+        return f'<div><img src="data:image/png;base64,{picture}" alt="saliency map"><p>{text}</p></div>'
+
+
+def _method(method: object) -> str:
+    if method not in METHODS:
+        raise SettingError(f"<method> must be one of {', '.join(METHODS)}, got {method!r}")
+    return str(method)
+
+
+def _target(trained: TrainedModel, target: object, predicted: int) -> int:
+    """The class index: the prediction for ``None``, an index, or a class's name."""
+    if target is None:
+        return predicted
+    classes = trained.classes
+    if isinstance(target, str) and target in classes:
+        return classes.index(target)
+    if is_whole_number(target) and 0 <= int(target) < len(classes):
+        return int(target)
+    shown = ", ".join(classes[:12]) + (", ..." if len(classes) > 12 else "")
+    raise SettingError(
+        f"<target>: {trained.name} has {len(classes)} classes, 0-{len(classes) - 1} or a name ({shown}); got {target!r}"
+    )
+
+
+def _display(pixels: torch.Tensor) -> np.ndarray:
+    array = pixels.cpu().numpy()
+    return array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0)
+
+
+def _occlusion_setting(name: str, value: object, fallback: int) -> int:
+    return fallback if value is None else whole_number(name, value)
+
+
+def _check_options(method: str, layer: object, window: object, stride: object) -> None:
+    if layer is not None and method != "gradcam":
+        raise SettingError(f"<layer> says which layer Grad-CAM reads; {method} reads none (use <method=gradcam>)")
+    if (window is not None or stride is not None) and method != "occlusion":
+        raise SettingError(f"<window> and <stride> set the occlusion square; {method} has none")
+    if layer is not None:
+        text_setting("layer", layer, "a layer name")
+
+
+@dataclass(frozen=True)
+class _Explained:
+    map: np.ndarray
+    layer: str | None = None
+    layer_map: np.ndarray | None = None
+    window: int | None = None
+    stride: int | None = None
+
+
+def _explain(model: torch.nn.Module, x: torch.Tensor, target: int, method: str, trained: TrainedModel,
+             layer: str | None, window: object, stride: object) -> _Explained:  # fmt: skip
+    if method == "gradient":
+        return _Explained(methods.gradient_map(model, x, target).numpy().astype(np.float32))
+    if method == "gradcam":
+        assert layer is not None
+        cam = methods.grad_cam(model, x, target, layer)
+        return _Explained(cam.map.numpy().astype(np.float32), layer, cam.layer_map.numpy().astype(np.float32))
+    height, width = x.shape[2:]
+    default = methods.default_occlusion(height, width)
+    square = methods.Occlusion(_occlusion_setting("window", window, default.window),
+                               _occlusion_setting("stride", stride, default.stride))  # fmt: skip
+    if square.window > min(height, width):
+        raise SettingError(
+            f"<window>: the occlusion square of {square.window} does not fit {trained.name}'s {height}x{width} "
+            f"input (at most {min(height, width)})"
+        )
+    drops = methods.occlusion_map(model, x, target, square, temperature=trained.logit_temperature)
+    return _Explained(drops.numpy().astype(np.float32), window=square.window, stride=square.stride)
+
+
+def _cam_layer(trained: TrainedModel, layer: str | None) -> str:
+    layers = map_layers(trained.model, trained.input_size)
+    if layer is not None:
+        return methods.check_cam_layer(layers, layer, trained.name).name
+    chosen = methods.default_cam_layer(layers)
+    if chosen is None:
+        raise ValueError(f"{trained.name} has no layer with maps of 2x2 or more: Grad-CAM needs one (try gradient)")
+    return chosen.name
+
+
+def _twin(trained: TrainedModel) -> torch.nn.Module:
+    from cnnlab.models import create_model
+
+    channels = trained.input_size[0]
+    options = {**trained.config.model_args, "num_classes": trained.num_classes, "in_channels": channels}
+    return methods.randomised_twin(trained.model, lambda: create_model(trained.name, **options), TWIN_SEED)
+
+
+def saliency(
+    what: Subject,
+    image: ImageSource | None = None,
+    method: str = "gradient",
+    target: int | str | None = None,
+    layer: str | None = None,
+    *,
+    window: int | None = None,
+    stride: int | None = None,
+    compare_random: bool = False,
+) -> Saliency:
+    """Which pixels of ``image`` made ``what`` answer ``target`` (default: the class it chose).
+
+    Args:
+        what: a run (``cnnlab.Run``), its directory or a checkpoint, a trained model, or a model name (random
+            weights: the map then says nothing learned).
+        image: a file, a PIL image, an array or a tensor, prepared as ``cnnlab predict`` prepares it (default: a
+            bundled MNIST digit for gray models, scikit-learn's sample photo for colour ones).
+        method: ``gradient``, ``gradcam`` or ``occlusion``.
+        target: the class to explain, its index or its name.
+        layer: the layer Grad-CAM reads (default: the last convolution or block whose maps are 2x2 or more).
+        window, stride: occlusion's square and step in pixels (default: a quarter and a sixteenth of the
+            input's shorter side, 8 and 2 on 32x32).
+        compare_random: also draw the map of the same architecture with random weights, and give the rank
+            correlation of the two (Adebayo et al. 2018's sanity check).
+
+    Raises:
+        TypeError: ``what`` is not a run, a trained model or a model name.
+        SettingError: an unknown ``method``, a ``target`` outside the classes, ``layer`` without Grad-CAM,
+            ``window`` or ``stride`` without occlusion or not a positive whole number, a window larger than the
+            input.
+        ValueError: an unknown layer, or one Grad-CAM cannot read (maps of 1x1, a vector, a shared module),
+            each with the layers it can; a missing or unreadable image.
+    """
+    method = _method(method)
+    _check_options(method, layer, window, stride)
+    if not isinstance(compare_random, bool):
+        raise SettingError(f"<compare_random>: expected True or False, got {compare_random!r}")
+    from cnnlab.show import input_image
+
+    trained = subject(what)
+    pixels, about = input_image(trained, image)
+    x = trained.normalization.apply(pixels[None])
+    model = trained.model.eval()
+    with torch.no_grad():
+        probabilities = trained.probabilities_of(methods.class_scores(model(x)))[0]
+    predicted = int(probabilities.argmax())
+    chosen = _target(trained, target, predicted)
+    cam_layer = _cam_layer(trained, layer) if method == "gradcam" else None
+    started = time.perf_counter()
+    explained = _explain(model, x, chosen, method, trained, cam_layer, window, stride)
+    seconds = time.perf_counter() - started
+    common = {
+        "input": _display(pixels),
+        "method": method,
+        "target": chosen,
+        "target_label": trained.classes[chosen],
+        "predicted": predicted,
+        "predicted_label": trained.classes[predicted],
+        "image": about,
+    }
+    twin = correlation = None
+    if compare_random:
+        random_model = _twin(trained)
+        with torch.no_grad():
+            twin_probabilities = trained.probabilities_of(methods.class_scores(random_model(x)))[0]
+        twin_started = time.perf_counter()
+        twin_map = _explain(random_model, x, chosen, method, trained, cam_layer, explained.window, explained.stride)
+        twin_predicted = int(twin_probabilities.argmax())
+        twin = Saliency(
+            twin_map.map,
+            **{**common, "predicted": twin_predicted, "predicted_label": trained.classes[twin_predicted]},
+            probability=float(twin_probabilities[chosen]),
+            predicted_probability=float(twin_probabilities[twin_predicted]),
+            model=f"{trained.name}, random weights (seed {TWIN_SEED})",
+            seconds=time.perf_counter() - twin_started,
+            layer=twin_map.layer,
+            layer_map=twin_map.layer_map,
+            window=twin_map.window,
+            stride=twin_map.stride,
+        )
+        correlation = methods.rank_correlation(explained.map, twin_map.map)
+    return Saliency(
+        explained.map,
+        **common,
+        probability=float(probabilities[chosen]),
+        predicted_probability=float(probabilities[predicted]),
+        model=trained.label,
+        seconds=seconds,
+        layer=explained.layer,
+        layer_map=explained.layer_map,
+        window=explained.window,
+        stride=explained.stride,
+        random=twin,
+        correlation=correlation,
+    )
