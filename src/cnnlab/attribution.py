@@ -293,6 +293,11 @@ def _explain(model: torch.nn.Module, x: torch.Tensor, target: int, method: str, 
             f"<window>: the occlusion square of {square.window} does not fit {trained.name}'s {height}x{width} "
             f"input (at most {min(height, width)})"
         )
+    if square.stride > square.window:
+        raise SettingError(
+            f"<stride>: a step of {square.stride} past a square of {square.window} leaves pixels never hidden "
+            f"(at most {square.window})"
+        )
     drops = methods.occlusion_map(model, x, target, square, temperature=trained.logit_temperature)
     return _Explained(drops.numpy().astype(np.float32), window=square.window, stride=square.stride)
 

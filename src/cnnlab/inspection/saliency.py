@@ -212,31 +212,36 @@ def occlusion_map(
     The window is filled with ``fill`` in every channel of the normalised input (0: the training images' mean).
 
     Raises:
-        ValueError: a window larger than the input.
+        ValueError: a window larger than the input, or a stride larger than the window (pixels never hidden).
     """
     _, _, height, width = x.shape
     if occlusion.window > min(height, width):
         raise ValueError(f"an occlusion window of {occlusion.window} does not fit the {height}x{width} input")
+    if occlusion.stride > occlusion.window:
+        raise ValueError(
+            f"a stride of {occlusion.stride} past a window of {occlusion.window} leaves pixels never hidden"
+        )
     probability = _probability(model(x), target, temperature)[0]
     places = [(top, left) for top in occlusion_positions(height, occlusion.window, occlusion.stride)
               for left in occlusion_positions(width, occlusion.window, occlusion.stride)]  # fmt: skip
-    drops = torch.empty(len(places))
+    drops = torch.empty(len(places), dtype=torch.float64)
     for first in range(0, len(places), OCCLUSION_BATCH):
         chunk = places[first : first + OCCLUSION_BATCH]
         hidden = x.repeat(len(chunk), 1, 1, 1)
         for i, (top, left) in enumerate(chunk):
             hidden[i, :, top : top + occlusion.window, left : left + occlusion.window] = fill
         drops[first : first + len(chunk)] = probability - _probability(model(hidden), target, temperature)
-    total = torch.zeros(height, width)
-    covered = torch.zeros(height, width)
+    total = torch.zeros(height, width, dtype=torch.float64)
+    covered = torch.zeros(height, width, dtype=torch.float64)
     for (top, left), drop in zip(places, drops.tolist(), strict=True):
         total[top : top + occlusion.window, left : left + occlusion.window] += drop
         covered[top : top + occlusion.window, left : left + occlusion.window] += 1
-    return total / covered
+    return (total / covered).float()
 
 
 def _probability(output: Any, target: int, temperature: float) -> torch.Tensor:
-    return torch.softmax(class_scores(output).float() / temperature, dim=1)[:, target]
+    scores = class_scores(output)
+    return torch.softmax(scores.to(torch.promote_types(scores.dtype, torch.float32)) / temperature, dim=1)[:, target]
 
 
 def rank_correlation(first: np.ndarray, second: np.ndarray) -> float:
