@@ -180,3 +180,25 @@ def test_a_network_without_maps_has_no_grad_cam_and_a_missing_image_is_said():
         cnnlab.saliency("lenet5", "nothing.png")
     with pytest.raises(TypeError, match="^what: expected a model name"):
         cnnlab.saliency(42)
+
+
+def test_a_module_of_ones_own_takes_a_normalised_tensor():
+    from torch import nn
+
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(4, 4, 3, padding=1),
+                           nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 5))  # fmt: skip
+    x = torch.randn(3, 12, 16)
+    weights = module[0].weight.detach().clone()
+    found = cnnlab.saliency(module, x, method="gradcam", compare_random=True)
+    assert found.layer == "2" and found.map.shape == (12, 16) and found.input.shape == (12, 16, 3)
+    assert found.target_label == str(found.target) and 0 <= found.target < 5
+    assert found.model == "a Sequential, its weights as given" and "reset_parameters" in found.random.model
+    assert not np.array_equal(found.map, found.random.map)
+    assert torch.equal(module[0].weight, weights)  # the twin is a copy: the module keeps its weights
+    occluded = cnnlab.saliency(module, x[None], method="occlusion", target=4)
+    assert (occluded.window, occluded.stride) == (3, 1) and occluded.target == 4
+    for image, message in [(None, "got NoneType"), (x.to(torch.uint8), r"got \(3, 12, 16\)"),
+                           (x.repeat(2, 1, 1, 1), "got a batch of 2")]:  # fmt: skip
+        with pytest.raises(SettingError, match=message):
+            cnnlab.saliency(module, image)

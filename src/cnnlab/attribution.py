@@ -22,12 +22,14 @@ import base64
 import html
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from cnnlab.data.preprocess import ImageSource
 from cnnlab.errors import SettingError, is_whole_number, path_setting, text_setting, whole_number
@@ -180,7 +182,7 @@ class Saliency:
             panel,
             input_title=f"read as {self.predicted_label} (p = {self.predicted_probability:.2f})",
             title=f"Why {self.target_label}? {self.method_name}" + ("" if twin is None else ", and random weights"),
-            caption=f"{self.what}. {self.model}; {self.image}.",
+            caption=f"{self.what[:1].upper()}{self.what[1:]}. {self.model}; {self.image}.",
             twin=twin,
             ranks_title=ranks_title or "",
         )
@@ -234,18 +236,18 @@ def _method(method: object) -> str:
     return str(method)
 
 
-def _target(trained: TrainedModel, target: object, predicted: int) -> int:
+def _target(network: _Network, target: object, predicted: int) -> int:
     """The class index: the prediction for ``None``, an index, or a class's name."""
     if target is None:
         return predicted
-    classes = trained.classes
+    classes = network.classes
     if isinstance(target, str) and target in classes:
         return classes.index(target)
     if is_whole_number(target) and 0 <= int(target) < len(classes):
         return int(target)
     shown = ", ".join(classes[:12]) + (", ..." if len(classes) > 12 else "")
     raise SettingError(
-        f"<target>: {trained.name} has {len(classes)} classes, 0-{len(classes) - 1} or a name ({shown}); got {target!r}"
+        f"<target>: {network.name} has {len(classes)} classes, 0-{len(classes) - 1} or a name ({shown}); got {target!r}"
     )
 
 
@@ -276,8 +278,9 @@ class _Explained:
     stride: int | None = None
 
 
-def _explain(model: torch.nn.Module, x: torch.Tensor, target: int, method: str, trained: TrainedModel,
-             layer: str | None, window: object, stride: object) -> _Explained:  # fmt: skip
+def _explain(model: nn.Module, network: _Network, target: int, method: str, layer: str | None, window: object,
+             stride: object) -> _Explained:  # fmt: skip
+    x = network.x
     if method == "gradient":
         return _Explained(methods.gradient_map(model, x, target).numpy().astype(np.float32))
     if method == "gradcam":
@@ -290,7 +293,7 @@ def _explain(model: torch.nn.Module, x: torch.Tensor, target: int, method: str, 
                                _occlusion_setting("stride", stride, default.stride))  # fmt: skip
     if square.window > min(height, width):
         raise SettingError(
-            f"<window>: the occlusion square of {square.window} does not fit {trained.name}'s {height}x{width} "
+            f"<window>: the occlusion square of {square.window} does not fit {network.name}'s {height}x{width} "
             f"input (at most {min(height, width)})"
         )
     if square.stride > square.window:
@@ -298,21 +301,23 @@ def _explain(model: torch.nn.Module, x: torch.Tensor, target: int, method: str, 
             f"<stride>: a step of {square.stride} past a square of {square.window} leaves pixels never hidden "
             f"(at most {square.window})"
         )
-    drops = methods.occlusion_map(model, x, target, square, temperature=trained.logit_temperature)
+    drops = methods.occlusion_map(model, x, target, square, temperature=network.temperature)
     return _Explained(drops.numpy().astype(np.float32), window=square.window, stride=square.stride)
 
 
-def _cam_layer(trained: TrainedModel, layer: str | None) -> str:
-    layers = map_layers(trained.model, trained.input_size)
+def _cam_layer(network: _Network, layer: str | None) -> str:
+    layers = map_layers(network.model, tuple(network.x.shape[1:]))
     if layer is not None:
-        return methods.check_cam_layer(layers, layer, trained.name).name
+        return methods.check_cam_layer(layers, layer, network.name).name
     chosen = methods.default_cam_layer(layers)
     if chosen is None:
-        raise ValueError(f"{trained.name} has no layer with maps of 2x2 or more: Grad-CAM needs one (try gradient)")
+        raise ValueError(f"{network.name} has no layer with maps of 2x2 or more: Grad-CAM needs one (try gradient)")
     return chosen.name
 
 
-def _twin(trained: TrainedModel) -> torch.nn.Module:
+def _twin(trained: TrainedModel) -> nn.Module:
+    """The trained model's architecture with fresh weights: its builder, with the run's options, under
+    :data:`TWIN_SEED` (the paper's own initialisation)."""
     from cnnlab.models import create_model
 
     channels = trained.input_size[0]
@@ -320,8 +325,64 @@ def _twin(trained: TrainedModel) -> torch.nn.Module:
     return methods.randomised_twin(trained.model, lambda: create_model(trained.name, **options), TWIN_SEED)
 
 
+@dataclass(frozen=True)
+class _Network:
+    """What a map is made of, whether a run or a plain module was given: the network, one normalised input, its
+    classes, and how a twin with random weights is built."""
+
+    model: nn.Module
+    name: str
+    label: str
+    classes: tuple[str, ...]
+    temperature: float
+    x: torch.Tensor  # (1, C, H, W), normalised as the network takes it
+    shown: np.ndarray  # the input as a picture, uint8 (H, W) or (H, W, 3)
+    about: str
+    twin: Callable[[], nn.Module]
+    twin_label: str
+
+    def probabilities(self, model: nn.Module) -> torch.Tensor:
+        with torch.no_grad():
+            scores = methods.class_scores(model(self.x)).float()
+        return torch.softmax(scores / self.temperature, dim=1)[0]
+
+
+def _of_subject(what: Subject, image: ImageSource | None) -> _Network:
+    from cnnlab.show import input_image
+
+    trained = subject(what)
+    pixels, about = input_image(trained, image)
+    x = trained.normalization.apply(pixels[None])
+    return _Network(trained.model.eval(), trained.name, trained.label, trained.classes, trained.logit_temperature,
+                    x, _display(pixels), about, lambda: _twin(trained),
+                    f"{trained.name}, random weights (seed {TWIN_SEED})")  # fmt: skip
+
+
+def _of_module(module: nn.Module, image: object) -> _Network:
+    """A module of one's own: its input is a float tensor ``(C, H, W)`` (or ``(1, C, H, W)``), normalised as the
+    module expects; its classes are its outputs' indices; its twin has each layer's ``reset_parameters``."""
+    if not isinstance(image, torch.Tensor) or not image.is_floating_point() or image.dim() not in (3, 4):
+        raise SettingError(
+            "<image>: a module of one's own takes its input as a float tensor (C, H, W), normalised as the module "
+            f"expects; got {type(image).__name__ if not isinstance(image, torch.Tensor) else tuple(image.shape)}"
+        )
+    x = (image if image.dim() == 4 else image[None]).detach().float()
+    if x.shape[0] != 1:
+        raise SettingError(f"<image>: one image (C, H, W), got a batch of {x.shape[0]}")
+    module = module.eval()
+    with torch.no_grad():
+        count = methods.class_scores(module(x)).shape[1]
+    low, high = float(x.min()), float(x.max())
+    scaled = ((x[0] - low) / (high - low) * 255 if high > low else torch.zeros_like(x[0])).round().to(torch.uint8)
+    name = type(module).__name__
+    return _Network(module, name, f"a {name}, its weights as given", tuple(str(i) for i in range(count)), 1.0, x,
+                    _display(scaled), f"a {'x'.join(map(str, x.shape[1:]))} tensor (shown from its lowest to its "
+                    "highest value)", lambda: methods.randomised_twin(module, None, TWIN_SEED),
+                    f"{name}, every layer's reset_parameters (seed {TWIN_SEED})")  # fmt: skip
+
+
 def saliency(
-    what: Subject,
+    what: Subject | nn.Module,
     image: ImageSource | None = None,
     method: str = "gradient",
     target: int | str | None = None,
@@ -334,10 +395,11 @@ def saliency(
     """Which pixels of ``image`` made ``what`` answer ``target`` (default: the class it chose).
 
     Args:
-        what: a run (``cnnlab.Run``), its directory or a checkpoint, a trained model, or a model name (random
-            weights: the map then says nothing learned).
+        what: a run (``cnnlab.Run``), its directory or a checkpoint, a trained model, a model name (random
+            weights: the map then says nothing learned), or any classifier ``nn.Module`` (torchvision's, one's own).
         image: a file, a PIL image, an array or a tensor, prepared as ``cnnlab predict`` prepares it (default: a
-            bundled MNIST digit for gray models, scikit-learn's sample photo for colour ones).
+            bundled MNIST digit for gray models, scikit-learn's sample photo for colour ones). For an ``nn.Module``,
+            a float tensor ``(C, H, W)`` normalised as the module expects, used as it is.
         method: ``gradient``, ``gradcam`` or ``occlusion``.
         target: the class to explain, its index or its name.
         layer: the layer Grad-CAM reads (default: the last convolution or block whose maps are 2x2 or more).
@@ -347,7 +409,7 @@ def saliency(
             correlation of the two (Adebayo et al. 2018's sanity check).
 
     Raises:
-        TypeError: ``what`` is not a run, a trained model or a model name.
+        TypeError: ``what`` is not a run, a trained model, a model name or a module.
         SettingError: an unknown ``method``, a ``target`` outside the classes, ``layer`` without Grad-CAM,
             ``window`` or ``stride`` without occlusion or not a positive whole number, a window larger than the
             input.
@@ -358,43 +420,36 @@ def saliency(
     _check_options(method, layer, window, stride)
     if not isinstance(compare_random, bool):
         raise SettingError(f"<compare_random>: expected True or False, got {compare_random!r}")
-    from cnnlab.show import input_image
-
-    trained = subject(what)
-    pixels, about = input_image(trained, image)
-    x = trained.normalization.apply(pixels[None])
-    model = trained.model.eval()
-    with torch.no_grad():
-        probabilities = trained.probabilities_of(methods.class_scores(model(x)))[0]
+    network = _of_module(what, image) if isinstance(what, nn.Module) else _of_subject(what, image)
+    probabilities = network.probabilities(network.model)
     predicted = int(probabilities.argmax())
-    chosen = _target(trained, target, predicted)
-    cam_layer = _cam_layer(trained, layer) if method == "gradcam" else None
+    chosen = _target(network, target, predicted)
+    cam_layer = _cam_layer(network, layer) if method == "gradcam" else None
     started = time.perf_counter()
-    explained = _explain(model, x, chosen, method, trained, cam_layer, window, stride)
+    explained = _explain(network.model, network, chosen, method, cam_layer, window, stride)
     seconds = time.perf_counter() - started
     common = {
-        "input": _display(pixels),
+        "input": network.shown,
         "method": method,
         "target": chosen,
-        "target_label": trained.classes[chosen],
-        "predicted": predicted,
-        "predicted_label": trained.classes[predicted],
-        "image": about,
+        "target_label": network.classes[chosen],
+        "image": network.about,
     }
     twin = correlation = None
     if compare_random:
-        random_model = _twin(trained)
-        with torch.no_grad():
-            twin_probabilities = trained.probabilities_of(methods.class_scores(random_model(x)))[0]
+        random_model = network.twin()
+        twin_probabilities = network.probabilities(random_model)
         twin_started = time.perf_counter()
-        twin_map = _explain(random_model, x, chosen, method, trained, cam_layer, explained.window, explained.stride)
+        twin_map = _explain(random_model, network, chosen, method, cam_layer, explained.window, explained.stride)
         twin_predicted = int(twin_probabilities.argmax())
         twin = Saliency(
             twin_map.map,
-            **{**common, "predicted": twin_predicted, "predicted_label": trained.classes[twin_predicted]},
+            **common,
             probability=float(twin_probabilities[chosen]),
+            predicted=twin_predicted,
+            predicted_label=network.classes[twin_predicted],
             predicted_probability=float(twin_probabilities[twin_predicted]),
-            model=f"{trained.name}, random weights (seed {TWIN_SEED})",
+            model=network.twin_label,
             seconds=time.perf_counter() - twin_started,
             layer=twin_map.layer,
             layer_map=twin_map.layer_map,
@@ -406,8 +461,10 @@ def saliency(
         explained.map,
         **common,
         probability=float(probabilities[chosen]),
+        predicted=predicted,
+        predicted_label=network.classes[predicted],
         predicted_probability=float(probabilities[predicted]),
-        model=trained.label,
+        model=network.label,
         seconds=seconds,
         layer=explained.layer,
         layer_map=explained.layer_map,

@@ -19,7 +19,7 @@ from cnnlab.viz.figure import Grid, Picture, new_picture, wrap
 __all__ = ["MapPanel", "colour_scale", "plot_saliency"]
 
 _PANEL = 300  # pixels a side of each image panel
-_GAP = 70  # pixels between panels, and around them
+_GAP = 90  # pixels between panels, and around them (a colour bar and its numbers fit in one)
 _TITLE = 56  # pixels above each row for the panels' titles
 _HEADER = 50  # pixels above everything for the picture's title
 _LABELS = 50  # pixels under the second row for the rank plot's axis label
@@ -87,7 +87,9 @@ def _draw_row(figure: Picture, image: np.ndarray, panel: MapPanel, row_bottom: f
     shown = axis.imshow(panel.map, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
     axis.set_axis_off()
     axis.set_title(panel.title, fontsize=_FONT)
-    bar = figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.03)
+    left = (_GAP + _PANEL + _GAP) / width + _PANEL / width
+    bar_axis = figure.add_axes((left + 8 / width, row_bottom / height, 12 / width, _PANEL / height))
+    bar = figure.colorbar(shown, cax=bar_axis)  # its own axes: the map stays as large as the input beside it
     bar.ax.tick_params(labelsize=12)
     axis = _map_axes(figure, row_bottom, 2, width, height)
     axis.imshow(_gray(image), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
