@@ -202,3 +202,12 @@ def test_a_module_of_ones_own_takes_a_normalised_tensor():
                            (x.repeat(2, 1, 1, 1), "got a batch of 2")]:  # fmt: skip
         with pytest.raises(SettingError, match=message):
             cnnlab.saliency(module, image)
+
+
+@pytest.mark.slow
+def test_a_run_explains_with_its_own_trained_model(trained_pair, digits):
+    run, _ = trained_pair
+    by_run = run.saliency(digits[0], method="occlusion")
+    by_call = cnnlab.saliency(run, digits[0], method="occlusion")
+    assert np.array_equal(by_run.map, by_call.map) and by_run.model == run.trained().label
+    assert by_run.probability > 0.5  # trained: the digit is read with confidence

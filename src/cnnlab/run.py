@@ -23,6 +23,7 @@ from cnnlab.run_directory import RUN_FORMAT, STATUSES, Checkpoint, RunDirectory
 from cnnlab.run_records import EpochMetrics, RunSummary
 
 if TYPE_CHECKING:
+    from cnnlab.attribution import Saliency
     from cnnlab.models import ImageClassifier
     from cnnlab.publish.page import PublishedPage
     from cnnlab.training.config import TrainConfig
@@ -122,6 +123,25 @@ class Run(RunDirectory):
 
         trained = self.trained(which)
         return predict(trained, images, k=k, preprocess=preprocess, strict=strict, progress=progress)
+
+    def saliency(
+        self,
+        image: Any = None,
+        method: str = "gradient",
+        target: int | str | None = None,
+        layer: str | None = None,
+        *,
+        window: int | None = None,
+        stride: int | None = None,
+        compare_random: bool = False,
+        which: Checkpoint | None = None,
+    ) -> Saliency:
+        """Which pixels of ``image`` made the trained network answer what it did: :func:`cnnlab.saliency` of this
+        run's model (``which`` checkpoint)."""
+        from cnnlab.attribution import saliency
+
+        return saliency(self.trained(which), image, method, target, layer, window=window, stride=stride,
+                        compare_random=compare_random)  # fmt: skip
 
     def export(
         self,
