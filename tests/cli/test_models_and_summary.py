@@ -48,3 +48,6 @@ def test_bad_model_and_input(fails):
     assert "lenet5 needs an input from 1x32x32 to 1x35x35" in fails("summary", "lenet5", "--input", "1x28x28")
     assert "expected CxHxW" in fails("summary", "lenet5", "--input", "big")
     assert "no model matches 'nothing*'" in fails("models", "nothing*")
+    # the library's errors point at list_models(); the command line's at the command that lists them
+    assert fails("summary", "zzzzqq").endswith("unknown model 'zzzzqq'; `cnnlab models` lists them")
+    assert "list_models()" not in fails("show", "filters", "zzzzqq")

@@ -267,6 +267,8 @@ def _main(argv: list[str]) -> int:
             text = os_error_text(error)
             if _unwritable(error, text) and getattr(args, "output", "") is None:  # the default place: a read-only run
                 text += f" (choose another place with {spell('output', None)})"
+        # the library points at its own call; a user of the command line has the command that does the same
+        text = text.replace("list_models() lists the models", "`cnnlab models` lists them")
         message = " ".join(text.split()) or type(error).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2

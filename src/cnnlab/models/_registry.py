@@ -82,7 +82,7 @@ def _entry(name: str) -> _Entry:
     entry = _REGISTRY.get(name)
     if entry is None:
         close = difflib.get_close_matches(name, _REGISTRY, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see `cnnlab models`"
+        hint = f"; did you mean {', '.join(close)}?" if close else "; list_models() lists the models"
         raise ValueError(f"unknown model {name!r}{hint}")
     return entry
 
