@@ -114,6 +114,10 @@ def test_scaled_tanh_maps_plus_minus_one_to_themselves():
     values = f(torch.tensor([1.0, -1.0, 0.0], dtype=torch.float64))
     torch.testing.assert_close(values, torch.tensor([0.9999973, -0.9999973, 0.0], dtype=torch.float64))
     assert f(torch.tensor(100.0)).item() == pytest.approx(1.7159)
+    for amplitude, slope in [("x", 1.0), (1.0, None), (True, 1.0), (float("nan"), 1.0)]:
+        with pytest.raises(ValueError, match=r"^(amplitude|slope) must be a finite number, got "):
+            lenet.ScaledTanh(amplitude, slope)
+    assert lenet.ScaledTanh(2, 1).amplitude == 2.0
 
 
 def test_rbf_prototypes_are_ten_fixed_7x12_bitmaps_of_plus_minus_one():

@@ -7,6 +7,7 @@ Sec. II-B (the layers, Table I, the RBF output) and Appendix A (the scaled tanh)
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 
 import torch
@@ -82,8 +83,12 @@ class ScaledTanh(nn.Module):
 
     def __init__(self, amplitude: float = 1.7159, slope: float = 2 / 3) -> None:
         super().__init__()
-        self.amplitude = amplitude
-        self.slope = slope
+        for name, value in (("amplitude", amplitude), ("slope", slope)):
+            # a string would only fail at the first forward pass, far from where it was given
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        self.amplitude = float(amplitude)
+        self.slope = float(slope)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.amplitude * torch.tanh(self.slope * x)
