@@ -32,8 +32,15 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
     # subjects and draws with cnnlab.subjects and cnnlab.api, on this floor too, never through cnnlab.run).
     (
         "the user-facing run and show",
-        ("cnnlab.subjects", "cnnlab.show", "cnnlab.attribution", "cnnlab.report", "cnnlab.publish", "cnnlab.run",
-         "cnnlab.api"),  # fmt: skip
+        (
+            "cnnlab.subjects",
+            "cnnlab.show",
+            "cnnlab.attribution",
+            "cnnlab.report",
+            "cnnlab.publish",
+            "cnnlab.run",
+            "cnnlab.api",
+        ),
     ),
     ("experiments", ("cnnlab.experiments",)),
     ("the lab", ("cnnlab.lab",)),
