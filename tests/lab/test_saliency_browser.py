@@ -172,3 +172,37 @@ def test_random_weights_show_the_twins_map_and_the_rank_correlation(page, card, 
     _shot(page, tmp_path, f"random-{method}")
     _show(page, card, method, compare=False)
     assert card.locator("canvas.saliency-map").count() == 2 and not card.locator(".correlation").is_visible()
+
+
+def test_the_map_follows_the_drawing_one_request_at_a_time(page, card, tmp_path):
+    _show(page, card, "occlusion")
+    flight = {"now": 0, "most": 0, "asked": 0}
+
+    def sent(request):
+        if "/api/saliency" in request.url:
+            flight["now"] += 1
+            flight["asked"] += 1
+            flight["most"] = max(flight["most"], flight["now"])
+
+    def done(request):
+        if "/api/saliency" in request.url:
+            flight["now"] -= 1
+
+    page.on("request", sent)
+    page.on("requestfinished", done)
+    page.on("requestfailed", done)
+    try:
+        page.locator("#clear").click()
+        wait_settled(page)
+        assert card.locator("canvas.saliency-map").count() == 0 and card.locator(".explains").inner_text() == ""
+        draw_digit(page)  # stroke by stroke: the view is asked again as the drawing changes
+        wait_settled(page)
+        page.wait_for_function("document.querySelector('.card .saliency').dataset.method === 'occlusion'")
+    finally:
+        page.remove_listener("request", sent)
+        page.remove_listener("requestfinished", done)
+        page.remove_listener("requestfailed", done)
+    assert card.locator("canvas.saliency-map").count() == 2
+    assert "explains class" in card.locator(".explains").inner_text()
+    assert flight["asked"] >= 1 and flight["most"] == 1, flight
+    _shot(page, tmp_path, "redrawn")
