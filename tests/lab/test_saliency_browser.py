@@ -36,9 +36,10 @@ METHODS = ("gradient", "gradcam", "occlusion")
 
 @pytest.fixture(scope="module")
 def lab(lab_run):
-    """`cnnlab lab RUN` on a free port, as a user starts it; its address."""
+    """`cnnlab lab RUN resnet20` on a free port, as a user starts it; its address (the tests use the LeNet-5's
+    card, the first; the 400px one both)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "cnnlab", "lab", str(lab_run.path), "--port", "0", "--no-browser"],
+        [sys.executable, "-m", "cnnlab", "lab", str(lab_run.path), "resnet20", "--port", "0", "--no-browser"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     line = process.stdout.readline()
@@ -206,3 +207,26 @@ def test_the_map_follows_the_drawing_one_request_at_a_time(page, card, tmp_path)
     assert "explains class" in card.locator(".explains").inner_text()
     assert flight["asked"] >= 1 and flight["most"] == 1, flight
     _shot(page, tmp_path, "redrawn")
+
+
+def test_a_400px_viewport_shows_the_saliency_view_without_scrolling_sideways(page, lab, tmp_path):
+    narrow = page.context.browser.new_page(viewport={"width": 400, "height": 800})
+    try:
+        narrow.goto(lab)
+        narrow.wait_for_selector("body[data-ready=true]")
+        draw_digit(narrow)
+        for card in narrow.locator(".card").all():  # ResNet-20's layer titles are the longer
+            card.locator('.views .view[data-view="saliency"]').click()
+            card.locator("select.method").select_option("gradcam")
+            card.locator("input.compare").check()
+        wait_settled(narrow)
+        narrow.wait_for_function(
+            "[...document.querySelectorAll('.card .saliency')].every((s) => s.dataset.correlation)", timeout=30_000
+        )
+        assert narrow.locator("canvas.saliency-map").count() == 8
+        assert narrow.evaluate("document.documentElement.scrollWidth") <= 400
+        folder = Path(os.environ.get("CNNLAB_ARTIFACTS", tmp_path))
+        folder.mkdir(parents=True, exist_ok=True)
+        narrow.screenshot(path=str(folder / "lab-saliency-400.png"), full_page=True)
+    finally:
+        narrow.close()
