@@ -120,12 +120,17 @@ class _Lab:
             raise LabError(f"{key}: {error}", 422) from None
 
     @staticmethod
+    def switch(request: Request, key: str, default: bool, on: str, off: str) -> bool:
+        """``KEY=1`` or ``KEY=0`` (``on`` and ``off`` say what each means in the error)."""
+        text = request.query_params.get(key, "1" if default else "0")
+        if text not in ("0", "1"):
+            raise LabError(f"{key}: expected 1 ({on}) or 0 ({off}), got {text!r:.40}", 422)
+        return text == "1"
+
+    @staticmethod
     def centre(request: Request) -> bool:
         """``centre=1`` (the default) or ``centre=0``: a digit centred the MNIST way, or left where it was drawn."""
-        text = request.query_params.get("centre", "1")
-        if text not in ("0", "1"):
-            raise LabError(f"centre: expected 1 (centre the digit) or 0 (as drawn), got {text!r:.40}", 422)
-        return text == "1"
+        return _Lab.switch(request, "centre", True, "centre the digit", "as drawn")
 
     @asynccontextmanager
     async def upload(self, request: Request) -> AsyncIterator[bytes]:
@@ -241,6 +246,18 @@ async def _inspect(lab: _Lab, request: Request) -> Any:
     centre = lab.centre(request)
     async with lab.upload(request) as data:
         return await run_in_threadpool(model.inspect, data, layers, k, centre)
+
+
+@_api("/api/saliency", "POST")
+async def _saliency(lab: _Lab, request: Request) -> Any:
+    model = lab.model(request)
+    query = request.query_params
+    method, target, layer = model.saliency_request(query.get("method", "gradient"), query.get("target"),
+                                                   query.get("layer"))  # fmt: skip
+    compare = lab.switch(request, "compare_random", False, "beside the random-weights twin", "alone")
+    centre = lab.centre(request)
+    async with lab.upload(request) as data:
+        return await run_in_threadpool(model.saliency, data, method, target, layer, compare, centre)
 
 
 @_api("/api/field")

@@ -17,7 +17,7 @@ import os
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -33,10 +33,12 @@ from cnnlab.inspection.feature_maps import (
     one_per_resolution,
 )
 from cnnlab.inspection.receptive_field import GLOBAL
+from cnnlab.inspection.saliency import cam_layers, default_cam_layer, rank_correlation
 from cnnlab.training.prediction import Guess, predict, top_guesses
 from cnnlab.training.trained import TrainedModel
 
 if TYPE_CHECKING:
+    from cnnlab.attribution import Saliency
     from cnnlab.publish.program import Program
 
 __all__ = [
@@ -72,6 +74,11 @@ MAX_LAYERS = 256
 
 MAX_MAP_VALUES = 2**24
 """The most feature-map values one ``inspect`` answers (16.8 million bytes, about 22 MB of JSON)."""
+
+_SALIENCY_FIELDS = ("method", "method_name", "what", "target", "target_label", "probability", "predicted",
+                    "predicted_label", "predicted_probability", "layer", "window", "stride", "signed",
+                    "seconds")  # fmt: skip
+"""What ``POST /api/saliency`` answers of :class:`cnnlab.attribution.Saliency` as it is."""
 
 _decoding = threading.BoundedSemaphore(DECODING_AT_ONCE)
 
@@ -155,6 +162,13 @@ class LabModel:
         found = map_layers(trained.model, trained.input_size)
         self.layers = [layer for layer in found if layer.has_maps or len(layer.output_shape) == 1]
         self.by_name = {layer.name: layer for layer in self.layers}
+        # the layers Grad-CAM reads (maps of 2x2 or more; convolutions, pooling, blocks), for the page's picker
+        self.cam_layers = [layer.name for layer in cam_layers(found) if layer.block or layer.windowed]
+        chosen = default_cam_layer(found)
+        self.cam_layer = None if chosen is None else chosen.name
+        self._all_layer_names = {layer.name for layer in found}
+        self._twin: TrainedModel | None = None  # the random-weights twin, built on the first request that asks
+        self._twin_lock = threading.Lock()
         last = self.layers[-1].name if self.layers else None
         self.shown = {layer.name for layer in self.layers if layer.shown or _a_last_step(layer, last)}
         self.default_layers = _default_layers(self.layers, self.shown)
@@ -232,6 +246,8 @@ class LabModel:
             "digits": trained.preprocessing.digit_layout is not None,
             "random_weights": trained.random_weights,
             "default_layers": self.default_layers,
+            "cam_layers": self.cam_layers,
+            "cam_layer": self.cam_layer,
             "publish_error": self.publish_error,
             "normalization": {"mean": list(trained.normalization.mean), "std": list(trained.normalization.std)},
             "layers": [
@@ -365,6 +381,130 @@ class LabModel:
             "outside": [value + 0.0 for value in box.outside],  # no -0.0 (max(-0.0, 0.0) is -0.0)
         }
 
+    def saliency_request(
+        self, method: object, target: object = None, layer: object = None
+    ) -> tuple[str, int | None, str | None]:
+        """A saliency request's method, class index and Grad-CAM layer, checked before any image is read.
+
+        ``target`` is a class index or name (a query's text: ``"7"``, ``"cat"``), ``None`` for the predicted class.
+
+        Raises:
+            LabError: 422, an unknown method, a class outside the model's, a layer the method does not read or
+                Grad-CAM cannot (maps of 1x1, a vector); 404, no layer of that name.
+        """
+        from cnnlab.attribution import METHODS
+
+        if method not in METHODS:
+            raise LabError(f"method: expected one of {', '.join(METHODS)}, got {method!r:.40}", 422)
+        if layer is not None and layer != "":
+            if method != "gradcam":
+                raise LabError(f"layer: only Grad-CAM (method=gradcam) reads a layer; {method} reads none", 422)
+            if layer not in self._all_layer_names:
+                raise LabError(f"{self.name} has no layer {layer!r:.60}; Grad-CAM can read "
+                               f"{', '.join(self.cam_layers) or 'none of its layers'}", 404)  # fmt: skip
+            if layer not in self.cam_layers:
+                raise LabError(f"Grad-CAM cannot read {layer} of {self.name} ({_why_not_cam(self.by_name.get(layer))}"
+                               f"); it can read {', '.join(self.cam_layers) or 'none of its layers'}", 422)  # fmt: skip
+        else:
+            layer = None
+        return str(method), self._class_index(target), None if layer is None else str(layer)
+
+    def _class_index(self, target: object) -> int | None:
+        """A class given by index or name (``"7"`` is the class named 7 where there is one, else index 7)."""
+        classes = self.trained.classes
+        if target is None or target == "":
+            return None
+        if isinstance(target, str) and target in classes:
+            return classes.index(target)
+        index = int(target) if isinstance(target, str) and target.isdecimal() and target.isascii() else target
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(classes):
+            return index
+        shown = ", ".join(classes[:12]) + (", ..." if len(classes) > 12 else "")
+        raise LabError(f"target: {self.name} has {len(classes)} classes, 0-{len(classes) - 1} or a name ({shown}); "
+                       f"got {target!r:.40}", 422)  # fmt: skip
+
+    def twin(self) -> TrainedModel:
+        """The same network with random weights, as :func:`cnnlab.saliency`'s ``compare_random`` builds it (the
+        architecture's own initialisation under its seed): built once, on first use, then kept."""
+        from cnnlab.attribution import _twin
+
+        with self._twin_lock:
+            if self._twin is None:
+                self._twin = replace(self.trained, model=_twin(self.trained), checkpoint=None, epoch=0)
+        return self._twin
+
+    def saliency(
+        self,
+        data: bytes,
+        method: str = "gradient",
+        target: int | str | None = None,
+        layer: str | None = None,
+        compare_random: bool = False,
+        centre: bool = True,
+    ) -> dict[str, Any]:
+        """``POST /api/saliency``: which pixels of the upload made the network answer ``target`` (default: the
+        class it chose), by :func:`cnnlab.saliency`, on exactly the input :meth:`inspect` shows (``centre`` as
+        there). ``compare_random``: the same method on the random-weights twin (:meth:`twin`), and the rank
+        correlation of the two maps, as ``cnnlab.saliency(..., compare_random=True)`` gives them.
+
+        The map is quantised to bytes as :meth:`inspect`'s maps are; ``signed`` says it may be negative
+        (occlusion), to be drawn on a scale centred on 0.
+
+        Raises:
+            LabError: as :meth:`saliency_request`; 400 or 413 for the image, as :meth:`prepare`.
+        """
+        from cnnlab.attribution import saliency as explain
+
+        method, index, layer = self.saliency_request(method, target, layer)
+        if not isinstance(compare_random, bool):
+            raise TypeError(f"compare_random: expected True or False, got {compare_random!r:.40}")
+        pixels = self.prepare(data, centre)
+        try:
+            with self._lock:
+                found = explain(self.trained, pixels, method, index, layer)
+                if compare_random:
+                    twin = explain(self.twin(), pixels, method, found.target, found.layer, window=found.window,
+                                   stride=found.stride)  # fmt: skip
+                    found = replace(found, random=twin, correlation=rank_correlation(found.map, twin.map))
+        except ValueError as error:  # a network Grad-CAM cannot read (no maps of 2x2 or more)
+            raise LabError(" ".join(str(error).split()), 422) from None
+        return self._saliency_answer(found, pixels)
+
+    def _saliency_answer(self, found: Saliency, pixels: torch.Tensor) -> dict[str, Any]:
+        from cnnlab.attribution import FILL
+
+        answer: dict[str, Any] = {
+            "model": self.name,
+            **{key: getattr(found, key) for key in _SALIENCY_FIELDS},
+            "fill": FILL if found.method == "occlusion" else None,
+            "input": {"shape": list(pixels.shape), "png": base64.b64encode(_png(pixels)).decode("ascii")},
+            "map": _quantised(torch.from_numpy(found.map)),
+            "cam_layers": self.cam_layers,
+            "random": None,
+        }
+        if found.random is not None:
+            rho = found.correlation
+            answer["random"] = {
+                "probability": found.random.probability,
+                "predicted_label": found.random.predicted_label,
+                "predicted_probability": found.random.predicted_probability,
+                "map": _quantised(torch.from_numpy(found.random.map)),
+                "correlation": None if rho is None or math.isnan(rho) else rho,
+                "correlation_words": found.correlation_words(),
+            }
+        return answer
+
+
+def _why_not_cam(layer: MapLayer | None) -> str:
+    """Why Grad-CAM cannot read a layer of the network, in a few words."""
+    if layer is None or not layer.has_maps:
+        return "it outputs no feature maps"
+    if min(layer.output_shape[1:]) < 2:
+        return f"its maps are {'x'.join(map(str, layer.output_shape[1:]))}: one position says nothing about where"
+    if layer.calls != 1:
+        return f"it runs {layer.calls} times in one pass"
+    return "not a convolution, pooling or block"
+
 
 def _as_bars(layer: MapLayer) -> bool:
     """A vector, or maps of 1x1: a number per unit, drawn as bars."""
@@ -394,12 +534,16 @@ def _top(guesses: Sequence[Guess]) -> list[dict[str, Any]]:
 
 
 def _activation(name: str, maps: torch.Tensor) -> dict[str, Any]:
-    values = maps.float()
+    return {"name": name, **_quantised(maps)}
+
+
+def _quantised(values: torch.Tensor) -> dict[str, Any]:
+    """Values as the API answers them: shape, lowest, highest, and bytes 0..255 between those two (base64)."""
+    values = values.float()
     low, high = float(values.min()), float(values.max())
     scaled = (values - low) / (high - low) * 255 if high > low else torch.zeros_like(values)
     quantised = scaled.round().clamp(0, 255).to(torch.uint8).contiguous().numpy()
     return {
-        "name": name,
         "shape": list(values.shape),
         "low": low,
         "high": high,

@@ -8,7 +8,8 @@ const MAP_WIDTH = 300; // CSS pixels a layer's grid of tiles (or its bars) is fi
 // The drawing the published page uses too (draw.js): colour scales, legends with numbers, tiles and bars. A clicked
 // unit's arithmetic is the published page's too (explain_unit.js), computed in the browser by its forward pass
 // (forward.js) from the network's program (GET /api/program) and the input the lab answered.
-const { GAP, scaleOf, el, fmt, gridShape, makeLegend, drawLegend, drawTiles, drawBars, dequantise } = cnnlabDraw;
+const { GAP, DIVERGING, scaleOf, colourIndex, el, fmt, gridShape, makeLegend, drawLegend, drawTiles, drawBars, dequantise } =
+  cnnlabDraw;
 
 const state = {
   models: [],
@@ -164,6 +165,7 @@ async function ask(model, blob, source) {
   try {
     const answer = await api(`/api/inspect?${query}`, { method: "POST", body: blob, headers: { "Content-Type": blob.type || "application/octet-stream" } });
     render(card, answer, source);
+    if (card.view === "saliency") await askSaliency(card, blob, centre); // after the maps: one request at a time
   } catch (error) {
     clearCard(card, error.message);
     throw error;
@@ -176,6 +178,7 @@ async function ask(model, blob, source) {
 function clearCard(card, message = "") {
   card.top.replaceChildren();
   card.maps.replaceChildren();
+  clearSaliency(card);
   card.element.dataset.top = "";
   if (message) {
     const item = document.createElement("li");
@@ -235,7 +238,7 @@ function drawLayer(card, layer) {
   const info = card.layers.get(layer.name) || {};
   const shape = layer.shape.length === 3 ? layer.shape : [layer.shape[0], 1, 1];
   const [channels, height, width] = shape;
-  const values = dequantise(Uint8Array.from(atob(layer.data), (c) => c.charCodeAt(0)), layer.low, layer.high);
+  const values = dequantise(bytesOf(layer.data), layer.low, layer.high);
   const asBars = height * width === 1;
   const view = { layer, info, asBars, channels, height, width, values };
   const canvas = el("canvas", "maps");
@@ -299,6 +302,11 @@ function drawLayer(card, layer) {
     node.append(labels);
   }
   return node;
+}
+
+/** The bytes of a base64 text (the API's quantised maps). */
+function bytesOf(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
 /** The unit under the pointer: {channel, y, x, value} (a vector's unit i is channel i), or null between tiles. */
@@ -457,6 +465,7 @@ function makeCard(model) {
     explain: el("div", "explain"), answer: null, program: null, tensors: null, parameters: new Map(),
   };
   card.explain.hidden = true;
+  makeSaliencyView(card);
   const list = element.querySelector(".layer-list");
   const rows = element.querySelector("table.layers tbody");
   for (const layer of model.layers.filter((l) => l.shown)) {
@@ -484,6 +493,162 @@ function makeCard(model) {
   }
   state.cards.set(model.name, card);
   return element;
+}
+
+// ------------------------------------------------------------------------------------------------
+// saliency (POST /api/saliency): which pixels of the input made the network answer its class, by the gradient,
+// Grad-CAM or occlusion, drawn over the input and alone; with "compare with random weights", the same method on
+// the same architecture untrained, and the rank correlation of the two maps
+
+const SALIENCY_SIDE = 160; // CSS pixels a saliency picture is drawn at, as large as "as the network receives it"
+
+function makeSaliencyView(card) {
+  const element = card.element;
+  Object.assign(card, {
+    view: "maps", saliency: element.querySelector(".saliency"), method: element.querySelector(".method"),
+    cam: element.querySelector(".cam"), camLabel: element.querySelector(".cam-layer"),
+    compare: element.querySelector(".compare"), explains: element.querySelector(".explains"),
+    what: element.querySelector(".what"), saliencyMaps: element.querySelector(".saliency-maps"),
+    correlation: element.querySelector(".correlation"), mapsOnly: [card.maps, element.querySelector(".choose"), card.unit],
+  });
+  const model = card.model;
+  for (const name of model.cam_layers) {
+    const title = (card.layers.get(name) || {}).title || name;
+    const option = el("option", "", title);
+    option.value = name;
+    option.selected = name === model.cam_layer;
+    card.cam.append(option);
+  }
+  const grad = card.method.querySelector('option[value="gradcam"]');
+  if (!model.cam_layers.length) {
+    grad.disabled = true; // no layer with maps of 2x2 or more (an MLP): Grad-CAM has nothing to read
+    grad.title = "this network has no feature maps of 2x2 or more for Grad-CAM to read";
+  }
+  const buttons = element.querySelectorAll(".views .view");
+  for (const button of buttons) {
+    button.addEventListener("click", () => {
+      card.view = button.dataset.view;
+      for (const other of buttons) other.setAttribute("aria-pressed", String(other === button));
+      card.saliency.hidden = card.view !== "saliency";
+      for (const node of card.mapsOnly) node.hidden = card.view === "saliency";
+      card.explain.hidden = true;
+      element.dataset.view = card.view;
+      if (card.view === "saliency") changed();
+    });
+  }
+  card.method.addEventListener("change", () => {
+    card.camLabel.hidden = card.method.value !== "gradcam";
+    changed();
+  });
+  card.cam.addEventListener("change", () => changed());
+  card.compare.addEventListener("change", () => changed());
+}
+
+async function askSaliency(card, blob, centre) {
+  const method = card.method.value;
+  const query = new URLSearchParams({ model: card.model.name, method, centre, compare_random: card.compare.checked ? "1" : "0" });
+  if (method === "gradcam" && card.cam.value) query.set("layer", card.cam.value);
+  try {
+    const answer = await api(`/api/saliency?${query}`, { method: "POST", body: blob, headers: { "Content-Type": blob.type || "application/octet-stream" } });
+    await renderSaliency(card, answer);
+  } catch (error) {
+    clearSaliency(card);
+    card.explains.textContent = error.message;
+    card.explains.classList.add("error");
+    throw error;
+  }
+}
+
+function clearSaliency(card) {
+  if (!card.saliency) return;
+  card.explains.textContent = "";
+  card.explains.classList.remove("error");
+  card.what.textContent = "";
+  card.saliencyMaps.replaceChildren();
+  card.correlation.hidden = true;
+  for (const key of Object.keys(card.saliency.dataset)) delete card.saliency.dataset[key];
+}
+
+function percent(p) {
+  return `${(100 * p).toFixed(1)}%`;
+}
+
+async function renderSaliency(card, answer) {
+  const [channels, height, width] = answer.input.shape;
+  const pixels = await pixelsOf(answer.input);
+  const gray = new Float32Array(height * width); // the input in gray, under the map's colours
+  for (let c = 0; c < channels; c++) {
+    for (let i = 0; i < gray.length; i++) gray[i] += pixels[c * gray.length + i] / channels;
+  }
+  clearSaliency(card);
+  card.explains.textContent = `Why ${answer.target_label}? ${answer.method_name}: explains class ${answer.target_label} `
+    + `(p = ${percent(answer.probability)}); the network chose ${answer.predicted_label} (p = ${percent(answer.predicted_probability)}).`;
+  card.what.textContent = `The map: ${answer.what}`
+    + (answer.fill ? `; the square is filled with ${answer.fill}.` : ".");
+  const rows = [saliencyRow("trained weights", answer.map, gray, answer.signed)];
+  if (answer.random) {
+    const twin = answer.random;
+    rows.push(saliencyRow(`random weights: p(${answer.target_label}) = ${percent(twin.probability)}, chose ${twin.predicted_label}`,
+      twin.map, gray, answer.signed));
+    const rho = twin.correlation === null ? "undefined" : twin.correlation.toFixed(2); // as cnnlab.saliency prints it
+    card.correlation.textContent = `Rank correlation of the two maps (Spearman): ${rho}, ${twin.correlation_words}.`;
+    card.correlation.hidden = false;
+  }
+  card.saliencyMaps.replaceChildren(...rows);
+  Object.assign(card.saliency.dataset, {
+    method: answer.method, target: answer.target_label, probability: String(answer.probability),
+    layer: answer.layer ?? "", correlation: answer.random ? String(answer.random.correlation) : "",
+  });
+}
+
+/** The map's colours: draw.js's scale of its values, centred on 0 (white) for a signed map (occlusion) even
+ * where this one has no negative value, so that its colours mean the same from drawing to drawing. */
+function saliencyScale(values, signed) {
+  const scale = scaleOf(values);
+  if (!signed || scale.symmetric) return scale;
+  return { ...scale, low: -scale.high, symmetric: true, table: DIVERGING };
+}
+
+/** One map: its title, its legend, the map over the input and the map alone. */
+function saliencyRow(title, map, gray, signed) {
+  const values = dequantise(bytesOf(map.data), map.low, map.high);
+  const [height, width] = map.shape;
+  const scale = saliencyScale(values, signed);
+  const legend = makeLegend();
+  drawLegend(legend, scale);
+  legend.words.textContent = signed
+    ? `Symmetric around 0 (white): red where hiding the pixel lowers the class's probability, blue where it raises it. Values ${fmt(scale.min)} to ${fmt(scale.max)}.`
+    : `From 0 to the map's largest value. Values ${fmt(scale.min)} to ${fmt(scale.max)}.`;
+  const pictures = el("div", "pictures");
+  for (const [under, caption] of [[gray, "over the input"], [null, "the map"]]) {
+    const canvas = el("canvas", "saliency-map");
+    canvas.width = width;
+    canvas.height = height;
+    canvas.style.width = `${Math.max(width, Math.floor(SALIENCY_SIDE / width) * width)}px`;
+    canvas.dataset.kind = under ? "overlay" : "map";
+    paintSaliency(canvas, values, scale, under);
+    const figure = el("figure");
+    figure.append(canvas, el("figcaption", "", caption));
+    pictures.append(figure);
+  }
+  const row = el("div", "saliency-row");
+  row.append(el("h3", "", title), legend.node, pictures);
+  return row;
+}
+
+/** The map's colours, alone, or laid over the input in gray as strongly as each value is large (the input shows
+ * through where the map is near 0). */
+function paintSaliency(canvas, values, scale, gray) {
+  const image = new ImageData(canvas.width, canvas.height);
+  const reach = Math.max(-scale.low, scale.high) || 1;
+  for (let i = 0; i < values.length; i++) {
+    const q = colourIndex(scale, values[i]) * 3;
+    const strength = gray ? Math.min(1, Math.abs(values[i]) / reach) : 1;
+    const under = gray ? gray[i] : 0;
+    for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round(under * (1 - strength) + scale.table[q + c] * strength);
+    image.data[4 * i + 3] = 255;
+  }
+  canvas.getContext("2d").putImageData(image, 0, 0);
 }
 
 // ------------------------------------------------------------------------------------------------
