@@ -102,7 +102,14 @@ def test_the_random_twin_is_the_same_architecture_with_other_weights():
 def test_words_for_the_rank_correlation():
     found = cnnlab.saliency("lenet5", method="gradient")
     assert found.correlation_words() == ""
-    for rho, start in [(0.1, "low"), (-0.45, "moderate"), (0.8, "high"), (math.nan, "undefined")]:
+    for rho, start in [
+        (0.1, "low"),
+        (-0.29, "low"),
+        (-0.45, "negative"),
+        (0.45, "moderate"),
+        (0.8, "high"),
+        (math.nan, "undefined"),
+    ]:
         assert cnnlab.attribution.Saliency(**{**vars(found), "correlation": rho}).correlation_words().startswith(start)
 
 
@@ -211,3 +218,19 @@ def test_a_run_explains_with_its_own_trained_model(trained_pair, digits):
     by_call = cnnlab.saliency(run, digits[0], method="occlusion")
     assert np.array_equal(by_run.map, by_call.map) and by_run.model == run.trained().label
     assert by_run.probability > 0.5  # trained: the digit is read with confidence
+
+
+def test_a_twin_built_once_is_used_as_given():
+    from cnnlab.attribution import random_twin
+
+    twin = random_twin("lenet5")
+    first = cnnlab.saliency("lenet5", method="gradient", compare_random=True, twin=twin)
+    built = cnnlab.saliency("lenet5", method="gradient", compare_random=True)
+    assert np.array_equal(first.random.map, built.random.map)  # the same seed, the same random network
+    torch.nn.init.zeros_(twin.c1.weight)
+    changed = cnnlab.saliency("lenet5", method="gradient", compare_random=True, twin=twin)
+    assert not np.array_equal(changed.random.map, built.random.map)
+    with pytest.raises(SettingError, match="^twin: a network .* given with compare_random=True; got LeNet5 without"):
+        cnnlab.saliency("lenet5", twin=twin)
+    with pytest.raises(SettingError, match="^twin: .* got str$"):
+        cnnlab.saliency("lenet5", compare_random=True, twin="lenet5")

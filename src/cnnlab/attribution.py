@@ -22,8 +22,9 @@ import base64
 import html
 import math
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,12 @@ from torch import nn
 from cnnlab.data.preprocess import ImageSource
 from cnnlab.errors import SettingError, is_whole_number, path_setting, text_setting, whole_number
 from cnnlab.inspection import saliency as methods
-from cnnlab.inspection.feature_maps import map_layers
+from cnnlab.inspection.feature_maps import MapLayer, map_layers
 from cnnlab.subjects import Subject
 from cnnlab.subjects import trained_model as subject
-from cnnlab.training.trained import TrainedModel
 from cnnlab.viz.figure import Picture, png_bytes
 
-__all__ = ["METHODS", "Saliency", "saliency"]
+__all__ = ["FILL", "METHODS", "TWIN_SEED", "Saliency", "random_twin", "saliency"]
 
 METHODS = methods.METHODS
 
@@ -135,9 +135,11 @@ class Saliency:
             return ""
         if math.isnan(rho):
             return "undefined (a map is constant)"
-        if abs(rho) < 0.3:
+        if rho <= -0.3:
+            return "negative: random weights rank the pixels the other way round, so the map is not theirs"
+        if rho < 0.3:
             return "low: the map depends on what the network learned"
-        if abs(rho) < 0.6:
+        if rho < 0.6:
             return "moderate: part of the map would be there without training"
         return "high: the map would look much the same with random weights; it shows the image and the architecture"
 
@@ -174,7 +176,7 @@ class Saliency:
                          self.signed, "over the input")  # fmt: skip
         twin = ranks_title = None
         if self.random is not None:
-            twin = MapPanel(self.random.map, "random weights", self.signed,
+            twin = MapPanel(self.random.map, "random weights (own scale)", self.signed,
                             f"p({self.target_label}) = {self.random.probability:.2f}")  # fmt: skip
             ranks_title = f"rank correlation {self.correlation:.2f}"
         picture = plot_saliency(
@@ -305,8 +307,20 @@ def _explain(model: nn.Module, network: _Network, target: int, method: str, laye
     return _Explained(drops.numpy().astype(np.float32), window=square.window, stride=square.stride)
 
 
+_LAYERS: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, ...], list[MapLayer]]] = weakref.WeakKeyDictionary()
+
+
+def _layers(model: nn.Module, size: tuple[int, ...]) -> list[MapLayer]:
+    """:func:`map_layers`, once per network and input size: a lab explaining every stroke asks again and again (a
+    meta-device copy of LeNet-5 costs more than its Grad-CAM)."""
+    known = _LAYERS.setdefault(model, {})
+    if size not in known:
+        known[size] = map_layers(model, size)
+    return known[size]
+
+
 def _cam_layer(network: _Network, layer: str | None) -> str:
-    layers = map_layers(network.model, tuple(network.x.shape[1:]))
+    layers = _layers(network.model, tuple(network.x.shape[1:]))
     if layer is not None:
         return methods.check_cam_layer(layers, layer, network.name).name
     chosen = methods.default_cam_layer(layers)
@@ -315,11 +329,16 @@ def _cam_layer(network: _Network, layer: str | None) -> str:
     return chosen.name
 
 
-def _twin(trained: TrainedModel) -> nn.Module:
-    """The trained model's architecture with fresh weights: its builder, with the run's options, under
-    :data:`TWIN_SEED` (the paper's own initialisation)."""
+def random_twin(what: Subject | nn.Module) -> nn.Module:
+    """The network of ``what`` with fresh weights, as ``compare_random=True`` builds it: a registry model's own
+    builder, with the run's options, under :data:`TWIN_SEED` (the paper's initialisation); any other module a
+    copy with each layer's ``reset_parameters``. Build it once and pass it as ``twin=`` to explain many images
+    against the same random network (the lab does)."""
     from cnnlab.models import create_model
 
+    if isinstance(what, nn.Module):
+        return methods.randomised_twin(what, None, TWIN_SEED)
+    trained = subject(what)
     channels = trained.input_size[0]
     options = {**trained.config.model_args, "num_classes": trained.num_classes, "in_channels": channels}
     return methods.randomised_twin(trained.model, lambda: create_model(trained.name, **options), TWIN_SEED)
@@ -354,7 +373,7 @@ def _of_subject(what: Subject, image: ImageSource | None) -> _Network:
     pixels, about = input_image(trained, image)
     x = trained.normalization.apply(pixels[None])
     return _Network(trained.model.eval(), trained.name, trained.label, trained.classes, trained.logit_temperature,
-                    x, _display(pixels), about, lambda: _twin(trained),
+                    x, _display(pixels), about, lambda: random_twin(trained),
                     f"{trained.name}, random weights (seed {TWIN_SEED})")  # fmt: skip
 
 
@@ -377,7 +396,7 @@ def _of_module(module: nn.Module, image: object) -> _Network:
     name = type(module).__name__
     return _Network(module, name, f"a {name}, its weights as given", tuple(str(i) for i in range(count)), 1.0, x,
                     _display(scaled), f"a {'x'.join(map(str, x.shape[1:]))} tensor (shown from its lowest to its "
-                    "highest value)", lambda: methods.randomised_twin(module, None, TWIN_SEED),
+                    "highest value)", lambda: random_twin(module),
                     f"{name}, every layer's reset_parameters (seed {TWIN_SEED})")  # fmt: skip
 
 
@@ -391,6 +410,7 @@ def saliency(
     window: int | None = None,
     stride: int | None = None,
     compare_random: bool = False,
+    twin: nn.Module | None = None,
 ) -> Saliency:
     """Which pixels of ``image`` made ``what`` answer ``target`` (default: the class it chose).
 
@@ -407,6 +427,8 @@ def saliency(
             input's shorter side, 8 and 2 on 32x32).
         compare_random: also draw the map of the same architecture with random weights, and give the rank
             correlation of the two (Adebayo et al. 2018's sanity check).
+        twin: the random-weights network to compare with (:func:`random_twin`'s, built once), instead of one
+            built for this call; only with ``compare_random``.
 
     Raises:
         TypeError: ``what`` is not a run, a trained model, a model name or a module.
@@ -420,7 +442,13 @@ def saliency(
     _check_options(method, layer, window, stride)
     if not isinstance(compare_random, bool):
         raise SettingError(f"<compare_random>: expected True or False, got {compare_random!r}")
+    if twin is not None and not (compare_random and isinstance(twin, nn.Module)):
+        raise SettingError(f"<twin>: a network (nn.Module) to compare with, given with <compare_random=True>; got "
+                           f"{type(twin).__name__}{'' if compare_random else ' without compare_random'}")  # fmt: skip
     network = _of_module(what, image) if isinstance(what, nn.Module) else _of_subject(what, image)
+    if twin is not None:
+        given = twin.eval()
+        network = replace(network, twin=lambda: given)
     probabilities = network.probabilities(network.model)
     predicted = int(probabilities.argmax())
     chosen = _target(network, target, predicted)

@@ -52,6 +52,7 @@ __all__ = [
     "occlusion_positions",
     "randomised_twin",
     "rank_correlation",
+    "readable_cam_layers",
 ]
 
 METHODS = ("gradient", "gradcam", "occlusion")
@@ -148,6 +149,12 @@ def _convolution(layer: MapLayer) -> bool:
     return layer.windowed and "pool" not in layer.type.lower() and "subsampl" not in layer.type.lower()
 
 
+def readable_cam_layers(layers: Sequence[MapLayer]) -> list[MapLayer]:
+    """The layers a user may name for Grad-CAM: :func:`cam_layers` that are convolutions, poolings or blocks (not
+    an activation or a normalisation, whose maps are the layer's before them)."""
+    return [layer for layer in cam_layers(layers) if layer.block or layer.windowed]
+
+
 def check_cam_layer(layers: Sequence[MapLayer], name: str, model_name: str) -> MapLayer:
     """The layer ``name`` if Grad-CAM can read it.
 
@@ -155,7 +162,7 @@ def check_cam_layer(layers: Sequence[MapLayer], name: str, model_name: str) -> M
         CamLayerError: unknown (the usable ones are listed), maps of 1x1, a vector, or called several times.
     """
     by_name = {layer.name: layer for layer in layers}
-    usable = ", ".join(layer.name for layer in cam_layers(layers) if layer.block or layer.windowed)
+    usable = ", ".join(layer.name for layer in readable_cam_layers(layers))
     layer = by_name.get(name)
     if layer is None:
         raise CamLayerError(f"{model_name} has no layer {name!r}; Grad-CAM can read {usable}")
