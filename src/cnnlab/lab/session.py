@@ -17,7 +17,7 @@ import os
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -33,7 +33,7 @@ from cnnlab.inspection.feature_maps import (
     one_per_resolution,
 )
 from cnnlab.inspection.receptive_field import GLOBAL
-from cnnlab.inspection.saliency import cam_layers, default_cam_layer, rank_correlation
+from cnnlab.inspection.saliency import default_cam_layer, readable_cam_layers
 from cnnlab.training.prediction import Guess, predict, top_guesses
 from cnnlab.training.trained import TrainedModel
 
@@ -163,11 +163,11 @@ class LabModel:
         self.layers = [layer for layer in found if layer.has_maps or len(layer.output_shape) == 1]
         self.by_name = {layer.name: layer for layer in self.layers}
         # the layers Grad-CAM reads (maps of 2x2 or more; convolutions, pooling, blocks), for the page's picker
-        self.cam_layers = [layer.name for layer in cam_layers(found) if layer.block or layer.windowed]
+        self.cam_layers = [layer.name for layer in readable_cam_layers(found)]
         chosen = default_cam_layer(found)
         self.cam_layer = None if chosen is None else chosen.name
         self._all_layer_names = {layer.name for layer in found}
-        self._twin: TrainedModel | None = None  # the random-weights twin, built on the first request that asks
+        self._twin: torch.nn.Module | None = None  # the random-weights twin, built on the first request that asks
         self._twin_lock = threading.Lock()
         last = self.layers[-1].name if self.layers else None
         self.shown = {layer.name for layer in self.layers if layer.shown or _a_last_step(layer, last)}
@@ -423,14 +423,14 @@ class LabModel:
         raise LabError(f"target: {self.name} has {len(classes)} classes, 0-{len(classes) - 1} or a name ({shown}); "
                        f"got {target!r:.40}", 422)  # fmt: skip
 
-    def twin(self) -> TrainedModel:
-        """The same network with random weights, as :func:`cnnlab.saliency`'s ``compare_random`` builds it (the
-        architecture's own initialisation under its seed): built once, on first use, then kept."""
-        from cnnlab.attribution import _twin
+    def twin(self) -> torch.nn.Module:
+        """The same network with random weights, as :func:`cnnlab.saliency`'s ``compare_random`` builds it
+        (:func:`cnnlab.attribution.random_twin`): built once, on first use, then kept for every request."""
+        from cnnlab.attribution import random_twin
 
         with self._twin_lock:
             if self._twin is None:
-                self._twin = replace(self.trained, model=_twin(self.trained), checkpoint=None, epoch=0)
+                self._twin = random_twin(self.trained)
         return self._twin
 
     def saliency(
@@ -461,11 +461,8 @@ class LabModel:
         pixels = self.prepare(data, centre)
         try:
             with self._lock:
-                found = explain(self.trained, pixels, method, index, layer)
-                if compare_random:
-                    twin = explain(self.twin(), pixels, method, found.target, found.layer, window=found.window,
-                                   stride=found.stride)  # fmt: skip
-                    found = replace(found, random=twin, correlation=rank_correlation(found.map, twin.map))
+                twin = self.twin() if compare_random else None
+                found = explain(self.trained, pixels, method, index, layer, compare_random=compare_random, twin=twin)
         except ValueError as error:  # a network Grad-CAM cannot read (no maps of 2x2 or more)
             raise LabError(" ".join(str(error).split()), 422) from None
         return self._saliency_answer(found, pixels)
