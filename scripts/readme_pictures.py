@@ -7,6 +7,8 @@ the pictures to ``docs/images/``:
     lenet5-c1.png                    C1's six feature maps of a test digit
     lenet5-c3.png                    C3's sixteen maps, each combining several of S2's
     googlenet-receptive-field.png    what one unit of inception4a sees of scikit-learn's sample photo
+    lenet5-saliency.png              occlusion's map of the run's test 7 beside the random-weights twin's
+                                     (the command draws all three methods and prints each rank correlation)
     degradation.png                  plain-20/56 against ResNet-20/56: training and validation error
     learned-features.png             LeCun et al. 1998's Figure 9 on the bundled digits, beside the paper's numbers
     lenet5-architecture.png          LeNet-5 drawn as its paper's Fig. 2, every number from its summary
@@ -17,9 +19,11 @@ the pictures to ``docs/images/``:
 
 Run from the repository root:
 
-    .venv/bin/python scripts/readme_pictures.py [--epochs N] [--seeds S...] [--out docs/images]
+    .venv/bin/python scripts/readme_pictures.py [--epochs N] [--seeds S...] [--out docs/images] [--only NAME...]
 
 ``--epochs`` and ``--seeds`` shorten the training runs (for a check that the script works, not for the README).
+``--only`` draws the pictures named (``--only lenet5-saliency.png``), with the commands that draw them, after
+the training run: one new picture without the experiments' minutes.
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ PICTURES = {
     "googlenet-receptive-field.png": (
         "receptive-field-inception4a-6-4.png",
         ["show", "receptive-field", "googlenet", "--layer", "inception4a", "--unit", "6,4", "--out", "{out}"],
+    ),
+    "lenet5-saliency.png": (
+        "saliency-occlusion-mnist5k-test-685.png",
+        ["show", "saliency", "{run}", "--method", "all", "--compare-random", "--out", "{out}"],
     ),
     "degradation.png": ("degradation/degradation.png", ["experiment", "degradation", "--out", "{out}/degradation"]),
     "learned-features.png": (
@@ -61,11 +69,19 @@ def run(*args: str) -> None:
         raise SystemExit(f"cnnlab {' '.join(args)} failed")
 
 
+def _drawn_by(name: str) -> str:
+    """The picture whose command draws ``name`` too: the last one before it with a command (``lenet5-c3.png`` is
+    drawn by ``lenet5-c1.png``'s)."""
+    names = list(PICTURES)
+    return [other for other in names[: names.index(name)] if PICTURES[other][1] is not None][-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's 30)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's, 22)")
     parser.add_argument("--seeds", nargs="+", default=None, help="the experiment's seeds (default: its preset's)")
     parser.add_argument("--out", type=Path, default=Path("docs/images"), help="where the pictures go")
+    parser.add_argument("--only", nargs="+", choices=list(PICTURES), metavar="NAME", help="draw these pictures only")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,6 +93,10 @@ def main() -> None:
             shorter += ["--seeds", *args.seeds]
         pictures = work / "pictures"
         for name, (drawn, command) in PICTURES.items():
+            if args.only and name not in args.only:
+                continue
+            if command is None and args.only and _drawn_by(name) not in args.only:  # its drawer was left out
+                command = PICTURES[_drawn_by(name)][1]
             if command is not None:
                 extra = shorter if command[0] in TRAINING_COMMANDS else []
                 run(*(part.format(run=run_dir, out=pictures) for part in command), *extra)

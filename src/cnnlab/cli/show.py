@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.cli._parser import CommandParser
+from cnnlab.cli._parser import CommandParser, positive_int
 from cnnlab.data.facts import SPLITS
 from cnnlab.errors import SettingError
+from cnnlab.inspection.saliency import METHODS
 
 if TYPE_CHECKING:
     from cnnlab.inspection.feature_maps import MapLayer
@@ -31,7 +33,8 @@ examples:
   cnnlab show filters alexnet
   cnnlab show receptive-field googlenet --layer inception4a --unit 7,7
   cnnlab show curves runs/lenet5-a runs/lenet5-b
-  cnnlab show confusion runs/lenet5-mnist5k-20261125-045010"""
+  cnnlab show confusion runs/lenet5-mnist5k-20261125-045010
+  cnnlab show saliency runs/lenet5-mnist5k-20261125-045010 --method occlusion --compare-random"""
 
 FEATURE_MAPS = """One PNG per layer, <OUT>/<layer>.png (the module name as it is, dots kept): every feature map
 of the layer for one image, a tile per channel in channel order, with the layer's name, shape and value
@@ -84,8 +87,35 @@ examples:
   cnnlab show confusion runs/lenet5-mnist5k-20261125-045010 --split val"""
 
 
+SALIENCY = """Which pixels of one image made the network answer what it answered, as input | map | map over
+the input, <OUT>/saliency-<method>-<IMAGE>.png (-<CLASS> added with --target), and the map itself beside it
+as .npy (float32, the input's height x width), for numbers rather than colours. IMAGE is the image file's
+name without its suffix (mnist5k-test-685 or china for the bundled ones).
+
+methods:
+  gradient   |d class score / d pixel|, the largest over the channels (Simonyan et al. 2014)
+  gradcam    a layer's maps weighed by the class score's mean gradient, through a ReLU, scaled up
+             (Selvaraju et al. 2017); --layer picks the layer (default: the last convolution or block
+             whose maps are 2x2 or more: c3 on LeNet-5, whose c5 is 1x1); --list-layers lists them
+  occlusion  the drop in the class's probability when a --window square, moved --stride pixels at a
+             time, hides the pixel; the square holds the training images' mean (Zeiler and Fergus 2014)
+  all        the three, a file each
+
+The class explained is the one the network chose, or --target (a class name or index). --compare-random
+draws the same method on the same architecture with random weights in a second row and prints Spearman's
+rank correlation of the two maps (Adebayo et al. 2018's sanity check): near 0, the map shows what the
+network learned; near 1, it would look the same untrained.
+
+examples:
+  cnnlab show saliency runs/lenet5-mnist5k-20261125-045010 --compare-random
+  cnnlab show saliency runs/lenet5-mnist5k-20261125-045010 --image seven.png --method gradcam --layer c1
+  cnnlab show saliency runs/lenet5-mnist5k-20261125-045010 --method occlusion --window 6 --stride 1 --target 1
+  cnnlab show saliency resnet20 --method all --image cat.jpg
+  cnnlab show saliency googlenet --list-layers"""
+
+
 NAME = "show"
-HELP = "pictures: feature maps, filters, receptive fields, curves, confusion"
+HELP = "pictures: feature maps, filters, receptive fields, curves, confusion, saliency"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,6 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_receptive_field(pictures)
     _add_curves(pictures)
     _add_confusion(pictures)
+    _add_saliency(pictures)
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
@@ -186,6 +217,25 @@ def _add_confusion(pictures: Any) -> None:
     parser = _run_picture(pictures, "confusion", summary, CONFUSION, run_confusion, several=False)
     parser.add_argument("--split", choices=SPLITS, default="test", help="which part of the dataset")
     _output_options(parser, "RUN/pictures")
+
+
+def _add_saliency(pictures: Any) -> None:
+    parser = pictures.add_parser(
+        "saliency", help="which pixels of an image decided the network's answer", description=SALIENCY
+    )
+    _model_options(parser)
+    parser.add_argument("--method", choices=(*METHODS, "all"), default="gradient", help="how the map is made")
+    parser.add_argument(
+        "--target", metavar="CLASS", help="the class to explain, a name or an index (default: the one chosen)"
+    )
+    parser.add_argument("--layer", metavar="NAME", help="the layer Grad-CAM reads (default: the last of 2x2 or more)")
+    parser.add_argument("--window", type=positive_int, metavar="N", help="occlusion's square (default: side / 4)")
+    parser.add_argument("--stride", type=positive_int, metavar="N", help="occlusion's step (default: side / 16)")
+    parser.add_argument(
+        "--compare-random", action="store_true", help="also with random weights, and the maps' rank correlation"
+    )
+    _output_options(parser, "RUN/pictures or pictures/MODEL")
+    parser.set_defaults(handler=run_saliency, prog=parser.prog)
 
 
 def _unit(text: str) -> tuple[int, int]:
@@ -322,4 +372,62 @@ def run_confusion(args: argparse.Namespace) -> int:
     name = run.confusion_path(evaluation.dataset, evaluation.split, f".{args.format}").name
     path = show.confusion(evaluation).save(folder / name)
     print(f"{path}\n{evaluation.title}")
+    return 0
+
+
+def _target(trained: TrainedModel, text: str | None) -> int | str | None:
+    """A class as typed: its name if the model has a class of that name (MNIST's ``7``), else an index if it is
+    a number (CIFAR-10's ``3``), else the text, which the library refuses in its words."""
+    if text is None or text in trained.classes:
+        return text
+    return int(text) if text.strip().lstrip("-").isdigit() else text
+
+
+def _list_cam_layers(trained: TrainedModel) -> int:
+    from cnnlab import show
+    from cnnlab.inspection.saliency import cam_layers, default_cam_layer
+    from cnnlab.inspection.tables import render_table
+
+    layers = show.layers(trained)
+    chosen = default_cam_layer(layers)
+    usable = [layer for layer in cam_layers(layers) if layer.block or layer.windowed]
+    rows = [[layer.name, layer.type, layer.shape_text, "*" if layer is chosen else ""] for layer in usable]
+    if not rows:
+        print(f"{trained.name} has no layer with maps of 2x2 or more: Grad-CAM needs one (try --method gradient)")
+        return 0
+    print(render_table(["layer", "type", "output", "default"], rows))
+    print(
+        f"\nGrad-CAM reads a layer whose maps are 2x2 or more, from a module called once per pass; "
+        f"{len(rows)} of {trained.name}'s {len(layers)} modules are convolutions, pooling layers or blocks that "
+        f"can be read (activations and normalisations after them can be named too)"
+    )
+    return 0
+
+
+def _saliency_name(method: str, image: str, target: str | None, suffix: str) -> str:
+    label = "" if target is None else "-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", target).strip("-.") or "class")
+    return f"saliency-{method}-{image}{label}{suffix}"
+
+
+def run_saliency(args: argparse.Namespace) -> int:
+    import cnnlab
+    from cnnlab import show
+
+    trained = show.subject(args.subject)
+    if args.list_layers:
+        return _list_cam_layers(trained)
+    chosen = METHODS if args.method == "all" else (args.method,)
+    target = _target(trained, args.target)
+    folder = _out_dir(args, _default_dir(trained))
+    image = show.image_name(trained, args.image)
+    for number, method in enumerate(chosen):
+        options = {
+            "layer": args.layer if method == "gradcam" or len(chosen) == 1 else None,
+            "window": args.window if method == "occlusion" or len(chosen) == 1 else None,
+            "stride": args.stride if method == "occlusion" or len(chosen) == 1 else None,
+        }
+        found = cnnlab.saliency(trained, args.image, method, target, compare_random=args.compare_random, **options)
+        path = found.save(folder / _saliency_name(method, image, args.target, f".{args.format}"))
+        values = found.save(path.with_suffix(".npy"))
+        print(("\n" if number else "") + f"{path}\n{values}\n{found}")
     return 0
