@@ -385,12 +385,12 @@ def _target(trained: TrainedModel, text: str | None) -> int | str | None:
 
 def _list_cam_layers(trained: TrainedModel) -> int:
     from cnnlab import show
-    from cnnlab.inspection.saliency import cam_layers, default_cam_layer
+    from cnnlab.inspection.saliency import default_cam_layer, readable_cam_layers
     from cnnlab.inspection.tables import render_table
 
     layers = show.layers(trained)
     chosen = default_cam_layer(layers)
-    usable = [layer for layer in cam_layers(layers) if layer.block or layer.windowed]
+    usable = readable_cam_layers(layers)
     rows = [[layer.name, layer.type, layer.shape_text, "*" if layer is chosen else ""] for layer in usable]
     if not rows:
         print(f"{trained.name} has no layer with maps of 2x2 or more: Grad-CAM needs one (try --method gradient)")
