@@ -149,6 +149,17 @@ def test_pictures_are_figures_with_their_tiles_and_not_blank(snippet, tmp_path):
 
 
 @pytest.mark.slow
+def test_saliency_explains_the_run_s_answer_beside_its_random_twin(snippet, tmp_path):
+    why = snippet[0]["why"]
+    assert isinstance(why, cnnlab.Saliency) and why.method == "occlusion" and why.map.shape == (32, 32)
+    run = cnnlab.Run(snippet[1] / snippet[0]["run"].path)  # the snippet ran in its own directory
+    prediction = run.predict([snippet[1] / "seven.png"], k=1)[0]
+    assert why.predicted_label == prediction.top[0].label
+    assert why.random is not None and -1 <= why.correlation <= 1
+    check_picture(why.save(tmp_path / "why.png"), why.figure().size)
+
+
+@pytest.mark.slow
 def test_the_experiment_result_has_rows_a_figure_and_a_verdict(snippet):
     result = snippet[0]["result"]
     # One seed has no spread to measure: the README's example is inconclusive by design, and says so
