@@ -40,8 +40,9 @@ megabytes of weights is one no phone opens. Bigger networks belong in the served
 
 STATIC = Path(__file__).parent / "static"
 """The page's parts: ``page.html`` (the template), ``page.css``, ``page.js``, ``forward.js``, ``occlusion.js`` (the
-saliency view's forward passes), ``prepare.js`` and ``draw.js``, ``pad.js``, ``explain_unit.js`` and ``explain.css`` (the drawing, the drawing pad and a unit's arithmetic
-and its panel's style, which the served lab shares)."""
+saliency view's forward passes), ``prepare.js`` and ``draw.js``, ``pad.js``, ``explain_unit.js`` and
+``explain.css`` (the drawing, the drawing pad and a unit's arithmetic and its panel's style, which the served lab
+shares)."""
 SUFFIXES = (".html", ".htm")
 TWIN_MAX_PARAMETERS = 300_000
 """The saliency view's sanity check (Adebayo et al. 2018) needs the network's twin with random weights: a second
