@@ -114,7 +114,7 @@ def test_a_drawn_digit_gets_its_occlusion_map_drawn_over_it(opened, trained, tmp
     assert f"Explains {top[0]['class']}: p({top[0]['class']}) = {100 * top[0]['probability']:.1f}%" in text
     assert "Window 8x8, stride 2: 170 forward passes" in text
     assert _canvas_colours(page) > 20  # the input in gray under a map of many values
-    legend = page.locator(f"{VIEW} .legend .scale").first.inner_text()
+    legend = page.locator(f"{VIEW} .legend .drop-scale").first.inner_text()
     assert legend.startswith(f"The drop of p({top[0]['class']}), symmetric around 0")
     # the page's numbers are occlusion_map's, on the input the page prepared
     x = _pad_input(page)

@@ -251,6 +251,8 @@
 
   function changed() {
     state.dirty = true;
+    // a saliency map of the old input is stale: its slices stop now, not after the networks ran on the new one
+    for (const model of state.models) cancelSaliency(model);
     pump();
   }
 
@@ -503,16 +505,24 @@
     canvas.style.width = `${width * scale}px`;
     canvas.style.height = `${height * scale}px`;
     const legend = makeLegend();
+    legend.words.className = "drop-scale note"; // not a layer's legend (".legend .scale"): its own words
     node.append(canvas, el("figcaption", "", caption), legend.node);
     return { node, canvas, legend };
+  }
+
+  function cancelSaliency(model) {
+    const view = model.card && model.card.saliency;
+    if (!view || !view.job) return;
+    view.job.cancel();
+    view.job = null;
+    view.token = null;
+    view.node.dataset.state = "stale";
   }
 
   function clearSaliency(model) {
     const view = model.card.saliency;
     if (!view) return;
-    if (view.job) view.job.cancel();
-    view.job = null;
-    view.token = null;
+    cancelSaliency(model);
     view.node.dataset.state = "";
     view.node.classList.add("stale");
   }
