@@ -16,11 +16,11 @@ const plain = (found) => ({ ...found, map: Array.from(found.map) });
 async function runJob(job) {
   if (job.kind === "map") return plain(occlusion.occlusionMap(job.program, floats(job.input), job.options));
   if (job.kind === "chunked") {
-    // a job cancelled at once gives null; a second one, run a slice of 1 ms at a time, the whole map
+    // a job cancelled at once gives null; a second one, run one pass per slice (sliceMs 0), the whole map
     const stale = occlusion.start(job.program, floats(job.input), job.options);
     stale.cancel();
     let slices = 0;
-    const fresh = occlusion.start(job.program, floats(job.input), job.options, { sliceMs: 1, onProgress: () => { slices += 1; } });
+    const fresh = occlusion.start(job.program, floats(job.input), job.options, { sliceMs: 0, onProgress: () => { slices += 1; } });
     const [cancelled, found] = await Promise.all([stale.promise, fresh.promise]);
     return { cancelled, slices, ...plain(found) };
   }
