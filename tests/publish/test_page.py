@@ -50,7 +50,7 @@ def check_model(entry: dict) -> None:
     """One model's entry has every field of the schema, of its type."""
     assert set(entry) == {"name", "label", "random_weights", "classes", "input_shape", "gray",
                           "digit_layout", "normalization", "temperature", "facts", "architecture_svg", "program",
-                          "layers"}  # fmt: skip
+                          "layers", "occlusion"}  # fmt: skip
     assert isinstance(entry["name"], str) and isinstance(entry["label"], str)
     assert isinstance(entry["random_weights"], bool) and isinstance(entry["gray"], bool)
     assert all(isinstance(c, str) for c in entry["classes"]) and len(entry["input_shape"]) == 3

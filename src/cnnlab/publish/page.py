@@ -31,7 +31,7 @@ from cnnlab.run_directory import RunDirectory
 from cnnlab.subjects import Subject, trained_model
 from cnnlab.training.trained import TrainedModel
 
-__all__ = ["MAX_PAGE_BYTES", "PAGE_FORMAT", "PublishedPage", "page_bytes", "publish"]
+__all__ = ["MAX_PAGE_BYTES", "PAGE_FORMAT", "TWIN_MAX_PARAMETERS", "PublishedPage", "page_bytes", "publish"]
 
 PAGE_FORMAT = "cnnlab-page/1"
 MAX_PAGE_BYTES = 50_000_000
@@ -39,19 +39,25 @@ MAX_PAGE_BYTES = 50_000_000
 megabytes of weights is one no phone opens. Bigger networks belong in the served lab."""
 
 STATIC = Path(__file__).parent / "static"
-"""The page's parts: ``page.html`` (the template), ``page.css``, ``page.js``, ``forward.js``, ``prepare.js`` and
-``draw.js``, ``pad.js``, ``explain_unit.js`` and ``explain.css`` (the drawing, the drawing pad and a unit's arithmetic
-and its panel's style, which the served lab shares)."""
+"""The page's parts: ``page.html`` (the template), ``page.css``, ``page.js``, ``forward.js``, ``occlusion.js`` (the
+saliency view's forward passes), ``prepare.js`` and ``draw.js``, ``pad.js``, ``explain_unit.js`` and
+``explain.css`` (the drawing, the drawing pad and a unit's arithmetic and its panel's style, which the served lab
+shares)."""
 SUFFIXES = (".html", ".htm")
+TWIN_MAX_PARAMETERS = 300_000
+"""The saliency view's sanity check (Adebayo et al. 2018) needs the network's twin with random weights: a second
+program, as large as the network's (LeNet-5: +0.33 MB, ResNet-20: +1.45 MB of the page). Networks up to this many
+parameters get one (LeNet-5's 60,000, ResNet-20's 269,722); a bigger one's page would grow by megabytes and its
+twin's occlusion take as long again, so it has none."""
 
 # The template's placeholders: the scripts and style inside their elements, the title in <title> and <h1>, the
 # data block inside <script type="application/json" id="cnnlab-data">, and, where the template has one, the note.
 _PLACEHOLDER = re.compile(
-    r"/\*CNNLAB:(CSS|EXPLAIN_CSS|FORWARD|PREPARE|DRAW|PAD|EXPLAIN|PAGE)\*/|<!--CNNLAB:(TITLE|DATA|NOTE)-->"
+    r"/\*CNNLAB:(CSS|EXPLAIN_CSS|FORWARD|OCCLUSION|PREPARE|DRAW|PAD|EXPLAIN|PAGE)\*/|<!--CNNLAB:(TITLE|DATA|NOTE)-->"
 )
-_REQUIRED = ("/*CNNLAB:CSS*/", "/*CNNLAB:EXPLAIN_CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:PREPARE*/", "/*CNNLAB:DRAW*/",
-             "/*CNNLAB:PAD*/", "/*CNNLAB:EXPLAIN*/", "/*CNNLAB:PAGE*/", "<!--CNNLAB:TITLE-->",
-             "<!--CNNLAB:DATA-->")  # fmt: skip
+_REQUIRED = ("/*CNNLAB:CSS*/", "/*CNNLAB:EXPLAIN_CSS*/", "/*CNNLAB:FORWARD*/", "/*CNNLAB:OCCLUSION*/",
+             "/*CNNLAB:PREPARE*/", "/*CNNLAB:DRAW*/", "/*CNNLAB:PAD*/", "/*CNNLAB:EXPLAIN*/", "/*CNNLAB:PAGE*/",
+             "<!--CNNLAB:TITLE-->", "<!--CNNLAB:DATA-->")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -235,7 +241,36 @@ def _model_data(name: str, trained: TrainedModel) -> dict[str, Any]:
         "architecture_svg": _svg(trained),
         "program": program.to_json(),
         "layers": layers,
+        "occlusion": _occlusion_data(trained),
     }
+
+
+def _occlusion_data(trained: TrainedModel) -> dict[str, Any]:
+    """What the saliency view needs besides the program: occlusion's square as ``cnnlab.saliency`` chooses it, what
+    fills it, and the random-weights twin's program (``None``: none on this page, ``TWIN_MAX_PARAMETERS``)."""
+    from cnnlab.inspection.saliency import default_occlusion, occlusion_positions
+
+    _, height, width = trained.input_size
+    square = default_occlusion(height, width)
+    places = len(occlusion_positions(height, square.window, square.stride)) * len(
+        occlusion_positions(width, square.window, square.stride)
+    )
+    return {"window": square.window, "stride": square.stride, "fill": 0.0, "places": places,
+            "twin": _twin_data(trained)}  # fmt: skip
+
+
+def _twin_data(trained: TrainedModel) -> dict[str, Any] | None:
+    """The twin ``cnnlab.saliency(..., compare_random=True)`` compares with: the same architecture built under seed
+    ``TWIN_SEED``; none for a network that is itself untrained (two random networks say nothing of learning) or
+    over ``TWIN_MAX_PARAMETERS``."""
+    from cnnlab.attribution import TWIN_SEED, _twin
+
+    parameters = sum(parameter.numel() for parameter in trained.model.parameters())
+    if trained.random_weights or parameters > TWIN_MAX_PARAMETERS:
+        return None
+    program = to_program(_twin(trained), trained.input_size)
+    return {"seed": TWIN_SEED, "label": f"{trained.name}, random weights (seed {TWIN_SEED})",
+            "program": program.to_json()}  # fmt: skip
 
 
 def _samples() -> list[dict[str, str]]:
@@ -317,6 +352,7 @@ def assemble(template: str, data: dict[str, Any]) -> str:
         "CSS": _style(STATIC / "page.css"),
         "EXPLAIN_CSS": _style(STATIC / "explain.css"),
         "FORWARD": _script(STATIC / "forward.js"),
+        "OCCLUSION": _script(STATIC / "occlusion.js"),
         "PREPARE": _script(STATIC / "prepare.js"),
         "DRAW": _script(STATIC / "draw.js"),
         "PAD": _script(STATIC / "pad.js"),

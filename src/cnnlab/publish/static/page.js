@@ -11,6 +11,10 @@
   const PEN_WIDTH = 18; // pixels of the 280x280 pad: about MNIST's stroke once the digit is scaled to 20x20
   const MAP_WIDTH = 300; // CSS pixels a layer's grid of tiles is fitted into
   const SEEN_SIZE = 160; // CSS pixels of the "as the network receives it" picture
+  // The saliency view opens by itself when its forward passes cost at most this many multiply-adds (LeNet-5's
+  // 170 passes: 7e7, a tenth of a second; ResNet-20's: 7e9, seconds: opened by hand)
+  const OCCLUSION_OPEN_MACS = 5e8;
+  const OVERLAY_ALPHA = 0.55; // the map over the input, as cnnlab.saliency's figure lays it
 
   // drawing shared with the served lab (draw.js: colour scales, legends, tiles and bars)
   const { GAP, scaleOf, el, fmt, gridShape, makeLegend, drawLegend, drawTiles, drawBars } = cnnlabDraw;
@@ -247,6 +251,8 @@
 
   function changed() {
     state.dirty = true;
+    // a saliency map of the old input is stale: its slices stop now, not after the networks ran on the new one
+    for (const model of state.models) cancelSaliency(model);
     pump();
   }
 
@@ -339,6 +345,7 @@
       box: node.querySelector(".seen-box"), layers: new Map(),
     };
     makeSeen(model);
+    node.querySelector(".row").after(makeSaliency(model));
     const list = node.querySelector(".layers");
     for (const layer of info.layers) list.append(makeLayer(model, layer));
     return node;
@@ -382,6 +389,7 @@
     card.node.dataset.top = "";
     if (message) card.top.append(el("li", "error", message));
     for (const view of card.layers.values()) view.node.classList.add("stale");
+    clearSaliency(model);
   }
 
   function render(model, source) {
@@ -395,6 +403,7 @@
     drawSeen(model);
     for (const view of card.layers.values()) drawLayer(model, view);
     if (card.selected) select(model, card.selected.view, card.selected.unit);
+    showSaliency(model);
   }
 
   function guessRow(guess) {
@@ -417,6 +426,199 @@
       image.data[4 * i + 3] = 255;
     }
     model.card.seen.getContext("2d").putImageData(image, 0, 0);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Which pixels made it a 7: occlusion (occlusion.js: cnnlabOcclusion, as cnnlab.saliency computes it), over
+  // the input, recomputed after every run in slices that leave the page free; a newer input cancels it. With
+  // "compare with random weights", the same on the network's twin with random weights (the page data's
+  // occlusion.twin) and the rank correlation of the two maps (Adebayo et al. 2018's sanity check).
+
+  function makeSaliency(model) {
+    const info = model.info;
+    const square = info.occlusion || cnnlabOcclusion.defaultOcclusion(info.input_shape[1], info.input_shape[2]);
+    const node = el("details", "saliency");
+    const passes = (square.places || 0) + 1;
+    node.open = (info.facts.macs || 0) * passes <= OCCLUSION_OPEN_MACS;
+    const heading = el("span", "", "Which pixels made it ");
+    const named = el("span", "saliency-class", "?");
+    const summary = el("summary");
+    heading.append(named);
+    summary.append(heading);
+    node.append(summary);
+
+    const controls = el("div", "saliency-controls");
+    const picker = el("select", "saliency-target");
+    picker.append(new Option("the predicted class", ""));
+    info.classes.forEach((name, index) => picker.append(new Option(name, String(index))));
+    const pick = el("label", "", "class to explain ");
+    pick.append(picker);
+    controls.append(pick);
+    const twinBox = el("input");
+    twinBox.type = "checkbox";
+    twinBox.className = "saliency-random";
+    const twinLabel = el("label", "twin-toggle");
+    twinLabel.append(twinBox, " compare with random weights");
+    if (info.occlusion && info.occlusion.twin) {
+      controls.append(twinLabel);
+    } else {
+      const why = info.random_weights ? "this network is itself untrained" : "the network is too big to carry its twin";
+      controls.append(el("span", "note", `(no random-weights twin on this page: ${why})`));
+    }
+    node.append(controls);
+
+    const row = el("div", "saliency-row");
+    const trained = makeOcclusionFigure(model, "this network");
+    const twin = makeOcclusionFigure(model, info.occlusion && info.occlusion.twin ? info.occlusion.twin.label : "");
+    twin.node.hidden = true;
+    row.append(trained.node, twin.node);
+    node.append(row);
+    const text = el("p", "saliency-text note", "\u00a0");
+    const twinText = el("p", "saliency-twin-text note");
+    twinText.hidden = true;
+    node.append(text, twinText, el("p", "note saliency-how",
+      `Occlusion (Zeiler and Fergus 2014): a ${square.window}x${square.window} square moved ${square.stride} pixel` +
+      `${square.stride === 1 ? "" : "s"} at a time (${square.places} places, the last one flush with the edge) ` +
+      "hides part of the input, filled with 0, the training images' mean; each pixel shows the mean drop of the " +
+      "class's probability over the squares that hid it. Red: hiding it lowered the probability (it spoke for " +
+      "the class); blue: hiding it raised it."));
+
+    const view = { node, named, picker, twinBox, trained, twin, text, twinText, square, target: null, job: null,
+      token: null };
+    model.card.saliency = view;
+    picker.addEventListener("change", () => {
+      view.target = picker.value === "" ? null : Number(picker.value);
+      showSaliency(model);
+    });
+    twinBox.addEventListener("change", () => showSaliency(model));
+    node.addEventListener("toggle", () => showSaliency(model));
+    return node;
+  }
+
+  function makeOcclusionFigure(model, caption) {
+    const [, height, width] = model.info.input_shape;
+    const scale = Math.max(1, Math.floor(SEEN_SIZE / Math.max(height, width)));
+    const node = el("figure", "occlusion");
+    const canvas = el("canvas", "occlusion-map");
+    canvas.width = width;
+    canvas.height = height;
+    canvas.style.width = `${width * scale}px`;
+    canvas.style.height = `${height * scale}px`;
+    const legend = makeLegend();
+    legend.words.className = "drop-scale note"; // not a layer's legend (".legend .scale"): its own words
+    node.append(canvas, el("figcaption", "", caption), legend.node);
+    return { node, canvas, legend };
+  }
+
+  function cancelSaliency(model) {
+    const view = model.card && model.card.saliency;
+    if (!view || !view.job) return;
+    view.job.cancel();
+    view.job = null;
+    view.token = null;
+    view.node.dataset.state = "stale";
+  }
+
+  function clearSaliency(model) {
+    const view = model.card.saliency;
+    if (!view) return;
+    cancelSaliency(model);
+    view.node.dataset.state = "";
+    view.node.classList.add("stale");
+  }
+
+  /** The input in gray with the map over it: blue-white-red centred on 0, at the figure's opacity. */
+  function drawOcclusion(figure, prepared, map, label) {
+    const [channels, height, width] = prepared.shape;
+    let low = Infinity;
+    let high = -Infinity;
+    for (const v of map) [low, high] = [Math.min(low, v), Math.max(high, v)];
+    const top = Math.max(-low, high);
+    const scale = { low: -(top || 1), high: top || 1, symmetric: true, table: cnnlabDraw.DIVERGING, min: low, max: high };
+    const image = new ImageData(width, height);
+    const n = height * width;
+    const { pixels } = prepared;
+    for (let i = 0; i < n; i++) {
+      const gray = channels === 3 ? 0.299 * pixels[i] + 0.587 * pixels[n + i] + 0.114 * pixels[2 * n + i] : pixels[i];
+      const q = cnnlabDraw.colourIndex(scale, map[i]) * 3;
+      for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round((1 - OVERLAY_ALPHA) * gray + OVERLAY_ALPHA * scale.table[q + c]);
+      image.data[4 * i + 3] = 255;
+    }
+    figure.canvas.getContext("2d").putImageData(image, 0, 0);
+    drawLegend(figure.legend, scale);
+    figure.legend.words.textContent = `The drop of p(${label}), symmetric around 0 (white): red, hiding the pixel ` +
+      `lowered it; blue, raised it. Values ${fmt(low)} to ${fmt(high)}.`;
+  }
+
+  const percent = (p) => `${(100 * p).toFixed(1)}%`;
+
+  /** (Re)computes the view for the model's newest run: cancels a stale one, does nothing while it is closed. */
+  async function showSaliency(model) {
+    const view = model.card.saliency;
+    if (!view) return;
+    if (view.job) view.job.cancel();
+    view.job = null;
+    const run = model.last;
+    if (!run || !view.node.open) {
+      view.token = null;
+      view.node.dataset.state = run ? "closed" : "";
+      return;
+    }
+    const token = {};
+    view.token = token;
+    const info = model.info;
+    const wantTwin = view.twinBox.checked && info.occlusion && info.occlusion.twin;
+    view.node.dataset.state = "running";
+    const options = { target: view.target, window: view.square.window, stride: view.square.stride,
+      temperature: info.temperature || 1 };
+    try {
+      const found = await occlude(view, token, info.program, run.prepared.input, options, view.text);
+      if (found === null) return;
+      const label = info.classes[found.target];
+      view.named.textContent = `a ${label}`;
+      view.node.dataset.target = String(found.target);
+      view.node.dataset.probability = String(found.probability);
+      view.node.dataset.ms = String(Math.round(found.ms));
+      drawOcclusion(view.trained, run.prepared, found.map, label);
+      view.node.classList.remove("stale");
+      const chosen = found.target === found.predicted ? "the class it chose" : `it chose ${info.classes[found.predicted]} (${percent(found.probabilities[found.predicted])})`;
+      view.text.textContent = `Explains ${label}: p(${label}) = ${percent(found.probability)}, ${chosen}. ` +
+        `Window ${found.window}x${found.window}, stride ${found.stride}: ${found.passes} forward passes in ${Math.round(found.ms)} ms.`;
+      view.twin.node.hidden = !wantTwin;
+      view.twinText.hidden = !wantTwin;
+      if (wantTwin) {
+        const twinOptions = { ...options, target: found.target };
+        const random = await occlude(view, token, info.occlusion.twin.program, run.prepared.input, twinOptions, view.twinText);
+        if (random === null) return;
+        drawOcclusion(view.twin, run.prepared, random.map, label);
+        const rho = cnnlabOcclusion.spearman(found.map, random.map);
+        view.node.dataset.correlation = String(rho);
+        view.twinText.textContent = `Random weights (same architecture, seed ${info.occlusion.twin.seed}): ` +
+          `p(${label}) = ${percent(random.probability)}. Spearman rank correlation of the two maps ` +
+          `${Number.isNaN(rho) ? "undefined" : rho.toFixed(2)}: ${cnnlabOcclusion.correlationWords(rho)}.`;
+      } else {
+        delete view.node.dataset.correlation;
+      }
+      view.node.dataset.state = "done";
+    } catch (error) {
+      if (view.token !== token) return;
+      view.node.dataset.state = "error";
+      view.text.textContent = error.message;
+    }
+  }
+
+  /** One occlusion map in slices; null when a newer run or setting made it stale. */
+  async function occlude(view, token, program, input, options, line) {
+    const started = performance.now();
+    const job = cnnlabOcclusion.start(program, input, options, {
+      onProgress: (done, total) => {
+        if (view.token === token && done < total) line.textContent = `occluding: ${done} of ${total} places...`;
+      },
+    });
+    view.job = job;
+    const found = await job.promise;
+    if (found === null || view.token !== token) return null;
+    return { ...found, ms: performance.now() - started };
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -646,6 +848,28 @@
     };
   }
 
+  /** Occlusion of one network (or its random-weights twin) as the view computes it, in slices. */
+  async function occlusionOne(image, options = {}) {
+    const model = findModel(options.model);
+    const { classes, occlusion } = model.info;
+    let program = model.info.program;
+    if (options.random) {
+      if (!occlusion || !occlusion.twin) throw new Error(`${model.info.name} has no random-weights twin on this page`);
+      program = occlusion.twin.program;
+    }
+    let target = options.target ?? null;
+    if (typeof target === "string") {
+      target = classes.indexOf(target);
+      if (target < 0) throw new RangeError(`no class ${JSON.stringify(options.target)}; the classes are ${classes.join(", ")}`);
+    }
+    const prepared = prepareFor(model, checkImage(image), true, "the image");
+    const started = performance.now();
+    const found = await cnnlabOcclusion.start(program, prepared.input, { target, window: options.window,
+      stride: options.stride, temperature: model.info.temperature || 1 }).promise;
+    return { ...found, class: classes[found.target], map: Array.from(found.map),
+      milliseconds: performance.now() - started };
+  }
+
   window.cnnlab = Object.freeze({
     format: DATA.format,
     version: DATA.cnnlab,
@@ -656,6 +880,10 @@
     predict: async (image, k, model) => predictOne(image, k, model),
     /** The input as the network received it and every layer's maps, for one network. */
     inspect: async (image, model) => inspectOne(image, model),
+    /** Which pixels made it a class: occlusion's map, its class and probability, the square, the time. */
+    occlusion: async (image, options) => occlusionOne(image, options),
+    /** Spearman's rank correlation of two maps (ties averaged, as scipy's spearmanr). */
+    spearman: (a, b) => cnnlabOcclusion.spearman(a, b),
   });
 
   // ------------------------------------------------------------------------------------------------
