@@ -40,7 +40,7 @@ from cnnlab.subjects import Subject
 from cnnlab.subjects import trained_model as subject
 from cnnlab.viz.figure import Picture, png_bytes
 
-__all__ = ["FILL", "METHODS", "TWIN_SEED", "Saliency", "random_twin", "saliency"]
+__all__ = ["FILL", "METHODS", "TWIN_SEED", "Saliency", "correlation_words", "random_twin", "saliency"]
 
 METHODS = methods.METHODS
 
@@ -129,19 +129,8 @@ class Saliency:
         return float(np.sort(values)[::-1][:top].sum()) / total
 
     def correlation_words(self) -> str:
-        """What :attr:`correlation` says, in a phrase."""
-        rho = self.correlation
-        if rho is None:
-            return ""
-        if math.isnan(rho):
-            return "undefined (a map is constant)"
-        if rho <= -0.3:
-            return "negative: random weights rank the pixels the other way round, so the map is not theirs"
-        if rho < 0.3:
-            return "low: the map depends on what the network learned"
-        if rho < 0.6:
-            return "moderate: part of the map would be there without training"
-        return "high: the map would look much the same with random weights; it shows the image and the architecture"
+        """What :attr:`correlation` says, in a phrase (see :func:`correlation_words`); ``""`` without a twin."""
+        return "" if self.correlation is None else correlation_words(self.correlation)
 
     def lines(self) -> list[str]:
         """What ``str()`` prints, a line each."""
@@ -230,6 +219,21 @@ class Saliency:
         picture = base64.b64encode(png_bytes(self.figure())).decode("ascii")
         text = "<br>".join(html.escape(line) for line in self.lines())
         return f'<div><img src="data:image/png;base64,{picture}" alt="saliency map"><p>{text}</p></div>'
+
+
+def correlation_words(rho: float) -> str:
+    """What a rank correlation between a map and its random twin's says, in a phrase: ``low`` (below 0.3 in
+    size) passes Adebayo et al.'s check, ``high`` (0.6 and above) fails it. The published page words it the same
+    (``occlusion.js``)."""
+    if math.isnan(rho):
+        return "undefined (a map is constant)"
+    if rho <= -0.3:
+        return "negative: random weights rank the pixels the other way round, so the map is not theirs"
+    if rho < 0.3:
+        return "low: the map depends on what the network learned"
+    if rho < 0.6:
+        return "moderate: part of the map would be there without training"
+    return "high: the map would look much the same with random weights; it shows the image and the architecture"
 
 
 def _method(method: object) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlab.attribution import _twin
+from cnnlab.attribution import random_twin
 from cnnlab.inspection.saliency import default_occlusion, occlusion_map, rank_correlation
 from cnnlab.publish.page import publish
 from cnnlab.run import train
@@ -149,7 +149,7 @@ def test_another_class_and_the_random_weights_twin(opened, trained, tmp_path):
     x = _pad_input(page)
     square = default_occlusion(32, 32)
     mine = occlusion_map(trained.model.eval(), x, other, square, temperature=trained.logit_temperature).numpy()
-    twin = occlusion_map(_twin(trained), x, other, square, temperature=trained.logit_temperature).numpy()
+    twin = occlusion_map(random_twin(trained), x, other, square, temperature=trained.logit_temperature).numpy()
     found = _page_occlusion(page, {"random": True, "target": top[1]["class"]})
     assert np.abs(np.array(found["map"]).reshape(32, 32) - twin).max() <= 1e-5
     shown = float(page.locator(VIEW).get_attribute("data-correlation"))

@@ -22,6 +22,7 @@ import torch
 from scipy.stats import spearmanr
 
 import cnnlab
+from cnnlab.attribution import correlation_words
 from cnnlab.inspection.saliency import Occlusion, default_occlusion, occlusion_map, occlusion_positions
 from cnnlab.publish import to_program
 from cnnlab.publish.page import TWIN_MAX_PARAMETERS, _model_data
@@ -174,7 +175,12 @@ def test_spearman_is_scipys_with_ties_averaged(tmp_path):
     for (x, y), found in zip(pairs, results[:-1], strict=True):
         assert found["rho"] == pytest.approx(float(spearmanr(x, y).statistic), abs=1e-12)
     assert results[-1] == {"rho": None, "words": "undefined (a map is constant)"}
-    assert results[1]["words"].startswith("high")
+    assert results[1]["words"].startswith("negative")  # a and -a
+    for found in results[:-1]:
+        assert found["words"] == correlation_words(found["rho"])  # worded as the library words it
+    orders = ([1.0, 2, 3, 5, 4], [3.0, 2, 1, 5, 4])  # rho 0.9 and 0.5
+    words = run_node([{"kind": "spearman", "a": [1.0, 2, 3, 4, 5], "b": b} for b in orders], tmp_path)
+    assert [w["words"].split(":")[0] for w in words] == ["high", "moderate"]
 
 
 @needs_node

@@ -263,12 +263,12 @@ def _twin_data(trained: TrainedModel) -> dict[str, Any] | None:
     """The twin ``cnnlab.saliency(..., compare_random=True)`` compares with: the same architecture built under seed
     ``TWIN_SEED``; none for a network that is itself untrained (two random networks say nothing of learning) or
     over ``TWIN_MAX_PARAMETERS``."""
-    from cnnlab.attribution import TWIN_SEED, _twin
+    from cnnlab.attribution import TWIN_SEED, random_twin
 
     parameters = sum(parameter.numel() for parameter in trained.model.parameters())
     if trained.random_weights or parameters > TWIN_MAX_PARAMETERS:
         return None
-    program = to_program(_twin(trained), trained.input_size)
+    program = to_program(random_twin(trained), trained.input_size)
     return {"seed": TWIN_SEED, "label": f"{trained.name}, random weights (seed {TWIN_SEED})",
             "program": program.to_json()}  # fmt: skip
 

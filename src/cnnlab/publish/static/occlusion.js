@@ -238,8 +238,9 @@
   /** Saliency.correlation_words: what a rank correlation with the random-weights twin's map says. */
   function correlationWords(rho) {
     if (Number.isNaN(rho)) return "undefined (a map is constant)";
-    if (Math.abs(rho) < 0.3) return "low: the map depends on what the network learned";
-    if (Math.abs(rho) < 0.6) return "moderate: part of the map would be there without training";
+    if (rho <= -0.3) return "negative: random weights rank the pixels the other way round, so the map is not theirs";
+    if (rho < 0.3) return "low: the map depends on what the network learned";
+    if (rho < 0.6) return "moderate: part of the map would be there without training";
     return "high: the map would look much the same with random weights; it shows the image and the architecture";
   }
 
