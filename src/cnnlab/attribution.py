@@ -165,7 +165,7 @@ class Saliency:
                          self.signed, "over the input")  # fmt: skip
         twin = ranks_title = None
         if self.random is not None:
-            twin = MapPanel(self.random.map, "random weights (own scale)", self.signed,
+            twin = MapPanel(self.random.map, "random weights", self.signed,
                             f"p({self.target_label}) = {self.random.probability:.2f}")  # fmt: skip
             ranks_title = f"rank correlation {self.correlation:.2f}"
         picture = plot_saliency(
@@ -173,7 +173,9 @@ class Saliency:
             panel,
             input_title=f"read as {self.predicted_label} (p = {self.predicted_probability:.2f})",
             title=f"Why {self.target_label}? {self.method_name}" + ("" if twin is None else ", and random weights"),
-            caption=f"{self.what[:1].upper()}{self.what[1:]}. {self.model}; {self.image}.",
+            caption=f"{self.what[:1].upper()}{self.what[1:]}"
+            + ("" if twin is None else " (each map on its own colour scale)")
+            + f". {self.model}; {self.image}.",
             twin=twin,
             ranks_title=ranks_title or "",
         )
