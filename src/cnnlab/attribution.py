@@ -456,54 +456,40 @@ def saliency(
         given = twin.eval()
         network = replace(network, twin=lambda: given)
     probabilities = network.probabilities(network.model)
-    predicted = int(probabilities.argmax())
-    chosen = _target(network, target, predicted)
+    chosen = _target(network, target, int(probabilities.argmax()))
     cam_layer = _cam_layer(network, layer) if method == "gradcam" else None
+    found = _explained(network, network.model, probabilities, chosen, method, cam_layer, window, stride)
+    if not compare_random:
+        return found
+    random_model = network.twin()
+    twin = _explained(network, random_model, network.probabilities(random_model), chosen, method, cam_layer,
+                      found.window, found.stride, label=network.twin_label)  # fmt: skip
+    return replace(found, random=twin, correlation=methods.rank_correlation(found.map, twin.map))
+
+
+def _explained(network: _Network, model: nn.Module, probabilities: torch.Tensor, target: int, method: str,
+               layer: str | None, window: object, stride: object, label: str | None = None) -> Saliency:  # fmt: skip
+    """The map of ``model`` (the network's own, or its twin) for class ``target``, timed, with the probabilities
+    it gives."""
     started = time.perf_counter()
-    explained = _explain(network.model, network, chosen, method, cam_layer, window, stride)
+    explained = _explain(model, network, target, method, layer, window, stride)
     seconds = time.perf_counter() - started
-    common = {
-        "input": network.shown,
-        "method": method,
-        "target": chosen,
-        "target_label": network.classes[chosen],
-        "image": network.about,
-    }
-    twin = correlation = None
-    if compare_random:
-        random_model = network.twin()
-        twin_probabilities = network.probabilities(random_model)
-        twin_started = time.perf_counter()
-        twin_map = _explain(random_model, network, chosen, method, cam_layer, explained.window, explained.stride)
-        twin_predicted = int(twin_probabilities.argmax())
-        twin = Saliency(
-            twin_map.map,
-            **common,
-            probability=float(twin_probabilities[chosen]),
-            predicted=twin_predicted,
-            predicted_label=network.classes[twin_predicted],
-            predicted_probability=float(twin_probabilities[twin_predicted]),
-            model=network.twin_label,
-            seconds=time.perf_counter() - twin_started,
-            layer=twin_map.layer,
-            layer_map=twin_map.layer_map,
-            window=twin_map.window,
-            stride=twin_map.stride,
-        )
-        correlation = methods.rank_correlation(explained.map, twin_map.map)
+    predicted = int(probabilities.argmax())
     return Saliency(
         explained.map,
-        **common,
-        probability=float(probabilities[chosen]),
-        predicted=predicted,
-        predicted_label=network.classes[predicted],
-        predicted_probability=float(probabilities[predicted]),
-        model=network.label,
-        seconds=seconds,
+        network.shown,
+        method,
+        target,
+        network.classes[target],
+        float(probabilities[target]),
+        predicted,
+        network.classes[predicted],
+        float(probabilities[predicted]),
+        label or network.label,
+        network.about,
+        seconds,
         layer=explained.layer,
         layer_map=explained.layer_map,
         window=explained.window,
         stride=explained.stride,
-        random=twin,
-        correlation=correlation,
     )

@@ -1,11 +1,32 @@
 """A LeNet-5 trained for a few epochs on the bundled digits, shared by the lab's tests."""
 
 import io
+import re
+import subprocess
+import sys
 
 import pytest
 from PIL import Image, ImageDraw
 
 from cnnlab.run import train
+
+
+@pytest.fixture(scope="module")
+def lab(lab_run):
+    """`cnnlab lab RUN resnet20` on a free port, as a user starts it (one per test module, for the browser tests);
+    its address."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cnnlab", "lab", str(lab_run.path), "resnet20", "--port", "0", "--no-browser"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    line = process.stdout.readline()
+    match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+    if match is None:
+        process.kill()
+        pytest.fail(f"cnnlab lab did not say where it listens: {line!r} {process.stderr.read()}")
+    yield match.group(1)
+    process.terminate()
+    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

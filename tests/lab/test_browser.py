@@ -11,8 +11,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -33,23 +31,6 @@ pytestmark = [
         reason="Chromium is not installed: `.ci/run` installs Debian's chromium (apt-get install chromium)",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def lab(lab_run):
-    """`cnnlab lab RUN resnet20` on a free port, as a user starts it; its address."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cnnlab", "lab", str(lab_run.path), "resnet20", "--port", "0", "--no-browser"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    line = process.stdout.readline()
-    match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-    if match is None:
-        process.kill()
-        pytest.fail(f"cnnlab lab did not say where it listens: {line!r} {process.stderr.read()}")
-    yield match.group(1)
-    process.terminate()
-    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,7 @@ directory otherwise), as ``lab-saliency-*.png``.
 import base64
 import io
 import os
-import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,24 +29,6 @@ pytestmark = [
 ]
 
 METHODS = ("gradient", "gradcam", "occlusion")
-
-
-@pytest.fixture(scope="module")
-def lab(lab_run):
-    """`cnnlab lab RUN resnet20` on a free port, as a user starts it; its address (the tests use the LeNet-5's
-    card, the first; the 400px one both)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cnnlab", "lab", str(lab_run.path), "resnet20", "--port", "0", "--no-browser"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    line = process.stdout.readline()
-    match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-    if match is None:
-        process.kill()
-        pytest.fail(f"cnnlab lab did not say where it listens: {line!r} {process.stderr.read()}")
-    yield match.group(1)
-    process.terminate()
-    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -102,13 +102,7 @@
   // ------------------------------------------------------------------------------------------------
   // Running a network
 
-  function softmax(logits, temperature) {
-    let top = -Infinity;
-    for (const v of logits) top = Math.max(top, v / temperature);
-    const e = Array.from(logits, (v) => Math.exp(v / temperature - top));
-    const total = e.reduce((a, b) => a + b, 0);
-    return e.map((v) => v / total);
-  }
+  const { softmax } = cnnlabOcclusion; // softmax(logits / T), as occlusion's drops are computed
 
   function topK(probabilities, classes, k) {
     const order = probabilities.map((p, i) => i).sort((a, b) => probabilities[b] - probabilities[a] || a - b);
