@@ -5,27 +5,21 @@
 //
 // The passes run in slices of a few milliseconds, each followed by a yield to the event loop, so that a page
 // stays responsive while ResNet-20's 169 passes run; a job is cancelled when its input is stale. In a page:
-// globalThis.cnnlabOcclusion; under Node: require("./occlusion.js") (it then requires ./forward.js itself).
+// globalThis.cnnlabOcclusion; under Node: require("./occlusion.js") (it then requires ./forward.js and
+// ./prepare.js itself).
 
 (function (root, factory) {
-  const forward = root.cnnlabForward || (typeof require === "function" ? require("./forward.js") : null);
-  const api = factory(forward);
+  const load = (name, file) => root[name] || (typeof require === "function" ? require(file) : null);
+  const api = factory(load("cnnlabForward", "./forward.js"), load("cnnlabPrepare", "./prepare.js"));
   if (typeof module === "object" && module.exports) module.exports = api;
   root.cnnlabOcclusion = api;
-})(typeof globalThis !== "undefined" ? globalThis : this, function (forward) {
+})(typeof globalThis !== "undefined" ? globalThis : this, function (forward, prepare) {
   "use strict";
 
   const FILL = 0; // the value that hides a square, in every channel of the normalised input: the training mean
   const SLICE_MS = 12; // a slice of passes between two yields: well under a frame, so strokes still paint
 
-  /** Python's round(): halves to even (round(2.5) is 2), as default_occlusion rounds. */
-  function roundHalfEven(value) {
-    const floor = Math.floor(value);
-    const rest = value - floor;
-    if (rest > 0.5) return floor + 1;
-    if (rest < 0.5) return floor;
-    return floor % 2 === 0 ? floor : floor + 1;
-  }
+  const { roundHalfEven } = prepare; // Python's round(), halves to even, as default_occlusion rounds
 
   /** default_occlusion: a quarter of the shorter side, moved a sixteenth at a time (8 by 2 on 32x32). */
   function defaultOcclusion(height, width) {
