@@ -97,6 +97,7 @@ def test_the_random_twin_is_the_same_architecture_with_other_weights():
     assert -1 <= found.correlation <= 1
     assert "Spearman rank correlation" in str(found) and found.correlation_words()
     assert found.to_dict()["random"]["correlation"] == found.correlation
+    assert found.random_weights and str(found).splitlines()[-2].endswith("this compares two random networks)")
 
 
 def test_words_for_the_rank_correlation():
@@ -218,6 +219,7 @@ def test_a_run_explains_with_its_own_trained_model(trained_pair, digits):
     by_call = cnnlab.saliency(run, digits[0], method="occlusion")
     assert np.array_equal(by_run.map, by_call.map) and by_run.model == run.trained().label
     assert by_run.probability > 0.5  # trained: the digit is read with confidence
+    assert not by_run.random_weights and "two random networks" not in str(run.saliency(digits[0], compare_random=True))
 
 
 def test_a_twin_built_once_is_used_as_given():

@@ -78,6 +78,8 @@ class Saliency:
         random: the same method on the same architecture with random weights (``compare_random=True``), else
             ``None``; :attr:`correlation` is Spearman's rank correlation of the two maps (``nan`` if a map is
             constant).
+        random_weights: the network explained has random weights itself (a model name, not a run): its map,
+            and the check, say nothing about learning.
     """
 
     map: np.ndarray
@@ -98,6 +100,7 @@ class Saliency:
     stride: int | None = None
     random: Saliency | None = field(default=None, repr=False)
     correlation: float | None = None
+    random_weights: bool = False
 
     @property
     def signed(self) -> bool:
@@ -149,6 +152,8 @@ class Saliency:
                 f"random weights (same architecture, same method): Spearman rank correlation "
                 f"{self.correlation:.2f}, {self.correlation_words()}"
             )
+            if self.random_weights:
+                found.append("(the network explained is untrained too: this compares two random networks)")
         found.append(f"time: {self.seconds:.2f} s")
         return found
 
@@ -166,12 +171,12 @@ class Saliency:
         twin = ranks_title = None
         if self.random is not None:
             twin = MapPanel(self.random.map, "random weights", self.signed,
-                            f"p({self.target_label}) = {self.random.probability:.2f}")  # fmt: skip
+                            f"p({self.target_label}) = {_p(self.random.probability)}")  # fmt: skip
             ranks_title = f"rank correlation {self.correlation:.2f}"
         picture = plot_saliency(
             self.input,
             panel,
-            input_title=f"read as {self.predicted_label} (p = {self.predicted_probability:.2f})",
+            input_title=f"read as {self.predicted_label} (p = {_p(self.predicted_probability)})",
             title=f"Why {self.target_label}? {self.method_name}" + ("" if twin is None else ", and random weights"),
             caption=f"{self.what[:1].upper()}{self.what[1:]}"
             + ("" if twin is None else " (each map on its own colour scale)")
@@ -212,6 +217,7 @@ class Saliency:
             "window": self.window,
             "stride": self.stride,
             "seconds": self.seconds,
+            "random_weights": self.random_weights,
         }
         if self.random is not None:
             found["random"] = {"probability": self.random.probability, "correlation": self.correlation}
@@ -221,6 +227,11 @@ class Saliency:
         picture = base64.b64encode(png_bytes(self.figure())).decode("ascii")
         text = "<br>".join(html.escape(line) for line in self.lines())
         return f'<div><img src="data:image/png;base64,{picture}" alt="saliency map"><p>{text}</p></div>'
+
+
+def _p(probability: float) -> str:
+    """A probability in a title: two decimals, or one significant digit below 0.01 (``0.004``, not ``0.00``)."""
+    return f"{probability:.2f}" if probability >= 0.01 or probability == 0 else f"{probability:.1g}"
 
 
 def correlation_words(rho: float) -> str:
@@ -365,6 +376,7 @@ class _Network:
     about: str
     twin: Callable[[], nn.Module]
     twin_label: str
+    random_weights: bool = False
 
     def probabilities(self, model: nn.Module) -> torch.Tensor:
         with torch.no_grad():
@@ -380,7 +392,7 @@ def _of_subject(what: Subject, image: ImageSource | None) -> _Network:
     x = trained.normalization.apply(pixels[None])
     return _Network(trained.model.eval(), trained.name, trained.label, trained.classes, trained.logit_temperature,
                     x, _display(pixels), about, lambda: random_twin(trained),
-                    f"{trained.name}, random weights (seed {TWIN_SEED})")  # fmt: skip
+                    f"{trained.name}, random weights (seed {TWIN_SEED})", trained.random_weights)  # fmt: skip
 
 
 def _of_module(module: nn.Module, image: object) -> _Network:
@@ -460,11 +472,12 @@ def saliency(
     cam_layer = _cam_layer(network, layer) if method == "gradcam" else None
     found = _explained(network, network.model, probabilities, chosen, method, cam_layer, window, stride)
     if not compare_random:
-        return found
+        return replace(found, random_weights=network.random_weights)
     random_model = network.twin()
     twin = _explained(network, random_model, network.probabilities(random_model), chosen, method, cam_layer,
                       found.window, found.stride, label=network.twin_label)  # fmt: skip
-    return replace(found, random=twin, correlation=methods.rank_correlation(found.map, twin.map))
+    rho = methods.rank_correlation(found.map, twin.map)
+    return replace(found, random=twin, correlation=rho, random_weights=network.random_weights)
 
 
 def _explained(network: _Network, model: nn.Module, probabilities: torch.Tensor, target: int, method: str,
