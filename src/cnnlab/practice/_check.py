@@ -43,6 +43,7 @@ class Failure:
         received: what the function returned (``None`` when it raised or ran out of time).
         problem: what went wrong, in one line.
         hint: the mistake the answer matches, when it matches a known one.
+        answered: whether the function returned (``received`` is what it returned, ``None`` included).
     """
 
     case: int
@@ -52,10 +53,12 @@ class Failure:
     received: object
     problem: str
     hint: str | None = None
+    answered: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {"case": self.case, "note": self.note, "inputs": plain(self.inputs), "expected": plain(self.expected),
-                "received": plain(self.received), "problem": self.problem, "hint": self.hint}  # fmt: skip
+                "received": plain(self.received), "answered": self.answered, "problem": self.problem,
+                "hint": self.hint}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,13 +99,13 @@ class CheckResult:
         """The headline, then the failing case: its inputs, what was expected and received, the hint."""
         lines = [self.headline()]
         failure = self.failure
-        if failure is None or self.status == "not done" and failure.case == 1:
+        if failure is None or (self.status == "not done" and failure.case == 1):
             return lines
         if failure.note:
             lines.append(f"  case:     {failure.note}")
         lines += [f"  input:    {name} = {describe(value)}" for name, value in failure.inputs.items()]
         lines.append(f"  expected: {describe(failure.expected)}")
-        if self.status in ("failed",):
+        if failure.answered:
             lines.append(f"  received: {describe(failure.received)}")
         lines.append(f"  problem:  {failure.problem}")
         if failure.hint:
@@ -147,15 +150,16 @@ def _where(error: BaseException, fn: Any) -> str:
     if code is None:
         return ""
     lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == code.co_filename]
-    return f" (line {lines[-1]} of {code.co_filename if not code.co_filename.startswith('<') else 'your cell'})" \
-        if lines else ""  # fmt: skip
+    if not lines:
+        return ""
+    return f" (line {lines[-1]} of {'your code' if code.co_filename.startswith('<') else code.co_filename})"
 
 
 def _gives(exercise: Exercise, fn: Any, case: Case, value: object) -> bool:
     """Whether the wrong answer ``fn`` returns ``value`` on ``case`` (a wrong answer that raises gives nothing)."""
     try:
         answer = fn(*copy.deepcopy(case.args))
-    except Exception:  # noqa: BLE001  (a mistake may not apply to every case: it then matches nothing there)
+    except Exception:  # (a mistake may not apply to every case: it then matches nothing there)
         return False
     read, problem = exercise.kind.read(answer)
     return problem is None and exercise.kind.same(read, value)
@@ -228,6 +232,15 @@ def run_check(exercise: Exercise, fn: Any, time_limit: float) -> CheckResult:
         found = _failed(exercise, fn, cases, expected, outcome, time_limit)
         if found is not None:
             status, problem, received, hint = found
-            failure = Failure(number, case.note, inputs, expected[-1], received, problem, hint)
+            failure = Failure(
+                number,
+                case.note,
+                inputs,
+                expected[-1],
+                received,
+                problem,
+                hint,
+                answered=outcome.error is None and not outcome.timed_out,
+            )
             return CheckResult(exercise.name, status, number, len(cases), failure, time_limit)
     return CheckResult(exercise.name, "passed", len(cases), len(cases), None, time_limit)

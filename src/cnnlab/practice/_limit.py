@@ -4,7 +4,8 @@ On the main thread of a POSIX system (a notebook's kernel, a script), a real-tim
 SIGALRM when the case's time is up, and its handler raises :class:`_OutOfTime` inside the function: this stops a
 ``while True:`` loop and a ``time.sleep`` alike (but not a single long call inside C code, which returns first).
 It is a ``BaseException``, so a student's ``except Exception:`` does not swallow it, and the timer repeats every
-0.1 s in case a bare ``except:`` did. The handler and any timer that was set before are put back afterwards.
+0.1 s in case a bare ``except:`` did (a loop that swallows every exception, Ctrl-C's too, cannot be stopped from
+inside the process at all). The handler and any timer that was set before are put back afterwards.
 
 Elsewhere (another thread, where Python cannot receive a signal, or Windows, which has no SIGALRM) the function
 runs in a daemon thread that is waited for up to the limit. A function that outlives it cannot be stopped there:
@@ -92,7 +93,7 @@ def _call_in_thread(fn: Callable[..., object], args: tuple[object, ...], limit: 
     def target() -> None:
         try:
             box.append(Outcome(value=fn(*args)))
-        except BaseException as error:  # noqa: BLE001  (whatever it raised is the student's result)
+        except BaseException as error:  # (whatever it raised is the student's result)
             box.append(Outcome(error=error))
 
     thread = threading.Thread(target=target, name="cnnlab-check", daemon=True)

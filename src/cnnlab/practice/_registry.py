@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import math
 import numbers
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -78,11 +79,15 @@ class ExerciseList(Sequence[Exercise]):
     def _rows(self) -> list[list[str | int]]:
         return [[n, e.name, e.section, e.title] for n, e in enumerate(self.items, start=1)]
 
+    def render(self, fmt: str = "text") -> str:
+        """The list as a table: ``text``, ``markdown``, ``csv``, ``json`` or ``html``."""
+        return render_table(list(self.HEADERS), self._rows(), fmt)
+
     def __str__(self) -> str:
-        return render_table(list(self.HEADERS), self._rows())
+        return self.render()
 
     def _repr_html_(self) -> str:
-        return f"<div><p>{html.escape(self._about())}</p>{render_table(list(self.HEADERS), self._rows(), 'html')}</div>"
+        return f"<div><p>{html.escape(self._about())}</p>{self.render('html')}</div>"
 
     def _about(self) -> str:
         return f"{len(self.items)} exercises in the lecture's order; check one with cnnlab.check(name, fn)"
@@ -126,6 +131,6 @@ def check(name: str, fn: Callable[..., object], *, time_limit: float = DEFAULT_T
     exercise = find(name)
     if not callable(fn):
         raise TypeError(f"fn: expected the function you wrote for {name} ({exercise.signature}), got {fn!r}")
-    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real) or not time_limit > 0:
+    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real) or not 0 < time_limit < math.inf:
         raise ValueError(f"time_limit: expected a positive number of seconds, got {time_limit!r}")
     return run_check(exercise, fn, float(time_limit))

@@ -41,7 +41,7 @@ def _no_biases(input_shape: Shape, out_channels: int, kernel: int) -> tuple[int,
 
 
 def _no_channels(input_shape: Shape, out_channels: int, kernel: int) -> tuple[int, int, int]:
-    c, h, w = input_shape
+    _, h, w = input_shape
     _, outputs, window, _, maps = _counts(input_shape, out_channels, kernel, window=kernel * kernel)
     return h * w * outputs + outputs, outputs * window + outputs, maps * window + maps
 

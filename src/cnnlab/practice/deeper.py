@@ -46,7 +46,8 @@ def _pointwise_cases(rng: random.Random) -> list[Case]:
     cases = [case(1, 1, 1, 1, 1, "1x1 input, one channel"), case(2, 3, 3, 2, 4, "as many outputs as inputs"),
              case(1, 4, 2, 3, 1, "fewer outputs than inputs: a reduction, as GoogLeNet's")]  # fmt: skip
     while len(cases) < 30:
-        cases.append(case(rng.randint(1, 2), rng.randint(1, 5), rng.randint(1, 5), rng.randint(1, 6), rng.randint(1, 6)))
+        n, c, o = rng.randint(1, 2), rng.randint(1, 5), rng.randint(1, 5)
+        cases.append(case(n, c, o, rng.randint(1, 6), rng.randint(1, 6)))
     return cases
 
 
