@@ -256,3 +256,12 @@ def test_the_list_prints_a_line_each_in_order_and_shows_as_a_table():
     assert listing._repr_html_().count("<tr") == len(listing) + 1
     assert [row["name"] for row in listing.to_dict()] == listing.names
     assert "fn(x, weight, bias, stride, padding)" in listing.to_dict()[listing.names.index("conv2d")]["signature"]
+
+
+def test_a_long_error_message_is_one_line():
+    def shapes_wrong(x, weight, bias, stride, padding):
+        return torch.nn.functional.conv2d(x, weight.transpose(0, 1), bias, stride, padding)
+
+    result = cnnlab.check("conv2d", shapes_wrong)
+    assert result.status == "raised" and result.failure.problem.startswith("raised RuntimeError: ")
+    assert "\n" not in result.failure.problem and len(result.failure.problem) < 500

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import html
 import inspect
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,6 +28,8 @@ STATUSES: tuple[Status, ...] = ("passed", "not done", "failed", "raised", "timed
 
 # How many more cases the checker may call the student's function on to tell two matching mistakes apart.
 _MORE_CASES = 20
+# The longest exception message shown, in characters (the case and the line are what a student needs first).
+_LONGEST = 300
 _COLOURS = {"passed": ("#1e7e34", "#e6f4ea"), "not done": ("#6c757d", "#f1f3f5")}
 _RED = ("#b02a37", "#fbe9eb")
 
@@ -185,8 +188,9 @@ def diagnose(exercise: Exercise, fn: Any, cases: list[Case], expected: list[obje
         if _gives(exercise, wrong.fn, cases[failing], received)
         and all(_gives(exercise, wrong.fn, case, want) for case, want in zip(cases, expected, strict=False))
     ]
+    deadline = time.monotonic() + limit  # a slow (not hung) function may not make the check wait much longer
     for case in cases[failing + 1 : failing + 1 + _MORE_CASES]:
-        if len(matching) < 2:
+        if len(matching) < 2 or time.monotonic() > deadline:
             break
         answered, value = _student_value(exercise, fn, case, limit)
         if answered:
@@ -205,7 +209,9 @@ def _failed(exercise: Exercise, fn: Any, cases: list[Case], expected: list[objec
         return "not done", "raises NotImplementedError on this case: not done yet", None, None
     if outcome.error is not None:
         error = outcome.error
-        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        message = " ".join(str(error).split())  # one line: PyTorch's messages run over several
+        message = message if len(message) <= _LONGEST else message[: _LONGEST - 3] + "..."
+        text = f"{type(error).__name__}: {message}" if message else type(error).__name__
         return "raised", f"raised {text}{_where(error, fn)}", None, None
     received, problem = exercise.kind.read(outcome.value)
     if problem is None:
@@ -224,7 +230,7 @@ def run_check(exercise: Exercise, fn: Any, time_limit: float) -> CheckResult:
     for number, case in enumerate(cases, start=1):
         inputs = dict(zip(exercise.params, copy.deepcopy(case.args), strict=True))
         expected.append(exercise.reference(*copy.deepcopy(case.args)))
-        mismatch = _signature_problem(fn, exercise, case)
+        mismatch = _signature_problem(fn, exercise, case) if number == 1 else None  # every case has the same arity
         if mismatch is not None:
             failure = Failure(number, case.note, inputs, expected[-1], None, mismatch)
             return CheckResult(exercise.name, "failed", number, len(cases), failure, time_limit)

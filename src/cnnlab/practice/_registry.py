@@ -67,9 +67,11 @@ class ExerciseList(Sequence[Exercise]):
     def __iter__(self) -> Iterator[Exercise]:
         return iter(self.items)
 
-    def __getitem__(self, key: object) -> Exercise:  # type: ignore[override]
+    def __getitem__(self, key: object) -> Exercise | ExerciseList:  # type: ignore[override]
         if isinstance(key, numbers.Integral) and not isinstance(key, bool):
             return self.items[int(key)]
+        if isinstance(key, slice):
+            return ExerciseList(self.items[key])
         return find(key)
 
     @property

@@ -151,8 +151,8 @@ MIXED_POOL = Exercise(
         Example: fn(torch.tensor([[[[1., 2.], [3., 4.]]]]), 2, 2, 0.5) == tensor([[[[3.25]]]]).
 
         The lecture: "You can also learn a pooling type via back propagation". Mixed max-average pooling: Lee,
-        Gallagher & Tu 2016, "Generalizing Pooling Functions in CNNs: Mixed, Gated, and Tree", Sec. 2.1, where a is
-        a parameter trained with the network (cnnlab.layers.MixedPool2d).
+        Gallagher & Tu 2016, "Generalizing Pooling Functions in Convolutional Neural Networks: Mixed, Gated, and
+        Tree", Sec. 2.1, where a is a parameter trained with the network (cnnlab.layers.MixedPool2d).
     """,
     reference=mixed_pool,
     make_cases=_mixed_cases,
