@@ -74,6 +74,7 @@ def test_not_done_for_some_cases_names_the_case():
 
     result = cnnlab.check("conv2d", partly)
     assert result.status == "not done" and result.failure.case > 1
+    assert str(result).startswith(f"conv2d: not done yet for case {result.failure.case} of {result.total} (it raises")
     assert "stride = " in str(result) and "not done yet" in str(result)
 
 
@@ -253,6 +254,8 @@ def test_the_list_prints_a_line_each_in_order_and_shows_as_a_table():
     assert len(lines) == len(listing) + 1 and lines[0].split() == ["#", "exercise", "section", "write"]
     assert [line.split()[1] for line in lines[1:]] == listing.names
     assert listing[0].name == listing.names[0] and listing["conv2d"] is find("conv2d")
+    assert "conv2d" in listing and find("max-pool") in listing and "conv3d" not in listing
+    assert listing[1:3].names == listing.names[1:3] and isinstance(listing[1:3], ExerciseList)
     assert listing._repr_html_().count("<tr") == len(listing) + 1
     assert [row["name"] for row in listing.to_dict()] == listing.names
     assert "fn(x, weight, bias, stride, padding)" in listing.to_dict()[listing.names.index("conv2d")]["signature"]

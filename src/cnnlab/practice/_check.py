@@ -94,7 +94,9 @@ class CheckResult:
         if self.status == "passed":
             return f"{self.exercise}: passed ({self.cases} of {self.total} cases)"
         if self.status == "not done":
-            return f"{self.exercise}: not done yet (it raises NotImplementedError)"
+            case = self.failure.case if self.failure is not None else 1
+            where = f" for case {case} of {self.total}" if case > 1 else ""
+            return f"{self.exercise}: not done yet{where} (it raises NotImplementedError)"
         assert self.failure is not None
         return f"{self.exercise}: {self.status} on case {self.failure.case} of {self.total}"
 

@@ -74,6 +74,9 @@ class ExerciseList(Sequence[Exercise]):
             return ExerciseList(self.items[key])
         return find(key)
 
+    def __contains__(self, item: object) -> bool:
+        return item in self.items or item in self.names
+
     @property
     def names(self) -> list[str]:
         return [exercise.name for exercise in self.items]
