@@ -169,3 +169,44 @@ def test_the_student_s_solution_passes(name):
 def test_the_solutions_are_not_the_references():
     assert all(SOLUTIONS[exercise.name] is not exercise.reference for exercise in EXERCISES)
     assert math.isclose(float(mixed_pool(torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]), 2, 2, 0.5)), 3.25)
+
+
+def _mistakes():
+    """Student-style answers with one mistake each, and the start of the hint each must get."""
+
+    def conv_flipped(x, weight, bias, stride, padding):
+        return conv2d(x, weight.flip(-2, -1), bias, stride, padding)
+
+    def conv_without_padding(x, weight, bias, stride, padding):
+        return conv2d(x, weight, bias, stride, 0)
+
+    def conv_without_bias(x, weight, bias, stride, padding):
+        return conv2d(x, weight, torch.zeros_like(bias), stride, padding)
+
+    def size_with_ceil(i, k, p, s):
+        return math.ceil((i - k + 2 * p) / s) + 1
+
+    def max_pool_by_mean(x, kernel, stride):
+        return mean_pool(x, kernel, stride)
+
+    def field_without_strides(layers):
+        return 1 + sum(kernel - 1 for kernel, _ in layers)
+
+    def transposed_unflipped(x, weight, stride, padding):
+        return transposed_conv(x, weight.flip(-2, -1), stride, padding)
+
+    return [
+        ("conv2d", conv_flipped, "the kernel is flipped"),
+        ("conv2d", conv_without_padding, "the padding is forgotten"),
+        ("conv2d", conv_without_bias, "the bias is forgotten"),
+        ("output-size", size_with_ceil, "ceil instead of floor"),
+        ("max-pool", max_pool_by_mean, "mean instead of max"),
+        ("receptive-field", field_without_strides, "the strides are ignored"),
+        ("transposed-conv", transposed_unflipped, "the kernel is not flipped"),
+    ]
+
+
+@pytest.mark.parametrize(("name", "fn", "hint"), _mistakes(), ids=[f"{n}:{h}" for n, _, h in _mistakes()])
+def test_a_student_s_own_mistake_gets_its_hint(name, fn, hint):
+    result = cnnlab.check(name, fn)
+    assert result.status == "failed" and result.failure.hint.startswith(hint), str(result)
