@@ -205,7 +205,10 @@ def _failed(exercise: Exercise, fn: Any, cases: list[Case], expected: list[objec
     """``(status, problem, received, hint)`` of the case after ``expected``'s, or ``None`` when it passed."""
     want = expected[-1]
     if outcome.timed_out:
-        running = " and is still running in the background (off the main thread it cannot be stopped)"
+        running = (
+            " and is still running in the background (no timer signal can stop a function here: off the main thread, "
+            "or on Windows)"
+        )
         return "timed out", f"took longer than {limit:g} s{running if outcome.still_running else ''}", None, None
     if isinstance(outcome.error, NotImplementedError):
         return "not done", "raises NotImplementedError on this case: not done yet", None, None

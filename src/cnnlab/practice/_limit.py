@@ -7,9 +7,10 @@ It is a ``BaseException``, so a student's ``except Exception:`` does not swallow
 0.1 s in case a bare ``except:`` did (a loop that swallows every exception, Ctrl-C's too, cannot be stopped from
 inside the process at all). The handler and any timer that was set before are put back afterwards.
 
-Elsewhere (another thread, where Python cannot receive a signal, or Windows, which has no SIGALRM) the function
-runs in a daemon thread that is waited for up to the limit. A function that outlives it cannot be stopped there:
-it is left running in the background, and the result says so.
+Elsewhere (another thread, where Python cannot receive a signal; Windows, which has no SIGALRM; or a SIGALRM
+handler set outside Python, which could not be put back) the function runs in a daemon thread that is waited for up
+to the limit. A function that outlives it cannot be stopped there: it is left running in the background, and the
+result says so.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Outcome:
         value: what it returned (``None`` when it raised or ran out of time).
         error: the exception it raised.
         timed_out: it was still running when its time was up.
-        still_running: it ran out of time off the main thread, where it could not be stopped.
+        still_running: it ran out of time where it could not be stopped (see the module), and runs on.
     """
 
     value: object = None
@@ -49,7 +50,13 @@ class Outcome:
 
 
 def _can_use_alarm() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    """Whether a timer signal can stop the function: on the main thread, where SIGALRM exists and its handler is
+    Python's to put back (``getsignal`` is ``None`` for one set from C)."""
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) is not None
+    )
 
 
 def call_with_limit(fn: Callable[..., object], args: tuple[object, ...], limit: float) -> Outcome:
@@ -66,7 +73,7 @@ def _call_with_alarm(fn: Callable[..., object], args: tuple[object, ...], limit:
         if armed[0]:  # an alarm already on its way when the function returned is not the function's
             raise _OutOfTime
 
-    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
+    previous_handler = signal.signal(signal.SIGALRM, on_alarm)  # a Python handler or a default: see _can_use_alarm
     previous_timer = signal.setitimer(signal.ITIMER_REAL, limit, _AGAIN)
     started = time.monotonic()
     try:
@@ -80,8 +87,7 @@ def _call_with_alarm(fn: Callable[..., object], args: tuple[object, ...], limit:
     except (Exception, SystemExit) as error:  # SystemExit: a student's exit() is their function's doing too
         return Outcome(error=error)
     finally:
-        # None: a handler set outside Python; the default is the closest we can put back
-        signal.signal(signal.SIGALRM, previous_handler if previous_handler is not None else signal.SIG_DFL)
+        signal.signal(signal.SIGALRM, previous_handler)
         if previous_timer[0] > 0:  # someone else's timer (a test's time-out): it goes on with what it had left
             left = max(previous_timer[0] - (time.monotonic() - started), 1e-3)
             signal.setitimer(signal.ITIMER_REAL, left, previous_timer[1])
