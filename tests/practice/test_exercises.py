@@ -54,6 +54,8 @@ def test_the_lecture_s_order_and_the_names_other_tools_call():
     assert [name for name in names if name in in_order] == in_order
     sections = [exercise.section for exercise in cnnlab.exercises()]
     assert sections == sorted(sections, key=sections.index)  # each section's exercises together
+    assert all(exercise.function_name.isidentifier() for exercise in cnnlab.exercises())
+    assert find("output-size").function_name == "output_size" and find("conv2d").function_name == "conv2d"
     assert find("output-size").params == ("i", "k", "p", "s")
     assert find("conv2d").params == ("x", "weight", "bias", "stride", "padding")
     assert find("max-pool").params == ("x", "kernel", "stride")

@@ -76,6 +76,11 @@ class Exercise:
     wrong_answers: tuple[WrongAnswer, ...] = ()
 
     @property
+    def function_name(self) -> str:
+        """The name a student's function goes by in a notebook (``output_size`` for ``output-size``)."""
+        return self.name.replace("-", "_")
+
+    @property
     def signature(self) -> str:
         """``fn(i, k, p, s) -> int``."""
         return f"fn({', '.join(self.params)}) -> {self.returns}"
