@@ -42,7 +42,8 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
             "cnnlab.api",
         ),
     ),
-    ("experiments", ("cnnlab.experiments",)),
+    # The exercises check a student's functions against the layers, models and arithmetic below them.
+    ("experiments and exercises", ("cnnlab.experiments", "cnnlab.practice")),
     ("the lab", ("cnnlab.lab",)),
     ("the command line", ("cnnlab.cli", "cnnlab.__main__")),
 ]

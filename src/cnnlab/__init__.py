@@ -9,6 +9,7 @@ and shows as HTML in Jupyter::
     run.evaluate(); run.predict(["seven.png"]); run.export("lenet5.onnx"); run.report("report.html")
     cnnlab.show.feature_maps(run, layers=["c1", "c3"])
     cnnlab.experiment("degradation", seeds=[0])
+    cnnlab.exercises(); cnnlab.check("conv2d", my_conv2d)   # the lecture as exercises, checked with hints
 
 The public names are listed once, in ``__init__.pyi`` (which editors read too), and each is imported on
 first use (:mod:`cnnlab._lazy`), so that ``import cnnlab`` stays instant and pure arithmetic

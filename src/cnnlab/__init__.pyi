@@ -19,6 +19,10 @@ from .models import create_model as create_model
 from .models import get_spec as get_spec
 from .models import list_models as list_models
 from .models import load_torchvision_weights as load_torchvision_weights
+from .practice import CheckResult as CheckResult
+from .practice import ExerciseList as ExerciseList
+from .practice import check as check
+from .practice import exercises as exercises
 from .publish.page import PublishedPage as PublishedPage
 from .run import EpochMetrics as EpochMetrics
 from .run import Run as Run

@@ -36,6 +36,7 @@ SUBCOMMANDS = (
     "show",
     "report",
     "experiment",
+    "exercises",
     "lab",
     "publish",
     "models",
