@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlab.cli._parser import CommandParser, positive_int
 from cnnlab.data.facts import SPLITS
 from cnnlab.errors import SettingError
-from cnnlab.inspection.saliency import METHODS
+from cnnlab.inspection import SALIENCY_METHODS as METHODS
 
 if TYPE_CHECKING:
     from cnnlab.inspection.feature_maps import MapLayer

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.inspection import SALIENCY_METHODS
 from cnnlab.inspection.feature_maps import MapLayer
 
 __all__ = [
@@ -55,7 +56,7 @@ __all__ = [
     "readable_cam_layers",
 ]
 
-METHODS = ("gradient", "gradcam", "occlusion")
+METHODS = SALIENCY_METHODS
 """The saliency methods, in the order the lecture meets them: the input's gradient, a layer's, and no gradient."""
 
 OCCLUSION_BATCH = 64
