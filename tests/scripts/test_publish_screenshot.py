@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests._pictures import check_picture
+from scripts.publish_screenshot import HEIGHT
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
 
@@ -32,7 +33,7 @@ def test_the_published_page_is_drawn_by_the_script(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "$ cnnlab publish " in result.stdout and " KB): lenet5-mnist5k-" in result.stdout, result.stdout
-    check_picture(out, size=(1400, 1000))
+    check_picture(out, size=(1400, HEIGHT))
     check_picture(small, size=(400, 1640))
     for name in ("publish.png", "publish-400.png"):
         assert (ROOT / "docs" / "images" / name).is_file(), f"the README shows docs/images/{name}"
