@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests._pictures import check_picture
 from scripts.publish_screenshot import HEIGHT
+from tests._pictures import check_picture
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
 
