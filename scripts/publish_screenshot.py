@@ -28,7 +28,7 @@ from scripts.lab_screenshot import ARGS, wait_settled  # noqa: E402
 
 TITLE = "Week 3: LeNet-5 reads your digit"
 NOTE = "Draw a digit, then click a unit of C1 to see what it looks at and how its value is computed."
-HEIGHT = 1500  # the 1400 px picture's height: the input, the card's top-5, the saliency view and C1 with a unit's arithmetic
+HEIGHT = 1500  # the 1400 px picture's height: the input, the top-5, the saliency view, C1 and a unit's arithmetic
 SMALL_HEIGHT = 1640  # the 400 px picture, one column: the heading, the pad, the card, the top-5 and C1
 
 
