@@ -21,7 +21,7 @@ from cnnlab.practice._exercise import Case, Exercise, WrongAnswer
 from cnnlab.practice._limit import Outcome, call_with_limit
 from cnnlab.practice._values import describe, plain
 
-__all__ = ["STATUSES", "CheckResult", "Failure", "Status", "run_check"]
+__all__ = ["MIME_TYPE", "STATUSES", "CheckResult", "Failure", "Status", "run_check"]
 
 Status = Literal["passed", "not done", "failed", "raised", "timed out"]
 STATUSES: tuple[Status, ...] = ("passed", "not done", "failed", "raised", "timed out")
@@ -30,6 +30,9 @@ STATUSES: tuple[Status, ...] = ("passed", "not done", "failed", "raised", "timed
 _MORE_CASES = 20
 # The longest exception message shown, in characters (the case and the line are what a student needs first).
 _LONGEST = 300
+MIME_TYPE = "application/vnd.cnnlab.check+json"
+"""The type under which a result shown in Jupyter also publishes its ``to_dict()``, for programs that read an
+executed notebook (the grader): the HTML box is for people."""
 _COLOURS = {"passed": ("#1e7e34", "#e6f4ea"), "not done": ("#6c757d", "#f1f3f5")}
 _RED = ("#b02a37", "#fbe9eb")
 
@@ -129,6 +132,11 @@ class CheckResult:
             f'<div style="border: 2px solid {ink}; background: {paper}; color: #212529; padding: 0.5em 0.8em; '
             f'border-radius: 4px"><strong style="color: {ink}">{html.escape(head)}</strong>{details}</div>'
         )
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, object]:
+        """Jupyter's text (this result's lines, not the dataclass's repr) and :data:`MIME_TYPE`'s JSON; IPython adds
+        the HTML box from ``_repr_html_``."""
+        return {"text/plain": str(self), MIME_TYPE: self.to_dict()}
 
     def to_dict(self) -> dict[str, object]:
         return {"exercise": self.exercise, "status": self.status, "passed": self.passed, "cases": self.cases,
