@@ -15,6 +15,7 @@ import inspect
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from cnnlab.practice._exercise import Case, Exercise, WrongAnswer
@@ -165,7 +166,9 @@ def _where(error: BaseException, fn: Any) -> str:
     lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == code.co_filename]
     if not lines:
         return ""
-    return f" (line {lines[-1]} of {'your code' if code.co_filename.startswith('<') else code.co_filename})"
+    # A cell's code has no file of its own: "<stdin>", "<string>", or IPython's /tmp/ipykernel_PID/HASH.py.
+    yours = code.co_filename.startswith("<") or "ipykernel_" in Path(code.co_filename).parent.name
+    return f" (line {lines[-1]} of {'your code' if yours else code.co_filename})"
 
 
 def _gives(exercise: Exercise, fn: Any, case: Case, value: object) -> bool:
