@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cnnlab.errors import SettingError
 from cnnlab.files import write_text
 from cnnlab.inspection.tables import render_table
 from cnnlab.practice._check import MIME_TYPE, STATUSES
@@ -310,7 +311,7 @@ def grade(folder: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> G
         ImportError: nbformat or nbclient is not installed (the ``notebook`` extra).
     """
     if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
-        raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+        raise SettingError(f"<timeout>: expected a positive number of seconds, got {timeout!r}")
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise ValueError(f"{root} is not a folder" if root.exists() else f"no folder {root}")
