@@ -113,7 +113,8 @@ def test_each_section_opens_with_the_lecture_s_words():
     headings = [cell.source.splitlines()[0] for cell in notebook.cells if cell.id.startswith("section-")]
     assert headings == [f"## {section}" for section in sections]
     assert (
-        "o = \\left\\lfloor" in SECTION_PROSE["Feature maps"] and "shared weights" in SECTION_PROSE["Types of network"]
+        "o = floor((i - k + 2p) / s) + 1" in SECTION_PROSE["Feature maps"]
+        and "shared weights" in SECTION_PROSE["Types of network"]
     )
 
 

@@ -44,10 +44,8 @@ pixels it relies on. Add **shared weights**: all connections in the first layer 
 extract the same feature at different positions in the image, and the weighted sum of the inputs is the
 convolution.""",
     "Feature maps": """\
-The size of a feature map depends on the input size $i$, the kernel size $k$, the zero padding $p$ and the stride
-$s$ along each axis:
-
-$$o = \\left\\lfloor \\frac{i - k + 2p}{s} \\right\\rfloor + 1$$
+The size of a feature map along each axis depends on the input size i, the kernel size k, the zero padding p and
+the stride s: **o = floor((i - k + 2p) / s) + 1**.
 
 We can learn multiple kernels at once by stacking the output feature maps: a layer is perceived as a
 multi-channel image, and deeper layers process the channels of the previous layers.""",
