@@ -162,6 +162,16 @@ def test_a_result_publishes_its_dict_for_programs_and_its_lines_as_text():
     assert bundle[MIME_TYPE]["failure"]["hint"].startswith("the +1 is forgotten")
 
 
+def test_the_readme_shows_what_the_check_prints(capsys):
+    """The README's section for students: its snippet, run as written, prints the output shown under it."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Exercises, for students and teachers", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    exec(compile(snippet, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown
+
+
 def test_write_exercise_notebook_refuses_to_replace_a_student_s_work(tmp_path):
     from cnnlab.practice import write_exercise_notebook
 
