@@ -224,71 +224,99 @@ def _import_notebook_tools() -> tuple[Any, Any]:
     return nbformat, nbclient
 
 
+class _KernelDied(Exception):
+    """The kernel died (out of memory, or the student's code ended its process): ``str()`` says where."""
+
+
+def _run_cells(client: Any, cells: list[Any], timeout: float) -> int | None:
+    """Run the student's code cells in order, within ``timeout`` seconds together; the index of the cell where the
+    notebook was stopped, or ``None`` when it ran to its end."""
+    from nbclient.exceptions import DeadKernelError
+
+    deadline = time.monotonic() + timeout
+    client.timeout_func = lambda _cell: max(1, math.ceil(deadline - time.monotonic()))
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            client.execute_cell(cell, index)
+        except DeadKernelError:
+            raise _KernelDied(f"the kernel died in cell {index + 1} (out of memory, or the code ended it)") from None
+        if time.monotonic() >= deadline:
+            return index
+    return None
+
+
+def _run_checks(client: Any, grader: Any, index: int, timeout: float, stopped_at: int | None) -> str | None:
+    """Run the grader's cell (at ``index``) within ``timeout`` seconds; what kept it from checking, or ``None``."""
+    from nbclient.exceptions import DeadKernelError
+
+    client.timeout_func = lambda _cell: max(1, math.ceil(timeout))
+    deadline = time.monotonic() + timeout
+    try:
+        client.execute_cell(grader, index)
+    except DeadKernelError:
+        return "the kernel died during the checks"
+    if time.monotonic() >= deadline:
+        busy = f": cell {stopped_at + 1} still ran, deaf to its interrupt" if stopped_at is not None else ""
+        return f"the checks ran past {timeout:g} s{busy}"
+    error = _error_of(grader)
+    return None if error is None else f"the checks raised {error}"
+
+
 def _grade_notebook(path: Path, timeout: float) -> tuple[list[Grade], list[str]]:
     """One notebook's rows, and what went wrong in it as a whole."""
     nbformat, nbclient = _import_notebook_tools()
-    from nbclient.exceptions import DeadKernelError
-
     student = path.name
     try:
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # JSON, a notebook format nbformat does not know, an unreadable file: all one row
-        why = f"cannot read the notebook: {type(error).__name__}: {error}"
-        return _not_checked(student, why), [_one_line(why)]
+        why = _one_line(f"cannot read the notebook: {type(error).__name__}: {error}")
+        return _not_checked(student, why), [why]
     cells = list(notebook.cells)
-    notes: list[str] = []
-    deadline = time.monotonic() + timeout
+    grader = nbformat.v4.new_code_cell(_grader_cell())
+    notebook.cells.append(grader)  # last, after the student's cells (nbclient keeps each cell's place)
     # A cell past the time is interrupted (a loop or a sleep stops, and the checks can still run), and nbclient does
     # not wait for its reply: one that ignores the interrupt (a bare `except:` in a loop) cannot hold the grader.
     stop = {"ename": "TimeoutError", "evalue": "the grader's time limit", "traceback": []}
     client = nbclient.NotebookClient(notebook, kernel_name="python3", allow_errors=True, shutdown_kernel="immediate",
                                      interrupt_on_timeout=True, error_on_timeout=stop,
                                      resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
-    client.timeout_func = lambda _cell: max(1, math.ceil(deadline - time.monotonic()))
-    stopped_at = None
-    grader = nbformat.v4.new_code_cell(_grader_cell())
-    notebook.cells.append(grader)  # last, after the student's cells (nbclient keeps each cell's place)
-    index = 0
     # The kernel's own lines on stderr (its transport warnings) would be read as the grader's: quiet them.
     with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
         try:
-            for index, cell in enumerate(cells):
-                if cell.cell_type != "code":
-                    continue
-                client.execute_cell(cell, index)
-                if time.monotonic() >= deadline:
-                    stopped_at = index
-                    notes.append(f"ran past {timeout:g} s; stopped in cell {index + 1}")
-                    break
-        except DeadKernelError:
-            why = f"the kernel died in cell {index + 1} (out of memory, or the code ended the process)"
-            return _not_checked(student, why), [why]
-        raised = [(i, error) for i, c in enumerate(cells) if (error := _error_of(c)) is not None and i != stopped_at]
-        notes += [f"cell {i + 1} raised {error}" for i, error in raised]
-        checks_deadline = time.monotonic() + timeout
-        client.timeout_func = lambda _cell: max(1, math.ceil(timeout))
-        try:
-            client.execute_cell(grader, len(cells))
-            if time.monotonic() >= checks_deadline:
-                busy = f": cell {stopped_at + 1} still ran, deaf to its interrupt" if stopped_at is not None else ""
-                problem: str | None = f"the checks ran past {timeout:g} s{busy}"
-            else:
-                problem = None if (error := _error_of(grader)) is None else f"the checks raised {error}"
-        except DeadKernelError:
-            problem = "the kernel died during the checks"
-    if problem is not None:
-        notes.append(problem)
+            stopped_at = _run_cells(client, cells, timeout)
+        except _KernelDied as died:
+            return _not_checked(student, str(died)), [str(died)]
+        problem = _run_checks(client, grader, len(cells), timeout, stopped_at)
+    notes = [f"ran past {timeout:g} s; stopped in cell {stopped_at + 1}"] if stopped_at is not None else []
+    notes += [
+        f"cell {i + 1} raised {error}" for i, c in enumerate(cells) if (error := _error_of(c)) and i != stopped_at
+    ]
+    notes += [problem] if problem is not None else []
     results = _results(grader)
     rows = []
     for exercise in EXERCISES:
         if exercise.name in results:
             rows.append(_from_result(student, results[exercise.name]))
-        elif problem is not None:  # its function may exist: it was not reached
+        elif problem is not None:  # its function may exist: the checks did not reach it
             rows.append(Grade(student, exercise.name, "not checked", problem))
         else:
-            why = _why_missing(cells, exercise.function_name, stopped_at)
-            rows.append(Grade(student, exercise.name, "missing", why))
+            rows.append(
+                Grade(student, exercise.name, "missing", _why_missing(cells, exercise.function_name, stopped_at))
+            )
     return rows, notes
+
+
+def _kernel_problem() -> str | None:
+    """Why no ``python3`` Jupyter kernel can start here, or ``None``."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec("python3")
+    except NoSuchKernel:
+        return "grading needs Jupyter's python3 kernel: pip install ipykernel"
+    return None
 
 
 def grade(folder: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> Grades:
@@ -307,7 +335,8 @@ def grade(folder: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> G
         A row per notebook and exercise, even for a notebook that could not be read or run (it says why).
 
     Raises:
-        ValueError: ``folder`` is not a folder, holds no notebook, or ``timeout`` is not a positive number.
+        ValueError: ``folder`` is not a folder, holds no notebook, ``timeout`` is not a positive number, or
+            Jupyter has no ``python3`` kernel here.
         ImportError: nbformat or nbclient is not installed (the ``notebook`` extra).
     """
     if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
@@ -319,6 +348,8 @@ def grade(folder: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> G
     if not notebooks:
         raise ValueError(f"no notebook (*.ipynb) in {root}")
     _import_notebook_tools()  # before the first notebook: a missing extra is one error, not a row each
+    if (problem := _kernel_problem()) is not None:
+        raise ValueError(problem)
     rows: list[Grade] = []
     notes: dict[str, tuple[str, ...]] = {}
     for path in notebooks:
