@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Re-install only when the project's dependencies change.
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bench clean
+.PHONY: demo test test-fast lint format bench notebooks clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ format: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/locally_connected.py
+
+# The exercise notebooks, rebuilt from the exercises (commit them; a test fails while they differ).
+notebooks: $(INSTALLED)
+	$(BIN)/python scripts/exercise_notebooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis src/*.egg-info

@@ -15,13 +15,14 @@ import inspect
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from cnnlab.practice._exercise import Case, Exercise, WrongAnswer
 from cnnlab.practice._limit import Outcome, call_with_limit
 from cnnlab.practice._values import describe, plain
 
-__all__ = ["STATUSES", "CheckResult", "Failure", "Status", "run_check"]
+__all__ = ["MIME_TYPE", "STATUSES", "CheckResult", "Failure", "Status", "run_check"]
 
 Status = Literal["passed", "not done", "failed", "raised", "timed out"]
 STATUSES: tuple[Status, ...] = ("passed", "not done", "failed", "raised", "timed out")
@@ -30,6 +31,9 @@ STATUSES: tuple[Status, ...] = ("passed", "not done", "failed", "raised", "timed
 _MORE_CASES = 20
 # The longest exception message shown, in characters (the case and the line are what a student needs first).
 _LONGEST = 300
+MIME_TYPE = "application/vnd.cnnlab.check+json"
+"""The type under which a result shown in Jupyter also publishes its ``to_dict()``, for programs that read an
+executed notebook (the grader): the HTML box is for people."""
 _COLOURS = {"passed": ("#1e7e34", "#e6f4ea"), "not done": ("#6c757d", "#f1f3f5")}
 _RED = ("#b02a37", "#fbe9eb")
 
@@ -130,6 +134,11 @@ class CheckResult:
             f'border-radius: 4px"><strong style="color: {ink}">{html.escape(head)}</strong>{details}</div>'
         )
 
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, object]:
+        """Jupyter's text (this result's lines, not the dataclass's repr) and :data:`MIME_TYPE`'s JSON; IPython adds
+        the HTML box from ``_repr_html_``."""
+        return {"text/plain": str(self), MIME_TYPE: self.to_dict()}
+
     def to_dict(self) -> dict[str, object]:
         return {"exercise": self.exercise, "status": self.status, "passed": self.passed, "cases": self.cases,
                 "total": self.total, "time_limit": self.time_limit,
@@ -157,7 +166,9 @@ def _where(error: BaseException, fn: Any) -> str:
     lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == code.co_filename]
     if not lines:
         return ""
-    return f" (line {lines[-1]} of {'your code' if code.co_filename.startswith('<') else code.co_filename})"
+    # A cell's code has no file of its own: "<stdin>", "<string>", or IPython's /tmp/ipykernel_PID/HASH.py.
+    yours = code.co_filename.startswith("<") or "ipykernel_" in Path(code.co_filename).parent.name
+    return f" (line {lines[-1]} of {'your code' if yours else code.co_filename})"
 
 
 def _gives(exercise: Exercise, fn: Any, case: Case, value: object) -> bool:
