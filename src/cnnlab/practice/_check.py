@@ -128,7 +128,8 @@ class CheckResult:
     def _repr_html_(self) -> str:
         ink, paper = _COLOURS.get(self.status, _RED)
         head, *rest = self.lines()
-        details = f'<pre style="margin: 0.4em 0 0 0">{html.escape(chr(10).join(rest))}</pre>' if rest else ""
+        wrapped = "margin: 0.4em 0 0 0; white-space: pre-wrap; overflow-wrap: anywhere"  # a long tensor stays inside
+        details = f'<pre style="{wrapped}">{html.escape(chr(10).join(rest))}</pre>' if rest else ""
         return (
             f'<div style="border: 2px solid {ink}; background: {paper}; color: #212529; padding: 0.5em 0.8em; '
             f'border-radius: 4px"><strong style="color: {ink}">{html.escape(head)}</strong>{details}</div>'
