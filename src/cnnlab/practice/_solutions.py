@@ -15,6 +15,8 @@ import math  # noqa: F401 (the notebook's first cell imports it; an answer may u
 import torch
 import torch.nn.functional as F
 
+from cnnlab.practice._registry import EXERCISES
+
 __all__ = ["SOLUTIONS"]
 
 
@@ -153,22 +155,5 @@ def residual_block(x, weight1, weight2):
     return F.relu(branch + x)  # the identity shortcut, then the second nonlinearity
 
 
-SOLUTIONS = {
-    "layer-weights": layer_weights,
-    "shared-weights": shared_weights,
-    "output-size": output_size,
-    "feature-maps": feature_maps,
-    "conv2d": conv2d,
-    "max-pool": max_pool,
-    "mean-pool": mean_pool,
-    "mixed-pool": mixed_pool,
-    "transposed-size": transposed_size,
-    "transposed-conv": transposed_conv,
-    "lenet-c3": lenet_c3,
-    "receptive-field": receptive_field,
-    "stacked-3x3": stacked_3x3,
-    "pointwise-conv": pointwise_conv,
-    "global-avg-pool": global_avg_pool,
-    "inception-module": inception_module,
-    "residual-block": residual_block,
-}
+SOLUTIONS = {exercise.name: globals()[exercise.function_name] for exercise in EXERCISES}
+"""Each exercise's answer, by the exercise's name (each function above is named as the notebook names it)."""
