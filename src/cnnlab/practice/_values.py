@@ -8,6 +8,7 @@ which is what a student reads first; the hint that names the mistake comes from 
 from __future__ import annotations
 
 import numbers
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,18 +68,18 @@ def _type_words(value: object) -> str:
     return f"{describe(value)}, a {type(value).__name__}"
 
 
-class Kind:
-    """How one exercise's answers are read and compared."""
+class Kind(ABC):
+    """How one exercise's answers are read and compared (a number, a tuple of counts, a tensor)."""
 
     expected_words = "a value"
 
+    @abstractmethod
     def read(self, value: object) -> tuple[Any, str | None]:
         """``(the value as compared, None)``, or ``(None, why it cannot be compared)``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def differ(self, expected: Any, received: Any) -> str | None:
         """Why ``received`` is not ``expected`` (one line), or ``None`` when it is."""
-        raise NotImplementedError
 
     def same(self, one: Any, other: Any) -> bool:
         """Whether two answers are the same answer (a wrong one and a student's): equal, and of one type."""
