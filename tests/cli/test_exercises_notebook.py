@@ -75,3 +75,12 @@ def test_grade_writes_the_csv_and_prints_a_line_per_student(run, tmp_path):
         ("bob.ipynb", "transposed-conv"),
     ]
     assert "the kernel is flipped" in wrong[0]["hint"]
+
+
+def test_grade_says_which_notebook_it_is_running_on_stderr(run, tmp_path):
+    for name in ("bob.ipynb", "alice.ipynb"):  # unreadable: graded without a kernel, each "not checked"
+        (tmp_path / name).write_text("not a notebook", encoding="utf-8")
+    code, out, err = run("exercises", "grade", str(tmp_path), "--output", str(tmp_path / "grades.csv"))
+    assert code == 0
+    assert err.splitlines() == ["running 1 of 2: alice.ipynb", "running 2 of 2: bob.ipynb"]
+    assert "running" not in out and "cannot read the notebook" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from cnnlab.inspection.tables import TABLE_FORMATS
 
@@ -91,7 +92,11 @@ def _grade(args: argparse.Namespace) -> int:
 
     if args.folder is None:
         raise ValueError("grade needs DIR, the folder of the students' notebooks: `cnnlab exercises grade DIR`")
-    grades = grade(args.folder, args.timeout)
+
+    def say(number: int, count: int, name: str) -> None:  # on stderr: the table on stdout stays the result
+        print(f"running {number} of {count}: {name}", file=sys.stderr, flush=True)
+
+    grades = grade(args.folder, args.timeout, progress=say)
     path = grades.write_csv(args.output)
     print(grades.render(args.format))
     print(f"grades: {path}")

@@ -25,7 +25,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -319,7 +319,11 @@ def _kernel_problem() -> str | None:
     return None
 
 
-def grade(folder: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> Grades:
+def grade(
+    folder: str | os.PathLike[str],
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Grades:
     """Run every notebook (``*.ipynb``) in ``folder`` and check each exercise's function in it.
 
     This RUNS THE STUDENTS' CODE, in a Jupyter kernel (``python3``) on this machine, with your rights: see the
@@ -330,6 +334,8 @@ def grade(folder: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> G
     Args:
         folder: the folder of notebooks, one per student (files in its subfolders are not read).
         timeout: seconds a notebook's cells may run, all together.
+        progress: called as ``progress(number, count, name)`` before each notebook is run (a class of thirty
+            takes minutes; the command line says which one it is at).
 
     Returns:
         A row per notebook and exercise, even for a notebook that could not be read or run (it says why).
@@ -352,7 +358,9 @@ def grade(folder: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> G
         raise ValueError(problem)
     rows: list[Grade] = []
     notes: dict[str, tuple[str, ...]] = {}
-    for path in notebooks:
+    for number, path in enumerate(notebooks, start=1):
+        if progress is not None:
+            progress(number, len(notebooks), path.name)
         found, said = _grade_notebook(path, float(timeout))
         rows += found
         if said:
