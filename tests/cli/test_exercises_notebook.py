@@ -62,7 +62,7 @@ def test_grade_writes_the_csv_and_prints_a_line_per_student(run, tmp_path):
     write_student(folder, "bob.ipynb", change=flip_the_kernel)
     output = tmp_path / "grades.csv"
     code, out, err = run("exercises", "grade", str(folder), "--timeout", "60", "--output", str(output))
-    assert code == 0 and err == ""
+    assert code == 0 and err == "running 1 of 2: ada.ipynb\nrunning 2 of 2: bob.ipynb\n"  # nothing else on stderr
     lines = out.splitlines()
     assert lines[1].split()[:4] == ["ada.ipynb", "17", "of", "17"]
     assert lines[2].split()[:6] == ["bob.ipynb", "15", "of", "17", "conv2d", "(failed),"]
