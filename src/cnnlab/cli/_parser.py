@@ -8,12 +8,15 @@ import sys
 from collections.abc import Callable, Collection, Sequence
 from typing import NoReturn
 
-from cnnlab.errors import read_whole_number
+from cnnlab.errors import SettingError, read_whole_number
+from cnnlab.viz.slide import TITLES, aspect_ratio
 
 __all__ = [
     "INTERRUPTED",
     "CommandParser",
     "HelpFormatter",
+    "add_aspect_argument",
+    "add_title_argument",
     "chw_shape",
     "flag_spelling",
     "non_negative_int",
@@ -114,6 +117,28 @@ def chw_shape(text: str) -> tuple[int, int, int]:
     if len(numbers) != 3 or min(numbers) < 1:
         raise argparse.ArgumentTypeError(f"expected CxHxW with positive sizes such as 1x32x32, got {text!r}")
     return numbers[0], numbers[1], numbers[2]
+
+
+def add_title_argument(parser: argparse.ArgumentParser) -> None:
+    """``--title full|short|none`` (the slide standard, ``docs/pictures.md``): ``short`` by default."""
+    parser.add_argument(
+        "--title", choices=TITLES, default="short",
+        help="short: a few words a slide can carry; full: with where the picture comes from (run, checkpoint, "
+             "weights); none: no title, for a slide that has its own")  # fmt: skip
+
+
+def _aspect(text: str) -> float:
+    try:
+        return aspect_ratio(text)
+    except SettingError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_aspect_argument(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--aspect W:H`` (``16:9`` fills a slide): the picture's width over its height, as a float."""
+    parser.add_argument(
+        "--aspect", type=_aspect, default=default, metavar="W:H",
+        help="the picture's shape, such as 16:9 (a slide) or 4:3 (default: the picture's own)")  # fmt: skip
 
 
 def os_error_text(error: OSError) -> str:
