@@ -51,8 +51,9 @@ def screenshot(picture: Path, out: Path, width: int = 1280) -> Path:
         page.write_text(PAGE.format(source=html.escape(_shown(picture, Path(folder)).as_uri())), encoding="utf-8")
         target = out / f"{picture.stem}.slide.png"
         subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--allow-file-access-from-files",
-             f"--window-size={width},{height}", f"--screenshot={target}", page.as_uri()],
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             "--allow-file-access-from-files", f"--window-size={width},{height}", f"--screenshot={target}",
+             page.as_uri()],
             check=True, capture_output=True, timeout=120)  # fmt: skip
     return target
 

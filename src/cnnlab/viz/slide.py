@@ -155,8 +155,9 @@ class SlideCheck:
         smallest = self.smallest
         words = "no text" if smallest is None else f"smallest text {self.smallest_on_slide:.1f} pt ({smallest.text!r})"
         verdict = "passes" if self.passes else f"below {MIN_FONT_PT:g} pt"
-        return [f"{self.width:.0f} x {self.height:.0f} pt (aspect {self.aspect:.2f}), on a 16:9 slide: {words}, "
-                f"{verdict}"]
+        return [
+            f"{self.width:.0f} x {self.height:.0f} pt (aspect {self.aspect:.2f}), on a 16:9 slide: {words}, {verdict}"
+        ]
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
@@ -232,7 +233,8 @@ def _font_size(element: ElementTree.Element, inherited: float) -> float:
     size = _user_units(element.get("font-size", "")) or inherited
     style = element.get("style", "")
     declared = re.search(r"font-size\s*:\s*([\d.eE+-]+\s*[a-z]*)", style) or re.search(
-        r"(?:^|;)\s*font\s*:[^;]*?([\d.]+\s*(?:px|pt)?)\s+['\"\w]", style)
+        r"(?:^|;)\s*font\s*:[^;]*?([\d.]+\s*(?:px|pt)?)\s+['\"\w]", style
+    )
     if declared:
         size = _user_units(declared.group(1)) or size
     return size
