@@ -24,6 +24,10 @@ Run from the repository root:
 ``--epochs`` and ``--seeds`` shorten the training runs (for a check that the script works, not for the README).
 ``--only`` draws the pictures named (``--only lenet5-saliency.png``), with the commands that draw them, after
 the training run: one new picture without the experiments' minutes.
+
+Each picture is then held to the slide standard (``docs/pictures.md``): the same command writes it as SVG (an
+experiment writes its SVG beside its PNG; an animation's frames are read by ``Animation.slide_check()``), and the
+script prints its smallest text in points once it fills a 16:9 slide. It fails if one is under 18 points.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import cnnlab as cnnlab_library
 from cnnlab.cli.main import main as cnnlab
+from cnnlab.viz.slide import MIN_FONT_PT, SlideCheck, read_svg
 
 # picture -> (the file the command draws, under {out}; the command, or None when an earlier one drew it)
 PICTURES = {
@@ -62,6 +68,14 @@ PICTURES = {
 }  # fmt: skip
 TRAINING_COMMANDS = ("train", "experiment")  # the commands that --epochs and --seeds shorten
 
+# The GIFs' settings, as cnnlab.animate takes them (their frames are Pillow's: no SVG to read back).
+ANIMATIONS = {
+    "conv-padding-strides.gif": {"kind": "conv", "input": 5, "kernel": 3, "stride": 2, "padding": 1, "values": True},
+    "transposed-padding-strides.gif": {"kind": "transposed", "input": 3, "kernel": 3, "stride": 2, "padding": 1,
+                                       "values": True},
+    "dilation.gif": {"kind": "conv", "input": 7, "kernel": 3, "dilation": 2},
+}  # fmt: skip
+
 
 def run(*args: str) -> None:
     print("$ cnnlab", " ".join(args))
@@ -74,6 +88,30 @@ def _drawn_by(name: str) -> str:
     drawn by ``lenet5-c1.png``'s)."""
     names = list(PICTURES)
     return [other for other in names[: names.index(name)] if PICTURES[other][1] is not None][-1]
+
+
+def svg_twin(command: list[str], svg: Path) -> list[str] | None:
+    """``command`` writing SVG into ``svg`` (a folder; a file for ``draw``), or None for one that writes its SVG
+    beside its PNG already (an experiment)."""
+    if command[0] == "draw":
+        return [*command[: command.index("--out")], "--out", str(svg / "drawing.svg")]
+    if command[0] == "show":
+        return [*command[: command.index("--out")], "--out", str(svg), "--format", "svg"]
+    return None
+
+
+def slide_check(name: str, command: list[str], drawn: Path, work: Path) -> SlideCheck:
+    """``name`` read back against the slide standard, from the SVG its command writes."""
+    if name in ANIMATIONS:
+        return cnnlab_library.animate(**ANIMATIONS[name]).slide_check()  # type: ignore[arg-type]
+    twin = svg_twin(command, work / f"svg-{name}")
+    if twin is None:
+        return read_svg(drawn.with_suffix(".svg"))
+    run(*twin)
+    written = sorted((work / f"svg-{name}").rglob(f"{Path(drawn.name).stem}.svg")) or sorted(
+        (work / f"svg-{name}").rglob("*.svg")
+    )
+    return read_svg(written[0])
 
 
 def main() -> None:
@@ -92,6 +130,7 @@ def main() -> None:
         if args.seeds:
             shorter += ["--seeds", *args.seeds]
         pictures = work / "pictures"
+        checks: dict[str, SlideCheck] = {}
         for name, (drawn, command) in PICTURES.items():
             if args.only and name not in args.only:
                 continue
@@ -102,6 +141,15 @@ def main() -> None:
                 run(*(part.format(run=run_dir, out=pictures) for part in command), *extra)
             shutil.copyfile(pictures / drawn, args.out / name)
             print(f"{args.out / name}")
+            drawer = command or PICTURES[_drawn_by(name)][1]
+            assert drawer is not None
+            formatted = [part.format(run=run_dir, out=pictures) for part in drawer]
+            checks[name] = slide_check(name, formatted, pictures / drawn, work)
+    print(f"\nOn a 16:9 slide (docs/pictures.md asks for text of {MIN_FONT_PT:g} pt or more):")
+    for name, check in checks.items():
+        print(f"  {name:<32} {check}")
+    if failed := [name for name, check in checks.items() if not check.passes]:
+        raise SystemExit(f"under {MIN_FONT_PT:g} pt on a slide: {', '.join(failed)}")
 
 
 if __name__ == "__main__":
