@@ -276,7 +276,7 @@ def _headline(
     weights = "the weights' moving average" if trained.weights == "ema" else "the weights"
     return [
         Headline("test top-1", f"{result.top1:.2%}", f"of {result.count:,} {dataset} test images"),
-        Headline("test loss", f"{result.loss:.4f}", "cross-entropy, averaged over the images"),
+        Headline("test loss", f"{result.loss:.4f}", "mean cross-entropy"),
         time,
         Headline("checkpoint", checkpoint, f"epoch {trained.epoch}, {weights}"),
     ]

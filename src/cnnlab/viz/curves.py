@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from cnnlab.viz.figure import Picture, new_picture
+from cnnlab.viz.figure import DPI, Picture, new_picture
 from cnnlab.viz.slide import TitleMode, font_for_slide, title_mode, titled
 
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["Split", "curves_caption", "drawn_splits", "plot_curves", "plot_learning_rate"]
 
 _HEIGHT = 450  # pixels: 800 x 450 is 16:9, and its text needs only 10.8 points to be 18 on a slide
-_LEGEND_COLUMNS = 3
+_LEGEND_COLUMNS = 3  # at most; fewer when the runs' names are long
+_LEGEND_ROW = 1.9  # ems a row of the shared legend takes: the text and the space between rows
 _MARGIN_PT = 0.3  # points above the least a slide needs, so that rounding in the SVG never drops below it
 
 
@@ -78,11 +79,20 @@ def curves_caption(runs: Sequence[tuple[str, Sequence[EpochMetrics]]]) -> str:
     return text
 
 
-def _canvas(runs: int, kinds: int, aspect: float) -> tuple[int, int, int]:
-    """``(width, height, legend_rows)``: several runs add rows of a shared legend below the plots."""
-    legend_rows = math.ceil((runs + kinds) / _LEGEND_COLUMNS) if runs > 1 else 0
+def _canvas(labels: Sequence[str], aspect: float) -> tuple[int, int, int]:
+    """``(width, height, legend_columns)``: several runs add rows of a shared legend below the plots,
+    as many columns as the longest entry lets fit across (a DejaVu character is about 0.6 em wide)."""
     width = round(_HEIGHT * aspect)
-    return width, _HEIGHT + 30 * legend_rows, legend_rows
+    if len(labels) <= 1:
+        return width, _HEIGHT, 1
+    for columns in range(_LEGEND_COLUMNS, 0, -1):  # the most columns whose entries fit across at the final size
+        rows, height = math.ceil(len(labels) / columns), _HEIGHT
+        for _ in range(4):  # the legend's rows make the canvas taller, which makes the text larger: settle it
+            height = round(_HEIGHT + rows * _LEGEND_ROW * _font(width, height) * DPI / 72)
+        em = _font(width, height) * DPI / 72
+        if columns * (0.6 * max(map(len, labels)) + 4) * em <= width:  # the text, its line, the space after
+            break
+    return width, height, columns
 
 
 def _font(width: float, height: float) -> float:
@@ -90,8 +100,13 @@ def _font(width: float, height: float) -> float:
     return max(10.0, round(font_for_slide(width, height) + _MARGIN_PT, 1))
 
 
-def _log_loss_axis(axis: Axes) -> None:
-    """A logarithmic loss axis labelled in plain numbers (0.5, 1, 2), not 10 to a power in small superscripts."""
+def _loss_axis(axis: Axes, losses: Sequence[float]) -> None:
+    """Linear from zero when the losses span less than a factor of 10 (a short run); logarithmic, labelled in plain
+    numbers (0.5, 1, 2) rather than powers of ten in small superscripts, when they span more."""
+    finite = [value for value in losses if value == value and value > 0]
+    if not finite or max(finite) <= 10 * min(finite):
+        axis.set_ylim(bottom=0)
+        return
     axis.set_yscale("log")
     axis.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
@@ -105,10 +120,12 @@ def plot_curves(
 
     Training is dashed, validation solid, the moving average of the weights (``model_ema``) on the validation
     split dotted; a run without validation has training curves only, and the legend names only what is drawn.
-    Each run has its own colour. The accuracy axis runs from 0 to 100 %. One run has a legend in each plot and
-    the epochs that trained on the validation images (``fold_val_epochs``) shaded; several runs share one legend
-    under the plots, a row of 30 pixels per three entries. The canvas is 450 pixels high and ``aspect`` times as
-    wide (16:9: 800), its text sized to be 18 points when the picture fills a 16:9 slide.
+    Each run has its own colour. The accuracy axis runs from 0 to 100 %; the loss axis from 0, or logarithmic
+    when the losses span more than a factor of 10. One run has a legend in the accuracy plot (lower right, where
+    rising accuracies leave room) and the epochs that trained on the validation images (``fold_val_epochs``)
+    shaded; several runs share one legend under the plots, in rows of up to three entries. The canvas is
+    450 pixels high and ``aspect`` times as wide (16:9: 800), its text sized to be 18 points when the picture
+    fills a 16:9 slide.
 
     ``title``: ``short`` names each plot ("loss", "top-1 accuracy (%)"); ``full`` adds the runs' names above;
     ``none`` leaves the axis labels to say it.
@@ -116,7 +133,8 @@ def plot_curves(
     title_mode(title)
     several = len(runs) > 1
     drawn = drawn_splits(runs)
-    width, height, legend_rows = _canvas(len(runs), len(drawn), aspect)
+    entries = [label for label, _ in runs] + [split.label for split in drawn]
+    width, height, legend_columns = _canvas(entries if several else [], aspect)
     font = _font(width, height)
     figure = new_picture(width, height)
     loss_axis, accuracy_axis = figure.subplots(1, 2)
@@ -132,7 +150,7 @@ def plot_curves(
                 axis.plot(epochs, values, split.style, color=colour, marker=marker, markersize=5, label=split.label)
         if not several:
             _shade_folded(rows, (loss_axis, accuracy_axis))
-    _log_loss_axis(loss_axis)
+    _loss_axis(loss_axis, [value for line in loss_axis.get_lines() for value in line.get_ydata()])
     accuracy_axis.set_ylim(0, 100)  # the standard: accuracies from zero, so that a few points look a few points
     for axis, name in ((loss_axis, "loss"), (accuracy_axis, "top-1 accuracy (%)")):
         axis.set_xlabel("epoch", fontsize=font)
@@ -151,8 +169,8 @@ def plot_curves(
     if several:
         key = [Line2D([], [], color=f"C{index}", lw=2, label=label) for index, (label, _) in enumerate(runs)]
         key += [Line2D([], [], color="0.3", linestyle=split.style, label=split.label) for split in drawn]
-        figure.legend(handles=key, loc="lower center", ncols=_LEGEND_COLUMNS, frameon=False, fontsize=font)
-        figure.tight_layout(rect=(0, (30 * legend_rows + 8) / height, 1, 1))
+        figure.legend(handles=key, loc="lower center", ncols=legend_columns, frameon=False, fontsize=font)
+        figure.tight_layout(rect=(0, (height - _HEIGHT + 8) / height, 1, 1))
     else:
         figure.tight_layout()
     figure.about = curves_caption(runs)

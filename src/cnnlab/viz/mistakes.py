@@ -26,7 +26,7 @@ __all__ = ["plot_mistake_maps"]
 _FONT = 13.0  # points; with the canvas at most 30 x 53 ems, 18 points or more on a slide
 _SLIDE_EMS = (960 / 18, 540 / 18)  # a 16:9 slide, in ems of 18-point text
 _INNER = 0.4  # ems between the image and its map
-_GAP = 1.2  # ems between pairs
+_GAP = 2.4  # ems between pairs, so that their captions stay apart
 _LINE = 1.3  # ems per line of caption
 _TITLE = 2.2  # ems at the top for the title
 _PANEL = (3.5, 8.0)  # the smallest and largest side of an image, in ems
@@ -87,15 +87,18 @@ def plot_mistake_maps(
     panel = _panel_ems(rows, cols, lines, bool(title)) * em
     inner, pair = _INNER * em, (2 * _panel_ems(rows, cols, lines, bool(title)) + _INNER + _GAP) * em
     row_height = panel + (lines * _LINE + 1.1) * em
-    label = _wrapped(scale_label, int((cols * pair / em) / 0.6))
+    # The label may be wider than the pairs, up to the slide's width; longer, it wraps.
+    label = _wrapped(scale_label, int((_SLIDE_EMS[0] - 2) / 0.6))
+    label_width = max(len(line) for line in label.splitlines()) * 0.6 * em + 2 * em
     bar_at = 0.4 + (label.count("\n") + 1) * _LINE + 1.6  # ems: the label's lines, then the ticks, then the bar
     top, bottom_band = (_TITLE if title else 0.6) * em, (bar_at + 1.2) * em
-    width, height = round(cols * pair + em), round(rows * row_height + top + bottom_band)
+    width, height = round(max(cols * pair + em, label_width)), round(rows * row_height + top + bottom_band)
+    margin = (width - cols * pair) / 2  # the pairs centred under a label wider than they are
     figure = new_picture(width, height)
     cmap, low, high = colour_scale(np.stack([np.asarray(m, dtype=np.float32) for m in maps]), signed)
     for index, (image, values, caption) in enumerate(zip(images, maps, captions, strict=True)):
         row, col = divmod(index, cols)
-        left = 0.5 * em + col * pair + _GAP * em / 2
+        left = margin + col * pair + _GAP * em / 2
         bottom = height - top - row * row_height - panel
         pixels = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
         axis = figure.add_axes((left / width, bottom / height, panel / width, panel / height))

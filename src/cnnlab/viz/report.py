@@ -41,10 +41,12 @@ main { display: grid; grid-template-columns: minmax(0, 1fr); column-gap: 3rem; a
   main > section.wide { grid-column: 1 / -1; }
 }
 .headline { display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 0.5rem 0; }
-.headline > div { border: 1px solid #ddd; border-radius: 6px; padding: 0.5rem 1rem; min-width: 9rem; }
+.headline > div { border: 1px solid #ddd; border-radius: 6px; padding: 0.4rem 0.8rem; flex: 1 1 8rem;
+                  max-width: 20rem; }
 .headline .label { color: #555; font-size: 0.9rem; }
 .headline .value { font-size: 2rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .headline .detail { color: #555; font-size: 0.85rem; }
+@media (max-width: 600px) { .headline .value { font-size: 1.5rem; } }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
 th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: left; }
