@@ -171,7 +171,7 @@ def test_curves_show_the_moving_average_and_shade_the_folded_epochs(tmp_path):
     picture = plot_curves([("a", rows)])
     _, accuracy = picture.axes
     lines = {line.get_label(): line for line in accuracy.get_lines()}
-    average = "validation, weights' moving average"
+    average = "validation, EMA"
     assert set(lines) == {"training", "validation", average} and lines[average].get_linestyle() == ":"
     assert list(lines[average].get_ydata()[:4]) == pytest.approx([52.0, 57.0, 62.0, 67.0])
     (span,) = [patch for patch in accuracy.patches if patch.get_label() == "trained on val too"]

@@ -45,7 +45,7 @@ class Split:
 SPLITS = (
     Split("train", "--", "training", "training dashed"),
     Split("val", "-", "validation", "validation solid"),
-    Split("ema_val", ":", "validation, weights' moving average", "the weights' moving average on validation dotted"),
+    Split("ema_val", ":", "validation, EMA", "the weights' moving average (EMA) on validation dotted"),
 )
 
 
@@ -65,15 +65,15 @@ def drawn_splits(runs: Sequence[tuple[str, Sequence[EpochMetrics]]]) -> list[Spl
 
 
 def curves_caption(runs: Sequence[tuple[str, Sequence[EpochMetrics]]]) -> str:
-    """What the curves show, in a line, naming only the lines drawn.
+    """What the curves show, in a line, naming only the lines drawn (a run without a validation split is never
+    said to have one).
 
-    ``"2 epochs; training dashed. No validation split: the curves are of the training images."``
+    ``"2 epochs; training dashed: on the training images, as they were trained on."``
     """
     splits = drawn_splits(runs)
     epochs = max((len(rows) for _, rows in runs), default=0)
-    text = f"{epochs} epoch{'s' if epochs != 1 else ''}; " + ", ".join(split.words for split in splits) + "."
-    if not any(split.prefix != "train" for split in splits):
-        text += " No validation split: the curves are of the training images, as they were trained on."
+    text = f"{epochs} epoch{'s' if epochs != 1 else ''}; " + ", ".join(split.words for split in splits)
+    text += ": on the training images, as they were trained on." if len(splits) == 1 else "."
     if len(runs) > 1:
         text += " A colour per run."
     return text
