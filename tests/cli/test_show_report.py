@@ -234,7 +234,7 @@ def report(run_dir):
 def test_report_is_one_self_contained_page(report):
     page = report.read_text(encoding="utf-8")
     for section in SECTIONS:
-        assert f'<section id="{section}">' in page
+        assert re.search(f'<section id="{section}"( class="wide")?>', page), section
     uris = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(uris) == page.count("<img ") >= 7  # curves, confusion, filters, the test image, 4 maps, worst
     with tempfile.TemporaryDirectory() as folder:
