@@ -13,8 +13,8 @@ DESCRIPTION = """Write one HTML file about a training run, results first: the te
 training curves, the confusion matrix on the test split and the test images the model gets most wrong
 (highest loss), with their true and predicted classes; then the first layer's filters, the feature maps of a
 test image, the network's summary table, and last the run and its configuration. Two columns on a wide
-screen, one on a narrow one. The pictures are inlined (data URIs): the file needs nothing else, loads nothing from anywhere,
-and can be mailed or archived on its own.
+screen, one on a narrow one. The pictures are inlined (data URIs): the file needs nothing else, loads nothing
+from anywhere, and can be mailed or archived on its own.
 
 examples:
   cnnlab report runs/lenet5-mnist5k-20261125-045010
