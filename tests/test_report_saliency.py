@@ -26,7 +26,7 @@ def trained_run(tmp_path_factory):
 
 
 def worst_section(page: str) -> str:
-    match = re.search(r'<section id="worst">(.*?)</section>', page, re.S)
+    match = re.search(r'<section id="worst"[^>]*>(.*?)</section>', page, re.S)
     assert match, "no worst section"
     return html.unescape(match.group(1))
 

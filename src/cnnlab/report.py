@@ -1,10 +1,11 @@
 """A training run's report: one self-contained HTML page, to open in any browser.
 
-Its configuration, the network's summary table, the training curves, the confusion matrix on the test
-split, the first layer's filters, the feature maps of a test image, and the test images the model gets
-most wrong (highest loss), with their true and predicted classes, each beside its occlusion map of the predicted
-class (which parts of the image made the network read it so). The pictures are inlined (data URIs): the
-file needs nothing else, loads nothing from anywhere, and can be mailed or archived on its own.
+Results first: the headline numbers (test top-1, test loss, time), the training curves, the confusion matrix on
+the test split, the test images the model gets most wrong (highest loss), with their true and predicted classes,
+each beside its occlusion map of the predicted class (which parts of the image made the network read it so);
+then the first layer's filters, the feature maps of a test image, the network's summary table, and last the run
+and its configuration (folded). On a wide screen the sections sit in two columns. The pictures are inlined (data
+URIs): the file needs nothing else, loads nothing from anywhere, and can be mailed or archived on its own.
 
 :meth:`cnnlab.Run.report` writes it; the page is built here from the run directory's record, the trained model
 and its configuration, with the pictures of :mod:`cnnlab.show` and :mod:`cnnlab.viz`.
@@ -21,7 +22,7 @@ import torch
 
 from cnnlab.inspection.tables import render_table
 from cnnlab.run_directory import RunDirectory
-from cnnlab.viz.report import Section, image_tag, paragraph, render_report
+from cnnlab.viz.report import Headline, Section, details, facts_html, image_tag, paragraph, render_report, scrolling
 
 if TYPE_CHECKING:
     from cnnlab.inspection.mistakes import Examination, Mistake
@@ -32,8 +33,9 @@ __all__ = ["SECTIONS", "build_report"]
 
 _FILTER_TILE = 160  # pixels per kernel on the page: each weight of a 5x5 kernel is a 32-pixel square
 
-SECTIONS = ("config", "summary", "curves", "confusion", "filters", "feature-maps", "worst")
-"""The ids of the page's sections, in order (``report.html#confusion`` opens at the confusion matrix)."""
+SECTIONS = ("curves", "confusion", "worst", "filters", "feature-maps", "summary", "config")
+"""The ids of the page's sections, in order (``report.html#confusion`` opens at the confusion matrix): the results
+first, the configuration last."""
 
 
 def _pixels(image: torch.Tensor, trained: TrainedModel) -> np.ndarray:
@@ -44,32 +46,34 @@ def _pixels(image: torch.Tensor, trained: TrainedModel) -> np.ndarray:
     return array[0] if array.shape[0] == 1 else array[:3].transpose(1, 2, 0)
 
 
-def _config_section(config: TrainConfig) -> Section:
+def _config_section(config: TrainConfig, facts: Sequence[tuple[str, str]]) -> Section:
+    """Where, when and how the run was trained: the facts, then the configuration's table folded under a line."""
     used = config.used_settings().items()
     rows = [[key, value if isinstance(value, str) else json.dumps(value)] for key, value in used]
     unused = sorted(config.unused_settings())
     text = "The resolved configuration the run was trained with."
     if unused:
         text += f" Left out, as they change nothing in this run: {', '.join(unused)} (config.json has them all)."
-    return Section(
-        "config", "Configuration", paragraph(text, "note") + render_table(["setting", "value"], rows, "html")
-    )
+    table = paragraph(text, "note") + scrolling(render_table(["setting", "value"], rows, "html"))
+    body = facts_html(facts) + details(f"configuration: {len(rows)} settings", table)
+    return Section("config", "Run and configuration", body)
 
 
 def _summary_section(trained: TrainedModel) -> Section:
     from cnnlab.inspection.summary import summarize
 
-    return Section("summary", "Network summary", summarize(trained.model, trained.input_size).html(flops=False))
+    table = summarize(trained.model, trained.input_size).html(flops=False)
+    return Section("summary", "Network summary", scrolling(table))
 
 
 def _curves_section(run: RunDirectory, config: TrainConfig) -> Section:
-    from cnnlab.viz.curves import plot_curves, plot_learning_rate
+    from cnnlab.viz.curves import curves_caption, plot_curves, plot_learning_rate
 
     rows = run.metrics
     if not rows:
         return Section("curves", "Training curves", paragraph(f"{run.path} has no finished epoch.", "note"))
     picture = plot_curves([(run.name, rows)])
-    caption = f"{len(rows)} epoch(s); training dashed, validation solid."
+    caption = curves_caption([(run.name, rows)])
     rates = plot_learning_rate(rows)
     rate_caption = f"The learning rate at the end of each epoch ({config.optimizer}, {config.schedule} schedule)."
     body = image_tag(picture, "loss and accuracy per epoch", caption) + image_tag(
@@ -82,9 +86,12 @@ def _confusion_section(trained: TrainedModel, result: Examination, dataset: str)
     from cnnlab.viz.confusion import plot_confusion
 
     title = f"{trained.name} on {dataset} test: top-1 {result.top1:.2%} of {result.count:,}"
-    picture = plot_confusion(result.confusion.tolist(), trained.classes, title)
-    caption = "Rows: true class, with its accuracy; columns: predicted class; counts in the cells."
-    body = image_tag(picture, title, caption) + _per_class_table(result.confusion, trained.classes)
+    short = f"{dataset} test: top-1 {result.top1:.1%}"
+    picture = plot_confusion(result.confusion.tolist(), trained.classes, short_title=short, full_title=title)
+    caption = (
+        f"Rows: true class, with its accuracy; columns: predicted class; colour: the share of the row. {picture.about}."
+    )
+    body = image_tag(picture, title, caption) + scrolling(_per_class_table(result.confusion, trained.classes))
     return Section("confusion", "Confusion matrix", body)
 
 
@@ -178,20 +185,20 @@ def _worst_section(trained: TrainedModel, result: Examination) -> Section:
     if not result.worst:
         empty = "The test split is empty." if result.count == 0 else "No images were asked for (worst=0)."
         return Section("worst", "Worst-classified test images", paragraph(empty, "note"))
-    captions = [
-        f"#{m.index}: true {trained.classes[m.label]}\npredicted {trained.classes[m.predicted]} "
-        f"({m.probability:.0%})\nloss {m.loss:.2f}"
+    captions = [  # two lines, so that three rows of them fit a slide at 18 points
+        f"{trained.classes[m.label]} read as {trained.classes[m.predicted]} ({m.probability:.0%})\n"
+        f"#{m.index}, loss {m.loss:.2f}"
         for m in result.worst
     ]
     square = default_occlusion(*trained.input_size[1:])
     hidden = f"square of {square.window}x{square.window} pixels"
-    title = f"the {len(result.worst)} test images with the highest loss ({wrong} misclassified), each beside its map"
+    title = f"the {len(result.worst)} test images with the highest loss ({wrong} misclassified)"
     picture = plot_mistake_maps(
         [_pixels(m.image, trained) for m in result.worst],
         _worst_maps(trained, result.worst),
         captions,
         title=title,
-        scale_label=f"drop in p(predicted class) when a {hidden} hides the pixel (red: the class needs it)",
+        scale_label=f"drop in p(predicted class) when a {hidden} hides the pixel",
         signed=True,
     )
     intro = paragraph(
@@ -203,8 +210,10 @@ def _worst_section(trained: TrainedModel, result: Examination) -> Section:
         f'cnnlab.saliency(run, image, method="occlusion", target=...).',
         "note",
     )
-    return Section("worst", "Worst-classified test images",
-                   intro + image_tag(picture, f"worst-classified test images with {WORST_METHOD} maps"))  # fmt: skip
+    picture_tag = image_tag(picture, f"worst-classified test images with {WORST_METHOD} maps",
+                            "Under each pair: the true class read as the predicted one (its probability), the test "
+                            "image's index and its loss.")  # fmt: skip
+    return Section("worst", "Worst-classified test images", intro + picture_tag, wide=True)
 
 
 def build_report(
@@ -225,32 +234,52 @@ def build_report(
         result = examine(trained.model, data.loader, trained.num_classes, worst, trained.logit_temperature)
         first_images, first_labels = next(iter(data.loader))
         bar.update()
+        checkpoint = trained.checkpoint if trained.checkpoint is not None else run.checkpoint()
+        facts = [
+            ("run", str(run.path)),
+            ("checkpoint", f"{checkpoint.name}, epoch {trained.epoch}"),
+            ("model", f"{trained.name}, input {'x'.join(map(str, trained.input_size))}"),
+            ("data", f"{data.dataset}: {result.count:,} test images, {trained.num_classes} classes"),
+            ("test top-1", f"{result.top1:.2%} (loss {result.loss:.4f})"),
+            *_weights(run, config, trained.weights),
+            *_provenance(run),
+            *(("note", note) for note in data.notes),
+        ]
         makers = [
-            lambda: _config_section(config),
-            lambda: _summary_section(trained),
             lambda: _curves_section(run, config),
             lambda: _confusion_section(trained, result, data.dataset),
+            lambda: _worst_section(trained, result),
             lambda: _filters_section(trained),
             lambda: _feature_maps_section(trained, first_images[0], int(first_labels[0])),
-            lambda: _worst_section(trained, result),
+            lambda: _summary_section(trained),
+            lambda: _config_section(config, facts),
         ]
         sections = []
         for section_id, make in zip(SECTIONS, makers, strict=True):
             bar.set_postfix_str(section_id)
             sections.append(make())
             bar.update()
-    checkpoint = trained.checkpoint if trained.checkpoint is not None else run.checkpoint()
-    facts = [
-        ("run", str(run.path)),
-        ("checkpoint", f"{checkpoint.name}, epoch {trained.epoch}"),
-        ("model", f"{trained.name}, input {'x'.join(map(str, trained.input_size))}"),
-        ("data", f"{data.dataset}: {result.count:,} test images, {trained.num_classes} classes"),
-        ("test top-1", f"{result.top1:.2%} (loss {result.loss:.4f})"),
-        *_weights(run, config, trained.weights),
-        *_provenance(run),
-        *(("note", note) for note in data.notes),
+    headline = _headline(run, trained, result, data.dataset, checkpoint.name)
+    return render_report(f"{trained.name} on {trained.config.data}: run report", [], sections, headline)
+
+
+def _headline(
+    run: RunDirectory, trained: TrainedModel, result: Examination, dataset: str, checkpoint: str
+) -> list[Headline]:
+    """The numbers the page opens with: the test result, how long the run took, which weights they are of."""
+    summary = run.summary
+    if summary is not None and summary.wall_seconds is not None:
+        time = Headline("wall time", f"{summary.wall_seconds:.1f} s", f"{summary.epochs} epochs on {summary.device}")
+    else:  # not finished, or an older run: what the epochs so far recorded
+        seconds = sum(row.seconds for row in run.metrics)
+        time = Headline("time in epochs", f"{seconds:.1f} s", f"{len(run.metrics)} epochs, {run.status}")
+    weights = "the weights' moving average" if trained.weights == "ema" else "the weights"
+    return [
+        Headline("test top-1", f"{result.top1:.2%}", f"of {result.count:,} {dataset} test images"),
+        Headline("test loss", f"{result.loss:.4f}", "mean cross-entropy"),
+        time,
+        Headline("checkpoint", checkpoint, f"epoch {trained.epoch}, {weights}"),
     ]
-    return render_report(f"{trained.name} on {trained.config.data}: run report", facts, sections)
 
 
 def _weights(run: RunDirectory, config: TrainConfig, weights: str) -> list[tuple[str, str]]:

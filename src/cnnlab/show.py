@@ -41,6 +41,7 @@ from cnnlab.viz.curves import plot_curves
 from cnnlab.viz.feature_maps import SCALES, Panel, draw_panels, feature_map_panel, plot_filters
 from cnnlab.viz.figure import Picture
 from cnnlab.viz.receptive_field import plot_receptive_field
+from cnnlab.viz.slide import TitleMode
 
 if TYPE_CHECKING:
     from cnnlab.training.evaluation import Evaluation
@@ -277,10 +278,16 @@ def _as_run(what: RunDirectory | str | os.PathLike, argument: str) -> RunDirecto
     return RunDirectory(what)
 
 
-def curves(*runs: RunDirectory | str | os.PathLike | Sequence[RunDirectory | str | os.PathLike]) -> Picture:
-    """Loss and top-1 accuracy per epoch of one or more runs (training dashed, validation solid).
+def curves(
+    *runs: RunDirectory | str | os.PathLike | Sequence[RunDirectory | str | os.PathLike],
+    title: TitleMode = "short",
+    aspect: float | None = None,
+) -> Picture:
+    """Loss and top-1 accuracy per epoch of one or more runs: training dashed, validation solid where the run
+    held out a validation split (the legend names only the lines drawn).
 
-    ``curves(a, b)`` and ``curves([a, b])`` are the same picture.
+    ``curves(a, b)`` and ``curves([a, b])`` are the same picture. ``title``: ``short`` (each plot named),
+    ``full`` (the runs' names above too) or ``none``; ``aspect``: width / height (default 16:9).
 
     Raises:
         TypeError: something that is not a run or a path.
@@ -296,20 +303,32 @@ def curves(*runs: RunDirectory | str | os.PathLike | Sequence[RunDirectory | str
     labels = [run.name for run in opened]
     if len(set(labels)) < len(labels):  # same names in different places: the paths tell them apart
         labels = [str(run.path) for run in opened]
-    picture = plot_curves([(label, run.metrics) for label, run in zip(labels, opened, strict=True)])
+    runs_metrics = [(label, run.metrics) for label, run in zip(labels, opened, strict=True)]
+    picture = plot_curves(runs_metrics, title=title, aspect=aspect or 16 / 9)
     picture.about = ", ".join(labels)
     return picture
 
 
-def confusion(what: Evaluation | RunDirectory | str | os.PathLike, *, split: str = "test") -> Picture:
+def confusion(
+    what: Evaluation | RunDirectory | str | os.PathLike,
+    *,
+    split: str = "test",
+    title: TitleMode = "short",
+    aspect: float | None = None,
+) -> Picture:
     """The confusion matrix with the count in every cell and each class's accuracy beside its row.
 
     ``what`` is an :class:`~cnnlab.training.evaluation.Evaluation`, or a run to evaluate on ``split`` first.
+    ``title``: ``short`` (the split and its top-1), ``full`` (the model, split, top-1 and checkpoint) or
+    ``none``; ``aspect``: width / height (default 4:3, the matrix being square).
     """
     from cnnlab.training.evaluation import Evaluation, evaluate_model
     from cnnlab.viz.confusion import plot_confusion
 
     evaluation = what if isinstance(what, Evaluation) else evaluate_model(subject(_as_run(what, "what")), split=split)
-    picture = plot_confusion(evaluation.confusion, evaluation.classes, evaluation.title)
+    short = f"{evaluation.dataset} {evaluation.split}: top-1 {evaluation.top1:.1%}"
+    checkpoint = f" ({Path(evaluation.checkpoint).name}, epoch {evaluation.epoch})" if evaluation.checkpoint else ""
+    picture = plot_confusion(evaluation.confusion, evaluation.classes, title=title, short_title=short,
+                             full_title=evaluation.title + checkpoint, aspect=aspect or 4 / 3)  # fmt: skip
     picture.about = evaluation.title
     return picture

@@ -86,12 +86,14 @@ def test_filters_rgb_gray_and_per_channel(tmp_path):
 
 def test_confusion_curves_and_examples(tmp_path):
     confusion = [[50, 2, 0], [3, 40, 7], [0, 0, 0]]
-    check_picture(plot_confusion(confusion, ("a", "b", "c"), "title").save(tmp_path / "confusion.png"), (635, 481))
+    picture = plot_confusion(confusion, ("a", "b", "c"), short_title="title")
+    check_picture(picture.save(tmp_path / "confusion.png"), (720, 540))
     rows = [
         EpochMetrics(e, 0.1, 1 / e, 0.5 + e / 20, 0.9, 1.2 / e, 0.45 + e / 20, 0.9, 100.0, 1.0) for e in range(1, 6)
     ]
-    check_picture(plot_curves([("a", rows)]).save(tmp_path / "one.png"), (1000, 400))
-    check_picture(plot_curves([("a", rows), ("b", rows[:3])]).save(tmp_path / "curves.png"), (1000, 444))
+    check_picture(plot_curves([("a", rows)]).save(tmp_path / "one.png"), (800, 450))  # 16:9
+    # two runs and two kinds of curve: a legend of two rows under the plots, its text as large as the plots'
+    check_picture(plot_curves([("a", rows), ("b", rows[:3])]).save(tmp_path / "curves.png"), (800, 517))
     images = [np.random.default_rng(i).random((28, 28)) for i in range(7)]
     picture = plot_examples(images, [f"#{i}\ntrue 1\npredicted 7" for i in range(7)], title="t")
     grid = picture.grids[0]
@@ -133,7 +135,7 @@ def test_the_legend_of_several_runs_covers_no_plot(count):
     (legend,) = picture.legends
     box = legend.get_window_extent()
     labels = [text.get_text() for text in legend.get_texts()]
-    assert labels == [f"lenet5-mnist5k-20261125-04501{i}" for i in range(count)] + ["train", "val"]
+    assert labels == [f"lenet5-mnist5k-20261125-04501{i}" for i in range(count)] + ["training", "validation"]
     for axis in picture.axes:
         assert axis.get_legend() is None
         assert not box.overlaps(axis.get_tightbbox()), (box, axis.get_tightbbox())  # axis labels included
@@ -169,14 +171,15 @@ def test_curves_show_the_moving_average_and_shade_the_folded_epochs(tmp_path):
     picture = plot_curves([("a", rows)])
     _, accuracy = picture.axes
     lines = {line.get_label(): line for line in accuracy.get_lines()}
-    assert set(lines) == {"train", "val", "val, moving average"} and lines["val, moving average"].get_linestyle() == ":"
-    assert list(lines["val, moving average"].get_ydata()[:4]) == pytest.approx([52.0, 57.0, 62.0, 67.0])
+    average = "validation, EMA"
+    assert set(lines) == {"training", "validation", average} and lines[average].get_linestyle() == ":"
+    assert list(lines[average].get_ydata()[:4]) == pytest.approx([52.0, 57.0, 62.0, 67.0])
     (span,) = [patch for patch in accuracy.patches if patch.get_label() == "trained on val too"]
     left, right = span.get_x(), span.get_x() + span.get_width()
     assert (left, right) == pytest.approx((4.5, 6.5))  # epochs 5 and 6 trained on the validation images
-    check_picture(picture.save(tmp_path / "folded.png"), (1000, 400))
+    check_picture(picture.save(tmp_path / "folded.png"), (800, 450))
     # without a moving average or folding, neither is drawn (nor named in a shared legend)
     plain = [EpochMetrics(e, 0.1, 1 / e, 0.5, 0.9, 1.0, 0.5, 0.9, 100.0, 1.0) for e in range(1, 4)]
     picture = plot_curves([("a", plain), ("b", plain)])
-    assert "val, moving average" not in [text.get_text() for legend in picture.legends for text in legend.get_texts()]
+    assert average not in [text.get_text() for legend in picture.legends for text in legend.get_texts()]
     assert not [patch for axis in picture.axes for patch in axis.patches if patch.get_label() == "trained on val too"]

@@ -9,11 +9,12 @@ from pathlib import Path
 from cnnlab.cli._parser import positive_int
 from cnnlab.errors import SettingError
 
-DESCRIPTION = """Write one HTML file about a training run: its configuration, the network's summary table, the
-training curves, the confusion matrix on the test split, the first layer's filters, the feature maps of a
-test image, and the test images the model gets most wrong (highest loss), with their true and predicted
-classes. The pictures are inlined (data URIs): the file needs nothing else, loads nothing from anywhere,
-and can be mailed or archived on its own.
+DESCRIPTION = """Write one HTML file about a training run, results first: the test top-1, loss and time, the
+training curves, the confusion matrix on the test split and the test images the model gets most wrong
+(highest loss), with their true and predicted classes; then the first layer's filters, the feature maps of a
+test image, the network's summary table, and last the run and its configuration. Two columns on a wide
+screen, one on a narrow one. The pictures are inlined (data URIs): the file needs nothing else, loads nothing
+from anywhere, and can be mailed or archived on its own.
 
 examples:
   cnnlab report runs/lenet5-mnist5k-20261125-045010

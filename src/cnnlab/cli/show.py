@@ -73,8 +73,8 @@ examples:
   cnnlab show receptive-field lenet5 --layer c3 --unit 4,4
   cnnlab show receptive-field googlenet --layer inception4a --unit 0,0 --image cat.jpg"""
 
-CURVES = """Loss and top-1 accuracy per epoch (training dashed, validation solid), one colour per run, as each \
-run recorded them.
+CURVES = """Loss and top-1 accuracy per epoch (training dashed, validation solid where a run held out a \
+validation split), one colour per run, as each run recorded them; accuracy from 0 to 100 %.
 
 examples:
   cnnlab show curves runs/lenet5-a

@@ -8,25 +8,42 @@ strong; the colour bar under the tiles says what the values are.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
+from matplotlib.ticker import MaxNLocator
 
-from cnnlab.viz.figure import Grid, Picture, new_picture
+from cnnlab.viz.figure import DPI, Grid, Picture, new_picture
 from cnnlab.viz.saliency import colour_scale
 
 __all__ = ["plot_mistake_maps"]
 
-_PANEL = 120  # pixels a side of the image and of its map
-_INNER = 8  # pixels between the image and its map
-_PAIR = 2 * _PANEL + _INNER + 36  # one tile's width, margins included
-_CAPTION = 62  # pixels under each pair: three lines of caption
-_ROW = _PANEL + _CAPTION + 14
-_TITLE = 48
-_BAR = 86  # pixels at the bottom for the colour bar, its ticks and its label
+# Laid out in ems of the one font, so that the whole fits a 16:9 slide with its text at 18 points: a slide is
+# 30 lines of 18-point text high and 53 wide, so up to 3 rows of pairs (12 images in 4 columns) fit it.
+_FONT = 13.0  # points; with the canvas at most 30 x 53 ems, 18 points or more on a slide
+_SLIDE_EMS = (960 / 18, 540 / 18)  # a 16:9 slide, in ems of 18-point text
+_INNER = 0.4  # ems between the image and its map
+_GAP = 2.4  # ems between pairs, so that their captions stay apart
+_LINE = 1.3  # ems per line of caption
+_TITLE = 2.2  # ems at the top for the title
+_PANEL = (3.5, 8.0)  # the smallest and largest side of an image, in ems
 _OVERLAY_ALPHA = 0.6
+
+
+def _wrapped(caption: str, chars: int) -> str:
+    """Each line of ``caption`` broken to at most ``chars`` characters (a DejaVu character is about 0.6 em)."""
+    return "\n".join(textwrap.fill(line, max(chars, 8)) for line in caption.splitlines())
+
+
+def _panel_ems(rows: int, cols: int, lines: int, titled: bool) -> float:
+    """The side of an image that fills a slide's height with ``rows`` rows and its width with ``cols`` pairs."""
+    text = lines * _LINE + 1.1
+    tall = (_SLIDE_EMS[1] - (_TITLE if titled else 0.6) - 5.0) / rows - text  # 5 ems: the colour bar's band
+    wide = (_SLIDE_EMS[0] - 1.0) / cols - _GAP
+    return min(max(_PANEL[0], min(tall, (wide - _INNER) / 2)), _PANEL[1])
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
@@ -47,6 +64,10 @@ def plot_mistake_maps(
     """Each image (``(H, W)`` gray or ``(H, W, 3)`` RGB, values 0..1) beside its map (``(H, W)``) drawn over it
     in gray, a caption under each pair, one colour scale for all the maps with ``scale_label`` under it.
 
+    Laid out for a slide: the text is 13 points and the images as large as lets up to three rows of ``cols``
+    pairs fit a 16:9 slide with that text at 18 points or more (more rows make a taller picture, whose text is
+    smaller on a slide). Captions and the label are wrapped to their column.
+
     Raises:
         ValueError: no images, or not one map and one caption per image, or a map not the image's size.
     """
@@ -59,28 +80,42 @@ def plot_mistake_maps(
             raise ValueError(f"a map of {np.shape(values)} for an image of {np.shape(image)[:2]}")
     cols = min(cols, count)
     rows = -(-count // cols)
-    width, height = cols * _PAIR + 20, rows * _ROW + _TITLE + _BAR
+    em = _FONT * DPI / 72
+    chars = int(((_SLIDE_EMS[0] - 1.0) / cols - 0.4) / 0.6)
+    captions = [_wrapped(caption, chars) for caption in captions]
+    lines = max(caption.count("\n") + 1 for caption in captions)
+    panel = _panel_ems(rows, cols, lines, bool(title)) * em
+    inner, pair = _INNER * em, (2 * _panel_ems(rows, cols, lines, bool(title)) + _INNER + _GAP) * em
+    row_height = panel + (lines * _LINE + 1.1) * em
+    # The label may be wider than the pairs, up to the slide's width; longer, it wraps.
+    label = _wrapped(scale_label, int((_SLIDE_EMS[0] - 2) / 0.6))
+    label_width = max(len(line) for line in label.splitlines()) * 0.6 * em + 2 * em
+    bar_at = 0.4 + (label.count("\n") + 1) * _LINE + 1.6  # ems: the label's lines, then the ticks, then the bar
+    top, bottom_band = (_TITLE if title else 0.6) * em, (bar_at + 1.2) * em
+    width, height = round(max(cols * pair + em, label_width)), round(rows * row_height + top + bottom_band)
+    margin = (width - cols * pair) / 2  # the pairs centred under a label wider than they are
     figure = new_picture(width, height)
     cmap, low, high = colour_scale(np.stack([np.asarray(m, dtype=np.float32) for m in maps]), signed)
     for index, (image, values, caption) in enumerate(zip(images, maps, captions, strict=True)):
         row, col = divmod(index, cols)
-        left = 10 + col * _PAIR + 18
-        bottom = height - _TITLE - row * _ROW - _PANEL - 4
+        left = margin + col * pair + _GAP * em / 2
+        bottom = height - top - row * row_height - panel
         pixels = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
-        axis = figure.add_axes((left / width, bottom / height, _PANEL / width, _PANEL / height))
+        axis = figure.add_axes((left / width, bottom / height, panel / width, panel / height))
         axis.imshow(pixels, cmap="gray" if pixels.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
         axis.set_axis_off()
-        axis = figure.add_axes(((left + _PANEL + _INNER) / width, bottom / height, _PANEL / width, _PANEL / height))
+        axis = figure.add_axes(((left + panel + inner) / width, bottom / height, panel / width, panel / height))
         axis.imshow(_gray(image), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         axis.imshow(values, cmap=cmap, vmin=low, vmax=high, alpha=_OVERLAY_ALPHA, interpolation="bilinear")
         axis.set_axis_off()
-        figure.text((left + _PANEL + _INNER / 2) / width, (bottom - 6) / height, caption, ha="center", va="top",
-                    fontsize=8.5)  # fmt: skip
+        figure.text((left + panel + inner / 2) / width, (bottom - 0.3 * em) / height, caption, ha="center",
+                    va="top", fontsize=_FONT, linespacing=1.1)  # fmt: skip
     # The bar gets colours of its own, without the overlay's transparency (which would pale them).
     scale = ScalarMappable(Normalize(low, high), cmap)
-    bar = figure.add_axes((0.25, 54 / height, 0.5, 12 / height))
-    figure.colorbar(scale, cax=bar, orientation="horizontal").ax.tick_params(labelsize=8)
-    figure.text(0.5, 8 / height, scale_label, ha="center", va="bottom", fontsize=9, color="#333")
-    figure.text(0.5, 1 - 10 / height, title, ha="center", va="top", fontsize=10)
+    bar = figure.add_axes((0.25, bar_at * em / height, 0.5, 0.6 * em / height))
+    figure.colorbar(scale, cax=bar, orientation="horizontal", ticks=MaxNLocator(5)).ax.tick_params(labelsize=_FONT)
+    figure.text(0.5, 0.4 * em / height, label, ha="center", va="bottom", fontsize=_FONT, color="#333", linespacing=1.1)
+    if title:
+        figure.text(0.5, 1 - 0.4 * em / height, title, ha="center", va="top", fontsize=_FONT * 1.1)
     figure.grids = [Grid(title, rows, cols, count, (count,))]
     return figure

@@ -16,13 +16,38 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Section", "facts_html", "image_tag", "paragraph", "render_report"]
+__all__ = [
+    "Headline",
+    "Section",
+    "details",
+    "facts_html",
+    "headline_html",
+    "image_tag",
+    "paragraph",
+    "render_report",
+    "scrolling",
+]
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
-h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
-h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2.2rem; }
-nav a { margin-right: 1rem; }
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1800px; padding: 1rem 1.5rem 3rem;
+       color: #222; }
+h1 { font-size: 1.6rem; margin-bottom: 0.6rem; overflow-wrap: anywhere; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
+nav { margin: 1rem 0 0; line-height: 1.8; }
+nav a { margin-right: 1rem; white-space: nowrap; }
+main { display: grid; grid-template-columns: minmax(0, 1fr); column-gap: 3rem; align-items: start; }
+@media (min-width: 1100px) {
+  main { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  main > section.wide { grid-column: 1 / -1; }
+}
+.headline { display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 0.5rem 0; }
+.headline > div { border: 1px solid #ddd; border-radius: 6px; padding: 0.4rem 0.8rem; flex: 1 1 8rem;
+                  max-width: 20rem; }
+.headline .label { color: #555; font-size: 0.9rem; }
+.headline .value { font-size: 2rem; font-weight: 600; font-variant-numeric: tabular-nums; }
+.headline .detail { color: #555; font-size: 0.85rem; }
+@media (max-width: 600px) { .headline .value { font-size: 1.5rem; } }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
 th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: left; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
@@ -30,10 +55,23 @@ th { background: #f4f4f4; }
 img { max-width: 100%; height: auto; display: block; margin: 0.5rem 0; }
 figure { margin: 1rem 0; }
 figcaption, .note { color: #555; font-size: 0.9rem; }
-dl.facts { display: grid; grid-template-columns: max-content auto; gap: 0.1rem 1rem; }
+details summary { cursor: pointer; margin: 0.5rem 0; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.1rem 1rem; }
 dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 """
+"""Results first: the headline, then the sections in a grid of two columns on a wide screen (1100 px or more;
+a ``wide`` section spans both), one column on a narrow one. Tables scroll inside their own box, long words
+break, so that the page itself never scrolls sideways (checked at 400 px in tests/test_report_page.py)."""
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One of the numbers the page opens with: a label, the value in large type, and a line under it."""
+
+    label: str
+    value: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +81,7 @@ class Section:
     id: str
     title: str
     body: str
+    wide: bool = False  # spans both columns of a wide screen
 
 
 def image_tag(png: Figure | bytes | str | Path, alt: str, caption: str = "") -> str:
@@ -73,8 +112,38 @@ def paragraph(text: str, css_class: str = "") -> str:
     return f"<p{attribute}>{html.escape(text)}</p>"
 
 
-def render_report(title: str, facts: Sequence[tuple[str, object]], sections: Sequence[Section]) -> str:
-    """The whole page: a title, a few facts, a table of contents and the sections in order."""
+def headline_html(numbers: Sequence[Headline]) -> str:
+    """The page's first numbers, each in a box of its own: they wrap onto more lines on a narrow screen."""
+    boxes = "".join(
+        f'<div><div class="label">{html.escape(n.label)}</div><div class="value">{html.escape(n.value)}</div>'
+        + (f'<div class="detail">{html.escape(n.detail)}</div>' if n.detail else "")
+        + "</div>"
+        for n in numbers
+    )
+    return f'<div class="headline">{boxes}</div>'
+
+
+def scrolling(table_html: str) -> str:
+    """A table in a box that scrolls sideways on its own, so that a wide table never widens the page."""
+    return f'<div class="scroll">{table_html}</div>'
+
+
+def details(summary: str, body: str) -> str:
+    """``body`` folded under a line that opens it (closed until clicked)."""
+    return f"<details><summary>{html.escape(summary)}</summary>{body}</details>"
+
+
+def render_report(
+    title: str,
+    facts: Sequence[tuple[str, object]],
+    sections: Sequence[Section],
+    headline: Sequence[Headline] = (),
+) -> str:
+    """The whole page: a title, the headline numbers, a table of contents, the sections in a grid, in order.
+
+    ``facts`` (a short list of labelled values) follow the headline, if any are given: a page that opens with
+    its results passes none and puts them in a section of its own at the end (:func:`facts_html`).
+    """
     nav = " ".join(f'<a href="#{s.id}">{html.escape(s.title)}</a>' for s in sections)
     parts = [
         "<!DOCTYPE html>",
@@ -87,10 +156,14 @@ def render_report(title: str, facts: Sequence[tuple[str, object]], sections: Seq
         "</head>",
         "<body>",
         f"<h1>{html.escape(title)}</h1>",
-        facts_html(facts),
+        headline_html(headline) if headline else "",
+        facts_html(facts) if facts else "",
         f"<nav>{nav}</nav>",
+        "<main>",
     ]
     for section in sections:
-        parts.append(f'<section id="{section.id}">\n<h2>{html.escape(section.title)}</h2>\n{section.body}\n</section>')
-    parts += ["</body>", "</html>", ""]
+        wide = ' class="wide"' if section.wide else ""
+        parts.append(f'<section id="{section.id}"{wide}>\n<h2>{html.escape(section.title)}</h2>\n{section.body}\n'
+                     "</section>")  # fmt: skip
+    parts += ["</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
