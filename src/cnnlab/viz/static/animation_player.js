@@ -119,18 +119,56 @@
 
   const LABEL = 34, GAP = 36, BIAS_LINE = 34;
 
-  // The largest cell (at most 56 px) with which the picture fits the stage's width and the window's height.
-  function cellSize(result, width, height) {
+  const CHAR = 11.5; // about the width of one character of a 20 px label
+
+  function labels(result) {
+    const s = result.settings, [oh, ow] = result.outputShape;
+    const times = (pair) => (pair[0] === pair[1] ? String(pair[0]) : pair.join("\u00d7"));
+    return {
+      grid: result.kind === "transposed" ? `zeros inserted, border ${s.d[0] * (s.k[0] - 1) - s.p[0]}`
+        : `input ${s.i[0]}\u00d7${s.i[1]}, padding ${times(s.p)}`,
+      kernel: result.kernel ? `kernel ${result.kernel.length}\u00d7${result.kernel[0].length}` : "",
+      output: `output ${oh}\u00d7${ow}${result.kind === "pool" ? ` (${result.mode})` : ""}`,
+    };
+  }
+
+  // Where the three blocks go (the grid, the kernels with the bias, the output) and how large a cell is: side by
+  // side, or the grid above the other two where that gives larger cells (a narrow window). A cell is at most 56 px
+  // and as large as fits the stage's width and the window's height.
+  function layout(result, width, height) {
+    const words = labels(result);
     const [gh, gw] = result.gridShape, [oh, ow] = result.outputShape;
-    const [kh, kw] = result.kernel ? [result.kernel.length, result.kernel[0].length] : [0, 0];
     const kernels = result.kind === "transposed" ? 2 : result.kernel ? 1 : 0;
-    for (let cell = 56; cell > 12; cell -= 1) {
-      const wide = (gw + (kernels ? kw : 0) + ow) * cell + GAP * (kernels ? 2 : 1);
-      const kernelHeight = kernels * (kh * cell + LABEL) + (kernels ? BIAS_LINE : 0);
-      const tall = Math.max(LABEL + Math.max(gh, oh) * cell, kernelHeight);
-      if (wide <= width && tall <= height) return cell;
+    const [kh, kw] = result.kernel ? [result.kernel.length, result.kernel[0].length] : [0, 0];
+    const blocks = (cell) => [
+      { name: "grid", width: Math.max(gw * cell, words.grid.length * CHAR), height: LABEL + gh * cell },
+      ...(kernels ? [{ name: "kernels", width: Math.max(kw * cell, words.kernel.length * CHAR), height: kernels * (LABEL + kh * cell) + BIAS_LINE }] : []),
+      { name: "output", width: Math.max(ow * cell, words.output.length * CHAR), height: LABEL + oh * cell },
+    ];
+    const place = (row, left, top) => {
+      const at = {};
+      let x = left;
+      for (const block of row) { at[block.name] = [x, top]; x += block.width + GAP; }
+      return { at, width: x - GAP, height: Math.max(...row.map((block) => block.height)) };
+    };
+    const arrangements = {
+      side: (cell) => place(blocks(cell), 0, 0),
+      stacked: (cell) => {
+        const [first, ...rest] = blocks(cell), above = place([first], 0, 0), below = place(rest, 0, above.height + GAP / 2);
+        return { at: { ...above.at, ...below.at }, width: Math.max(above.width, below.width), height: above.height + GAP / 2 + below.height };
+      },
+    };
+    let best = null;
+    for (const [name, arrange] of Object.entries(arrangements)) {
+      for (let cell = 56; cell >= 12; cell -= 1) {
+        const placed = arrange(cell);
+        if ((placed.width <= width && placed.height <= height) || cell === 12) {
+          if (!best || cell > best.cell) best = { ...placed, cell, name };
+          break;
+        }
+      }
     }
-    return 12;
+    return { ...best, words };
   }
 
   function availableHeight() {
@@ -157,23 +195,20 @@
     stage.textContent = "";
     if (!result) return;
     const width = stage.clientWidth || 800;
-    const cell = cellSize(result, width, availableHeight());
+    const { cell, at, words, ...size } = layout(result, width, availableHeight());
     const [gh, gw] = result.gridShape, [oh, ow] = result.outputShape;
     const kernels = result.kind === "transposed" ? [["kernel", result.kernel], ["flipped", result.applied]] : result.kernel ? [["kernel", result.kernel]] : [];
-    const kw = result.kernel ? result.kernel[0].length : 0;
-    const kernelLeft = gw * cell + GAP, outputLeft = kernelLeft + (kernels.length ? kw * cell + GAP : 0);
-    const kernelHeight = kernels.length * ((result.kernel ? result.kernel.length : 0) * cell + LABEL) + (kernels.length ? BIAS_LINE : 0);
-    const totalWidth = outputLeft + ow * cell + 2, totalHeight = Math.max(LABEL + Math.max(gh, oh) * cell, kernelHeight) + 2;
+    const totalWidth = Math.ceil(size.width) + 2, totalHeight = Math.ceil(size.height) + 2;
     const svg = element("svg", { width: totalWidth, height: totalHeight, viewBox: `-1 -1 ${totalWidth} ${totalHeight}`, role: "img" }, stage);
     svg.setAttribute("aria-label", `${result.kind} animation, output position ${step + 1} of ${result.positions.length}`);
     const label = (x, y, text) => element("text", { x, y: y + LABEL - 10, "font-size": 20, fill: "#333" }, svg, text);
     const covered = new Set(result.windows[step].map(([gy, gx]) => `${gy},${gx}`));
-    const s = result.settings;
 
     // The grid the window slides over: input, padding, inserted zeros, and the window on it.
-    label(0, 0, result.kind === "transposed" ? `zeros inserted, border ${s.d[0] * (s.k[0] - 1) - s.p[0]}` : `input ${s.i[0]}\u00d7${s.i[1]}, padding ${s.p[0] === s.p[1] ? s.p[0] : s.p.join("\u00d7")}`);
+    const [gridLeft, gridTop] = at.grid;
+    label(gridLeft, gridTop, words.grid);
     const inputGroup = element("g", { "data-role": "grid" }, svg);
-    grid(inputGroup, 0, LABEL, cell, gh, gw, (y, x, left, top) => {
+    grid(inputGroup, gridLeft, gridTop + LABEL, cell, gh, gw, (y, x, left, top) => {
       const what = result.cells[y][x], inWindow = covered.has(`${y},${x}`);
       const group = element("g", { "data-y": y, "data-x": x, "data-cell": what }, inputGroup);
       element("rect", {
@@ -187,9 +222,10 @@
     });
 
     // The kernel as its own grid (and the flipped one a transposed convolution applies), then the bias.
-    let top = 0;
+    const kernelLeft = at.kernels ? at.kernels[0] : 0;
+    let top = at.kernels ? at.kernels[1] : 0;
     for (const [name, weights] of kernels) {
-      label(kernelLeft, top, name === "kernel" ? `kernel ${weights.length}\u00d7${weights[0].length}` : "flipped");
+      label(kernelLeft, top, name === "kernel" ? words.kernel : "flipped");
       const group = element("g", { "data-role": name }, svg);
       grid(group, kernelLeft, top + LABEL, cell, weights.length, weights[0].length, (y, x, left, cellTop) => {
         const item = element("g", { "data-y": y, "data-x": x, "data-value": weights[y][x] }, group);
@@ -203,9 +239,10 @@
     }
 
     // The output: done, now, and still to come.
-    label(outputLeft, 0, `output ${oh}\u00d7${ow}${result.kind === "pool" ? ` (${result.mode})` : ""}`);
+    const [outputLeft, outputTop] = at.output;
+    label(outputLeft, outputTop, words.output);
     const outputGroup = element("g", { "data-role": "output" }, svg);
-    grid(outputGroup, outputLeft, LABEL, cell, oh, ow, (y, x, left, cellTop) => {
+    grid(outputGroup, outputLeft, outputTop + LABEL, cell, oh, ow, (y, x, left, cellTop) => {
       const index = y * ow + x, value = result.outputs[y][x];
       const state = index < step ? "done" : index === step ? "now" : "empty";
       const item = element("g", { "data-y": y, "data-x": x, "data-value": value, "data-state": state }, outputGroup);
