@@ -34,7 +34,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package: pip install playwright")
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright's Python package: pip install playwright"
+    )
     with playwright.sync_playwright() as driver:
         chromium = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
@@ -90,12 +92,12 @@ class Opened:
                 const values = (selector) => [...document.querySelectorAll(selector)].map((cell) => ({
                     y: Number(cell.dataset.y), x: Number(cell.dataset.x), value: Number(cell.dataset.value),
                     text: cell.textContent }));
-                const bias = document.querySelector('[data-role=bias]');
+                const bias = document.querySelector('[data-role=bias]'), message = document.getElementById('message');
                 return {
                     input: values('[data-role=grid] g[data-cell=input]'), kernel: values('[data-role=kernel] g'),
                     bias: bias && Number(bias.dataset.value), output: values('[data-role=output] g'),
                     formula: [...document.querySelectorAll('#formula div')].map((line) => line.textContent),
-                    message: document.getElementById('message').hidden ? null : document.getElementById('message').textContent,
+                    message: message.hidden ? null : message.textContent,
                 };
             }"""
         )
@@ -226,8 +228,8 @@ def test_readable_on_a_slide_and_stacked_on_a_narrow_window(browser, pages):
     wide = Opened(browser, pages["conv"])
     try:
         sizes = wide.page.evaluate(
-            """() => ['#sum', '#formula', '#controls label', '#stage text'].map((selector) =>
-                   Math.min(...[...document.querySelectorAll(selector)].map((e) => parseFloat(getComputedStyle(e).fontSize))))"""
+            """() => ['#sum', '#formula', '#controls label', '#stage text'].map((selector) => Math.min(
+                   ...[...document.querySelectorAll(selector)].map((e) => parseFloat(getComputedStyle(e).fontSize))))"""
         )
         assert min(sizes) >= 20  # CSS px at 1280 px wide: about 18 pt on a 16:9 slide
         bottom = wide.page.evaluate("document.getElementById('formula').getBoundingClientRect().bottom")

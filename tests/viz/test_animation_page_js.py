@@ -48,7 +48,7 @@ def random_settings(count: int, seed: int = 24) -> list[dict[str, Any]]:
         kind = ("conv", "transposed", "pool")[n % 3]
         square = rng.random() < 0.66
 
-        def size(low: int, high: int) -> list[int]:
+        def size(low: int, high: int, square: bool = square) -> list[int]:
             first = rng.randint(low, high)
             return [first, first] if square else [first, rng.randint(low, high)]
 
@@ -162,7 +162,8 @@ def test_each_written_sum_adds_up_to_its_output(many):
         for words, (y, x) in zip(found["sums"], found["positions"], strict=True):
             total, written = sum_of_words(settings["kind"], settings["mode"], words)
             assert total == pytest.approx(found["outputs"][y][x]), (settings, words)
-            assert written == pytest.approx(found["outputs"][y][x], abs=0.0051), (settings, words)  # shown to 2 decimals
+            shown = pytest.approx(found["outputs"][y][x], abs=0.0051)  # written to 2 decimals
+            assert written == shown, (settings, words)
             checked += 1
     assert checked > 600
 

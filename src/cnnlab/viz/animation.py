@@ -16,7 +16,6 @@ where imageio's ffmpeg plugin is installed, or as a self-contained HTML page wit
 from __future__ import annotations
 
 import base64
-import html
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
