@@ -171,11 +171,13 @@
     return { ...best, words };
   }
 
+  // The height left for the picture once the sum, the formula and its notes under it have theirs: on a slide the
+  // whole animation shows at once. A narrow window scrolls instead: there the width decides.
   function availableHeight() {
-    const stacked = window.matchMedia("(max-width: 820px)").matches;
-    if (stacked) return 10000; // a narrow window scrolls: the width decides
+    if (window.matchMedia("(max-width: 820px)").matches) return 10000;
     const top = $("stage").getBoundingClientRect().top + window.scrollY;
-    return Math.max(240, window.innerHeight - top - 170); // room under it for the sum and the formula
+    const below = ["sum", "formula", "notes"].reduce((sum, id) => sum + $(id).getBoundingClientRect().height + 8, 0);
+    return Math.max(240, window.innerHeight - top - below - 12);
   }
 
   function grid(svg, left, top, cell, rows, cols, paint) {
@@ -185,7 +187,8 @@
   }
 
   function cellText(group, x, y, cell, text, attributes) {
-    const size = Math.max(9, Math.min(24, Math.round(cell * 0.46)));
+    // At most 24 px, and small enough for a long number ("4.67") to stay inside its cell.
+    const size = Math.max(9, Math.min(24, Math.round(cell * 0.46), Math.floor((cell - 6) / (0.62 * text.length))));
     element("text", { x: x + cell / 2, y: y + cell / 2, "font-size": size, "text-anchor": "middle", "dominant-baseline": "central", ...attributes }, group, text);
   }
 
@@ -194,6 +197,7 @@
     const stage = $("stage");
     stage.textContent = "";
     if (!result) return;
+    writeWords(result); // first: the picture gets the height the words leave
     const width = stage.clientWidth || 800;
     const { cell, at, words, ...size } = layout(result, width, availableHeight());
     const [gh, gw] = result.gridShape, [oh, ow] = result.outputShape;
@@ -249,7 +253,6 @@
       element("rect", { x: left, y: cellTop, width: cell, height: cell, fill: { done: "#c7e9c0", now: "#2ca25f", empty: "#fff" }[state], stroke: "#333" }, item);
       if (state !== "empty") cellText(item, left, cellTop, cell, arithmetic.shown(value).replace("-", "\u2212"), { fill: state === "now" ? "#fff" : "#111", "font-weight": state === "now" ? 700 : 400 });
     });
-    writeWords(result);
     $("step").value = step;
     $("at").textContent = `${step + 1} / ${result.positions.length}`;
   }
