@@ -176,7 +176,7 @@
   function availableHeight() {
     if (window.matchMedia("(max-width: 820px)").matches) return 10000;
     const top = $("stage").getBoundingClientRect().top + window.scrollY;
-    const below = ["sum", "formula", "notes"].reduce((sum, id) => sum + $(id).getBoundingClientRect().height + 8, 0);
+    const below = ["legend", "sum", "formula", "notes"].reduce((sum, id) => sum + $(id).getBoundingClientRect().height + 8, 0);
     return Math.max(240, window.innerHeight - top - below - 12);
   }
 
@@ -291,7 +291,42 @@
       });
       formula.append(row);
     }
-    $("notes").textContent = notes.join(" ");
+    // A note is prose around formulas: it may wrap between words, never inside "d*(k - 1) - p = 1".
+    const prose = $("notes");
+    prose.textContent = "";
+    const text = notes.join(" "), formulas = /[\w*().]+(?: (?:[-+=/]|->) [\w*().]+)+/g;
+    let done = 0;
+    for (const match of text.matchAll(formulas)) {
+      const span = document.createElement("span");
+      span.className = "side";
+      span.textContent = match[0];
+      prose.append(text.slice(done, match.index), span);
+      done = match.index + match[0].length;
+    }
+    prose.append(text.slice(done));
+    writeLegend(result);
+  }
+
+  // What the colours mean: only those the picture shows.
+  function writeLegend(result) {
+    const seen = new Set(result.cells.flat());
+    const entries = [
+      ["input", COLOURS.input, true], ["padding", COLOURS.padding, seen.has("padding")],
+      ["inserted zero", COLOURS.zero, seen.has("zero")], ["past the padding", COLOURS.outside, seen.has("outside")],
+      ["window", "#9ecae1", true], ["output now", "#2ca25f", true],
+    ];
+    const legend = $("legend");
+    legend.textContent = "";
+    for (const [name, colour, shown] of entries) {
+      if (!shown) continue;
+      const item = document.createElement("span");
+      item.className = "key";
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = colour;
+      item.append(swatch, name);
+      legend.append(item);
+    }
   }
 
   // --- playing ---
