@@ -48,7 +48,8 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("player")
     conv = animate("conv", input=5, kernel=3, stride=2, padding=1, values=True).save(folder / "conv.html")
     pool = animate("pool", input=(5, 7), kernel=(2, 3), ceil_mode=True, mode="mean").save(folder / "pool.html")
-    return {"conv": conv, "pool": pool}
+    transposed = animate("transposed", input=3, kernel=3, stride=2, padding=1, output_padding=1)
+    return {"conv": conv, "pool": pool, "transposed": transposed.save(folder / "transposed.html")}
 
 
 class Opened:
@@ -124,8 +125,7 @@ def check_conv(shown: dict[str, Any], i: tuple[int, int], k: tuple[int, int], s:
                         stride=s, padding=p, dilation=d)[0, 0]  # fmt: skip
     found = grid_of(shown["output"], *expected.shape, read="text")  # the numbers written in the output cells
     torch.testing.assert_close(found, expected)
-    lines = shapes.explain_conv(i[0], k[0], s, p, d).lines
-    assert shown["formula"] == list(lines) if i[0] == i[1] and k[0] == k[1] else len(shown["formula"]) == 2
+    assert shown["formula"] == list(shapes.explain_conv(i[0], k[0], s, p, d).lines)  # square sizes: one line
 
 
 def test_the_page_opens_at_the_animations_settings_and_numbers(conv):
@@ -243,3 +243,19 @@ def test_readable_on_a_slide_and_stacked_on_a_narrow_window(browser, pages):
         assert controls["y"] >= picture["y"] + picture["height"] - 1
     finally:
         narrow.close()
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_formulas_wrap_only_between_them(browser, pages, width):
+    opened = Opened(browser, pages["transposed"], width=width)
+    try:
+        pieces = opened.page.evaluate(
+            """() => [...document.querySelectorAll('#formula .side, #notes .side')].map((piece) =>
+                   [piece.textContent, piece.getClientRects().length])"""
+        )
+        assert len(pieces) >= 6  # the formula's sides, and the note's "s - 1 = 1", "d*(k - 1) - p = 1", ...
+        if width == 1280:  # on a slide, each on one line (a phone may break a formula longer than its width)
+            assert [text for text, lines in pieces if lines != 1] == []
+        assert opened.page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        opened.close()
