@@ -228,10 +228,11 @@ def test_readable_on_a_slide_and_stacked_on_a_narrow_window(browser, pages):
     wide = Opened(browser, pages["conv"])
     try:
         sizes = wide.page.evaluate(
-            """() => ['#sum', '#formula', '#controls label', '#stage text'].map((selector) => Math.min(
+            """() => ['#sum', '#formula', '#notes', '#legend', '#controls label', '#controls output',
+                   '#at', 'button', 'select', '#stage text'].map((selector) => Math.min(
                    ...[...document.querySelectorAll(selector)].map((e) => parseFloat(getComputedStyle(e).fontSize))))"""
         )
-        assert min(sizes) >= 20  # CSS px at 1280 px wide: about 18 pt on a 16:9 slide
+        assert min(sizes) >= 24  # CSS px at 1280 px wide: 18 pt on a 16:9 slide (960 pt wide)
         bottom = wide.page.evaluate("document.getElementById('formula').getBoundingClientRect().bottom")
         assert bottom <= 720  # the picture, its sum and the formula on one screen
     finally:

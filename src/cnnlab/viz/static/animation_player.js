@@ -117,9 +117,15 @@
     return node;
   }
 
-  const LABEL = 34, GAP = 36, BIAS_LINE = 34;
+  // The picture's labels are the page's text size (24 px on a wide window: 18 pt on a 16:9 slide at 1280 px).
+  const textPx = () => parseFloat(getComputedStyle(document.body).fontSize) || 24;
+  let LABEL = 38, BIAS_LINE = 38, CHAR = 14;
+  const GAP = 36;
+  function measure() {
+    LABEL = BIAS_LINE = Math.round(textPx() * 1.6);
+    CHAR = textPx() * 0.58; // about the width of one character
+  }
 
-  const CHAR = 11.5; // about the width of one character of a 20 px label
 
   function labels(result) {
     const s = result.settings, [oh, ow] = result.outputShape;
@@ -187,8 +193,8 @@
   }
 
   function cellText(group, x, y, cell, text, attributes) {
-    // At most 24 px, and small enough for a long number ("4.67") to stay inside its cell.
-    const size = Math.max(9, Math.min(24, Math.round(cell * 0.46), Math.floor((cell - 6) / (0.62 * text.length))));
+    // At most 26 px, and small enough for a long number ("4.67") to stay inside its cell.
+    const size = Math.max(9, Math.min(26, Math.round(cell * 0.56), Math.floor((cell - 6) / (0.62 * text.length))));
     element("text", { x: x + cell / 2, y: y + cell / 2, "font-size": size, "text-anchor": "middle", "dominant-baseline": "central", ...attributes }, group, text);
   }
 
@@ -198,6 +204,7 @@
     stage.textContent = "";
     if (!result) return;
     writeWords(result); // first: the picture gets the height the words leave
+    measure();
     const width = stage.clientWidth || 800;
     const { cell, at, words, ...size } = layout(result, width, availableHeight());
     const [gh, gw] = result.gridShape, [oh, ow] = result.outputShape;
@@ -205,7 +212,7 @@
     const totalWidth = Math.ceil(size.width) + 2, totalHeight = Math.ceil(size.height) + 2;
     const svg = element("svg", { width: totalWidth, height: totalHeight, viewBox: `-1 -1 ${totalWidth} ${totalHeight}`, role: "img" }, stage);
     svg.setAttribute("aria-label", `${result.kind} animation, output position ${step + 1} of ${result.positions.length}`);
-    const label = (x, y, text) => element("text", { x, y: y + LABEL - 10, "font-size": 20, fill: "#333" }, svg, text);
+    const label = (x, y, text) => element("text", { x, y: y + LABEL - 12, "font-size": textPx(), fill: "#333" }, svg, text);
     const covered = new Set(result.windows[step].map(([gy, gx]) => `${gy},${gx}`));
 
     // The grid the window slides over: input, padding, inserted zeros, and the window on it.
@@ -239,7 +246,7 @@
       top += LABEL + weights.length * cell;
     }
     if (kernels.length) {
-      element("text", { x: kernelLeft, y: top + BIAS_LINE - 8, "font-size": 20, "data-role": "bias", "data-value": result.bias }, svg, `bias ${arithmetic.shown(result.bias).replace("-", "\u2212")}`);
+      element("text", { x: kernelLeft, y: top + BIAS_LINE - 10, "font-size": textPx(), "data-role": "bias", "data-value": result.bias }, svg, `bias ${arithmetic.shown(result.bias).replace("-", "\u2212")}`);
     }
 
     // The output: done, now, and still to come.
