@@ -177,12 +177,13 @@
     return { ...best, words };
   }
 
-  // The height left for the picture once the sum, the formula and its notes under it have theirs: on a slide the
-  // whole animation shows at once. A narrow window scrolls instead: there the width decides.
+  // The height left for the picture once the legend, the sum and the formula under it have theirs (the notes go
+  // beside it, under the settings): on a slide the whole animation shows at once. A narrow window scrolls
+  // instead: there the width decides.
   function availableHeight() {
     if (window.matchMedia("(max-width: 820px)").matches) return 10000;
     const top = $("stage").getBoundingClientRect().top + window.scrollY;
-    const below = ["legend", "sum", "formula", "notes"].reduce((sum, id) => sum + $(id).getBoundingClientRect().height + 8, 0);
+    const below = ["legend", "sum", "formula"].reduce((sum, id) => sum + $(id).getBoundingClientRect().height + 8, 0);
     return Math.max(240, window.innerHeight - top - below - 12);
   }
 
@@ -299,18 +300,21 @@
       formula.append(row);
     }
     // A note is prose around formulas: it may wrap between words, never inside "d*(k - 1) - p = 1".
-    const prose = $("notes");
+    const prose = $("notes"), formulas = /[\w*().]+(?: (?:[-+=/]|->) [\w*().]+)+/g;
     prose.textContent = "";
-    const text = notes.join(" "), formulas = /[\w*().]+(?: (?:[-+=/]|->) [\w*().]+)+/g;
-    let done = 0;
-    for (const match of text.matchAll(formulas)) {
-      const span = document.createElement("span");
-      span.className = "side";
-      span.textContent = match[0];
-      prose.append(text.slice(done, match.index), span);
-      done = match.index + match[0].length;
+    for (const note of notes) {
+      const paragraph = document.createElement("div");
+      let done = 0;
+      for (const match of note.matchAll(formulas)) {
+        const span = document.createElement("span");
+        span.className = "side";
+        span.textContent = match[0];
+        paragraph.append(note.slice(done, match.index), span);
+        done = match.index + match[0].length;
+      }
+      paragraph.append(note.slice(done));
+      prose.append(paragraph);
     }
-    prose.append(text.slice(done));
     writeLegend(result);
   }
 
