@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["PageSettings", "page_settings", "player_frame", "player_page"]
+__all__ = ["PageSettings", "page_data", "page_settings", "player_frame", "player_page"]
 
 STATIC = Path(__file__).parent / "static"
 # The page's frame in a notebook: tall enough for the picture, the sum, the formula and the sliders.
