@@ -238,7 +238,7 @@
   // The current output's sum, written out: "1 x 3 + 2 x 0 + ... + bias 1 = 8", "max(3, 1, 0, 2) = 3".
   function sumWords(result, position) {
     const parts = result.terms[position];
-    const value = shown(result.outputs[result.positions[position][0]][result.positions[position][1]]);
+    const value = shown(result.outputs[result.positions[position][0]][result.positions[position][1]]).replace("-", "\u2212");
     if (result.kind !== "pool") {
       return [...parts.map((part) => `${signed(part.value)}\u00d7${signed(part.weight)}`), `bias ${signed(result.bias)}`, `= ${value}`];
     }

@@ -119,13 +119,15 @@
 
   // The picture's labels are the page's text size (24 px on a wide window: 18 pt on a 16:9 slide at 1280 px).
   const textPx = () => parseFloat(getComputedStyle(document.body).fontSize) || 24;
-  let LABEL = 38, BIAS_LINE = 38, CHAR = 14;
-  const GAP = 36;
+  let LABEL = 38, BIAS_LINE = 38;
+  const GAP = 32;
+  const ruler = document.createElement("canvas").getContext("2d");
   function measure() {
     LABEL = BIAS_LINE = Math.round(textPx() * 1.6);
-    CHAR = textPx() * 0.58; // about the width of one character
+    ruler.font = `${textPx()}px ${getComputedStyle(document.body).fontFamily}`;
   }
-
+  // A label may run into the gap after its block, not into the next label.
+  const textWidth = (text) => ruler.measureText(text).width - GAP + 12;
 
   function labels(result) {
     const s = result.settings, [oh, ow] = result.outputShape;
@@ -147,9 +149,9 @@
     const kernels = result.kind === "transposed" ? 2 : result.kernel ? 1 : 0;
     const [kh, kw] = result.kernel ? [result.kernel.length, result.kernel[0].length] : [0, 0];
     const blocks = (cell) => [
-      { name: "grid", width: Math.max(gw * cell, words.grid.length * CHAR), height: LABEL + gh * cell },
-      ...(kernels ? [{ name: "kernels", width: Math.max(kw * cell, words.kernel.length * CHAR), height: kernels * (LABEL + kh * cell) + BIAS_LINE }] : []),
-      { name: "output", width: Math.max(ow * cell, words.output.length * CHAR), height: LABEL + oh * cell },
+      { name: "grid", width: Math.max(gw * cell, textWidth(words.grid)), height: LABEL + gh * cell },
+      ...(kernels ? [{ name: "kernels", width: Math.max(kw * cell, textWidth(words.kernel)), height: kernels * (LABEL + kh * cell) + BIAS_LINE }] : []),
+      { name: "output", width: Math.max(ow * cell, textWidth(words.output)), height: LABEL + oh * cell },
     ];
     const place = (row, left, top) => {
       const at = {};
