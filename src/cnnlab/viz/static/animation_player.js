@@ -126,8 +126,8 @@
     LABEL = BIAS_LINE = Math.round(textPx() * 1.6);
     ruler.font = `${textPx()}px ${getComputedStyle(document.body).fontFamily}`;
   }
-  // A label may run into the gap after its block, not into the next label.
-  const textWidth = (text) => ruler.measureText(text).width - GAP + 12;
+  // (A block's label may run into the gap after it, not into the next label.)
+  const textWidth = (text) => ruler.measureText(text).width;
 
   function labels(result) {
     const s = result.settings, [oh, ow] = result.outputShape;
@@ -149,15 +149,20 @@
     const kernels = result.kind === "transposed" ? 2 : result.kernel ? 1 : 0;
     const [kh, kw] = result.kernel ? [result.kernel.length, result.kernel[0].length] : [0, 0];
     const blocks = (cell) => [
-      { name: "grid", width: Math.max(gw * cell, textWidth(words.grid)), height: LABEL + gh * cell },
-      ...(kernels ? [{ name: "kernels", width: Math.max(kw * cell, textWidth(words.kernel)), height: kernels * (LABEL + kh * cell) + BIAS_LINE }] : []),
-      { name: "output", width: Math.max(ow * cell, textWidth(words.output)), height: LABEL + oh * cell },
+      { name: "grid", width: Math.max(gw * cell, textWidth(words.grid) - GAP + 12), label: textWidth(words.grid), height: LABEL + gh * cell },
+      ...(kernels ? [{ name: "kernels", width: Math.max(kw * cell, textWidth(words.kernel) - GAP + 12), label: textWidth(words.kernel), height: kernels * (LABEL + kh * cell) + BIAS_LINE }] : []),
+      { name: "output", width: Math.max(ow * cell, textWidth(words.output) - GAP + 12), label: textWidth(words.output), height: LABEL + oh * cell },
     ];
     const place = (row, left, top) => {
       const at = {};
       let x = left;
-      for (const block of row) { at[block.name] = [x, top]; x += block.width + GAP; }
-      return { at, width: x - GAP, height: Math.max(...row.map((block) => block.height)) };
+      let reach = 0; // where the last label ends: it has no gap to run into
+      for (const block of row) {
+        at[block.name] = [x, top];
+        reach = Math.max(reach, x + block.width, x + block.label);
+        x += block.width + GAP;
+      }
+      return { at, width: reach, height: Math.max(...row.map((block) => block.height)) };
     };
     const arrangements = {
       side: (cell) => place(blocks(cell), 0, 0),
@@ -273,7 +278,12 @@
     const words = arithmetic.sumWords(result, step);
     const sum = $("sum");
     sum.textContent = `out[${y}, ${x}] = `;
-    let terms = words.slice(0, -1);
+    let terms = words.slice(0, -1), left = "";
+    if (terms.length > 13) { // a long sum: the products with a zero add nothing, and it says so
+      const kept = terms.filter((term) => !/^0\u00d7|\u00d70$/.test(term));
+      if (kept.length < terms.length) left = ` (${terms.length - kept.length} products with a 0 left out)`;
+      terms = kept;
+    }
     if (terms.length > 26) terms = [...terms.slice(0, 8), `\u2026 (${terms.length - 1} products) \u2026`, ...terms.slice(-3)];
     terms.forEach((term, index) => {
       if (index) sum.append(" + ");
@@ -285,7 +295,7 @@
     const total = document.createElement("span");
     total.className = "result";
     total.textContent = ` ${words[words.length - 1]}`;
-    sum.append(total);
+    sum.append(total, left);
 
     const { lines, notes } = arithmetic.formulaLines(result);
     const formula = $("formula");
