@@ -9,6 +9,7 @@ test fails if one was attempted, or if the console shows an error.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,11 @@ class Opened:
         )
 
 
+def _number(text: str) -> float:
+    """A number as the page writes it: "(\u22121)" is -1."""
+    return float(text.strip("()").replace("\u2212", "-"))
+
+
 def grid_of(cells: list[dict[str, Any]], rows: int, cols: int, read: str = "value") -> torch.Tensor:
     assert len(cells) == rows * cols
     ordered = sorted(cells, key=lambda cell: (cell["y"], cell["x"]))
@@ -130,6 +136,11 @@ def check_conv(shown: dict[str, Any], i: tuple[int, int], k: tuple[int, int], s:
 
 def test_the_page_opens_at_the_animations_settings_and_numbers(conv):
     animation = animate("conv", input=5, kernel=3, stride=2, padding=1, values=True)
+    sum_line = conv.page.locator("#sum").inner_text()  # the first output's sum, written out
+    products = re.findall(r"(\(?\u2212?\d+\)?)\u00d7(\(?\u2212?\d+\)?)", sum_line)
+    assert len(products) == 9 and sum_line.startswith("out[0, 0] = ")
+    total = sum(_number(a) * _number(b) for a, b in products)
+    assert sum_line.endswith(f"+ bias 0 = {total:g}") and total == animation.outputs[0, 0]
     shown = conv.shown()
     assert shown["message"] is None
     found = grid_of(shown["output"], 3, 3, read="text")
