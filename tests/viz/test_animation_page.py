@@ -97,11 +97,13 @@ def test_a_name_that_spells_no_settings_is_refused():
 def test_the_page_carries_the_animations_own_numbers(name):
     animation = CASES[name].animate(values=True)
     data = page_data(animation, seconds_per_frame=0.25)
-    assert data["delay_ms"] == 250 and data["bias"] == 0  # the animation has no bias: its outputs are without one
+    assert data["delay_ms"] == 250
+    assert data["bias"] == (getattr(animation, "bias", None) or 0)  # its own bias, or none: its outputs are the page's
     x = torch.tensor(data["input_values"], dtype=torch.float64)[None, None]
     weight = torch.tensor(data["kernel_values"], dtype=torch.float64)[None, None]
     settings = page_settings(animation)
-    common = {"stride": settings.stride, "padding": settings.padding, "dilation": settings.dilation}
+    common = {"stride": settings.stride, "padding": settings.padding, "dilation": settings.dilation,
+              "bias": torch.tensor([data["bias"]], dtype=torch.float64)}  # fmt: skip
     if animation.kind == "conv":
         out = F.conv2d(x, weight, **common)
     else:
