@@ -145,7 +145,7 @@ def test_the_page_opens_at_the_animations_settings_and_numbers(conv):
     shown = conv.shown()
     assert shown["message"] is None
     found = grid_of(shown["output"], 3, 3, read="text")
-    torch.testing.assert_close(found, torch.from_numpy(animation.outputs))  # the GIF's numbers (no bias there)
+    torch.testing.assert_close(found, torch.from_numpy(animation.outputs))  # the GIF's numbers
     check_conv(shown, (5, 5), (3, 3), 2, 1, 1)
     assert conv.page.locator("h1").count() == 1 and conv.page.locator("h1").inner_text() == "Convolution"
 
