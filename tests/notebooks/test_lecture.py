@@ -1,6 +1,8 @@
 """The lecture notebook runs top to bottom, with the public API only, and shows what each section promises."""
 
 import base64
+import html
+import json
 import re
 from pathlib import Path
 
@@ -76,8 +78,10 @@ def test_each_section_shows_its_table_or_picture(executed):
 def test_the_arithmetic_moves(executed):
     shown = [output for cell in executed.cells for output in _outputs(cell)]
     pages = [o.data["text/html"] for o in shown if "text/html" in o.get("data", {})]
-    movies = [base64.b64decode(uri) for page in pages for uri in re.findall(r"data:image/gif;base64,([^\"]+)", page)]
-    assert len(movies) == 2 and all(movie.startswith(b"GIF89a") for movie in movies)  # conv, transposed
+    # each animation is its player page, in a frame of its own (cnnlab.viz.animation_page)
+    players = [html.unescape(frame) for page in pages for frame in re.findall(r'<iframe srcdoc="([^"]+)"', page)]
+    data = [re.search(r'<script type="application/json" id="player-data">(.*?)</script>', p) for p in players]
+    assert [json.loads(found.group(1))["kind"] for found in data if found] == ["conv", "transposed"]
 
 
 # The second edition (issue 23): every classic network drawn, the VGG field explained with the summary's

@@ -16,7 +16,6 @@ where imageio's ffmpeg plugin is installed, or as a self-contained HTML page wit
 from __future__ import annotations
 
 import base64
-import html
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from cnnlab.errors import SettingError, is_whole_number, path_setting, whole_num
 from cnnlab.files import atomic_output, write_text
 from cnnlab.layers import shapes
 from cnnlab.viz.animation_frames import INPUT, OUTSIDE, PADDING, PALETTE_SIZE, ZERO, FramePainter
+from cnnlab.viz.animation_page import player_frame, player_page
 
 __all__ = ["CONV_ARITHMETIC", "FORMATS", "KINDS", "MAX_FRAMES", "MAX_GRID", "Animation", "AnimationCase", "animate"]
 
@@ -217,19 +217,8 @@ class Animation:
         return buffer.getvalue()
 
     def html(self, seconds_per_frame: float = 0.6) -> str:
-        """A self-contained page: every frame inlined, a play button and a slider to step (no network)."""
-        seconds_per_frame = _seconds(seconds_per_frame)
-        images = "".join(
-            f'<img src="data:image/png;base64,{_png64(frame)}" alt="output position {y}, {x}"'
-            + ("" if n == 0 else " hidden")
-            + ">"
-            for n, (frame, (y, x)) in enumerate(zip(self.frames, self.positions, strict=True))
-        )
-        count = len(self.frames)
-        return _PAGE.format(
-            title=html.escape(self.title), images=images, last=count - 1, count=count,
-            delay=round(seconds_per_frame * 1000), formula=html.escape(self.formula),
-        )  # fmt: skip
+        """A self-contained page that draws the animation itself, with sliders for the settings (no network)."""
+        return player_page(self, _seconds(seconds_per_frame))
 
     def save(self, out: str | Path, seconds_per_frame: float = 0.6) -> Path:
         """Write the animation to ``out``: ``.gif``, ``.mp4`` (needs imageio's ffmpeg plugin) or ``.html``.
@@ -276,9 +265,7 @@ class Animation:
         return out
 
     def _repr_html_(self) -> str:
-        data = base64.b64encode(self.gif()).decode("ascii")
-        picture = f'<img src="data:image/gif;base64,{data}" alt="{html.escape(self.title)}">'
-        return f"<figure>{picture}<figcaption><pre>{html.escape(self.formula)}</pre></figcaption></figure>"
+        return player_frame(self)
 
     def __str__(self) -> str:
         return f"{self.title}: {len(self.positions)} frames\n{self.formula}"
