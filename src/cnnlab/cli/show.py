@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.cli._parser import CommandParser, positive_int
+from cnnlab.cli._parser import CommandParser, add_title_argument, positive_int
 from cnnlab.data.facts import SPLITS
 from cnnlab.errors import SettingError
 from cnnlab.inspection import SALIENCY_METHODS as METHODS
@@ -138,6 +138,7 @@ def _output_options(parser: argparse.ArgumentParser, where: str) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("--output", "--out", metavar="DIR", help=f"directory for the pictures (default: {where})")
     group.add_argument("--format", choices=("png", "svg"), default="png", help="picture file format")
+    add_title_argument(group)
 
 
 def _model_options(parser: argparse.ArgumentParser, image: bool = True) -> None:
@@ -306,7 +307,9 @@ def run_feature_maps(args: argparse.Namespace) -> int:
     trained = show.subject(args.subject)
     if args.list_layers:
         return _list_layers(trained, show.layers(trained))
-    picture = show.feature_maps(trained, image=args.image, layers=_names(args.layers), scale=args.scale)
+    picture = show.feature_maps(
+        trained, image=args.image, layers=_names(args.layers), scale=args.scale, title=args.title
+    )
     folder = _out_dir(args, _default_dir(trained) / "feature-maps" / show.image_name(trained, args.image))
     for grid, single in zip(picture.grids, split_panels(picture), strict=True):
         path = single.save(folder / f"{grid.name}.{args.format}")
@@ -326,7 +329,7 @@ def run_filters(args: argparse.Namespace) -> int:
         rows = [[name, type(m).__name__, "x".join(map(str, kernels(m)[0].shape))] for name, m in found.items()]
         print(render_table(["layer", "type", "kernels"], rows))
         return 0
-    picture = show.filters(trained, layer=args.layer)
+    picture = show.filters(trained, layer=args.layer, title=args.title)
     grid = picture.grids[0]
     path = picture.save(_out_dir(args, _default_dir(trained)) / f"filters-{grid.name}.{args.format}")
     print(f"{path}  {grid.shape_text}: {grid.tiles} tiles in {grid.rows}x{grid.cols}, {_size(picture)}")
@@ -341,7 +344,7 @@ def run_receptive_field(args: argparse.Namespace) -> int:
         return _list_layers(trained, show.layers(trained))
     if args.layer is None or args.unit is None:
         raise ValueError("--layer NAME and --unit Y,X say which unit to draw (--list-layers lists the layers)")
-    picture = show.receptive_field(trained, layer=args.layer, unit=args.unit, image=args.image)
+    picture = show.receptive_field(trained, layer=args.layer, unit=args.unit, image=args.image, title=args.title)
     y, x = args.unit
     folder = _out_dir(args, _default_dir(trained))
     path = picture.save(folder / f"receptive-field-{args.layer}-{y}-{x}.{args.format}")
@@ -427,7 +430,7 @@ def run_saliency(args: argparse.Namespace) -> int:
             "stride": args.stride if method == "occlusion" or len(chosen) == 1 else None,
         }
         found = cnnlab.saliency(trained, args.image, method, target, compare_random=args.compare_random, **options)
-        path = found.save(folder / _saliency_name(method, image, args.target, f".{args.format}"))
+        path = found.save(folder / _saliency_name(method, image, args.target, f".{args.format}"), title=args.title)
         values = found.save(path.with_suffix(".npy"))
         print(("\n" if number else "") + f"{path}\n{values}\n{found}")
     return 0
