@@ -37,10 +37,14 @@ examples:
   cnnlab show saliency runs/lenet5-mnist5k-20261125-045010 --method occlusion --compare-random"""
 
 FEATURE_MAPS = """One PNG per layer, <OUT>/<layer>.png (the module name as it is, dots kept): every feature map
-of the layer for one image, a tile per channel in channel order, with the layer's name, shape and value
-range; maps of 1x1 (LeNet-5's C5, a global pooling) as a bar per channel. The default --output is
-RUN/pictures/feature-maps/IMAGE (or pictures/MODEL/feature-maps/IMAGE), IMAGE being the image file's name
-without its suffix (mnist5k-test-685 or china for the bundled ones), so each image keeps its pictures.
+of the layer for one image, a tile per channel in channel order, the image on the left; maps of 1x1
+(LeNet-5's C5, a global pooling) as a bar per channel. Maps with negative values (a convolution before its
+ReLU or tanh) are coloured on a diverging scale centred on zero (red positive, blue negative), others on a
+sequential one from zero. Each picture is sized for a 16:9 slide; --title short (the default: "c1: 6 maps of
+28x28") or full (with the layer's type, the values' range, the run, its checkpoint and weights, the image).
+The default --output is RUN/pictures/feature-maps/IMAGE (or pictures/MODEL/feature-maps/IMAGE), IMAGE being
+the image file's name without its suffix (mnist5k-test-685 or china for the bundled ones), so each image keeps
+its pictures.
 
 --layers picks modules by name (several names, or one comma-separated list). Without it: an overview,
 the first convolution and then one layer per map size. `--layers all` is every convolution and pooling
@@ -55,9 +59,11 @@ examples:
   cnnlab show feature-maps resnet20 --list-layers"""
 
 FILTERS = """The kernels of a convolution, <OUT>/filters-<layer>.png: a first layer on colour images as one RGB
-tile per filter (each stretched to its own range), any other as a grid of 2-D kernels, a row per filter
-and a column per input channel (at most 48 x 32), coloured on one scale centred on zero. The default
-layer is the first one with kernels.
+tile per filter (each stretched to its own range), any other as a grid of 2-D kernels, a column per filter
+and a row per input channel (the other way round if there are more input channels than filters; at most 48
+filters x 32 channels), coloured on one scale centred on zero (red positive, blue negative). The default
+layer is the first one with kernels. --title short (the default) names the layer and its kernels; full adds
+the layer's type and the run's weights; none leaves the title out.
 
 examples:
   cnnlab show filters runs/lenet5-mnist5k-20261125-045010

@@ -343,7 +343,8 @@ def filter_panel(
 
     With ``rgb`` (a first layer on colour images) each filter is one colour tile, stretched to its own
     range as AlexNet's paper shows them. Otherwise each tile is one 2-D kernel on a shared scale centred
-    on zero (red positive, blue negative): one filter per row, one input channel per column, at most
+    on zero (red positive, blue negative): one filter per column and one input channel per row (the other way
+    round when there are more input channels than filters, so that the grid is landscape), at most
     ``limits`` = (filters, input channels) of them; single-channel kernels (a first layer on gray
     images) fill a grid as wide as the picture allows instead. ``tile_pixels``: the largest a kernel is drawn
     (default: 120 pixels; it is drawn smaller where the picture has no room). ``title``, ``label`` and
@@ -376,6 +377,9 @@ def filter_panel(
     kernels = weight[:shown_out, :shown_in]
     if in_channels == 1:
         tiles, cols = kernels[:, 0], None
+    elif shown_out > shown_in:  # landscape: a column per filter
+        tiles, cols = kernels.transpose(1, 0, 2, 3).reshape(shown_out * shown_in, kh, kw), shown_out
+        full += "; a column per filter, a row per input channel"
     else:
         tiles, cols = kernels.reshape(shown_out * shown_in, kh, kw), shown_in
         full += "; a row per filter, a column per input channel"
