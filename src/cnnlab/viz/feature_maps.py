@@ -204,6 +204,7 @@ def _draw_panel(figure: Any, panel: Panel, size: tuple[float, float] | None = No
     """Draw ``panel`` into ``figure`` (a Figure, or one panel's SubFigure of a stacked picture) of ``size`` pixels,
     centred across it when it is wider than the panel."""
     import matplotlib
+    from matplotlib.ticker import FuncFormatter
 
     layout = panel.layout
     size = size or (layout.width, layout.height)
@@ -228,6 +229,7 @@ def _draw_panel(figure: Any, panel: Panel, size: tuple[float, float] | None = No
         bar.ax.tick_params(labelsize=SLIDE_FONT)
         bar.set_label(panel.colorbar, fontsize=SLIDE_FONT)
         bar.ax.locator_params(nbins=5)
+        bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))  # no shared "1e-5" on top
 
 
 def draw_panels(panels: Sequence[Panel]) -> Picture:

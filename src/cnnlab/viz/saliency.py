@@ -103,6 +103,8 @@ def _map_axes(figure: Picture, layout: _Layout, row_bottom: float, column: int) 
 def _draw_row(figure: Picture, image: np.ndarray, panel: MapPanel, row_bottom: float, layout: _Layout,
               first: object | None) -> None:  # fmt: skip
     width, height = layout.width, layout.height
+    from matplotlib.ticker import FuncFormatter
+
     cmap, low, high = colour_scale(panel.map, panel.signed)
     if first is not None:
         axis = _map_axes(figure, layout, row_bottom, 0)
@@ -116,8 +118,9 @@ def _draw_row(figure: Picture, image: np.ndarray, panel: MapPanel, row_bottom: f
     bar_axis = figure.add_axes((left, row_bottom / height, 10 / width, layout.panel / height))
     bar = figure.colorbar(shown, cax=bar_axis)  # its own axes: the map stays as large as the input beside it
     bar.ax.tick_params(labelsize=SLIDE_FONT)
-    bar.ax.yaxis.get_offset_text().set_fontsize(SLIDE_FONT)
     bar.ax.locator_params(nbins=4)
+    # numbers as they are (2e-05), not over a shared "1e-5" that would sit on the panel title above the bar
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
     axis = _map_axes(figure, layout, row_bottom, 2)
     axis.imshow(_gray(image), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     axis.imshow(panel.map, cmap=cmap, vmin=low, vmax=high, alpha=_OVERLAY_ALPHA, interpolation="bilinear")
