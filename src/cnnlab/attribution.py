@@ -39,6 +39,7 @@ from cnnlab.inspection.feature_maps import MapLayer, map_layers
 from cnnlab.subjects import Subject
 from cnnlab.subjects import trained_model as subject
 from cnnlab.viz.figure import Picture, png_bytes
+from cnnlab.viz.slide import TitleMode
 
 __all__ = ["FILL", "METHODS", "TWIN_SEED", "Saliency", "correlation_words", "random_twin", "saliency"]
 
@@ -160,11 +161,21 @@ class Saliency:
     def __str__(self) -> str:
         return "\n".join(self.lines())
 
-    def figure(self) -> Picture:
+    def figure(self, title: TitleMode = "short") -> Picture:
         """The input, the map and the map over the input, with the class and its probability; with the
         random-weights twin, a second row: the two maps' pixel ranks against each other, the twin's map and
-        its overlay."""
+        its overlay.
+
+        ``title``: ``short`` (``Why 7? gradient``, and what the map's values are beneath), ``full`` (the model,
+        its weights and the image named too) or ``none`` (no title; what the values are stays beneath).
+
+        Raises:
+            SettingError: an unknown ``title``.
+        """
         from cnnlab.viz.saliency import MapPanel, plot_saliency
+        from cnnlab.viz.slide import title_mode, titled
+
+        title = title_mode(title)
 
         panel = MapPanel(self.map, _NAMES[self.method] if self.layer is None else f"Grad-CAM, {self.layer}",
                          self.signed, "over the input")  # fmt: skip
@@ -177,23 +188,26 @@ class Saliency:
             self.input,
             panel,
             input_title=f"read as {self.predicted_label} (p = {_p(self.predicted_probability)})",
-            title=f"Why {self.target_label}? {self.method_name}" + ("" if twin is None else ", and random weights"),
+            title=titled(
+                title, f"Why {self.target_label}? {self.method_name}" + ("" if twin is None else ", and random weights")
+            ),
             caption=f"{self.what[:1].upper()}{self.what[1:]}"
             + ("" if twin is None else " (each map on its own colour scale)")
-            + f". {self.model}; {self.image}.",
+            + (f". {self.model}; {self.image}." if title == "full" else "."),
             twin=twin,
             ranks_title=ranks_title or "",
         )
         picture.about = self.lines()[2]
         return picture
 
-    def save(self, out: str | Path) -> Path:
-        """Write the figure (``.png`` or ``.svg``) or the map itself (``.npy``, float32 ``(H, W)``) to ``out``."""
+    def save(self, out: str | Path, *, title: TitleMode = "short") -> Path:
+        """Write the figure (``.png`` or ``.svg``, with ``title`` as :meth:`figure`'s) or the map itself
+        (``.npy``, float32 ``(H, W)``) to ``out``."""
         from cnnlab.files import atomic_output
 
         out = path_setting("out", out).expanduser()
         if out.suffix.lower() != ".npy":
-            return self.figure().save(out)
+            return self.figure(title).save(out)
         with atomic_output(out) as temporary, open(temporary, "wb") as stream:
             np.save(stream, self.map.astype(np.float32))
         return out

@@ -133,7 +133,7 @@ def _feature_maps_section(trained: TrainedModel, image: torch.Tensor, label: int
     maps = capture(trained.model, image.unsqueeze(0), [layer.name for layer in layers])
     for layer in layers:
         picture = plot_feature_maps(
-            maps[layer.name][0].float().numpy(), name=layer.name, title=f"{layer.name} ({layer.type})"
+            maps[layer.name][0].float().numpy(), name=layer.name, label=f"{layer.name} ({layer.type})"
         )
         parts.append(image_tag(picture, f"{picture.grids[0].tiles} feature maps of {layer.name}"))
     intro = paragraph(

@@ -41,7 +41,7 @@ from cnnlab.viz.curves import plot_curves
 from cnnlab.viz.feature_maps import SCALES, Panel, draw_panels, feature_map_panel, plot_filters
 from cnnlab.viz.figure import Picture
 from cnnlab.viz.receptive_field import plot_receptive_field
-from cnnlab.viz.slide import TitleMode
+from cnnlab.viz.slide import TitleMode, title_mode, titled
 
 if TYPE_CHECKING:
     from cnnlab.training.evaluation import Evaluation
@@ -111,10 +111,11 @@ def layers(what: Subject) -> list[MapLayer]:
 
 
 def _feature_map_panels(
-    what: Subject, image: ImageSource | None, names: Sequence[str] | None, scale: str
+    what: Subject, image: ImageSource | None, names: Sequence[str] | None, scale: str, title: TitleMode
 ) -> list[Panel]:
     if scale not in SCALES:
         raise SettingError(f"<scale> must be one of {', '.join(SCALES)}, got {scale!r}")
+    title = title_mode(title)
     wanted = None if names is None else names_setting("layers", names, "layer names")
     trained = subject(what)
     every = layer_maps.map_layers(trained.model, trained.input_size)
@@ -130,9 +131,11 @@ def _feature_map_panels(
         feature_map_panel(
             captured[layer.name][0].float().numpy(),
             name=layer.name,
-            title=f"{layer.name} ({layer.type}{f', first of {layer.calls} calls' if layer.calls > 1 else ''})",
+            title=title,
+            label=f"{layer.name} ({layer.type}{f', first of {layer.calls} calls' if layer.calls > 1 else ''})",
             caption=f"{trained.label}\non {about}",
             scale=scale,
+            image=_display(pixels),
         )
         for layer in chosen
     ]
@@ -144,11 +147,13 @@ def feature_maps(
     image: ImageSource | None = None,
     layers: Sequence[str] | None = None,
     scale: str = "layer",
+    title: TitleMode = "short",
 ) -> Picture:
-    """Every feature map of some layers for one image: a tile per channel, a panel per layer.
+    """Every feature map of some layers for one image: a tile per channel, a panel per layer, the input beside.
 
     ``picture.grids`` names each panel's layer, its maps' shape and the grid;
-    :func:`~cnnlab.viz.feature_maps.split_panels` draws each panel as a picture of its own.
+    :func:`~cnnlab.viz.feature_maps.split_panels` draws each panel as a picture of its own. Maps with negative
+    values are drawn on a diverging scale centred on zero, others on a sequential one from zero.
 
     Args:
         what: a run, a trained model or a model name.
@@ -157,34 +162,40 @@ def feature_maps(
             convolution, pooling layer and block (see :func:`layers`); default: the first convolution, then one
             layer per map size.
         scale: ``layer`` (one colour scale for the layer) or ``channel`` (each map stretched to its own range).
+        title: ``short`` (``c1: 6 maps of 28x28``), ``full`` (with the layer's type, the values' range, the run,
+            its checkpoint and weights, and the image) or ``none``.
 
     Raises:
         TypeError: ``what`` is not a run, a trained model or a model name.
-        SettingError: ``layers`` is neither a name nor a list of them, an unknown ``scale``.
+        SettingError: ``layers`` is neither a name nor a list of them, an unknown ``scale`` or ``title``.
         ValueError: an unknown layer (the message lists the valid ones), a layer without feature maps, an
             unreadable image.
     """
-    picture = draw_panels(_feature_map_panels(what, image, layers, scale))
+    picture = draw_panels(_feature_map_panels(what, image, layers, scale, title))
     picture.about = ", ".join(f"{grid.name} {grid.shape_text}" for grid in picture.grids)
     return picture
 
 
-def filters(what: Subject, *, layer: str | None = None, tile_pixels: int | None = None) -> Picture:
+def filters(
+    what: Subject, *, layer: str | None = None, tile_pixels: int | None = None, title: TitleMode = "short"
+) -> Picture:
     """The kernels of a convolution (default: the first), on one scale centred on zero.
 
     A first layer on colour images shows one RGB tile per filter, each stretched to its own range, as
     AlexNet's paper shows them; any other layer a grid of 2-D kernels, a row per filter and a column per
-    input channel. ``tile_pixels`` sets how large each kernel is drawn (default: by its size, 24 to 96
-    pixels), within the picture's bounds of about 1,600 pixels a side.
+    input channel. ``tile_pixels`` sets the largest a kernel is drawn (default: 120 pixels; smaller where the
+    slide-sized picture has no room). ``title``: ``short`` (``c1: 6 filters of 1x5x5``), ``full`` (with the
+    layer's type and the run's weights) or ``none``.
 
     Raises:
-        SettingError: ``layer`` is not a name, ``tile_pixels`` not a positive whole number.
+        SettingError: ``layer`` is not a name, ``tile_pixels`` not a positive whole number, an unknown ``title``.
         ValueError: no convolution, or an unknown one (the message lists them).
     """
     if layer is not None:
         text_setting("layer", layer, "a layer name")
     if tile_pixels is not None:
         tile_pixels = whole_number("tile_pixels", tile_pixels)
+    title = title_mode(title)
     trained = subject(what)
     found = layer_maps.kernel_layers(trained.model)
     if not found:
@@ -195,26 +206,36 @@ def filters(what: Subject, *, layer: str | None = None, tile_pixels: int | None 
     weight, note = layer_maps.kernels(found[name])
     caption = f"{trained.label}; {note}" if note else trained.label
     rgb = name == next(iter(found)) and trained.input_size[0] == 3
-    title = f"{name} ({type(found[name]).__name__})"
+    label = f"{name} ({type(found[name]).__name__})"
     picture = plot_filters(
-        weight.float().numpy(), name=name, title=title, caption=caption, rgb=rgb, tile_pixels=tile_pixels
+        weight.float().numpy(), name=name, title=title, label=label, caption=caption, rgb=rgb, tile_pixels=tile_pixels
     )
     picture.about = f"{name} {picture.grids[0].shape_text}"
     return picture
 
 
-def receptive_field(what: Subject, *, layer: str, unit: tuple[int, int], image: ImageSource | None = None) -> Picture:
+def receptive_field(
+    what: Subject,
+    *,
+    layer: str,
+    unit: tuple[int, int],
+    image: ImageSource | None = None,
+    title: TitleMode = "short",
+) -> Picture:
     """The input region that unit ``(y, x)`` of ``layer``'s maps sees, drawn on the image the network is given.
 
     Its size, jump and place come from the same receptive-field arithmetic as :func:`cnnlab.summary`
     (branches and shortcuts included). Where the field reaches past the image, into the zero padding, the
     picture shows the whole field dashed and says how far. ``picture.about`` says where the field is.
+    ``title``: ``short`` (``inception4a, unit (6, 4): a 171x171 field``), ``full`` (with the layer's type and
+    maps, the run's weights and the image) or ``none``.
 
     Raises:
-        SettingError: ``layer`` is not a name, ``unit`` not two whole numbers.
+        SettingError: ``layer`` is not a name, ``unit`` not two whole numbers, an unknown ``title``.
         ValueError: an unknown layer, a layer without a modelled field, a unit outside the layer's maps.
     """
     text_setting("layer", layer, "a layer name")
+    title = title_mode(title)
     if not (isinstance(unit, list | tuple) and len(unit) == 2 and all(is_whole_number(v) for v in unit)):
         raise SettingError(f"<unit>: expected (y, x), 2 whole numbers such as (0, 0), got {unit!r}")
     y, x = int(unit[0]), int(unit[1])  # a unit outside the maps is said below, with the maps' size
@@ -226,6 +247,7 @@ def receptive_field(what: Subject, *, layer: str, unit: tuple[int, int], image: 
     pixels, about = input_image(trained, image)
     top, left, bottom, right = box.clipped
     where = f"rows {top:g}-{bottom:g}, columns {left:g}-{right:g} of the {height}x{width} input"
+    notes = [f"rows {top:g}-{bottom:g}", f"columns {left:g}-{right:g}", f"of the {height}x{width} input"]
     past = ""
     if box.extends_past_input:
         edges = [
@@ -234,15 +256,17 @@ def receptive_field(what: Subject, *, layer: str, unit: tuple[int, int], image: 
             if amount > 0
         ]
         past = f"; the field reaches {', '.join(edges)}: zero padding"
+        notes.append(f"\nreaches {', '.join(edges)}: zero padding (dashed)")
     note = f", first of {chosen.calls} calls" if chosen.calls > 1 else ""
-    title = (
-        f"{chosen.name} ({chosen.type}{note}), unit ({y}, {x}) of {chosen.output_shape[1]}x{chosen.output_shape[2]}: "
-        f"a {box.size[0]}x{box.size[1]} field"
-    )
-    picture = plot_receptive_field(
-        _display(pixels), box, title=title, caption=f"{where}{past}\n{trained.label}, on {about}"
-    )
-    picture.about = f"{title}: {where}{past}"
+    maps = f"{chosen.output_shape[1]}x{chosen.output_shape[2]}"
+    full = f"{chosen.name} ({chosen.type}{note}), unit ({y}, {x}) of {maps}: a {box.size[0]}x{box.size[1]} field"
+    short = f"{chosen.name}, unit ({y}, {x}): a {box.size[0]}x{box.size[1]} field"
+    if title == "none":  # the field's size is the title's: a picture without one says it beside the image
+        notes.insert(0, f"a {box.size[0]}x{box.size[1]} field")
+    if title == "full":
+        notes.append(f"\n{trained.label}, on {about}")
+    picture = plot_receptive_field(_display(pixels), box, title=titled(title, short, full), caption="\n".join(notes))
+    picture.about = f"{full}: {where}{past}"
     return picture
 
 

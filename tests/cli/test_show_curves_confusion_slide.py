@@ -42,3 +42,24 @@ def test_confusion_svg_is_slide_ready(run, runs, tmp_path):
     assert check.passes, check.below()
     assert check.aspect == pytest.approx(4 / 3, abs=0.01)
     assert "mnist5k test: top-1" in svg.read_text(encoding="utf-8")  # the short title
+
+
+def test_title_and_aspect_reach_the_curves_and_the_confusion_matrix(run, runs, tmp_path):
+    code, _, _ = run("show", "curves", str(runs[True]), "--format", "svg", "--out", str(tmp_path / "wide"),
+                     "--aspect", "2:1", "--title", "none")  # fmt: skip
+    assert code == 0
+    check = read_svg(tmp_path / "wide" / "curves.svg")
+    assert check.aspect == pytest.approx(2, abs=0.01) and check.passes, check.below()
+    code, _, _ = run("show", "confusion", str(runs[False]), "--format", "svg", "--out", str(tmp_path / "full"),
+                     "--title", "full")  # fmt: skip
+    assert code == 0
+    assert "best.pt" in (tmp_path / "full" / "confusion-mnist5k-test.svg").read_text(encoding="utf-8")
+    code, _, _ = run("show", "confusion", str(runs[False]), "--format", "svg", "--out", str(tmp_path / "bare"),
+                     "--title", "none")  # fmt: skip
+    assert code == 0
+    assert "top-1" not in (tmp_path / "bare" / "confusion-mnist5k-test.svg").read_text(encoding="utf-8")
+
+
+def test_a_bad_aspect_is_one_line_and_exit_2(run, runs, tmp_path):
+    code, _, err = run("show", "curves", str(runs[True]), "--aspect", "wide", "--out", str(tmp_path))
+    assert code == 2 and "WIDTH:HEIGHT" in err and err.count("\n") == 1 and not list(tmp_path.iterdir())

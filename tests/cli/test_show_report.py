@@ -130,11 +130,11 @@ def test_filters_first_layer_gray_rgb_and_a_later_layer(run, run_dir, tmp_path):
     assert code == 0 and out.startswith(f"{run_dir / 'pictures' / 'filters-c1.png'}  6x1x5x5: 6 tiles in 2x3")
     check_picture(run_dir / "pictures" / "filters-c1.png")
     code, out, _ = run("show", "filters", "resnet20", "--out", str(tmp_path))
-    assert code == 0 and "16x3x3x3: 16 tiles in 4x4" in out
+    assert code == 0 and "16x3x3x3: 16 tiles in 3x6" in out  # landscape, for a slide
     pixels = check_picture(tmp_path / "filters-conv1.png")
     assert abs(pixels[..., 0] - pixels[..., 2]).mean() > 5  # RGB kernels, in colour
     code, out, _ = run("show", "filters", str(run_dir), "--layer", "c3", "--out", str(tmp_path))
-    assert code == 0 and "16x6x5x5: 96 tiles in 16x6" in out
+    assert code == 0 and "16x6x5x5: 96 tiles in 6x16" in out
     code, out, _ = run("show", "filters", str(run_dir), "--list-layers")
     assert re.search(r"^c3 +SparseConv2d +16x6x5x5$", out, re.M)
 
@@ -145,7 +145,9 @@ def test_receptive_field_of_a_run_and_of_a_branching_model(run, run_dir, tmp_pat
     )
     assert code == 0
     assert "unit (4, 4) of 5x5: a 16x16 field: rows 16-31, columns 16-31 of the 32x32 input" in out
-    check_picture(tmp_path / "receptive-field-s4-4-4.png", (640, 720))
+    check_picture(tmp_path / "receptive-field-s4-4-4.png")
+    with Image.open(tmp_path / "receptive-field-s4-4-4.png") as picture:  # landscape, within the slide-sized canvas
+        assert picture.size[1] == 484 and picture.size[1] < picture.size[0] <= 860
     code, out, _ = run("show", "receptive-field", "googlenet", "--layer", "inception4a", "--unit", "0,13",
                        "--out", str(tmp_path))  # fmt: skip
     assert code == 0
@@ -153,7 +155,11 @@ def test_receptive_field_of_a_run_and_of_a_branching_model(run, run_dir, tmp_pat
     # one step of their input): unit (0, 13) is centred at (14, 222) and spans -71..99 x 137..307
     assert "a 171x171 field: rows 0-99, columns 137-223 of the 224x224 input" in out
     assert "71 px past the top, 84 px past the right: zero padding" in out
-    check_picture(tmp_path / "receptive-field-inception4a-0-13.png", (640, 720))
+    check_picture(tmp_path / "receptive-field-inception4a-0-13.png")
+    with Image.open(
+        tmp_path / "receptive-field-inception4a-0-13.png"
+    ) as picture:  # landscape, within the slide-sized canvas
+        assert picture.size[1] == 484 and picture.size[1] < picture.size[0] <= 860
 
 
 def test_curves_of_several_runs(run, run_dir, tmp_path):

@@ -81,7 +81,8 @@ def test_compare_random_adds_the_twin_s_row_and_the_rank_correlation(run, run_di
     assert code == 0
     assert "random weights (same architecture, same method): Spearman rank correlation" in out
     single, double = (Image.open(folder / f"saliency-gradient-{DIGIT}.png").size for folder in (one, two))
-    assert single[0] == double[0] and double[1] > single[1] + 300  # a second row of 300-pixel panels
+    # a second row, in the same slide-sized canvas: the panels shrink to make room for it
+    assert double[1] > single[1] + 100 and max(single[0], double[0]) <= 860 and max(single[1], double[1]) <= 484
 
 
 def test_an_image_file_names_the_picture_and_svg(run, run_dir, tmp_path):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.cli._parser import CommandParser, positive_int
+from cnnlab.cli._parser import CommandParser, add_aspect_argument, add_title_argument, positive_int
 from cnnlab.data.facts import SPLITS
 from cnnlab.errors import SettingError
 from cnnlab.inspection import SALIENCY_METHODS as METHODS
@@ -37,10 +37,14 @@ examples:
   cnnlab show saliency runs/lenet5-mnist5k-20261125-045010 --method occlusion --compare-random"""
 
 FEATURE_MAPS = """One PNG per layer, <OUT>/<layer>.png (the module name as it is, dots kept): every feature map
-of the layer for one image, a tile per channel in channel order, with the layer's name, shape and value
-range; maps of 1x1 (LeNet-5's C5, a global pooling) as a bar per channel. The default --output is
-RUN/pictures/feature-maps/IMAGE (or pictures/MODEL/feature-maps/IMAGE), IMAGE being the image file's name
-without its suffix (mnist5k-test-685 or china for the bundled ones), so each image keeps its pictures.
+of the layer for one image, a tile per channel in channel order, the image on the left; maps of 1x1
+(LeNet-5's C5, a global pooling) as a bar per channel. Maps with negative values (a convolution before its
+ReLU or tanh) are coloured on a diverging scale centred on zero (red positive, blue negative), others on a
+sequential one from zero. Each picture is sized for a 16:9 slide; --title short (the default: "c1: 6 maps of
+28x28") or full (with the layer's type, the values' range, the run, its checkpoint and weights, the image).
+The default --output is RUN/pictures/feature-maps/IMAGE (or pictures/MODEL/feature-maps/IMAGE), IMAGE being
+the image file's name without its suffix (mnist5k-test-685 or china for the bundled ones), so each image keeps
+its pictures.
 
 --layers picks modules by name (several names, or one comma-separated list). Without it: an overview,
 the first convolution and then one layer per map size. `--layers all` is every convolution and pooling
@@ -55,9 +59,11 @@ examples:
   cnnlab show feature-maps resnet20 --list-layers"""
 
 FILTERS = """The kernels of a convolution, <OUT>/filters-<layer>.png: a first layer on colour images as one RGB
-tile per filter (each stretched to its own range), any other as a grid of 2-D kernels, a row per filter
-and a column per input channel (at most 48 x 32), coloured on one scale centred on zero. The default
-layer is the first one with kernels.
+tile per filter (each stretched to its own range), any other as a grid of 2-D kernels, a column per filter
+and a row per input channel (the other way round if there are more input channels than filters; at most 48
+filters x 32 channels), coloured on one scale centred on zero (red positive, blue negative). The default
+layer is the first one with kernels. --title short (the default) names the layer and its kernels; full adds
+the layer's type and the run's weights; none leaves the title out.
 
 examples:
   cnnlab show filters runs/lenet5-mnist5k-20261125-045010
@@ -138,6 +144,7 @@ def _output_options(parser: argparse.ArgumentParser, where: str) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("--output", "--out", metavar="DIR", help=f"directory for the pictures (default: {where})")
     group.add_argument("--format", choices=("png", "svg"), default="png", help="picture file format")
+    add_title_argument(group)
 
 
 def _model_options(parser: argparse.ArgumentParser, image: bool = True) -> None:
@@ -210,6 +217,7 @@ def _add_curves(pictures: Any) -> None:
     summary = "training and validation loss and accuracy of one or more runs"
     parser = _run_picture(pictures, "curves", summary, CURVES, run_curves, several=True)
     _output_options(parser, "RUN/pictures for one run, pictures for several")
+    add_aspect_argument(parser)
 
 
 def _add_confusion(pictures: Any) -> None:
@@ -217,6 +225,7 @@ def _add_confusion(pictures: Any) -> None:
     parser = _run_picture(pictures, "confusion", summary, CONFUSION, run_confusion, several=False)
     parser.add_argument("--split", choices=SPLITS, default="test", help="which part of the dataset")
     _output_options(parser, "RUN/pictures")
+    add_aspect_argument(parser)
 
 
 def _add_saliency(pictures: Any) -> None:
@@ -306,7 +315,9 @@ def run_feature_maps(args: argparse.Namespace) -> int:
     trained = show.subject(args.subject)
     if args.list_layers:
         return _list_layers(trained, show.layers(trained))
-    picture = show.feature_maps(trained, image=args.image, layers=_names(args.layers), scale=args.scale)
+    picture = show.feature_maps(
+        trained, image=args.image, layers=_names(args.layers), scale=args.scale, title=args.title
+    )
     folder = _out_dir(args, _default_dir(trained) / "feature-maps" / show.image_name(trained, args.image))
     for grid, single in zip(picture.grids, split_panels(picture), strict=True):
         path = single.save(folder / f"{grid.name}.{args.format}")
@@ -326,7 +337,7 @@ def run_filters(args: argparse.Namespace) -> int:
         rows = [[name, type(m).__name__, "x".join(map(str, kernels(m)[0].shape))] for name, m in found.items()]
         print(render_table(["layer", "type", "kernels"], rows))
         return 0
-    picture = show.filters(trained, layer=args.layer)
+    picture = show.filters(trained, layer=args.layer, title=args.title)
     grid = picture.grids[0]
     path = picture.save(_out_dir(args, _default_dir(trained)) / f"filters-{grid.name}.{args.format}")
     print(f"{path}  {grid.shape_text}: {grid.tiles} tiles in {grid.rows}x{grid.cols}, {_size(picture)}")
@@ -341,7 +352,7 @@ def run_receptive_field(args: argparse.Namespace) -> int:
         return _list_layers(trained, show.layers(trained))
     if args.layer is None or args.unit is None:
         raise ValueError("--layer NAME and --unit Y,X say which unit to draw (--list-layers lists the layers)")
-    picture = show.receptive_field(trained, layer=args.layer, unit=args.unit, image=args.image)
+    picture = show.receptive_field(trained, layer=args.layer, unit=args.unit, image=args.image, title=args.title)
     y, x = args.unit
     folder = _out_dir(args, _default_dir(trained))
     path = picture.save(folder / f"receptive-field-{args.layer}-{y}-{x}.{args.format}")
@@ -354,7 +365,7 @@ def run_curves(args: argparse.Namespace) -> int:
     from cnnlab.run import Run
 
     runs = [Run(text) for text in args.runs]
-    picture = show.curves(*runs)
+    picture = show.curves(*runs, title=args.title, aspect=args.aspect)
     # One run's go to its pictures/, as every picture of it does: its own curves.png is the training's record,
     # which a reader leaves as it is (a run being trained writes it; a read-only run cannot be written).
     default = runs[0].pictures_dir if len(runs) == 1 else Path("pictures")
@@ -370,7 +381,7 @@ def run_confusion(args: argparse.Namespace) -> int:
     folder = _out_dir(args, run.pictures_dir)
     evaluation = run.evaluate(split=args.split)
     name = run.confusion_path(evaluation.dataset, evaluation.split, f".{args.format}").name
-    path = show.confusion(evaluation).save(folder / name)
+    path = show.confusion(evaluation, title=args.title, aspect=args.aspect).save(folder / name)
     print(f"{path}\n{evaluation.title}")
     return 0
 
@@ -427,7 +438,7 @@ def run_saliency(args: argparse.Namespace) -> int:
             "stride": args.stride if method == "occlusion" or len(chosen) == 1 else None,
         }
         found = cnnlab.saliency(trained, args.image, method, target, compare_random=args.compare_random, **options)
-        path = found.save(folder / _saliency_name(method, image, args.target, f".{args.format}"))
+        path = found.save(folder / _saliency_name(method, image, args.target, f".{args.format}"), title=args.title)
         values = found.save(path.with_suffix(".npy"))
         print(("\n" if number else "") + f"{path}\n{values}\n{found}")
     return 0

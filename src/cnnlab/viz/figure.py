@@ -22,12 +22,34 @@ from matplotlib.figure import Figure
 from cnnlab.errors import path_setting
 from cnnlab.files import atomic_output
 
-__all__ = ["DPI", "FORMATS", "Grid", "Picture", "grid_shape", "mosaic", "new_picture", "png_bytes", "save", "wrap"]
+__all__ = [
+    "DPI",
+    "FORMATS",
+    "SLIDE_CANVAS",
+    "SLIDE_FONT",
+    "Grid",
+    "Picture",
+    "grid_shape",
+    "mosaic",
+    "mosaic_shape",
+    "new_picture",
+    "png_bytes",
+    "save",
+    "wrap",
+]
 
 DPI = 100
 """Figures are laid out in pixels and saved at this resolution, so a PNG's size is the figure's size."""
 
 FORMATS = ("png", "svg")
+
+SLIDE_FONT = 12.0
+"""Points: the text size of the slide-sized pictures (feature maps, filters, fields, saliency). Within a canvas of
+:data:`SLIDE_CANVAS` it is 18.6 points once the picture fills a 16:9 slide (:func:`cnnlab.viz.slide.font_for_slide`
+of 860 x 484 pixels is 11.6), the standard's 18 and a little to spare."""
+
+SLIDE_CANVAS = (860, 484)
+"""The largest canvas, width and height in pixels (16:9), of a picture whose text is :data:`SLIDE_FONT`."""
 
 
 @dataclass(frozen=True)
@@ -139,23 +161,44 @@ def grid_shape(count: int, tile_aspect: float = 1.0) -> tuple[int, int]:
     return max(1, math.ceil(count / cols)), cols
 
 
-def mosaic(tiles: np.ndarray, cols: int, fill: float = np.nan) -> np.ndarray:
+def mosaic(
+    tiles: np.ndarray, cols: int, fill: float = np.nan, *, min_side: int = 16, gap: float = 1 / 12
+) -> np.ndarray:
     """Tiles ``(N, h, w)`` or ``(N, h, w, 3)`` laid out row by row, with thin lines of ``fill`` between them.
 
-    Small tiles are first enlarged by repeating each pixel (a 5x5 kernel becomes 20x20), so that the
-    lines between tiles stay thin next to them.
+    Small tiles are first enlarged by repeating each pixel until they are ``min_side`` pixels or more (a 5x5
+    kernel becomes 20x20), so that the lines between tiles, ``gap`` of a tile's side (at least one pixel), stay
+    thin next to them.
     """
-    side = max(tiles.shape[1:3])
-    repeat = -(-16 // side)  # ceil(16 / side)
+    repeat = _repeat(tiles.shape[1:3], min_side)
     if repeat > 1:
         tiles = tiles.repeat(repeat, axis=1).repeat(repeat, axis=2)
     count, height, width = tiles.shape[:3]
-    gap = max(1, round(max(height, width) / 12))
-    rows = max(1, math.ceil(count / cols))
-    shape = (rows * height + (rows - 1) * gap, cols * width + (cols - 1) * gap, *tiles.shape[3:])
-    canvas = np.full(shape, fill, dtype=np.float32)
+    line = _gap(height, width, gap)
+    shape = mosaic_shape(count, tiles.shape[1:3], cols, min_side=1, gap=gap)
+    canvas = np.full((*shape, *tiles.shape[3:]), fill, dtype=np.float32)
     for index in range(count):
         row, col = divmod(index, cols)
-        top, left = row * (height + gap), col * (width + gap)
+        top, left = row * (height + line), col * (width + line)
         canvas[top : top + height, left : left + width] = tiles[index]
     return canvas
+
+
+def _repeat(tile_hw: tuple[int, int], min_side: int) -> int:
+    """How many times :func:`mosaic` repeats each pixel of a tile this size (so that it reaches ``min_side``)."""
+    return max(1, -(-min_side // max(tile_hw)))  # ceil(min_side / side)
+
+
+def _gap(height: int, width: int, gap: float) -> int:
+    return max(1, round(max(height, width) * gap))
+
+
+def mosaic_shape(
+    count: int, tile_hw: tuple[int, int], cols: int, *, min_side: int = 16, gap: float = 1 / 12
+) -> tuple[int, int]:
+    """``(height, width)`` of :func:`mosaic`'s canvas for ``count`` tiles of ``tile_hw`` in ``cols`` columns."""
+    repeat = _repeat(tile_hw, min_side)
+    height, width = tile_hw[0] * repeat, tile_hw[1] * repeat
+    line = _gap(height, width, gap)
+    rows = max(1, math.ceil(count / cols))
+    return rows * height + (rows - 1) * line, cols * width + (cols - 1) * line

@@ -1,4 +1,9 @@
-"""The input region one unit of a feature map sees, drawn on the image the network is given."""
+"""The input region one unit of a feature map sees, drawn on the image the network is given.
+
+The picture is landscape, for a slide: the image on the left, what the field is (its size, rows and columns,
+how far it reaches into the padding) written on the right, all in :data:`~cnnlab.viz.figure.SLIDE_FONT` within
+:data:`~cnnlab.viz.figure.SLIDE_CANVAS`, so that the smallest text is 18 points or more on a 16:9 slide.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnlab.viz.figure import Picture, new_picture, wrap
+from cnnlab.viz.figure import DPI, SLIDE_CANVAS, SLIDE_FONT, Picture, new_picture
 
 if TYPE_CHECKING:
     from cnnlab.inspection.feature_maps import FieldBox
 
 __all__ = ["plot_receptive_field"]
 
-SIZE = (640, 720)
-"""Width and height of the picture in pixels."""
+_PAD = 12  # pixels around everything
+_AXIS_LEFT, _AXIS_BOTTOM = 80, 56  # pixels for the row axis's numbers and label; the column axis's
+_LINE = round(SLIDE_FONT * DPI / 72 * 1.35)  # pixels per line of text
+_CHAR = SLIDE_FONT * DPI / 72 * 0.6  # pixels per character, about
+_NOTES = 34  # characters per line of the notes beside the image
 
 
 def _dim_outside(axis: Any, inside: tuple[float, float, float, float], height: int, width: int) -> None:
@@ -48,8 +56,15 @@ def _show_padding(axis: Any, full: tuple[float, float, float, float], height: in
     axis.patch.set_edgecolor("#bbbbbb")
 
 
+def _wrapped(text: str, chars: int) -> list[str]:
+    import textwrap
+
+    return [part for line in text.splitlines() for part in (textwrap.wrap(line, chars) or [""])]
+
+
 def plot_receptive_field(image: np.ndarray, box: FieldBox, *, title: str, caption: str = "") -> Picture:
-    """Draw ``box`` on ``image`` (``(H, W)`` gray or ``(H, W, 3)`` RGB, uint8 or 0..1 floats).
+    """Draw ``box`` on ``image`` (``(H, W)`` gray or ``(H, W, 3)`` RGB, uint8 or 0..1 floats), ``title`` above it
+    (none if empty) and ``caption`` beside it, on the right.
 
     The part of the field inside the image is framed in a solid line and the rest of the image dimmed;
     where the field reaches past the image (into the zero padding the network adds), the axes grow to
@@ -57,21 +72,35 @@ def plot_receptive_field(image: np.ndarray, box: FieldBox, *, title: str, captio
     """
     from matplotlib.patches import Rectangle
 
-    height, width = image.shape[:2]
-    figure = new_picture(*SIZE)
-    axis = figure.add_axes((0.1, 0.07, 0.86, 0.75))
-    extent = (-0.5, width - 0.5, height - 0.5, -0.5)  # pixel j covers j - 0.5 .. j + 0.5
+    notes = _wrapped(caption, _NOTES)
+    heading = _wrapped(title, int((SLIDE_CANVAS[0] - 2 * _PAD) / _CHAR)) if title else []
+    top = _PAD + len(heading) * _LINE + (_PAD if heading else 0)
+    side = SLIDE_CANVAS[1] - top - _AXIS_BOTTOM
+    notes_width = round(max(map(len, notes), default=0) * _CHAR)
+    width = _AXIS_LEFT + side + (2 * _PAD + notes_width if notes else 0) + _PAD
+    width = max(width, round(max(map(len, heading), default=0) * _CHAR) + 2 * _PAD)
+    size = (width, SLIDE_CANVAS[1])
+    figure = new_picture(*size)
+    axis = figure.add_axes((_AXIS_LEFT / width, _AXIS_BOTTOM / size[1], side / width, side / size[1]))
+    height, width_px = image.shape[:2]
+    extent = (-0.5, width_px - 0.5, height - 0.5, -0.5)  # pixel j covers j - 0.5 .. j + 0.5
     axis.imshow(image, cmap="gray" if image.ndim == 2 else None, extent=extent, interpolation="nearest")
-    top, left, bottom, right = box.clipped
-    inside = (left - 0.5, top - 0.5, right - left + 1, bottom - top + 1)
-    _dim_outside(axis, inside, height, width)
+    top_px, left, bottom, right = box.clipped
+    inside = (left - 0.5, top_px - 0.5, right - left + 1, bottom - top_px + 1)
+    _dim_outside(axis, inside, height, width_px)
     if box.extends_past_input:
         full = (box.left - 0.5, box.top - 0.5, box.right - box.left + 1, box.bottom - box.top + 1)
-        _show_padding(axis, full, height, width)
+        _show_padding(axis, full, height, width_px)
     # the part inside the image last, so that it shows where it runs along the dashed whole
     axis.add_patch(Rectangle(inside[:2], inside[2], inside[3], fill=False, edgecolor="#ff3b30", linewidth=2.5))
-    axis.plot([box.centre[1]], [box.centre[0]], "o", color="#ff3b30", markersize=5)
-    axis.set(xlabel="input column (pixels)", ylabel="input row (pixels)")
-    text = wrap(f"{title}\n{caption}" if caption else title, SIZE[0] - 20)
-    figure.text(0.5, 1 - 10 / SIZE[1], text, ha="center", va="top", fontsize=10)
+    axis.plot([box.centre[1]], [box.centre[0]], "o", color="#ff3b30", markersize=6)
+    axis.set_xlabel("input column (pixels)", fontsize=SLIDE_FONT)
+    axis.set_ylabel("input row (pixels)", fontsize=SLIDE_FONT)
+    axis.tick_params(labelsize=SLIDE_FONT)
+    axis.locator_params(nbins=5)
+    if heading:
+        figure.text(0.5, 1 - _PAD / size[1], "\n".join(heading), ha="center", va="top", fontsize=SLIDE_FONT)
+    if notes:
+        x = (_AXIS_LEFT + side + 2 * _PAD) / width
+        figure.text(x, 1 - top / size[1], "\n".join(notes), ha="left", va="top", fontsize=SLIDE_FONT, linespacing=1.4)
     return figure
