@@ -60,8 +60,8 @@ CANVAS = (960, 540)
 FONT = math.ceil(10 * font_for_slide(*CANVAS)) / 10
 """Every text's size in points (13.0 on :data:`CANVAS`): 18 points once the figure fills a 16:9 slide."""
 _SLIDE_STYLE = {
-    **{key: FONT for key in ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize", "ytick.labelsize",
-                            "legend.fontsize", "legend.title_fontsize", "figure.titlesize")},
+    **dict.fromkeys(("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize", "ytick.labelsize",
+                     "legend.fontsize", "legend.title_fontsize", "figure.titlesize"), FONT),
     "legend.framealpha": 0.85, "legend.borderpad": 0.3, "legend.handlelength": 1.5, "legend.labelspacing": 0.3,
     "axes.titlepad": 4.0,
 }  # fmt: skip

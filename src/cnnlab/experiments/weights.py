@@ -24,7 +24,6 @@ the verdict say so, with the numbers (:func:`parameter_story`).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
