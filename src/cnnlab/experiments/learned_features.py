@@ -190,7 +190,8 @@ def draw_learned_features(methods: list[dict[str, Any]], runs: dict[str, list[fl
     figure = new_picture(*CANVAS)
     grid = figure.add_gridspec(2, 2, height_ratios=[1.3, 1], width_ratios=[1.45, 1])
     _methods_panel(figure.add_subplot(grid[:, 0]), methods, runs)
-    accuracy_bars(figure.add_subplot(grid[0, 1]), bank_runs, title="filter_bank_net")
+    bank = figure.add_subplot(grid[0, 1])
+    accuracy_bars(bank, {name[:5]: runs for name, runs in bank_runs.items()}, title="filter_bank_net, layer 1")
     _filters_panel(figure, grid[1, 1], filters)
     return finish(figure, held, condition)
 
