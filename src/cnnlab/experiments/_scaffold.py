@@ -322,5 +322,5 @@ def caption(figure: Picture, held: bool | None, condition: str, fontsize: float 
     from cnnlab.viz.figure import wrap
 
     width = int(figure.get_figwidth() * figure.dpi)
-    text = f"{spoken(held)}: {condition}".replace("; ", "\n", 1)
+    text = f"{spoken(held)}: {condition}".replace("; ", ";\n", 1)
     figure.suptitle(wrap(text, width, fontsize), fontsize=fontsize)
