@@ -181,8 +181,9 @@ def draw_degradation(networks: dict[str, dict[str, Any]], title: str, held: bool
         curves.plot(epochs, val, "--", marker=marker, color=COLOURS[name], lw=1.2)
         curves.scatter([len(train)], [100 * network["train_error"]], marker="x", s=80, linewidths=2.5,
                        color=COLOURS[name], zorder=4)  # fmt: skip
-    curves.set(xlabel="epoch", ylabel="error (%)", title=title, ylim=(0, None))
-    curves.xaxis.set_major_locator(MaxNLocator(integer=True))
+    last = max(len(network["runs"][0]["curve_train_error"]) for network in networks.values())
+    curves.set(xlabel="epoch", ylabel="error (%)", title=title, ylim=(0, None), xlim=(0.5, last + 0.5))
+    curves.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     curves.grid(alpha=0.3)
     curves.legend(ncol=2)
     names = list(networks)
@@ -195,12 +196,11 @@ def draw_degradation(networks: dict[str, dict[str, Any]], title: str, held: bool
                       bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})  # fmt: skip
     paper = [(index, PAPER_TRAIN_ERROR[n]) for index, n in enumerate(names) if n in PAPER_TRAIN_ERROR]
     bars.scatter(*zip(*paper, strict=True), marker="D", s=50, facecolors="none", edgecolors="k", linewidths=1.5,
-                 zorder=4, label="He et al. (by eye)")  # fmt: skip
-    bars.legend(loc="upper left")
+                 zorder=4)  # fmt: skip
     bars.set_xticks(range(len(names)), [networks[n]["label"] for n in names], rotation=30, ha="right",
                     rotation_mode="anchor")  # fmt: skip
     tallest = max(8.0, *(100 * r["train_error"] for n in names for r in networks[n]["runs"]))
-    bars.set(ylabel="final training error (%)", title="final, eval mode", ylim=(0, min(105.0, tallest * 1.3)))
+    bars.set(ylabel="final training error (%)", title="final; \u25c7 He et al.", ylim=(0, min(105.0, tallest * 1.3)))
     bars.grid(alpha=0.3, axis="y")
     footnote(figure, CURVE_AND_BAR)
     return finish(figure, held, condition)
@@ -292,7 +292,9 @@ def degradation_experiment(settings: Settings) -> ExperimentResult:
          f"{n['train_error']:.2%}", f"{n['test_error']:.2%}", _paper_cell(name), round(n["seconds"], 1)]
         for name, n in networks.items()
     ]  # fmt: skip
-    title = f"{data}, {epochs} epochs" + (f", mean of {len(seeds)} seeds" if len(seeds) > 1 else f", seed {seeds[0]}")
+    title = f"{data}, {counted(epochs, 'epoch')}" + (
+        f", mean of {len(seeds)} seeds" if len(seeds) > 1 else f", seed {seeds[0]}"
+    )
     figure = save_figure(draw_degradation(networks, title, held, condition), settings.out, "degradation")
     result_data = {
         "preset": settings.preset,
