@@ -101,7 +101,7 @@ def plot_equivariance(
     from matplotlib.ticker import MaxNLocator
 
     figure = new_picture(*CANVAS)
-    grid = figure.add_gridspec(2, 4, width_ratios=[1, 1, 1.3, 2.4])
+    grid = figure.add_gridspec(2, 4, width_ratios=[1, 1, 1.3, 2.0])
     image, moved = x[0, 0], shift_right(x[:1], 3, fill)[0, 0]
     with torch.no_grad():
         feature, feature_moved = conv(x[:1])[0, 0], conv(shift_right(x[:1], 3, fill))[0, 0]
@@ -112,8 +112,8 @@ def plot_equivariance(
     signed = {"cmap": "RdBu_r", "vmin": -reach, "vmax": reach}
     panels = [
         (image, "digit", {"cmap": "gray"}), (moved, "shifted 3 px", {"cmap": "gray"}),
-        (feature, "its map", signed), (feature_moved, "map of shifted", signed),
-        (feature_shifted, "map, shifted", signed),
+        (feature, "conv(digit)", signed), (feature_moved, "conv(shifted)", signed),
+        (feature_shifted, "shift(conv)", signed),
         (difference, "difference", {"cmap": "RdBu_r", "vmin": -bound, "vmax": bound}),
     ]  # fmt: skip
     for index, (picture, title, style) in enumerate(panels):
@@ -121,7 +121,7 @@ def plot_equivariance(
         shown = axis.imshow(picture.numpy(), **style)
         axis.set_title(title)
         axis.axis("off")
-    bar = figure.colorbar(shown, ax=axis, fraction=0.08, pad=0.04, label="difference")  # beside the difference
+    bar = figure.colorbar(shown, ax=axis, fraction=0.08, pad=0.04)  # beside the difference, which it scales
     bar.locator = MaxNLocator(3)  # a few ticks: the bar is short
     bar.update_ticks()
     curve = figure.add_subplot(grid[:, 3])
