@@ -286,12 +286,13 @@ def compact(value: float) -> str:
 
 
 def plain_log_ticks(axis: Any, which: str = "y") -> None:
-    """Label a log axis's decades as plain numbers (``1k``, ``1M``) without minor labels: matplotlib's ``10^3``
-    writes its exponent at 70 % of the text's size, below the slide's floor."""
+    """Label a log axis as plain numbers (``1k``, ``1M``) at 1, 2, 3 and 5 times each power of ten, without minor
+    labels: matplotlib's ``10^3`` writes its exponent at 70 % of the text's size, below the slide's floor, and
+    labels nothing on an axis that spans less than a decade."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     target = axis.yaxis if which == "y" else axis.xaxis
-    target.set_major_locator(LogLocator(base=10))
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0), numticks=8))
     target.set_major_formatter(FuncFormatter(lambda value, _: compact(value)))
     target.set_minor_formatter(NullFormatter())
 

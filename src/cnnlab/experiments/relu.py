@@ -170,6 +170,8 @@ def draw_relu(
 ) -> Picture:
     """For each depth, tanh's and ReLU's training error per epoch at their fastest rates (a line per seed, log
     scale), beside tanh's epochs over ReLU's to the threshold (a dot per seed, the 95 % interval)."""
+    from matplotlib.ticker import MaxNLocator
+
     figure = new_picture(*CANVAS)
     axes = figure.subplots(1, len(depths) + 1, gridspec_kw={"width_ratios": [1.2] * len(depths) + [1]})
     for axis, (label, depth) in zip(axes, depths.items(), strict=False):
@@ -179,6 +181,7 @@ def draw_relu(
         seed_lines(axis, lines, styles={list(lines)[1]: "--"})
         axis.axhline(100 * threshold, color="0.4", linewidth=1, linestyle=":")
         axis.set(yscale="log", xlabel="epoch", ylabel="training error (%, log)", title=label)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         plain_log_ticks(axis)
     bars = axes[-1]
     for index, (depth, judgement) in enumerate(zip(depths.values(), judgements, strict=True)):
@@ -190,13 +193,13 @@ def draw_relu(
             bars.errorbar(index, judgement.interval.mean, capsize=6, color="k", fmt="none",
                           yerr=[[judgement.interval.mean - judgement.interval.low],
                                 [judgement.interval.high - judgement.interval.mean]])  # fmt: skip
-    bars.scatter([0], [PAPER_RATIO], marker="*", s=200, color="C3", zorder=4, label="AlexNet: 6x")
+    bars.scatter([0], [PAPER_RATIO], marker="*", s=200, color="C3", zorder=4)
+    bars.annotate("AlexNet", (0, PAPER_RATIO), xytext=(10, 0), textcoords="offset points", va="center", color="C3")
     bars.axhline(FASTER, color="0.4", linewidth=1, linestyle=":")
     bars.set_xticks(range(len(depths)), [label.split()[0] for label in depths])
     bars.set(yscale="log", xlabel="layers", ylabel="tanh's epochs / ReLU's", title="> 1: ReLU faster")
     plain_log_ticks(bars)
     bars.grid(alpha=0.3, axis="y")
-    bars.legend(loc="upper right")
     footnote(figure, f"Dotted: the {threshold:.0%} training error both must reach; the ratio's I: 95% interval.")
     return finish(figure, held, condition)
 
