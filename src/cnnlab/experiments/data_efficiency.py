@@ -76,10 +76,11 @@ def draw_data_efficiency(accuracy: dict[str, dict[int, list[float]]], held: bool
         axis.plot(sizes, means, "o-", color=f"C{index}", label=MODELS[model])
         for size in sizes:
             seed_errorbar(axis, size, by_size[size], colour=f"C{index}", scale=100)
-    for index, model in enumerate(accuracy):
-        if model in PAPER_ERROR:
-            axis.scatter([PAPER_SIZE], [100 - PAPER_ERROR[model]], marker="D", s=60, facecolors="none",
-                         edgecolors=f"C{index}", linewidths=2, label=f"{MODELS[model]}, LeCun 1998")  # fmt: skip
+    papers = [(index, model) for index, model in enumerate(accuracy) if model in PAPER_ERROR]
+    for index, model in papers:
+        axis.scatter([PAPER_SIZE], [100 - PAPER_ERROR[model]], marker="D", s=60, facecolors="none",
+                     edgecolors=f"C{index}", linewidths=2,
+                     label="LeCun 1998, full MNIST" if (index, model) == papers[0] else None)  # fmt: skip
     axis.set(xscale="log", xlabel="training digits (log scale)", ylabel="test top-1 (%)", ylim=(0, 100),
              title="the same steps, less data")  # fmt: skip
     sizes = [*next(iter(accuracy.values())), PAPER_SIZE]

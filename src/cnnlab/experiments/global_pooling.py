@@ -134,13 +134,13 @@ def _curve_panel(axis: Any, curve: dict[str, list[dict[str, Any]]], title: str) 
         for point in points:
             seed_errorbar(axis, point["params"], point["runs"], scale=100)
             axis.annotate(f"x{point['width']:g}", (point["params"], 100 * point["mean"]), textcoords="offset points",
-                          xytext=(6, -16), color=COLOURS[label])  # fmt: skip
+                          xytext=(0, -8), ha="center", va="top", color=COLOURS[label])  # fmt: skip
         axis.axhline(100 - PAPER_ERROR[label], color=COLOURS[label], ls=":", lw=1.5)
     # from 0: the narrow pooled twins are far below the others, and the gap between heads is read from the dots
     axis.set(xscale="log", ylim=(0, 100), xlabel="parameters (log scale)", ylabel="test top-1 (%)", title=title)
     plain_log_ticks(axis, "x")
     axis.grid(alpha=0.3)
-    axis.legend(loc="lower right", title="dotted: NiN on CIFAR-10")
+    axis.legend(loc="upper left", title="dotted: NiN on CIFAR-10")
 
 
 @for_slides
@@ -204,7 +204,7 @@ def global_pooling_experiment(settings: Settings) -> ExperimentResult:
     for label, points in curve.items():
         rows += [[f"head_twin x{p['width']:g}", label, p["params"], p["head"], f"{p['head'] / p['params']:.1%}",
                   f"{p['mean']:.2%}", per_seed(p["runs"])] for p in points]  # fmt: skip
-    title = f"head_twin, {epochs} epochs, no batch norm"
+    title = f"head_twin, {counted(epochs, 'epoch')}, no batch norm"
     figure = save_figure(draw_global_pooling(zoo, curve, title, held, condition), settings.out, "global-pooling")
     record = {"zoo": zoo, "curve": curve, "widths": list(widths), "seeds": list(seeds), "epochs": epochs,
               "paper_error_percent": PAPER_ERROR}  # fmt: skip
