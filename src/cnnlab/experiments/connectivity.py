@@ -58,15 +58,18 @@ def draw_connectivity(
     """C3's parameters, each C3's test top-1 (from 0, a dot per seed, 95 % interval), and Table I's minus the
     dense one's per seed against the claim's threshold."""
     names = list(results)
+    shown = {name: name.replace(" (", "\n(") for name in names}  # "Table I\n(sparse)": two narrow lines
     figure = new_picture(*CANVAS)
     left, middle, right = figure.subplots(1, 3)
-    left.bar(names, [results[n]["c3_params"] for n in names], color=COLOURS)
+    left.bar(range(len(names)), [results[n]["c3_params"] for n in names], color=COLOURS)
+    left.set_xticks(range(len(names)), list(shown.values()))
+    left.set_ylim(0, 1.15 * max(results[n]["c3_params"] for n in names))
     for index, name in enumerate(names):
         left.annotate(f"{results[name]['c3_params']:,}", (index, results[name]["c3_params"]), ha="center",
                       va="bottom")  # fmt: skip
     left.set(ylabel="C3 parameters", title="what C3 costs")
     left.grid(alpha=0.3, axis="y")
-    accuracy_bars(middle, {name: results[name]["runs"] for name in names}, colours=COLOURS, title="what it buys")
+    accuracy_bars(middle, {shown[name]: results[name]["runs"] for name in names}, colours=COLOURS, title="what it buys")
     interval_panel(right, difference, title="Table I - dense", label="test top-1 (points)")
     return finish(figure, held, condition)
 

@@ -33,7 +33,7 @@ import torch
 
 from cnnlab.data.datasets import load_dataset
 from cnnlab.experiments._base import ExperimentResult, Settings, register
-from cnnlab.experiments._scaffold import CANVAS, finish, for_slides, save_figure, seed_lines, verdict_of
+from cnnlab.experiments._scaffold import CANVAS, finish, footnote, for_slides, save_figure, seed_lines, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge
 from cnnlab.viz.figure import Picture, new_picture
 
@@ -187,9 +187,10 @@ def draw_locality(curves: dict[str, list[dict[int, float]]], maps: dict[str, np.
         shown = panel.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1)
         centre = np.unravel_index(np.nanargmax(values), values.shape)
         panel.plot(centre[1], centre[0], "k+", markersize=12)
-        panel.set_title(f"{name}: one pixel (+)")
+        panel.set_title(name)
         panel.axis("off")
         figure.colorbar(shown, ax=panel, fraction=0.046, pad=0.04, ticks=[-1, 0, 1])
+    footnote(figure, "Right: how the pixel marked + correlates with every other pixel (red: together, blue: opposite).")
     return finish(figure, held, condition)
 
 
