@@ -37,7 +37,6 @@ from cnnlab.experiments._scaffold import (
     count_seeds,
     counted,
     finish,
-    footnote,
     for_slides,
     over_seeds,
     per_seed,
@@ -138,7 +137,7 @@ def draw_factorisation(
     condition: str = "",
 ) -> Picture:  # fmt: skip
     """The weights of one large kernel and of the 3x3 stack with the same field, beside the two twins' test top-1
-    (from 0, a dot per seed, 95 % interval over two seeds or more), with the paper's finding underneath."""
+    (from 0, a dot per seed, 95 % interval over two seeds or more); the verdict's line gives the paper's finding."""
     figure, left = bars_beside(CANVAS, {name: r["runs"] for name, r in results.items()}, title="kernel_twin",
                                notes={name: f"{r['params']:,} par." for name, r in results.items()})  # fmt: skip
     labels = [f"{row['kernel']}x{row['kernel']}" for row in arithmetic]
@@ -155,8 +154,6 @@ def draw_factorisation(
     left.legend(loc="upper left")
     left.grid(alpha=0.3, axis="y")
     figure.axes[1].legend(loc="lower center")
-    footnote(figure, f"The paper: 5x5 layers in place of VGG net B's 3x3 pairs gave {VGG_SHALLOW_WORSE:.0f}% "
-                     "higher top-1 error on ImageNet (Sec. 4.1).")  # fmt: skip
     return finish(figure, held, condition)
 
 
