@@ -170,15 +170,27 @@ def seed_bars(
     ``notes`` puts a second line under a bar's name (its parameters, say).
     """
     labels = list(values)
+    means = {label: statistics.fmean(100 * value for value in values[label]) for label in labels}
+    tallest = max((abs(mean) for mean in means.values()), default=0.0) or 1.0
     for index, label in enumerate(labels):
-        points = [100 * value for value in values[label]]
-        mean = sum(points) / len(points)
+        points, mean = [100 * value for value in values[label]], means[label]
         colour = colours[index] if colours is not None else f"C{index}"
         axis.bar(index, mean, color=colour, alpha=0.8)
         seed_errorbar(axis, index, points, named=index == 0)
-        # the mean in the bar's middle, clear of the dots and interval at its top
-        axis.annotate(format(mean, spec), (index, mean / 2), ha="center", va="center", color="white",
-                      fontweight="bold")  # fmt: skip
+        if abs(mean) >= 0.25 * tallest:  # the mean in the bar's middle, clear of the dots and interval at its top
+            axis.annotate(
+                format(mean, spec),
+                (index, mean / 2),
+                ha="center",
+                va="center",
+                color="white",
+                fontweight="bold",
+                zorder=5,
+                bbox={"facecolor": colour, "edgecolor": "none", "pad": 1},
+            )  # over the interval's line
+        else:  # a bar too short to hold it: above (or below) it
+            axis.annotate(format(mean, spec), (index, mean), xytext=(0, 4 if mean >= 0 else -4),
+                          textcoords="offset points", ha="center", va="bottom" if mean >= 0 else "top")  # fmt: skip
     axis.set(ylabel=ylabel, title=title)
     names = [f"{label}\n{notes[label]}" if notes is not None and label in notes else label for label in labels]
     axis.set_xticks(range(len(labels)), names)
