@@ -66,7 +66,8 @@ def draw_upsampling(panels: list[tuple[torch.Tensor, str]], held: bool | None = 
         values = picture.detach().numpy()
         if "kernel" in title:
             bound = float(abs(values).max()) or 1.0
-            axis.imshow(values, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
+            shown = axis.imshow(values, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
+            figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.04)  # the weights' values and sign
         else:
             axis.imshow(values, cmap="gray", interpolation="nearest")
         axis.set_title(title)
