@@ -165,7 +165,7 @@ def _methods_panel(axis: Any, methods: list[dict[str, Any]], runs: dict[str, lis
     axis.set(xlabel="test error (%)", title="ours (bars), Figure 9 (diamonds)")
     axis.grid(alpha=0.3, axis="x")
     handles = [axis.bar(0, 0, color=colour, label=kind) for kind, colour in KIND_COLOURS.items()]
-    axis.legend(handles=handles, loc="lower right")
+    axis.legend(handles=handles, loc="upper right")
 
 
 def _filters_panel(figure: Any, cell: Any, filters: dict[str, torch.Tensor]) -> None:
@@ -191,7 +191,8 @@ def draw_learned_features(methods: list[dict[str, Any]], runs: dict[str, list[fl
     grid = figure.add_gridspec(2, 2, height_ratios=[1.3, 1], width_ratios=[1.45, 1])
     _methods_panel(figure.add_subplot(grid[:, 0]), methods, runs)
     bank = figure.add_subplot(grid[0, 1])
-    accuracy_bars(bank, {name[:5]: runs for name, runs in bank_runs.items()}, title="filter_bank_net, layer 1")
+    narrow = {name: name.replace("handmade", "hand-\nmade") for name in bank_runs}  # three names under 300 pixels
+    accuracy_bars(bank, {narrow[name]: runs for name, runs in bank_runs.items()}, title="filter_bank_net, layer 1")
     _filters_panel(figure, grid[1, 1], filters)
     return finish(figure, held, condition)
 
