@@ -9,6 +9,7 @@ from PIL import Image
 
 from cnnlab.experiments import Settings, list_experiments, run_experiment
 from cnnlab.experiments._verdict import overall
+from cnnlab.viz.slide import read_svg
 
 
 def _check_files(result, out):
@@ -25,6 +26,8 @@ def _check_files(result, out):
     image = Image.open(result.figure)
     pixels = torch.tensor(list(image.convert("L").tobytes()), dtype=torch.float)
     assert image.size[0] >= 600 and pixels.std() > 10  # a real picture, not a blank
+    check = read_svg(result.figure.with_suffix(".svg"))  # and its SVG beside it, for a slide
+    assert check.passes and check.aspect > 1.3, check
     assert all(len(row) == len(result.headers) for row in result.rows)
     return record
 
