@@ -47,7 +47,6 @@ __all__ = [
     "seed_cells",
     "seed_errorbar",
     "seed_lines",
-    "seeds_note",
     "verdict_of",
 ]
 
@@ -145,12 +144,6 @@ def seed_errorbar(
         axis.errorbar(x, interval.mean, yerr=[[interval.mean - interval.low], [interval.high - interval.mean]],
                       fmt="none", ecolor=colour, elinewidth=1.5, capsize=6, zorder=4,
                       label="95% interval" if named else None)  # fmt: skip
-
-
-def seeds_note(values: Mapping[str, Sequence[float]]) -> str:
-    """What a panel's marks are, in a few words: ``dots: seeds; bars: 95% interval`` or ``one seed: no spread``."""
-    count = max((len(runs) for runs in values.values()), default=0)
-    return "dots: seeds, I: 95% interval" if count >= 2 else "one seed: no spread shown"
 
 
 def seed_bars(
