@@ -247,6 +247,8 @@ def test_command_line(run, fails, tmp_path):
     code, out, _ = run("experiment", "equivariance", "--out", str(tmp_path / "eq"))
     assert code == 0 and "the claim held on this run" in out and (tmp_path / "eq" / "results.json").exists()
     assert re.search(r"^time: \d+s$", out, re.MULTILINE)  # how long it took, under the verdict
+    figure = tmp_path / "eq" / "equivariance"
+    assert f"figure:  {figure}.png and {figure}.svg (text as text, for a slide)" in out  # the SVG a slide edits
     assert "unknown experiment 'weight'; did you mean weights" in fails("experiment", "weight")
     assert "which experiment?" in fails("experiment")
     assert "not allowed with argument" in fails("experiment", "weights", "--quick", "--full")
