@@ -9,6 +9,7 @@ from PIL import Image
 
 from cnnlab.experiments import Settings, list_experiments, run_experiment
 from cnnlab.experiments._verdict import overall
+from cnnlab.viz.slide import read_svg
 
 
 def _check_files(result, out):
@@ -25,6 +26,8 @@ def _check_files(result, out):
     image = Image.open(result.figure)
     pixels = torch.tensor(list(image.convert("L").tobytes()), dtype=torch.float)
     assert image.size[0] >= 600 and pixels.std() > 10  # a real picture, not a blank
+    check = read_svg(result.figure.with_suffix(".svg"))  # and its SVG beside it, for a slide
+    assert check.passes and check.aspect > 1.3, check
     assert all(len(row) == len(result.headers) for row in result.rows)
     return record
 
@@ -191,13 +194,14 @@ def test_the_equivariance_figure_scales_its_difference_with_a_colour_bar():
     x, conv = torch.rand(1, 1, 16, 16), nn.Conv2d(1, 1, 3)
     figure = plot_equivariance(x, conv, 0.0, {"none": [0.1 * s for s in SHIFTS]})
     images = [axis.images[0] for axis in figure.axes if axis.images]
-    difference = next(image for image in images if image.axes.get_title() == "difference: 0 inside")
+    difference = next(image for image in images if image.axes.get_title() == "difference")
     low, high = difference.get_clim()
     assert low == -high and high > 0 and difference.get_cmap().name == "RdBu_r"  # centred on zero
-    bars = [axis for axis in figure.axes if axis.get_ylabel() == "difference"]
-    assert len(bars) == 1 and bars[0] is difference.colorbar.ax
-    maps = [image.get_clim() for image in images if "map" in image.axes.get_title()]
-    assert len(maps) == 3 and len(set(maps)) == 1  # the three feature maps on one scale
+    assert difference.colorbar is not None and difference.colorbar.ax in figure.axes
+    maps = [image for image in images if "conv" in image.axes.get_title()]
+    assert len(maps) == 3 and len({image.get_clim() for image in maps}) == 1  # the three feature maps on one scale
+    low, high = maps[0].get_clim()
+    assert low == -high and maps[0].get_cmap().name == "RdBu_r"  # signed: a diverging map centred on zero
 
 
 @pytest.mark.slow
@@ -243,6 +247,8 @@ def test_command_line(run, fails, tmp_path):
     code, out, _ = run("experiment", "equivariance", "--out", str(tmp_path / "eq"))
     assert code == 0 and "the claim held on this run" in out and (tmp_path / "eq" / "results.json").exists()
     assert re.search(r"^time: \d+s$", out, re.MULTILINE)  # how long it took, under the verdict
+    figure = tmp_path / "eq" / "equivariance"
+    assert f"figure:  {figure}.png and {figure}.svg (text as text, for a slide)" in out  # the SVG a slide edits
     assert "unknown experiment 'weight'; did you mean weights" in fails("experiment", "weight")
     assert "which experiment?" in fails("experiment")
     assert "not allowed with argument" in fails("experiment", "weights", "--quick", "--full")

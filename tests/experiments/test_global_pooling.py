@@ -128,4 +128,4 @@ def test_the_table_and_the_figure(tiny):
     assert result.figure == out / "global-pooling.png"
     with Image.open(result.figure) as image:
         pixels = np.asarray(image.convert("RGB"), dtype=np.int64)
-    assert pixels.shape[1] >= 1000 and pixels.var() > 50  # decodes, and is not blank
+    assert pixels.shape[1] >= 900 and pixels.var() > 50  # decodes, and is not blank

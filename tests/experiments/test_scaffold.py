@@ -92,4 +92,5 @@ def test_the_bars_go_beside_the_panel_the_experiment_draws_in():
     bars, second = figure.axes
     assert other is second and bars.get_title() == "accuracy" and bars.get_ylabel() == "test top-1 (%)"
     assert [tick.get_text() for tick in bars.get_xticklabels()] == ["a", "b"] and bars.get_ylim()[1] == 100
-    assert len(bars.patches) == 2 and len(bars.collections) == 2  # a bar per variant, the dots of its seeds
+    assert len(bars.patches) == 2 and bars.get_ylim()[0] == 0  # a bar per variant, from zero
+    assert len(bars.containers) == 2 + 1  # the bars, and an error bar for "a" alone: "b" has one seed

@@ -67,3 +67,22 @@ def test_the_judgements_on_made_up_seeds():
     assert [level[2].held, behind[2].held, straddling[2].held] == [True, False, None]
     unordered = judgements_of([{"fc_weights": 100, "lc_weights": 200, "conv_weights": 150}], accuracy([0.9], [0.9]))
     assert [j.held for j in unordered[:2]] == [False, True]
+
+
+@pytest.mark.slow
+def test_the_verdict_and_the_figure_say_why_the_lc_net_has_more_parameters_than_the_mlp(tiny):
+    _, out, record = tiny
+    why = "Why the LC net has more parameters than the MLP (423,038 vs 338,610): it keeps LeNet-5's 6 maps of 28x28"
+    assert why in record["verdict"] and "(C1 122,304, C3 241,600)" in record["verdict"]
+    assert record["data"]["parameters_explained"]["mlp_hidden"] == [300, 100]
+    svg = (out / "weights.svg").read_text()
+    assert "Why the LC net has more parameters than the MLP" in " ".join(svg.split())
+
+
+def test_the_story_of_the_parameters_is_read_off_the_networks():
+    from cnnlab.experiments.weights import parameter_story
+
+    story = parameter_story()
+    layers = {layer["name"]: (layer["maps"], layer["positions"], layer["params"]) for layer in story["lc_layers"]}
+    assert layers["C1"] == (6, 28, 28 * 28 * 6 * (25 + 1)) and layers["C3"] == (16, 10, 10 * 10 * 16 * (6 * 25 + 1))
+    assert story["mlp_hidden"] == [300, 100] and story["lc_outputs"] > 10 * story["mlp_outputs"]

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 # the lecture); the help fills them in here when it is shown.
 LISTING = "  <the registered experiments>"
 DESCRIPTION = f"""Run one of the lecture's claims as an experiment: it prints a table, writes results.json and a
-figure, and ends with its verdict and the time it took. Each claim is measured on every seed against a stated
+figure (NAME.png, and NAME.svg whose text stays text, 18 pt on a 16:9 slide), and ends with its
+verdict and the time it took. Each claim is measured on every seed against a stated
 threshold: it held, did not hold, or was inconclusive (the seeds' 95% interval straddles the threshold).
 
 experiments, in the lecture's order:
@@ -105,5 +106,7 @@ def run(args: argparse.Namespace) -> int:
     print(result)
     print(f"results: {out / 'results.json'}")
     if result.figure is not None:
-        print(f"figure:  {result.figure}")
+        svg = Path(result.figure).with_suffix(".svg")
+        also = f" and {svg} (text as text, for a slide)" if svg.is_file() else ""
+        print(f"figure:  {result.figure}{also}")
     return 0

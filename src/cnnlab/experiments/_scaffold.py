@@ -1,40 +1,86 @@
 """What experiments do with their runs' numbers: gather them over the seeds, put them in a table, count the seeds
 a rule holds on, end the verdict, and draw them.
 
-The figure of an experiment is ``NAME.png`` in its folder (:func:`save_figure`); most show each variant's test
-accuracy as bars with a dot per seed (:func:`accuracy_bars`), often beside a panel of the experiment's own
+The figure of an experiment is ``NAME.png`` and ``NAME.svg`` in its folder (:func:`save_figure`; the SVG keeps its
+text as text, for a slide to edit); most show each variant's test accuracy as bars from zero with a dot per seed
+and, over two seeds or more, an error bar (:func:`accuracy_bars`), often beside a panel of the experiment's own
 (:func:`bars_beside`).
+
+Every figure is drawn for a slide (``docs/pictures.md``): a 16:9 canvas of :data:`CANVAS` pixels whose every text
+is :data:`FONT` points, 18 points once the figure fills a 16:9 slide. An experiment's drawing function runs under
+:func:`for_slides`, which sets that size for all the text it makes, and ends with :func:`finish` (the verdict's
+line above the panels, the layout).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from cnnlab.experiments._verdict import Judgement, overall, spoken
+from cnnlab.experiments._verdict import Judgement, overall, spoken, t_interval
 from cnnlab.viz.figure import Picture, new_picture, save
+from cnnlab.viz.slide import font_for_slide
 
 __all__ = [
+    "CANVAS",
+    "FONT",
     "accuracy_bars",
     "bars_beside",
     "caption",
+    "compact",
     "count_seeds",
     "counted",
+    "finish",
+    "footnote",
+    "for_slides",
     "interval_panel",
     "outcome",
     "over_seeds",
     "per_seed",
+    "plain_log_ticks",
     "save_figure",
     "seed_bars",
     "seed_cells",
+    "seed_errorbar",
     "seed_lines",
     "verdict_of",
 ]
 
 K = TypeVar("K", bound=Hashable)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CANVAS = (960, 540)
+"""An experiment's figure in pixels: 16:9, the shape of the slide it is made for."""
+FONT = math.ceil(10 * font_for_slide(*CANVAS)) / 10
+"""Every text's size in points (13.0 on :data:`CANVAS`): 18 points once the figure fills a 16:9 slide."""
+_SLIDE_STYLE = {
+    **dict.fromkeys(("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize", "ytick.labelsize",
+                     "legend.fontsize", "legend.title_fontsize", "figure.titlesize"), FONT),
+    "legend.framealpha": 0.85, "legend.borderpad": 0.3, "legend.handlelength": 1.5, "legend.labelspacing": 0.3,
+    "axes.titlepad": 4.0,
+}  # fmt: skip
+
+
+def for_slides(draw: Callable[P, R]) -> Callable[P, R]:
+    """``draw`` with every text it makes at :data:`FONT` points (a decorator of an experiment's figure function).
+
+    Text takes its size when it is made, so the sizes hold for the figure however it is saved later; a tick label
+    made later, when the figure is drawn, takes its size from :func:`finish`.
+    """
+
+    @functools.wraps(draw)
+    def drawn(*args: P.args, **kwargs: P.kwargs) -> R:
+        import matplotlib
+
+        with matplotlib.rc_context(_SLIDE_STYLE):
+            return draw(*args, **kwargs)
+
+    return drawn
 
 
 def over_seeds(values: Sequence[float]) -> dict[str, Any]:
@@ -84,6 +130,22 @@ def verdict_of(summary: str, judgements: Sequence[Judgement], condition: str = "
     return held, "\n".join(lines)
 
 
+def seed_errorbar(
+    axis: Any, x: float, values: Sequence[float], *, colour: str = "k", scale: float = 1.0, named: bool = False
+) -> None:
+    """Each seed's value as a dot at ``x``, and, over two seeds or more, their mean's 95 % interval as an error bar
+    (Student's t, as the verdict judges), all times ``scale``. ``named``: the dots and the bar get a legend entry."""
+    points = [scale * value for value in values]
+    finite = [value for value in points if math.isfinite(value)]
+    seeds = "a seed" if len(finite) >= 2 else "the one seed (no spread)"
+    axis.scatter([x] * len(points), points, color=colour, s=18, zorder=3, label=seeds if named else None)
+    if len(finite) >= 2:
+        interval = t_interval(finite)
+        axis.errorbar(x, interval.mean, yerr=[[interval.mean - interval.low], [interval.high - interval.mean]],
+                      fmt="none", ecolor=colour, elinewidth=1.5, capsize=6, zorder=4,
+                      label="95% interval" if named else None)  # fmt: skip
+
+
 def seed_bars(
     axis: Any,
     values: Mapping[str, Sequence[float]],
@@ -92,22 +154,39 @@ def seed_bars(
     ylabel: str,
     notes: Mapping[str, str] | None = None,
     colours: Sequence[str] | None = None,
+    spec: str = ".1f",
 ) -> None:
-    """Each variant's mean as a bar and each seed's value as a dot (fractions, drawn as percent or points).
+    """Each variant's mean as a bar, each seed's value as a dot and, over two seeds, the mean's 95 % interval
+    (fractions, drawn as percent or points; the first bar's dots and interval named for a legend); the mean is
+    written on its bar.
 
-    ``notes`` puts a line above a bar (its parameters, say).
+    ``notes`` puts a second line under a bar's name (its parameters, say).
     """
     labels = list(values)
+    means = {label: statistics.fmean(100 * value for value in values[label]) for label in labels}
+    tallest = max((abs(mean) for mean in means.values()), default=0.0) or 1.0
     for index, label in enumerate(labels):
-        points = [100 * value for value in values[label]]
-        mean = sum(points) / len(points)
+        points, mean = [100 * value for value in values[label]], means[label]
         colour = colours[index] if colours is not None else f"C{index}"
         axis.bar(index, mean, color=colour, alpha=0.8)
-        axis.scatter([index] * len(points), points, color="k", s=14, zorder=3)
-        if notes is not None and label in notes:
-            axis.annotate(notes[label], (index, mean), ha="center", va="bottom", fontsize=8)
+        seed_errorbar(axis, index, points, named=index == 0)
+        if abs(mean) >= 0.25 * tallest:  # the mean in the bar's middle, clear of the dots and interval at its top
+            axis.annotate(
+                format(mean, spec),
+                (index, mean / 2),
+                ha="center",
+                va="center",
+                color="white",
+                fontweight="bold",
+                zorder=5,
+                bbox={"facecolor": colour, "edgecolor": "none", "pad": 1},
+            )  # over the interval's line
+        else:  # a bar too short to hold it: above (or below) it
+            axis.annotate(format(mean, spec), (index, mean), xytext=(0, 4 if mean >= 0 else -4),
+                          textcoords="offset points", ha="center", va="bottom" if mean >= 0 else "top")  # fmt: skip
     axis.set(ylabel=ylabel, title=title)
-    axis.set_xticks(range(len(labels)), labels)
+    names = [f"{label}\n{notes[label]}" if notes is not None and label in notes else label for label in labels]
+    axis.set_xticks(range(len(labels)), names)
     axis.grid(alpha=0.3, axis="y")
 
 
@@ -138,16 +217,16 @@ def accuracy_bars(
     title: str,
     notes: Mapping[str, str] | None = None,
     colours: Sequence[str] | None = None,
-    margin: float = 2.0,
 ) -> None:
-    """Each variant's mean test top-1 as a bar and each seed's as a dot, on a matplotlib ``axis``.
+    """Each variant's mean test top-1 as a bar with its value written on it, each seed's as a dot and, over two
+    seeds, the mean's 95 % interval, on a matplotlib ``axis`` from 0 to 100 %.
 
-    ``runs`` maps a variant's label to its accuracies (fractions, a seed each); ``notes`` puts a line above a
-    bar (its parameters, say); the axis starts ``margin`` points below the lowest seed, so differences show.
+    ``runs`` maps a variant's label to its accuracies (fractions, a seed each); ``notes`` puts a second line under
+    a bar's name (its parameters, say). The axis starts at zero, so that a point's difference looks like one; the
+    numbers on the bars tell the differences apart.
     """
     seed_bars(axis, runs, title=title, ylabel="test top-1 (%)", notes=notes, colours=colours)
-    low = min(100 * value for accuracies in runs.values() for value in accuracies)
-    axis.set(ylim=(max(0.0, low - margin), 100))
+    axis.set(ylim=(0, 100))
 
 
 def bars_beside(
@@ -157,7 +236,6 @@ def bars_beside(
     title: str,
     notes: Mapping[str, str] | None = None,
     colours: Sequence[str] | None = None,
-    margin: float = 2.0,
     bars_first: bool = False,
     width_ratios: Sequence[float] | None = None,
 ) -> tuple[Picture, Any]:
@@ -169,7 +247,7 @@ def bars_beside(
     figure = new_picture(*size)
     first, second = figure.subplots(1, 2, gridspec_kw={"width_ratios": width_ratios} if width_ratios else None)
     bars, other = (first, second) if bars_first else (second, first)
-    accuracy_bars(bars, runs, title=title, notes=notes, colours=colours, margin=margin)
+    accuracy_bars(bars, runs, title=title, notes=notes, colours=colours)
     return figure, other
 
 
@@ -188,29 +266,67 @@ def interval_panel(axis: Any, judgement: Judgement, *, title: str = "", label: s
     axis.set(xlabel="seed", ylabel=label or judgement.measure, title=title or spoken(judgement.held))
     axis.set_xticks(range(len(values)))
     axis.grid(alpha=0.3, axis="y")
-    axis.legend(fontsize=8)
+    axis.legend()
 
 
-def save_figure(figure: Picture, out: Path, name: str, held: bool | None = None, condition: str = "") -> Path:
-    """Lay ``figure`` out and write it to ``out / name.png`` (an experiment's figure is named after it).
+def finish(figure: Picture, held: bool | None = None, condition: str = "") -> Picture:
+    """Give ``figure`` the verdict's line (:func:`caption`) and lay it out; returns it.
 
-    Given how the claim was tested (``condition``: data, epochs, seeds) and its verdict (``held``), the figure's
-    top line says both (:func:`caption`), so the figure alone, on a slide, does not overstate what was found.
+    Every axis's tick labels, those made only when the figure is drawn too, get :data:`FONT` points.
     """
+    for axis in figure.axes:
+        axis.tick_params(which="both", labelsize=FONT)
     if condition:
         caption(figure, held, condition)
-    figure.tight_layout()
+    figure.tight_layout(pad=0.3)
+    return figure
+
+
+def compact(value: float) -> str:
+    """``120``, ``12k``, ``1.2M``: a count short enough for a tick label."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def plain_log_ticks(axis: Any, which: str = "y") -> None:
+    """Label a log axis as plain numbers (``1k``, ``1M``) at 1, 2, 3 and 5 times each power of ten, without minor
+    labels: matplotlib's ``10^3`` writes its exponent at 70 % of the text's size, below the slide's floor, and
+    labels nothing on an axis that spans less than a decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = axis.yaxis if which == "y" else axis.xaxis
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0), numticks=8))
+    target.set_major_formatter(FuncFormatter(lambda value, _: compact(value)))
+    target.set_minor_formatter(NullFormatter())
+
+
+def footnote(figure: Picture, text: str) -> None:
+    """Write ``text`` under ``figure``'s panels, wrapped to its width (what the panels need said: why a number is
+    larger than it looks, what a curve and a bar each measure)."""
+    from cnnlab.viz.figure import wrap
+
+    figure.supxlabel(wrap(text, int(figure.get_figwidth() * figure.dpi), FONT), fontsize=FONT, linespacing=1.1)
+
+
+def save_figure(figure: Picture, out: Path, name: str) -> Path:
+    """Write ``figure`` to ``out / name.png`` and, its text kept as text, ``out / name.svg``; returns the PNG's
+    path (an experiment's figure is named after it)."""
+    save(figure, out / f"{name}.svg")
     return save(figure, out / f"{name}.png")
 
 
-def caption(figure: Picture, held: bool | None, condition: str, fontsize: float = 9) -> None:
+def caption(figure: Picture, held: bool | None, condition: str, fontsize: float = FONT) -> None:
     """Write the verdict and the condition the claim was tested under above ``figure``, wrapped to its width.
 
     A claim that did not hold (or was inconclusive) then says in the picture, as in the verdict, on what data,
-    epochs and seeds it was tested, and what the paper's setting was (issue 21, item 6).
+    epochs and seeds it was tested, and what the paper's setting was (issue 21, item 6). The line breaks after
+    the condition's first ``;`` where it has one (what was run; what the paper ran), and otherwise only where the
+    width asks.
     """
-    from cnnlab.experiments._verdict import spoken
     from cnnlab.viz.figure import wrap
 
     width = int(figure.get_figwidth() * figure.dpi)
-    figure.suptitle(wrap(f"{spoken(held)}: {condition}", width, fontsize), fontsize=fontsize)
+    text = f"{spoken(held)}: {condition}".replace("; ", ";\n", 1)
+    figure.suptitle(wrap(text, width, fontsize), fontsize=fontsize)

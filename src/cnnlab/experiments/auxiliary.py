@@ -35,7 +35,6 @@ import math
 import statistics
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,11 +42,21 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from cnnlab.data.facts import image_channels
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
-from cnnlab.experiments._scaffold import per_seed, save_figure, verdict_of
+from cnnlab.experiments._scaffold import (
+    CANVAS,
+    finish,
+    footnote,
+    for_slides,
+    per_seed,
+    plain_log_ticks,
+    save_figure,
+    seed_errorbar,
+    verdict_of,
+)
 from cnnlab.experiments._verdict import judge, t_interval
-from cnnlab.viz.figure import new_picture
+from cnnlab.viz.figure import Picture, new_picture
 
-__all__ = ["auxiliary_experiment", "geometric_mean_ratio", "gradient_recorder"]
+__all__ = ["auxiliary_experiment", "draw_auxiliary", "geometric_mean_ratio", "gradient_recorder"]
 
 CLAIM = "auxiliary classifiers increase the gradient reaching the first layers through training (GoogLeNet)"
 PRESETS = {"quick": {"epochs": 6, "seeds": tuple(range(10)), "data": "mnist5k", "images": 2000, "per_group": (4, 2)},
@@ -134,39 +143,41 @@ def _smooth(values: Sequence[float], window: int) -> list[float]:
     return torch.nn.functional.conv1d(logs.view(1, 1, -1), kernel).exp().flatten().tolist()
 
 
-def _figure(depths: dict[str, dict[str, Any]], held: bool | None, condition: str, out: Path) -> Path:
-    figure = new_picture(1500, 460)
-    axes = figure.subplots(1, len(depths) + 1)
+@for_slides
+def draw_auxiliary(depths: dict[str, dict[str, Any]], held: bool | None = None, condition: str = "") -> Picture:
+    """For each depth, the first layer's gradient norm through training with and without the side losses (a line
+    per seed, smoothed); beside them, the test top-1 with minus without (a dot per seed, 95 % interval)."""
+    figure = new_picture(*CANVAS)
+    axes = figure.subplots(1, len(depths) + 1, gridspec_kw={"width_ratios": [1.2] * len(depths) + [1]})
     for axis, (label, depth) in zip(axes, depths.items(), strict=False):
         window = max(1, depth["steps_per_epoch"] // 4)
         for index, (arm, runs) in enumerate(depth["first_layer_norms"].items()):
             for seed, norms in enumerate(runs):
                 smooth = _smooth(norms, window)
                 axis.plot(range(window, window + len(smooth)), smooth, color=f"C{index}", alpha=0.6,
-                          label=f"{arm} auxiliary losses" if seed == 0 else None)  # fmt: skip
+                          label=f"{arm} side losses" if seed == 0 else None)  # fmt: skip
         for epoch in range(1, len(depth["first_layer_norms"]["without"][0]) // depth["steps_per_epoch"]):
             axis.axvline(epoch * depth["steps_per_epoch"], color="0.85", linewidth=0.6, zorder=0)
         ratios = t_interval(depth["ratio"])
-        axis.set(yscale="log", xlabel="training step (grey: epochs)", ylabel="first layer's gradient norm",
-                 title=f"{label}: x{ratios.mean:.2f} with the side losses (a line per seed)")  # fmt: skip
+        axis.set(yscale="log", xlabel="training step", ylabel="layer 1's gradient norm",
+                 title=f"{label}: x{ratios.mean:.2f}")  # fmt: skip
+        plain_log_ticks(axis)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
+    axes[0].legend(loc="best")  # one legend: the colours mean the same in every panel
     bars = axes[-1]
     for index, depth in enumerate(depths.values()):
         differences = [100 * (w - o) for w, o in zip(depth["test_top1"]["with"],
                                                        depth["test_top1"]["without"], strict=True)]  # fmt: skip
         bars.bar(index, statistics.fmean(differences), color=f"C{index + 2}", alpha=0.7)
-        bars.scatter([index] * len(differences), differences, color="k", s=14, zorder=3)
-    bars.axhline(INCEPTION_V3_POINTS, color="C3", linestyle="--", linewidth=1,
-                 label=f"Inception-v3 (Table 3): +{INCEPTION_V3_POINTS} point, BN side head, ImageNet")  # fmt: skip
+        seed_errorbar(bars, index, differences)
+    bars.axhline(INCEPTION_V3_POINTS, color="C3", linestyle="--", linewidth=1.5)
     bars.axhline(0, color="0.4", linewidth=0.8)
-    bars.set_xticks(range(len(depths)), list(depths))
-    bars.set(ylabel="test top-1, with minus without (points)",
-             title="accuracy, reported not judged (dots: seeds)\n"
-                   "Inception-v3: no help early, a regulariser late")  # fmt: skip
+    bars.set_xticks(range(len(depths)), [label.split()[0] for label in depths])
+    bars.set(xlabel="layers", ylabel="test top-1 gain (points)", title="with minus without")
     bars.grid(alpha=0.3, axis="y")
-    bars.legend(fontsize=8)
-    return save_figure(figure, out, "auxiliary", held, condition)
+    footnote(figure, "Right: test top-1 with the side losses minus without, a dot per seed (I: 95% interval); "
+                     f"dashed: Inception-v3's +{INCEPTION_V3_POINTS} point (Table 3, ImageNet).")  # fmt: skip
+    return finish(figure, held, condition)
 
 
 def _accuracy_line(depth: dict[str, Any]) -> tuple[str, list[float]]:
@@ -213,7 +224,7 @@ def auxiliary_experiment(settings: Settings) -> ExperimentResult:
              per_seed(d["ratio_last_epoch"], ".2f"),
              f"{statistics.fmean(d['test_top1']['without']):.2%} / {statistics.fmean(d['test_top1']['with']):.2%}",
              per_seed(accuracy[label][1], "+.2f")] for label, d in depths.items()]  # fmt: skip
-    figure = _figure(depths, held, condition, settings.out)
+    figure = save_figure(draw_auxiliary(depths, held, condition), settings.out, "auxiliary")
     record = {"seeds": list(seeds), "data": data, "epochs": epochs, "images": preset["images"], "depths": depths,
               "accuracy_difference_points": {label: a[1] for label, a in accuracy.items()},
               "inception_v3_points": INCEPTION_V3_POINTS}  # fmt: skip

@@ -33,15 +33,14 @@ from __future__ import annotations
 
 import math
 import statistics
-from pathlib import Path
 from typing import Any
 
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import counted, save_figure, verdict_of
+from cnnlab.experiments._scaffold import CANVAS, counted, finish, for_slides, save_figure, seed_errorbar, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge
-from cnnlab.viz.figure import new_picture
+from cnnlab.viz.figure import Picture, new_picture
 
-__all__ = ["data_efficiency_experiment", "epochs_for", "judgements_of"]
+__all__ = ["data_efficiency_experiment", "draw_data_efficiency", "epochs_for", "judgements_of"]
 
 CLAIM = "shared weights help most where data is scarce: FC < locally connected < convolution, most at small sizes"
 MODELS = {
@@ -64,27 +63,32 @@ def epochs_for(size: int, steps: int, batch: int = BATCH) -> int:
     return max(1, math.ceil(steps / max(1, size // batch)))
 
 
-def _figure(accuracy: dict[str, dict[int, list[float]]], held: bool | None, condition: str, out: Path) -> Path:
-    figure = new_picture(1000, 440)
+@for_slides
+def draw_data_efficiency(accuracy: dict[str, dict[int, list[float]]], held: bool | None = None,
+                         condition: str = "") -> Picture:  # fmt: skip
+    """Each network's test top-1 against the training digits (from 0: a mean line, a dot per seed and, over two
+    seeds, the 95 % interval), with LeCun et al.'s on full MNIST."""
+    figure = new_picture(*CANVAS)
     axis = figure.subplots()
     for index, (model, by_size) in enumerate(accuracy.items()):
         sizes = list(by_size)
         means = [100 * statistics.fmean(by_size[s]) for s in sizes]
         axis.plot(sizes, means, "o-", color=f"C{index}", label=MODELS[model])
         for size in sizes:
-            axis.scatter([size] * len(by_size[size]), [100 * a for a in by_size[size]], color=f"C{index}", s=10,
-                         alpha=0.5)  # fmt: skip
-    for index, model in enumerate(accuracy):
-        if model in PAPER_ERROR:
-            axis.scatter([PAPER_SIZE], [100 - PAPER_ERROR[model]], marker="D", s=40, facecolors="none",
-                         edgecolors=f"C{index}", label=f"{MODELS[model]}: LeCun et al. 1998, Fig. 9")  # fmt: skip
-    axis.set(xscale="log", xlabel="training digits", ylabel="test top-1 (%)",
-             title="the same steps and recipe, less and less data (dots: seeds)")  # fmt: skip
+            seed_errorbar(axis, size, by_size[size], colour=f"C{index}", scale=100)
+    papers = [(index, model) for index, model in enumerate(accuracy) if model in PAPER_ERROR]
+    for index, model in papers:
+        axis.scatter([PAPER_SIZE], [100 - PAPER_ERROR[model]], marker="D", s=60, facecolors="none",
+                     edgecolors=f"C{index}", linewidths=2,
+                     label="LeCun 1998, full MNIST" if (index, model) == papers[0] else None)  # fmt: skip
+    axis.set(xscale="log", xlabel="training digits (log scale)", ylabel="test top-1 (%)", ylim=(0, 100),
+             title="the same steps, less data")  # fmt: skip
     sizes = [*next(iter(accuracy.values())), PAPER_SIZE]
     axis.set_xticks(sizes, [f"{s:,}" for s in sizes])
+    axis.minorticks_off()
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
-    return save_figure(figure, out, "data-efficiency", held, condition)
+    axis.legend(loc="lower right")
+    return finish(figure, held, condition)
 
 
 def judgements_of(accuracy: dict[str, dict[int, list[float]]]) -> list[Judgement]:
@@ -153,7 +157,7 @@ def data_efficiency_experiment(settings: Settings) -> ExperimentResult:
                  *(f"{100 * (mean('lenet5_modern', s) - mean('mlp', s)):+.1f}" for s in sizes),
                  f"{PAPER_ERROR['mlp'] - PAPER_ERROR['lenet5_modern']:+.1f}"])  # fmt: skip
     rows.append([f"epochs ({preset['steps']} steps of {BATCH})", "", *(epochs[s] for s in sizes), "20"])  # fmt: skip
-    figure = _figure(accuracy, held, condition, settings.out)
+    figure = save_figure(draw_data_efficiency(accuracy, held, condition), settings.out, "data-efficiency")
     record = {
         "sizes": list(sizes), "seeds": list(seeds), "steps": preset["steps"], "batch": BATCH, "params": params,
         "accuracy": {m: {str(s): a for s, a in by_size.items()} for m, by_size in accuracy.items()},

@@ -28,12 +28,12 @@ from torch import nn
 from cnnlab.data.datasets import load_dataset
 from cnnlab.data.loader import Normalization
 from cnnlab.experiments._base import ExperimentResult, Settings, register
-from cnnlab.experiments._scaffold import caption, verdict_of
+from cnnlab.experiments._scaffold import CANVAS, finish, for_slides, save_figure, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge, judge_exact
 from cnnlab.layers.pooling import LearnedLPPool2d, MixedPool2d
-from cnnlab.viz.figure import Picture, new_picture, save
+from cnnlab.viz.figure import Picture, new_picture
 
-__all__ = ["equivariance_experiment", "shift_right"]
+__all__ = ["equivariance_experiment", "plot_equivariance", "shift_right"]
 
 CLAIM = "convolution commutes with shifts (exactly, away from borders); pooling makes features change little"
 SHIFTS = (0, 1, 2, 3, 4)
@@ -83,44 +83,56 @@ def _relative_change(network: nn.Module, x: torch.Tensor, fill: float) -> list[f
     return changes
 
 
-def plot_equivariance(x: torch.Tensor, conv: nn.Conv2d, fill: float, changes: dict[str, list[float]]) -> Picture:
+@for_slides
+def plot_equivariance(
+    x: torch.Tensor,
+    conv: nn.Conv2d,
+    fill: float,
+    changes: dict[str, list[float]],
+    held: bool | None = None,
+    condition: str = "",
+) -> Picture:
     """The digit and its shift, the map of each and their difference (a colour bar: zero inside, not only dark),
     and the change of the pooled features against the shift.
 
-    The three feature maps share one colour scale; the difference is drawn on a scale centred on zero.
+    The three feature maps are signed: they share one diverging colour scale centred on zero; so does the
+    difference, on its own scale.
     """
-    figure = new_picture(1260, 420)
-    grid = figure.add_gridspec(2, 4, width_ratios=[1, 1, 1.25, 2.6])
+    from matplotlib.ticker import MaxNLocator
+
+    figure = new_picture(*CANVAS)
+    grid = figure.add_gridspec(2, 4, width_ratios=[1, 1, 1.3, 2.0])
     image, moved = x[0, 0], shift_right(x[:1], 3, fill)[0, 0]
     with torch.no_grad():
         feature, feature_moved = conv(x[:1])[0, 0], conv(shift_right(x[:1], 3, fill))[0, 0]
     feature_shifted = shift_right(feature[None, None], 3, 0.0)[0, 0]
     difference = feature_moved - feature_shifted
-    low = min(float(m.min()) for m in (feature, feature_moved, feature_shifted))
-    high = max(float(m.max()) for m in (feature, feature_moved, feature_shifted))
+    reach = max(float(m.abs().max()) for m in (feature, feature_moved, feature_shifted)) or 1.0
     bound = float(difference.abs().max()) or 1.0
+    signed = {"cmap": "RdBu_r", "vmin": -reach, "vmax": reach}
     panels = [
         (image, "digit", {"cmap": "gray"}), (moved, "shifted 3 px", {"cmap": "gray"}),
-        (feature, "feature map", {"vmin": low, "vmax": high}),
-        (feature_moved, "map of shifted digit", {"vmin": low, "vmax": high}),
-        (feature_shifted, "feature map shifted", {"vmin": low, "vmax": high}),
-        (difference, "difference: 0 inside", {"cmap": "RdBu_r", "vmin": -bound, "vmax": bound}),
+        (feature, "conv(digit)", signed), (feature_moved, "conv(shifted)", signed),
+        (feature_shifted, "shift(conv)", signed),
+        (difference, "difference", {"cmap": "RdBu_r", "vmin": -bound, "vmax": bound}),
     ]  # fmt: skip
     for index, (picture, title, style) in enumerate(panels):
         axis = figure.add_subplot(grid[index // 3, index % 3])
         shown = axis.imshow(picture.numpy(), **style)
-        axis.set_title(title, fontsize=9)
+        axis.set_title(title)
         axis.axis("off")
-    figure.colorbar(shown, ax=axis, fraction=0.08, pad=0.04, label="difference")  # beside the difference
+    bar = figure.colorbar(shown, ax=axis, fraction=0.08, pad=0.04)  # beside the difference, which it scales
+    bar.locator = MaxNLocator(3)  # a few ticks: the bar is short
+    bar.update_ticks()
     curve = figure.add_subplot(grid[:, 3])
     for kind, values in changes.items():
-        curve.plot(SHIFTS, values, "o-", label="no pooling" if kind == "none" else f"{kind} pooling")
-    curve.set(xlabel="shift of the input (pixels)", ylabel="relative change of the features",
-              title="two conv stages, with and without pooling")  # fmt: skip
+        curve.plot(SHIFTS, [100 * value for value in values], "o-",
+                   label="no pooling" if kind == "none" else kind)  # fmt: skip
+    curve.set(xlabel="shift (pixels)", ylabel="change of the features (%)", ylim=(0, None),
+              title="two conv stages")  # fmt: skip
     curve.grid(alpha=0.3)
-    curve.legend()
-    figure.tight_layout()
-    return figure
+    curve.legend(title="pooling")
+    return finish(figure, held, condition)
 
 
 @register(
@@ -159,10 +171,8 @@ def equivariance_experiment(settings: Settings) -> ExperimentResult:
         label = "feature change, no pooling" if kind == "none" else f"feature change, {kind} pooling"
         rows.append([label, *(f"{v:.1%}" for v in changes[kind])])
     x = normalization.apply(_digits(dataset.test.images, preset["images"], seeds[0]))
-    picture = plot_equivariance(x, _kernels(dataset.channels, seeds[0])[0], fill, changes)
-    caption(picture, held, condition)
-    picture.tight_layout()
-    figure = save(picture, settings.out / "equivariance.png")
+    picture = plot_equivariance(x, _kernels(dataset.channels, seeds[0])[0], fill, changes, held, condition)
+    figure = save_figure(picture, settings.out, "equivariance")
     data = {"shifts": list(SHIFTS), "equivariance_error": errors, "relative_change": changes,
             "relative_change_per_seed": [change for _, change in measured], "images": preset["images"],
             "seeds": list(seeds)}  # fmt: skip

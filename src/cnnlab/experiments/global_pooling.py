@@ -30,17 +30,33 @@ head (Table 5: 10.41% against 11.59% test error); ``--full`` trains 20 epochs, w
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import counted, over_seeds, per_seed, save_figure, verdict_of
+from cnnlab.experiments._scaffold import (
+    CANVAS,
+    counted,
+    finish,
+    for_slides,
+    over_seeds,
+    per_seed,
+    plain_log_ticks,
+    save_figure,
+    seed_errorbar,
+    verdict_of,
+)
 from cnnlab.experiments._verdict import Judgement, judge, judge_exact
 from cnnlab.inspection.summary import summarize
 from cnnlab.models import create_model, get_spec
-from cnnlab.viz.figure import new_picture
+from cnnlab.viz.figure import Picture, new_picture
 
-__all__ = ["classifier_head", "classifier_head_of_twin", "global_pooling_experiment", "judgements_of"]
+__all__ = [
+    "classifier_head",
+    "classifier_head_of_twin",
+    "draw_global_pooling",
+    "global_pooling_experiment",
+    "judgements_of",
+]
 
 CLAIM = "1x1 convolutions and global average pooling keep the classifier's parameters from exploding"
 PRESETS = {
@@ -53,6 +69,7 @@ SMALLER = 5  # "many times fewer": the pooled twin's parameters against the full
 COST_POINTS = -0.5  # "reaches the accuracy": the pooled twin may trail by at most half a point
 HEADS = {"fully connected": "fc", "1x1 + global pooling": "gap"}  # each variant's label and head_twin's head
 COLOURS = {"fully connected": "C3", "1x1 + global pooling": "C2"}
+ZOO_NAMES = {"alexnet": "AlexNet", "vgg16": "VGG-16", "nin_imagenet": "NiN", "googlenet": "GoogLeNet"}  # figure
 # Lin et al. 2014, Table 5: CIFAR-10 test error (%) of NiN's mlpconv layers under each head
 PAPER_ERROR = {"fully connected": 11.59, "1x1 + global pooling": 10.41}
 
@@ -97,12 +114,16 @@ def judgements_of(zoo: dict[str, dict[str, int]], curve: dict[str, list[dict[str
 def _zoo_panel(axis: Any, zoo: dict[str, dict[str, int]]) -> None:
     names = list(zoo)
     colours = ["C3" if ZOO[name] == "fc" else "C2" for name in names]
-    bars = axis.bar(names, [zoo[n]["head"] for n in names], color=colours)
+    bars = axis.bar(range(len(names)), [zoo[n]["head"] for n in names], color=colours)
     for bar, name in zip(bars, names, strict=True):
         share = zoo[name]["head"] / zoo[name]["params"]
-        axis.annotate(f"{share:.0%} of all", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
-                      va="bottom", fontsize=8)  # fmt: skip
-    axis.set(yscale="log", ylabel="classifier-head parameters", title="the zoo: FC heads (red) and pooled (green)")
+        axis.annotate(f"{share:.0%}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                      va="bottom")  # fmt: skip
+    axis.set_xticks(range(len(names)), [ZOO_NAMES.get(name, name) for name in names], rotation=30, ha="right",
+                    rotation_mode="anchor")  # fmt: skip
+    axis.set(yscale="log", ylabel="head parameters", title="the zoo's heads (% of all)")
+    plain_log_ticks(axis)
+    axis.set_ylim(top=axis.get_ylim()[1] * 8)  # room for the shares above the tallest bars
     axis.grid(alpha=0.3, axis="y")
 
 
@@ -111,31 +132,32 @@ def _curve_panel(axis: Any, curve: dict[str, list[dict[str, Any]]], title: str) 
         params = [point["params"] for point in points]
         axis.plot(params, [100 * point["mean"] for point in points], "o-", color=COLOURS[label], label=label)
         for point in points:
-            axis.scatter([point["params"]] * len(point["runs"]), [100 * a for a in point["runs"]], color="k", s=8,
-                         zorder=3)  # fmt: skip
+            seed_errorbar(axis, point["params"], point["runs"], scale=100)
             axis.annotate(f"x{point['width']:g}", (point["params"], 100 * point["mean"]), textcoords="offset points",
-                          xytext=(4, -12), fontsize=8, color=COLOURS[label])  # fmt: skip
-        axis.axhline(100 - PAPER_ERROR[label], color=COLOURS[label], ls=":", lw=1,
-                     label=f"NiN, CIFAR-10 (Lin et al. Table 5): {100 - PAPER_ERROR[label]:.2f}%")  # fmt: skip
+                          xytext=(0, -8), ha="center", va="top", color=COLOURS[label])  # fmt: skip
+        axis.axhline(100 - PAPER_ERROR[label], color=COLOURS[label], ls=":", lw=1.5)
     # from 0: the narrow pooled twins are far below the others, and the gap between heads is read from the dots
     axis.set(xscale="log", ylim=(0, 100), xlabel="parameters (log scale)", ylabel="test top-1 (%)", title=title)
+    plain_log_ticks(axis, "x")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=7, loc="lower right")
+    axis.legend(loc="upper left", title="dotted: NiN on CIFAR-10")
 
 
-def _figure(
+@for_slides
+def draw_global_pooling(
     zoo: dict[str, dict[str, int]],
     curve: dict[str, list[dict[str, Any]]],
     title: str,
-    held: bool | None,
-    condition: str,
-    out: Path,
-) -> Path:
-    figure = new_picture(1200, 440)
+    held: bool | None = None,
+    condition: str = "",
+) -> Picture:
+    """The zoo's classifier heads (log scale), beside head_twin's test top-1 against its parameters for each head
+    (from 0, a dot per seed, 95 % interval over two seeds or more; x2: the width)."""
+    figure = new_picture(*CANVAS)
     left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [2, 3]})
     _zoo_panel(left, zoo)
     _curve_panel(right, curve, title)
-    return save_figure(figure, out, "global-pooling", held, condition)
+    return finish(figure, held, condition)
 
 
 @register("global-pooling", CLAIM, lecture=120,
@@ -182,8 +204,8 @@ def global_pooling_experiment(settings: Settings) -> ExperimentResult:
     for label, points in curve.items():
         rows += [[f"head_twin x{p['width']:g}", label, p["params"], p["head"], f"{p['head'] / p['params']:.1%}",
                   f"{p['mean']:.2%}", per_seed(p["runs"])] for p in points]  # fmt: skip
-    title = f"head_twin on {data}, {epochs} epochs, no batch norm (dots: {len(seeds)} seeds)"
-    figure = _figure(zoo, curve, title, held, condition, settings.out)
+    title = f"head_twin, {counted(epochs, 'epoch')}, no batch norm"
+    figure = save_figure(draw_global_pooling(zoo, curve, title, held, condition), settings.out, "global-pooling")
     record = {"zoo": zoo, "curve": curve, "widths": list(widths), "seeds": list(seeds), "epochs": epochs,
               "paper_error_percent": PAPER_ERROR}  # fmt: skip
     return ExperimentResult("global-pooling", CLAIM, held, verdict, headers, rows, record, figure, judgements)

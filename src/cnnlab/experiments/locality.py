@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,14 +33,15 @@ import torch
 
 from cnnlab.data.datasets import load_dataset
 from cnnlab.experiments._base import ExperimentResult, Settings, register
-from cnnlab.experiments._scaffold import save_figure, seed_lines, verdict_of
+from cnnlab.experiments._scaffold import CANVAS, finish, footnote, for_slides, save_figure, seed_lines, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge
-from cnnlab.viz.figure import new_picture
+from cnnlab.viz.figure import Picture, new_picture
 
 __all__ = [
     "PixelCorrelations",
     "correlation_by_distance",
     "correlation_map",
+    "draw_locality",
     "far_correlation",
     "locality_experiment",
     "photo_patches",
@@ -168,28 +168,30 @@ def _judgements(curves: dict[str, list[dict[int, float]]]) -> list[Judgement]:
     return judgements
 
 
-def _figure(
-    curves: dict[str, list[dict[int, float]]], maps: dict[str, np.ndarray], out: Path, held: bool | None, condition: str
-) -> Path:
-    figure = new_picture(1300, 420)
-    grid = figure.add_gridspec(1, 3, width_ratios=[1.5, 1, 1])
-    axis = figure.add_subplot(grid[0, 0])
+@for_slides
+def draw_locality(curves: dict[str, list[dict[int, float]]], maps: dict[str, np.ndarray], held: bool | None = None,
+                  condition: str = "") -> Picture:  # fmt: skip
+    """The correlation of two pixels against their distance (a line per seed), beside the correlation map of one
+    pixel with the rest for each kind of image (signed: a diverging map centred on zero)."""
+    figure = new_picture(*CANVAS)
+    grid = figure.add_gridspec(2, 2, width_ratios=[1.5, 1])
+    axis = figure.add_subplot(grid[:, 0])
     seed_lines(axis, {name: [(list(curve), list(curve.values())) for curve in runs] for name, runs in curves.items()},
                alpha=0.9)  # fmt: skip
     axis.axhline(0, color="0.5", linewidth=0.8)
     for distance in (NEAR, MIDDLE, FAR):  # where the verdict reads the curves
         axis.axvline(distance, color="0.7", linewidth=0.8, linestyle=":")
-    axis.set(xlabel="distance between the two pixels", ylabel="correlation (mean over pairs)",
-             title="correlation against distance (a line per seed)")  # fmt: skip
-    for column, (name, values) in enumerate(maps.items(), start=1):
-        panel = figure.add_subplot(grid[0, column])
+    axis.set(xlabel="distance between two pixels", ylabel="correlation", title="a line per seed")
+    for row, (name, values) in enumerate(maps.items()):
+        panel = figure.add_subplot(grid[row, 1])
         shown = panel.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1)
         centre = np.unravel_index(np.nanargmax(values), values.shape)
-        panel.plot(centre[1], centre[0], "k+", markersize=10)
-        panel.set_title(f"{name}: the correlation of one pixel (+)", fontsize=9)
+        panel.plot(centre[1], centre[0], "k+", markersize=12)
+        panel.set_title(name)
         panel.axis("off")
-        figure.colorbar(shown, ax=panel, fraction=0.046, pad=0.04, label="correlation")
-    return save_figure(figure, out, "locality", held, condition)
+        figure.colorbar(shown, ax=panel, fraction=0.046, pad=0.04, ticks=[-1, 0, 1])
+    footnote(figure, "Right: how the pixel marked + correlates with every other pixel (red: together, blue: opposite).")
+    return finish(figure, held, condition)
 
 
 @register("locality", CLAIM, lecture=20,
@@ -234,7 +236,7 @@ def locality_experiment(settings: Settings) -> ExperimentResult:
         f"patches of scikit-learn's two photos), {len(seeds)} seeds; no paper gives a number for this"
     )
     held, verdict = verdict_of(f"Mean correlation of two pixels ({summary}).", judgements, condition)
-    figure = _figure(curves, maps, settings.out, held, condition)
+    figure = save_figure(draw_locality(curves, maps, held, condition), settings.out, "locality")
     data = {
         "seeds": list(seeds),
         "images_per_source": preset["images"],

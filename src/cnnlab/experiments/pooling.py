@@ -18,20 +18,29 @@ project's checked paper facts (reference/paper_facts.md), so none is quoted here
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import bars_beside, over_seeds, save_figure, seed_cells, verdict_of
+from cnnlab.experiments._scaffold import (
+    CANVAS,
+    bars_beside,
+    finish,
+    for_slides,
+    over_seeds,
+    save_figure,
+    seed_cells,
+    verdict_of,
+)
 from cnnlab.experiments._verdict import Judgement, judge, judge_exact
 from cnnlab.models.lenet import POOLS
 
 if TYPE_CHECKING:
     from cnnlab.run import Run
+from cnnlab.viz.figure import Picture
 
-__all__ = ["pooling_experiment"]
+__all__ = ["draw_pooling", "pooling_experiment"]
 
 CLAIM = "the pooling type can be learned by back-propagation, as well as max or mean pooling works"
 PRESETS = {"quick": {"epochs": 6, "seeds": tuple(range(5))}, "full": {"epochs": 30, "seeds": (0, 1, 2, 3, 4)}}
@@ -79,19 +88,20 @@ def _judgements(results: dict[str, dict[str, Any]]) -> list[Judgement]:
     return judgements
 
 
-def _figure(results: dict[str, dict[str, Any]], out: Path, held: bool | None, condition: str) -> Path:
-    figure, right = bars_beside((1100, 400), {name: result["runs"] for name, result in results.items()}, margin=1.5,
-                                title="lenet5_modern, pooling in S2 and S4", bars_first=True,
-                                width_ratios=[1.3, 1])  # fmt: skip
+@for_slides
+def draw_pooling(results: dict[str, dict[str, Any]], held: bool | None = None, condition: str = "") -> Picture:
+    """Each pooling's test top-1 (from 0, a dot per seed, 95 % interval), beside what the learned poolings chose."""
+    figure, right = bars_beside(CANVAS, {name: result["runs"] for name, result in results.items()},
+                                title="lenet5_modern, S2 and S4", bars_first=True, width_ratios=[1.4, 1])  # fmt: skip
     for key, colour in (("mixed", "C2"), ("lp", "C4")):
         if key in results and results[key]["learned"]:
             values = [v for layer in results[key]["learned"][0].values() for v in layer]
             right.hist(
                 values, bins=12, alpha=0.7, color=colour, label={"mixed": "mixed: share of max", "lp": "Lp: p"}[key]
             )
-    right.set(title="what the learned poolings chose (all channels, seed 0)", xlabel="value", ylabel="channels")
+    right.set(title="learned, seed 0", xlabel="value chosen", ylabel="channels")
     right.legend()
-    return save_figure(figure, out, "pooling", held, condition)
+    return finish(figure, held, condition)
 
 
 @register("pooling", CLAIM, lecture=60, about="max vs mean vs learned pooling (mixed, gated, Lp) in the same network")
@@ -118,6 +128,6 @@ def pooling_experiment(settings: Settings) -> ExperimentResult:
     )
     headers = ["pooling", "test top-1 (mean)", "spread", "runs", "learned (seed 0: mean, range over channels)"]
     rows = [[pool, *seed_cells(r), _describe(r["learned"][0])] for pool, r in results.items()]
-    figure = _figure(results, settings.out, held, condition)
+    figure = save_figure(draw_pooling(results, held, condition), settings.out, "pooling")
     data = {"pools": results, "seeds": list(seeds), "epochs": epochs}
     return ExperimentResult("pooling", CLAIM, held, verdict, headers, rows, data, figure, judgements)

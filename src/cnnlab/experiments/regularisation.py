@@ -20,18 +20,28 @@ for its "substantial overfitting" without dropout.
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnlab.data.facts import GRAY_DATASETS, image_channels
 from cnnlab.experiments._base import ExperimentResult, Settings, Variant, register, train_variants
-from cnnlab.experiments._scaffold import bars_beside, counted, per_seed, save_figure, seed_bars, verdict_of
+from cnnlab.experiments._scaffold import (
+    CANVAS,
+    bars_beside,
+    counted,
+    finish,
+    for_slides,
+    per_seed,
+    save_figure,
+    seed_bars,
+    verdict_of,
+)
 from cnnlab.experiments._verdict import Judgement, judge
+from cnnlab.viz.figure import Picture
 
 if TYPE_CHECKING:
     from cnnlab.run import Run
 
-__all__ = ["regularisation_experiment"]
+__all__ = ["draw_regularisation", "regularisation_experiment"]
 
 CLAIM = "dropout and data augmentation reduce overfitting (AlexNet)"
 PRESETS = {
@@ -49,16 +59,17 @@ def _augmentation(data: str) -> tuple[str, ...]:
     return ("affine",) if data in GRAY_DATASETS else ("crop", "flip")
 
 
-def _figure(results: dict[str, dict[str, Any]], out: Path, held: bool | None, condition: str) -> Path:
-    figure, left = bars_beside((1100, 460), {n: r["test"] for n, r in results.items()},
-                               title="test accuracy (dots: seeds)")  # fmt: skip
-    seed_bars(left, {n: r["gaps"] for n, r in results.items()}, ylabel="train top-1 - test top-1 (points)",
-              title="overfitting: the gap (dots: seeds)")  # fmt: skip
-    paper = ", ".join(f"{label} {error}%" for label, error in NIN_ERRORS.items())
-    left.annotate(f"the paper: NiN on CIFAR-10, test error\n{paper}\n(Lin et al. 2014, Table 1; Sec. 4.2)",
-                  (0.98, 0.97), xycoords="axes fraction", ha="right", va="top", fontsize=8,
-                  bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})  # fmt: skip
-    return save_figure(figure, out, "regularisation", held, condition)
+@for_slides
+def draw_regularisation(results: dict[str, dict[str, Any]], held: bool | None = None, condition: str = "") -> Picture:
+    """Each arm's train-minus-test gap beside its test top-1 (from 0), a dot per seed and 95 % intervals; the
+    verdict's line gives the paper's numbers."""
+    figure, left = bars_beside(CANVAS, {n: r["test"] for n, r in results.items()}, title="test top-1")
+    seed_bars(left, {n: r["gaps"] for n, r in results.items()}, ylabel="train - test top-1 (points)",
+              title="overfitting: the gap")  # fmt: skip
+    left.legend(loc="upper right")
+    for axis in figure.axes:  # four names side by side: slanted, so that "augmentation" does not run into them
+        axis.tick_params(axis="x", labelrotation=20)
+    return finish(figure, held, condition)
 
 
 def _judgements(results: dict[str, dict[str, Any]]) -> list[Judgement]:
@@ -127,7 +138,7 @@ def regularisation_experiment(settings: Settings) -> ExperimentResult:
          per_seed((100 * g for g in r["gaps"]), ".1f")]
         for label, r in results.items()
     ]  # fmt: skip
-    figure = _figure(results, settings.out, held, condition)
+    figure = save_figure(draw_regularisation(results, held, condition), settings.out, "regularisation")
     record = {"variants": results, "seeds": list(seeds), "images": preset["images"], "data": data, "epochs": epochs,
               "paper_test_error_percent": NIN_ERRORS}  # fmt: skip
     return ExperimentResult("regularisation", CLAIM, held, verdict, headers, rows, record, figure, judgements)

@@ -39,16 +39,25 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from cnnlab.data.facts import image_channels
 from cnnlab.experiments._base import ExperimentResult, Settings, register, train_briefly
-from cnnlab.experiments._scaffold import per_seed, save_figure, seed_lines, verdict_of
+from cnnlab.experiments._scaffold import (
+    CANVAS,
+    finish,
+    footnote,
+    for_slides,
+    per_seed,
+    plain_log_ticks,
+    save_figure,
+    seed_lines,
+    verdict_of,
+)
 from cnnlab.experiments._verdict import judge
-from cnnlab.viz.figure import new_picture
+from cnnlab.viz.figure import Picture, new_picture
 
-__all__ = ["censored_ratio", "epochs_to", "fastest_rate", "relu_experiment"]
+__all__ = ["censored_ratio", "draw_relu", "epochs_to", "fastest_rate", "relu_experiment"]
 
 CLAIM = "ReLUs train faster than tanh units (AlexNet: six times, to 25% CIFAR-10 training error, four layers)"
 PRESETS = {
@@ -151,43 +160,48 @@ def _one_depth(settings: Settings, preset: dict[str, Any], seeds: Sequence[int],
     return {"layers": layers, "extra_layers": extra, "ratio": ratios, **found}
 
 
-def _figure(
+@for_slides
+def draw_relu(
     depths: dict[str, dict[str, Any]],
     threshold: float,
     judgements: list[Any],
-    held: bool | None,
-    condition: str,
-    out: Path,
-) -> Path:
-    figure = new_picture(1500, 460)
-    axes = figure.subplots(1, len(depths) + 1)
+    held: bool | None = None,
+    condition: str = "",
+) -> Picture:
+    """For each depth, tanh's and ReLU's training error per epoch at their fastest rates (a line per seed, log
+    scale), beside tanh's epochs over ReLU's to the threshold (a dot per seed, the 95 % interval)."""
+    from matplotlib.ticker import MaxNLocator
+
+    figure = new_picture(*CANVAS)
+    axes = figure.subplots(1, len(depths) + 1, gridspec_kw={"width_ratios": [1.2] * len(depths) + [1]})
     for axis, (label, depth) in zip(axes, depths.items(), strict=False):
-        lines = {f"{a} (lr {depth[a]['chosen_lr']:g})": [(range(len(c) + 1), [100 * CHANCE, *(100 * e for e in c)])
-                                                         for c in depth[a]["training_error"]]
+        lines = {f"{a}, lr {depth[a]['chosen_lr']:g}": [(range(len(c) + 1), [100 * CHANCE, *(100 * e for e in c)])
+                                                        for c in depth[a]["training_error"]]
                  for a in ACTIVATIONS}  # fmt: skip
         seed_lines(axis, lines, styles={list(lines)[1]: "--"})
-        axis.axhline(100 * threshold, color="0.4", linewidth=0.8, linestyle=":")
-        axis.annotate(f"{threshold:.0%}", (0.1, 100 * threshold), va="bottom", fontsize=8)
-        axis.set(yscale="log", xlabel="epoch", ylabel="training error (%)",
-                 title=f"{label}: each at its fastest rate, a line per seed")  # fmt: skip
+        axis.axhline(100 * threshold, color="0.4", linewidth=1, linestyle=":")
+        axis.set(yscale="log", xlabel="epoch", ylabel="training error (%, log)", title=label)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        plain_log_ticks(axis)
     bars = axes[-1]
     for index, (depth, judgement) in enumerate(zip(depths.values(), judgements, strict=True)):
         ratios = [r for r in depth["ratio"] if math.isfinite(r)]
         if ratios:
             bars.bar(index, statistics.fmean(ratios), color=f"C{index}", alpha=0.7)
-            bars.scatter([index] * len(ratios), ratios, color="k", s=14, zorder=3)
+            bars.scatter([index] * len(ratios), ratios, color="k", s=18, zorder=3)
         if judgement.interval is not None and math.isfinite(judgement.interval.low):
             bars.errorbar(index, judgement.interval.mean, capsize=6, color="k", fmt="none",
                           yerr=[[judgement.interval.mean - judgement.interval.low],
                                 [judgement.interval.high - judgement.interval.mean]])  # fmt: skip
-    bars.scatter([0], [PAPER_RATIO], marker="*", s=160, color="C3", zorder=4, label="AlexNet, Fig. 1 (CIFAR-10): 6x")
-    bars.axhline(FASTER, color="0.4", linewidth=0.8, linestyle=":")
-    bars.set_xticks(range(len(depths)), list(depths))
-    bars.set(yscale="log", ylabel="tanh's epochs over ReLU's (per seed)",
-             title="the ratio (> 1: ReLU faster), 95% interval")  # fmt: skip
+    bars.scatter([0], [PAPER_RATIO], marker="*", s=200, color="C3", zorder=4)
+    bars.annotate("AlexNet", (0, PAPER_RATIO), xytext=(10, 0), textcoords="offset points", va="center", color="C3")
+    bars.axhline(FASTER, color="0.4", linewidth=1, linestyle=":")
+    bars.set_xticks(range(len(depths)), [label.split()[0] for label in depths])
+    bars.set(yscale="log", xlabel="layers", ylabel="tanh's epochs / ReLU's", title="> 1: ReLU faster")
+    plain_log_ticks(bars)
     bars.grid(alpha=0.3, axis="y")
-    bars.legend(fontsize=8)
-    return save_figure(figure, out, "relu", held, condition)
+    footnote(figure, f"Dotted: the {threshold:.0%} training error both must reach; the ratio's I: 95% interval.")
+    return finish(figure, held, condition)
 
 
 def _cell(value: float | None) -> str:
@@ -235,7 +249,7 @@ def relu_experiment(settings: Settings) -> ExperimentResult:
     )
     headers = ["depth", "activation", f"epochs to {threshold:.0%} per rate (seed 0)", "chosen lr",
                f"epochs to {threshold:.0%} (mean)", "per seed", "final training error"]  # fmt: skip
-    figure = _figure(depths, threshold, judgements, held, condition, settings.out)
+    figure = save_figure(draw_relu(depths, threshold, judgements, held, condition), settings.out, "relu")
     first = depths[next(iter(depths))]
     record = {
         "threshold": threshold, "seeds": list(seeds), "data": data, "epochs": epochs, "images": preset["images"],

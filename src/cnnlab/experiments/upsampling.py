@@ -17,8 +17,6 @@ be nil. The paper (Dumoulin & Visin) gives the arithmetic, not an error to compa
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,12 +24,12 @@ from torch import nn
 from cnnlab.data.datasets import load_dataset
 from cnnlab.data.loader import Normalization
 from cnnlab.experiments._base import ExperimentResult, Settings, register
-from cnnlab.experiments._scaffold import save_figure, verdict_of
+from cnnlab.experiments._scaffold import CANVAS, finish, for_slides, save_figure, verdict_of
 from cnnlab.experiments._verdict import Judgement, judge_exact
 from cnnlab.layers.transposed import ZeroInsertionConvTranspose2d
-from cnnlab.viz.figure import new_picture
+from cnnlab.viz.figure import Picture, new_picture
 
-__all__ = ["upsampling_experiment"]
+__all__ = ["draw_upsampling", "upsampling_experiment"]
 
 CLAIM = "a transposed convolution is zero insertion followed by a convolution with a learned kernel"
 PRESETS = {"quick": 600, "full": 3000}  # optimisation steps
@@ -57,15 +55,25 @@ def _learn_upsampling(low: torch.Tensor, high: torch.Tensor, steps: int) -> nn.C
     return layer
 
 
-def _figure(panels: list[tuple[torch.Tensor, str]], out: Path, held: bool | None, condition: str) -> Path:
-    figure = new_picture(230 * len(panels), 320)
-    axes = figure.subplots(1, len(panels))
-    for axis, (picture, title) in zip(axes, panels, strict=True):
-        colours = "RdBu_r" if "kernel" in title else "gray"
-        axis.imshow(picture.detach().numpy(), cmap=colours, interpolation="nearest")
-        axis.set_title(title, fontsize=9)
+@for_slides
+def draw_upsampling(panels: list[tuple[torch.Tensor, str]], held: bool | None = None, condition: str = "") -> Picture:
+    """Each picture in a row of panels: images in grey, the learned kernel (signed) on a diverging map centred on
+    zero."""
+    figure = new_picture(*CANVAS)
+    rows = 2 if len(panels) > 4 else 1
+    axes = figure.subplots(rows, -(-len(panels) // rows)).flatten()
+    for axis, (picture, title) in zip(axes, panels, strict=False):
+        values = picture.detach().numpy()
+        if "kernel" in title:
+            bound = float(abs(values).max()) or 1.0
+            shown = axis.imshow(values, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
+            figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.04)  # the weights' values and sign
+        else:
+            axis.imshow(values, cmap="gray", interpolation="nearest")
+        axis.set_title(title)
+    for axis in axes:
         axis.axis("off")
-    return save_figure(figure, out, "upsampling", held, condition)
+    return finish(figure, held, condition)
 
 
 def _judgements(difference: float, errors: dict[str, float]) -> list[Judgement]:
@@ -116,10 +124,10 @@ def upsampling_experiment(settings: Settings) -> ExperimentResult:
     rows.append(["optimisation steps", steps])
     panels = [
         (low_test[0, 0], "16x16 input"),
-        (stretched, f"zeros inserted + padded ({stretched.shape[0]}x{stretched.shape[1]})"),
-        (learned.weight[0, 0].flip(-2, -1), "learned kernel (flipped)"), (by_pytorch[0, 0], "32x32 output"),
+        (stretched, f"zeros in, {stretched.shape[0]}x{stretched.shape[1]}"),
+        (learned.weight[0, 0].flip(-2, -1), "kernel, flipped"), (by_pytorch[0, 0], "32x32 output"),
         (high_test[0, 0], "original 32x32"),
     ]  # fmt: skip
-    figure = _figure(panels, settings.out, held, condition)
+    figure = save_figure(draw_upsampling(panels, held, condition), settings.out, "upsampling")
     data = {"max_difference": equal_to, "mse": errors, "steps": steps, "kernel": learned.weight[0, 0].tolist()}
     return ExperimentResult("upsampling", CLAIM, held, verdict, headers, rows, data, figure, judgements)
