@@ -240,6 +240,22 @@ def test_accuracy_and_error_axes_start_at_zero(drawn):
         assert axis.get_ylim()[0] == 0, f"{name}: {axis.get_ylabel()!r} starts at {axis.get_ylim()[0]}"
 
 
+def test_every_log_axis_has_numbers_on_it(drawn):
+    """A log axis over many decades once drew no label at all (the weights figure's 156 to 1e10 weights)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    name, figure, _ = drawn
+    FigureCanvasAgg(figure).draw()
+    for axis in figure.axes:
+        for which, ruler, limits in (("y", axis.yaxis, axis.get_ylim()), ("x", axis.xaxis, axis.get_xlim())):
+            if ruler.get_scale() != "log" or not ruler.get_visible():
+                continue
+            low, high = sorted(limits)
+            shown = [tick for tick in ruler.get_major_ticks() if tick.label1.get_visible() and tick.label1.get_text()
+                     and low <= tick.get_loc() <= high]  # fmt: skip
+            assert len(shown) >= 2, f"{name}: the {which} axis {ruler.get_label_text()!r} has {len(shown)} labels"
+
+
 SEEDED = [
     "auxiliary",
     "data-efficiency",

@@ -297,7 +297,12 @@ def plain_log_ticks(axis: Any, which: str = "y") -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     target = axis.yaxis if which == "y" else axis.xaxis
-    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0), numticks=8))
+    low, high = axis.get_ylim() if which == "y" else axis.get_xlim()
+    decades = math.log10(high / low) if 0 < low < high else 1.0
+    # 1, 2, 3 and 5 times each power over a decade or two; over more (the weights' 156 to 1e10), matplotlib's
+    # locator given those subs and too few ticks draws none at all: one label per power of ten, thinned to fit.
+    subs = (1.0, 2.0, 3.0, 5.0) if decades <= 2 else (1.0,)
+    target.set_major_locator(LogLocator(base=10, subs=subs, numticks=10))
     target.set_major_formatter(FuncFormatter(lambda value, _: compact(value)))
     target.set_minor_formatter(NullFormatter())
 
