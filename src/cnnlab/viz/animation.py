@@ -352,8 +352,9 @@ def _png64(frame: Image.Image) -> str:
 
 
 def _padded(frame: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The frame in RGB (ffmpeg reads 3 bytes a pixel, not a palette index) on a canvas of ``size``."""
     if frame.size == size:
-        return frame
+        return frame.convert("RGB")
     canvas = Image.new("RGB", size, "white")
     canvas.paste(frame, (0, 0))
     return canvas

@@ -137,7 +137,7 @@ _GAP = 28  # between the input and the kernel, and between two kernels
 _ARROW_GAP = 60  # before the output: the arrow
 _CELL = 44  # the largest cell: a number of TEXT_PX with room around it
 _TALLEST = 396  # a grid is drawn at most 9 largest cells tall; a larger one gets smaller cells
-_SUM_LINES = 2  # a running sum shows every term when each frame's fits on this many lines, else its nonzero ones
+_SUM_LINES = 1  # a running sum shows every term when each frame's fits on this many lines, else its nonzero ones
 _LEGEND = [(INPUT, "input"), (PADDING, "padding"), (ZERO, "zeros inserted"), (OUTSIDE, "past the padding")]
 
 
@@ -239,9 +239,9 @@ class FramePainter:
         self.text_top = grid_top + body + 12
         legend_width = self._legend_width()
         heading_width = max((measure(line) for line in self.heading), default=0)
-        fixed = self.text_top + _LINE + margin  # the legend's row, if it needs one
-        # Text may run as wide as a 16:9 frame of this height: a wider line costs no size on the slide.
-        width = max(panels_width, 16 / 9 * (fixed + 4 * _LINE)) - 2 * margin
+        # Text may run as wide as the grids, or as a 16:9 frame as tall as they are: no wider, so that a long
+        # line does not make the whole frame smaller on a slide.
+        width = max(panels_width, 16 / 9 * (self.text_top + margin)) - 2 * margin
         self.sum_lines = self._sum_lines(width)
         self.caption_lines = [
             wrapped for line in self.a.caption.splitlines()
