@@ -182,7 +182,10 @@ class FramePainter:
         self.font = _font(TEXT_PX)
         rows, cols = animation.cells.shape
         tallest = max(rows, cols, *animation.output_shape, *self._kernel_extent())
-        self.cell = max(16, min(_CELL, _TALLEST // tallest))
+        self.numbers = self._numbers()
+        # A cell holds its widest number at TEXT_PX where the grid is small enough (mean pooling's 5.25)
+        roomy = max(_CELL, max(map(self.font.getlength, self.numbers)) + 12)
+        self.cell = int(max(16, min(roomy, _TALLEST // tallest)))
         self.cell_font = self._cell_font()
         self.texts_drawn: dict[tuple[str, float], None] = {}
         self.heading = animation.heading.splitlines() if animation.heading else []
@@ -190,14 +193,15 @@ class FramePainter:
 
     # -- layout ------------------------------------------------------------------------------------------
 
+    def _numbers(self) -> set[str]:
+        """Every number the cells show (a letter's width without values)."""
+        arrays = [array for array in (self.a.grid_values, self.a.outputs, self.a.kernel) if array is not None]
+        return {number_text(float(n)) for array in arrays for n in array.reshape(-1).tolist()} or {"m"}
+
     def _cell_font(self) -> Any:
-        """The numbers' font: :data:`TEXT_PX`, or as large as the widest number fits a smaller cell (digits
-        may fill more of a cell than ``-inf`` can)."""
-        numbers = [array.reshape(-1).tolist() for array in (self.a.grid_values, self.a.outputs, self.a.kernel)
-                   if array is not None]  # fmt: skip
-        widest = max((number_text(float(n)) for row in numbers for n in row), key=len, default="m")
+        """The numbers' font: :data:`TEXT_PX`, or as large as the widest number fits a smaller cell."""
         size = min(TEXT_PX, int(self.cell * 0.6))
-        while size > 8 and _font(size).getlength(widest) > self.cell - 8:
+        while size > 8 and max(map(_font(size).getlength, self.numbers)) > self.cell - 12:
             size -= 1
         return _font(size)
 
