@@ -3,7 +3,8 @@
 Each case is timed from the call to the GIF's bytes (frames drawn, GIF encoded), the median of ``--repeat``
 runs. The baseline, run in this process on the same cases, is how such animations are usually made: one
 matplotlib figure per frame (the grids and the kernel as rectangles, the numbers and the running sum as
-text), rendered with Agg and written as a GIF by Pillow. The target: an animation of an input up to 9x9 in under 1 s on 2 cores. Run:
+text), rendered with Agg and written as a GIF by Pillow. The target: an animation of an input up to 9x9
+in under 1 s on 2 cores. Run:
 
     .venv/bin/python benchmarks/animate.py [--repeat 3] [--baseline-cases 3] [--quick]
 """
