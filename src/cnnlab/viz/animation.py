@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from cnnlab.errors import SettingError, is_whole_number, path_setting, whole_number
@@ -38,6 +36,7 @@ from cnnlab.files import atomic_output, write_text
 from cnnlab.layers import shapes
 from cnnlab.viz.animation_frames import INPUT, OUTSIDE, PADDING, PALETTE_SIZE, ZERO, FramePainter
 from cnnlab.viz.animation_sums import RunningSum
+from cnnlab.viz.animation_values import fill_values
 from cnnlab.viz.slide import SlideCheck, TitleMode, title_mode, titled
 
 __all__ = [
@@ -476,7 +475,7 @@ def animate(
         kernel_shape=k, dilation=d, title_mode=shown_title,
     )  # fmt: skip
     if values:
-        _fill_values(animation, rows, cols, i, k, s, p, d, op, ceil_mode, seed)
+        fill_values(animation, rows.source, cols.source, i, k, s, p, d, op, ceil_mode, seed)
     return animation
 
 
@@ -505,56 +504,3 @@ def _file_stem(kind: str, mode: str, *, i: Pair, k: Pair, s: Pair, p: Pair, d: P
 
 def _shown(pair: Pair) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
-
-
-def _fill_values(animation: Animation, rows: _Axis, cols: _Axis, i: Pair, k: Pair, s: Pair, p: Pair, d: Pair,
-                 op: Pair, ceil_mode: bool, seed: int) -> None:  # fmt: skip
-    """A small integer input, kernel and bias, the grid as the window sees them, PyTorch's outputs and each
-    output's running sum."""
-    generator = np.random.default_rng(seed)
-    high = 10 if animation.kind == "pool" else 4
-    x = torch.tensor(generator.integers(0, high, size=i), dtype=torch.float64)
-    weight = torch.tensor(generator.integers(-1, 3, size=k), dtype=torch.float64)
-    # Drawn after the input and kernel, so that a seed gives the grids it gave before the bias was drawn.
-    bias = torch.tensor([float(generator.choice([-2, -1, 1, 2]))], dtype=torch.float64)
-    batch = x[None, None]
-    if animation.kind == "conv":
-        out = F.conv2d(batch, weight[None, None], bias, stride=s, padding=p, dilation=d)
-        applied = weight
-    elif animation.kind == "transposed":
-        out = F.conv_transpose2d(batch, weight[None, None], bias, stride=s, padding=p, output_padding=op, dilation=d)
-        applied = weight.flip(0, 1)  # the transpose is the convolution with the flipped kernel
-        animation.original_kernel = weight.numpy()
-    elif animation.mode == "max":
-        out = F.max_pool2d(batch, k, s, p, dilation=d, ceil_mode=ceil_mode)
-        applied = None
-    else:
-        out = F.avg_pool2d(batch, k, s, p, ceil_mode=ceil_mode)
-        applied = None
-    fill = float("-inf") if animation.kind == "pool" and animation.mode == "max" else 0.0
-    grid = np.full(animation.cells.shape, fill, dtype=np.float64)
-    for gy, source_y in enumerate(rows.source):
-        for gx, source_x in enumerate(cols.source):
-            if animation.cells[gy, gx] == INPUT:
-                grid[gy, gx] = float(x[source_y, source_x])
-            elif animation.cells[gy, gx] == ZERO:
-                grid[gy, gx] = 0.0
-    animation.grid_values = grid
-    animation.kernel = None if applied is None else applied.numpy()
-    animation.bias = None if applied is None else float(bias[0])
-    animation.outputs = out[0, 0].numpy()
-    animation.sums = [_running_sum(animation, window) for window in animation.windows]
-
-
-def _running_sum(animation: Animation, window: list[tuple[int, int]]) -> RunningSum:
-    """One output written out from the grid cells its window covers (in the kernel's row order)."""
-    assert animation.grid_values is not None
-    values = [float(animation.grid_values[cell]) for cell in window]
-    if animation.kernel is not None:
-        return RunningSum.of("sum", values, animation.kernel.reshape(-1).tolist(), animation.bias or 0.0)
-    kinds = [animation.cells[cell] for cell in window]
-    if animation.mode == "max":  # the padding's -inf never wins: the input cells say it (there is always one)
-        inside = [v for v, kind in zip(values, kinds, strict=True) if kind == INPUT]
-        return RunningSum.of("max", inside or values)
-    # PyTorch's mean divides by the cells inside the padded input (padding included, ceil mode's overhang not)
-    return RunningSum.of("mean", [v for v, kind in zip(values, kinds, strict=True) if kind != OUTSIDE])
