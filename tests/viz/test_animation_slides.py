@@ -11,7 +11,7 @@ from PIL import Image
 
 import cnnlab
 from cnnlab.errors import SettingError
-from cnnlab.viz.animation import CONV_ARITHMETIC, INPUT, LAST_FRAME_SECONDS, animate
+from cnnlab.viz.animation import CONV_ARITHMETIC, INPUT, LAST_FRAME_SECONDS, AnimationCase, animate
 from cnnlab.viz.animation_frames import KERNEL_FILL, FramePainter
 from cnnlab.viz.animation_sums import RunningSum, formula_pieces, wrap_pieces
 
@@ -23,6 +23,7 @@ ON_SLIDES = {
     "9x9 conv": ("conv", {"input": 9, "kernel": 3, "values": True}),
     "9x9 conv padded": ("conv", {"input": 9, "kernel": 3, "padding": 1, "values": True}),
     "9x9 max pool": ("pool", {"input": 9, "kernel": 3, "stride": 2, "values": True}),
+    "rectangular": ("conv", {"input": (5, 7), "kernel": (3, 2), "stride": (2, 1), "padding": (1, 0), "values": True}),
 }
 
 # Settings whose every frame's running sum is checked against PyTorch.
@@ -221,7 +222,10 @@ def test_formulas_break_between_clauses_or_before_an_equals_never_inside(line, p
     assert formula_pieces(line) == pieces
 
 
-@pytest.mark.parametrize("case", CONV_ARITHMETIC, ids=lambda case: case.name)
+RECTANGULAR = AnimationCase("rectangular", "", "pool", {"input": (5, 7), "kernel": (2, 3), "ceil_mode": True})
+
+
+@pytest.mark.parametrize("case", [*CONV_ARITHMETIC, RECTANGULAR], ids=lambda case: case.name)
 def test_caption_lines_are_whole_formulas(case):
     """Every line under the frames is a run of whole pieces of one formula line, in order, none cut."""
     animation = case.animate(title="full")
@@ -265,3 +269,11 @@ def test_cli_title_none_and_the_held_last_frame(run, fails, tmp_path):
         assert gif.info["duration"] == 2000
     refused = fails("animate", "conv", "-i", "4", "-k", "3", "--title", "long")
     assert "argument --title: invalid choice: 'long'" in refused
+
+
+def test_a_rectangular_layers_height_and_width_formulas_stand_side_by_side():
+    kind, arguments = ON_SLIDES["rectangular"]
+    painter = FramePainter(animate(kind, **arguments))
+    (left, height), (right, width) = painter.caption_columns
+    assert height[0].startswith("height: convolution: i=5") and width[0].startswith("width: convolution: i=7")
+    assert left == 0 < max(map(painter.font.getlength, height)) < right  # the width's column after the height's

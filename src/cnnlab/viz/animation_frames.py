@@ -241,29 +241,60 @@ class FramePainter:
         if self.a.bias is not None:  # "bias 1" under the last kernel
             body = max(body, self.panels[-2].rows * self.cell + _LINE + 4)
         self.text_top = grid_top + body + 12
-        legend_width = self._legend_width()
-        heading_width = max((measure(line) for line in self.heading), default=0)
         # Text may run as wide as the grids, or as a 16:9 frame as tall as they are: no wider, so that a long
         # line does not make the whole frame smaller on a slide.
         width = max(panels_width, 16 / 9 * (self.text_top + margin)) - 2 * margin
         self.sum_lines = self._sum_lines(width)
-        self.caption_lines = [
-            wrapped for line in self.a.caption.splitlines()
-            for wrapped in (wrap_pieces(formula_pieces(line), width, measure, indent="    ") or [""])
-        ]  # fmt: skip
-        widest = max((measure(line) for lines in (self.sum_lines_all, self.caption_lines) for line in lines),
-                     default=0)  # fmt: skip
-        self.width = int(max(panels_width, widest + 2 * margin, heading_width + 2 * margin))
-        self.legend_inline = bool(self.heading) and heading_width + 40 + legend_width <= self.width - 2 * margin
-        if not self.heading:
-            self.legend_inline = False
-        self.width = int(max(self.width, legend_width + 2 * margin))
         self.sum_top = self.text_top
         self.caption_top = self.sum_top + len(self.sum_lines[0] if self.sum_lines else []) * _LINE
         self.caption_top += 6 if self.sum_lines else 0
-        self.legend_top = self.caption_top + len(self.caption_lines) * _LINE
-        bottom = self.legend_top + (0 if self.legend_inline else _LINE)
-        self.height = int(bottom + margin)
+        blocks = self._caption_blocks()
+        stacked = [[line for block in blocks for line in self._wrapped(block, width)]]
+        layouts = [self._frame_for(stacked, panels_width)]
+        if len(blocks) == 2:  # a rectangular layer: the height's formulas beside the width's, when that is larger
+            # (a column is at least as wide as its widest formula, which is never cut)
+            pieces = [piece for block in blocks for line in block for piece in formula_pieces(line)]
+            column = max(width / 2 - 16, *map(self.font.getlength, pieces))
+            layouts.append(self._frame_for([self._wrapped(block, column) for block in blocks], panels_width))
+        best = max(layouts, key=lambda layout: min(960 / layout[0], 540 / layout[1]))
+        self.width, self.height, self.legend_inline, self.caption_columns = best
+        self.caption_lines = [line for _, lines in self.caption_columns for line in lines]
+        rows = max(len(lines) for _, lines in self.caption_columns)
+        self.legend_top = self.caption_top + rows * _LINE
+
+    def _caption_blocks(self) -> list[list[str]]:
+        """The caption's lines, as one block, or as the height's and the width's formulas of a rectangular layer."""
+        lines = self.a.caption.splitlines()
+        split = next((n for n, line in enumerate(lines) if n and line.startswith("width: ")), None)
+        return [lines] if split is None or not lines[0].startswith("height: ") else [lines[:split], lines[split:]]
+
+    def _wrapped(self, block: list[str], width: float) -> list[str]:
+        """A block's lines broken to ``width`` between formulas, never inside one."""
+        measure = self.font.getlength
+        return [wrapped for line in block
+                for wrapped in (wrap_pieces(formula_pieces(line), width, measure, indent="    ") or [""])]  # fmt: skip
+
+    def _frame_for(
+        self, columns: list[list[str]], panels_width: int
+    ) -> tuple[int, int, bool, list[tuple[int, list[str]]]]:
+        """``(width, height, legend beside the title, [(x, lines) per caption column])`` of a frame whose caption
+        is ``columns`` side by side."""
+        measure = self.font.getlength
+        margin = _MARGIN
+        placed, x = [], 0
+        for lines in columns:
+            placed.append((x, lines))
+            x += int(max((measure(line) for line in lines), default=0)) + 32
+        caption_width = x - 32
+        widest = max([measure(line) for line in self.sum_lines_all] + [caption_width], default=0)
+        heading_width = max((measure(line) for line in self.heading), default=0)
+        legend_width = self._legend_width()
+        width = int(max(panels_width, widest + 2 * margin, heading_width + 2 * margin))
+        inline = bool(self.heading) and heading_width + 40 + legend_width <= width - 2 * margin
+        width = int(max(width, legend_width + 2 * margin))
+        rows = max(len(lines) for lines in columns)
+        height = self.caption_top + rows * _LINE + (0 if inline else _LINE) + margin
+        return width, int(height), inline, placed
 
     @property
     def size(self) -> tuple[int, int]:
@@ -379,9 +410,10 @@ class FramePainter:
                        anchor="mm")  # fmt: skip
         self._grid(draw)
         self._kernels(draw)
-        for n, line in enumerate(self.caption_lines):
-            if line:
-                self._text(draw, (_MARGIN, self.caption_top + n * _LINE + _LINE // 2), line, fill="#333")
+        for x, lines in self.caption_columns:
+            for n, line in enumerate(lines):
+                if line:
+                    self._text(draw, (_MARGIN + x, self.caption_top + n * _LINE + _LINE // 2), line, fill="#333")
         output = self.panels[-1]
         arrow_y = output.top + min(output.rows, 3) * self.cell // 2
         start, end = self.panels[-2].left + self.panels[-2].width + 10, output.grid_left - 10
