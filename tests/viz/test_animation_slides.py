@@ -171,9 +171,9 @@ def test_the_last_frame_stays_at_least_two_seconds_in_the_gif(tmp_path):
 
 
 def test_slide_check_fails_when_text_is_small():
-    """The check can fail: a 19x19 grid's numbers are too small for a slide (and the check says so)."""
-    check = animate("transposed", input=9, kernel=3, stride=2, values=True).slide_check()
-    assert not check.passes and check.below()
+    """The check can fail: a 17x17 grid's numbers are too small for a slide (and the check says so)."""
+    check = animate("conv", input=17, kernel=15, values=True).slide_check()
+    assert not check.passes and check.below() and check.smallest_on_slide < 18
 
 
 @pytest.mark.parametrize("name", ON_SLIDES)

@@ -129,9 +129,13 @@ def wrap_pieces(pieces: Sequence[str], width: float, measure: Callable[[str], fl
     """Lines of whole pieces joined by spaces, each at most ``width`` wide by ``measure`` (a piece wider than
     ``width`` gets a line of its own: it is never cut); lines after the first start with ``indent``."""
     lines: list[str] = []
+    space, used = measure(" "), 0.0  # a line's width, piece by piece: measuring it whole each time is quadratic
     for piece in pieces:
-        if lines and measure(f"{lines[-1]} {piece}") <= width:
+        wide = measure(piece)
+        if lines and used + space + wide <= width:
             lines[-1] = f"{lines[-1]} {piece}"
+            used += space + wide
         else:
             lines.append(piece if not lines else f"{indent}{piece}")
+            used = wide if len(lines) == 1 else measure(indent) + wide
     return lines
