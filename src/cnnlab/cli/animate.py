@@ -63,7 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if kind == "pool":
             command.add_argument("--mode", choices=("max", "mean"), default="max", help="max or mean pooling")
             command.add_argument("--ceil-mode", action="store_true", help="round up, as ceil_mode=True in PyTorch")
-        command.add_argument("--values", action="store_true", help="print numbers in the cells (PyTorch's outputs)")
+        command.add_argument(
+            "--values", action="store_true",
+            help="numbers in the cells, a bias, and each output's running sum (PyTorch's outputs)",
+        )  # fmt: skip
         command.add_argument("--seed", type=non_negative_int, default=0, help="seed of the numbers with --values")
         add_title_argument(command)
         command.add_argument(
