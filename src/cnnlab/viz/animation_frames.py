@@ -129,7 +129,7 @@ def _palette_image(indexed: np.ndarray, palette: Image.Image) -> Image.Image:
 TEXT_PX = 20
 """Every label, the title, the running sum and the formula, in pixels; the numbers in the cells the same or a
 little less. The canvas is sized around it so that a frame fitted to a 16:9 slide shows it at 18 points or
-more (a 9x9 input's frame is about 1,000 x 560 pixels)."""
+more (a 9x9 input's frame is about 950 x 580 pixels)."""
 
 _LINE = round(TEXT_PX * 1.3)  # one line of text
 _MARGIN = 14
@@ -225,6 +225,9 @@ class FramePainter:
         return [(source, rows, cols), *kernels, ("output", *self.a.output_shape)]
 
     def _lay_out(self) -> None:
+        """Where everything goes: the title, the grids left to right under their labels, the running sum, the
+        caption (one column, or a rectangular layer's two when that reads larger on a slide), the legend
+        (beside the title when it fits); and the frame's size."""
         measure = self.font.getlength
         margin = _MARGIN
         grid_top = margin + len(self.heading) * _LINE + (8 if self.heading else 0) + _LINE
