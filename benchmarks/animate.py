@@ -2,8 +2,9 @@
 
 Each case is timed from the call to the GIF's bytes (frames drawn, GIF encoded), the median of ``--repeat``
 runs. The baseline, run in this process on the same cases, is how such animations are usually made: one
-matplotlib figure per frame (the grids as rectangles, the numbers as text), rendered with Agg and written
-as a GIF by Pillow. The target: an animation of an input up to 9x9 in under 1 s on 2 cores. Run:
+matplotlib figure per frame (the grids and the kernel as rectangles, the numbers and the running sum as
+text), rendered with Agg and written as a GIF by Pillow. The target: an animation of an input up to 9x9
+in under 1 s on 2 cores. Run:
 
     .venv/bin/python benchmarks/animate.py [--repeat 3] [--baseline-cases 3] [--quick]
 """
@@ -54,7 +55,7 @@ def matplotlib_baseline(case: AnimationCase) -> tuple[int, int]:
 def _matplotlib_frame(animation: Animation, now: int) -> Image.Image:
     rows, cols = animation.cells.shape
     out_rows, out_cols = animation.output_shape
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 4.5), dpi=80)
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(8, 4.5), dpi=80)
     for gy in range(rows):
         for gx in range(cols):
             colour = "#dbe9f6" if animation.cells[gy, gx] == INPUT else "#ececec"
@@ -67,7 +68,14 @@ def _matplotlib_frame(animation: Animation, now: int) -> Image.Image:
         right.add_patch(Rectangle((x, out_rows - y - 1), 1, 1, facecolor=colour, edgecolor="#333"))
         if n <= now:
             right.text(x + 0.5, out_rows - y - 0.5, f"{animation.outputs[y, x]:.0f}", ha="center", va="center")
-    for axes, (height, width) in ((left, (rows, cols)), (right, (out_rows, out_cols))):
+    kernel = animation.kernel if animation.kernel is not None else np.zeros(animation.kernel_shape)
+    for ky, kx in np.ndindex(kernel.shape):
+        middle.add_patch(Rectangle((kx, kernel.shape[0] - ky - 1), 1, 1, facecolor="#9ec4df", edgecolor="#1f77b4"))
+        middle.text(kx + 0.5, kernel.shape[0] - ky - 0.5, f"{kernel[ky, kx]:.0f}", ha="center", va="center")
+    if animation.sums is not None:
+        figure.text(0.02, 0.12, animation.sums[now].text(), fontsize=9)
+    grids = ((left, (rows, cols)), (middle, kernel.shape), (right, (out_rows, out_cols)))
+    for axes, (height, width) in grids:
         axes.set_xlim(0, width)
         axes.set_ylim(0, height)
         axes.set_aspect("equal")

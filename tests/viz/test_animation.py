@@ -44,12 +44,12 @@ def _shape_command_text(run, kind: str, arguments: dict) -> str:
 
 
 def _window_sums(animation: cnnlab.Animation) -> np.ndarray:
-    """Each output from the grid and the window the picture draws: the sum of cell * kernel weight."""
+    """Each output from the grid and the window the picture draws: the sum of cell * kernel weight, plus the bias."""
     grid, kernel = animation.grid_values, animation.kernel
     sums = np.zeros(animation.output_shape)
     for (y, x), window in zip(animation.positions, animation.windows, strict=True):
         cells = np.array([grid[gy, gx] for gy, gx in window])
-        sums[y, x] = (cells * kernel.reshape(-1)).sum()
+        sums[y, x] = (cells * kernel.reshape(-1)).sum() + animation.bias
     return sums
 
 
@@ -101,12 +101,14 @@ def test_with_values_every_output_is_pytorchs_and_the_drawn_window_computes_it(n
     animation = case.animate(values=True)
     x = _input_of(animation)[None, None]
     arguments = {key: value for key, value in case.arguments.items() if key not in ("input", "kernel")}
+    bias = torch.tensor([animation.bias], dtype=torch.float64)
     if case.kind == "conv":
         weight = torch.tensor(animation.kernel, dtype=torch.float64)
-        expected = F.conv2d(x, weight[None, None], **arguments)
+        expected = F.conv2d(x, weight[None, None], bias, **arguments)
     else:  # the picture applies the flipped kernel; PyTorch's transposed convolution takes the unflipped one
         weight = torch.tensor(animation.kernel, dtype=torch.float64).flip(0, 1)
-        expected = F.conv_transpose2d(x, weight[None, None], **arguments)
+        np.testing.assert_array_equal(weight.numpy(), animation.original_kernel)
+        expected = F.conv_transpose2d(x, weight[None, None], bias, **arguments)
     np.testing.assert_array_equal(animation.outputs, expected[0, 0].numpy())
     np.testing.assert_array_equal(_window_sums(animation), animation.outputs)
 
@@ -150,8 +152,9 @@ def test_rectangular_sizes_and_both_axes_in_the_formula():
     height, width = shapes.explain_conv(5, 3, 2, 1), shapes.explain_conv(7, 2, 1, 0)
     assert animation.formula == f"height: {height.text}\nwidth: {width.text}"
     x = _input_of(animation)[None, None]
-    weight = torch.tensor(animation.kernel)[None, None]
-    np.testing.assert_array_equal(animation.outputs, F.conv2d(x, weight, stride=(2, 1), padding=(1, 0))[0, 0])
+    weight, bias = torch.tensor(animation.kernel)[None, None], torch.tensor([animation.bias], dtype=torch.float64)
+    expected = F.conv2d(x, weight, bias, stride=(2, 1), padding=(1, 0))[0, 0]
+    np.testing.assert_array_equal(animation.outputs, expected)
     assert animation.name == "conv-i5x7-k3x2-s2x1-p1x0"
 
 
@@ -190,15 +193,18 @@ def test_frames_move_the_window_and_fill_the_output():
     for frame in animation.frames:
         check_picture_of(frame)
 
-    def centre(gy: int, gx: int, left: int) -> tuple[int, int]:
-        return painter.top + gy * painter.cell + painter.cell // 4, left + gx * painter.cell + painter.cell // 4
+    source, output = painter.panels[0], painter.panels[-1]
+
+    def centre(panel, gy: int, gx: int) -> tuple[int, int]:
+        left, top, _, _ = panel.box(gy, gx)
+        return top + painter.cell // 4, left + painter.cell // 4
 
     # grid cell (0, 0) is in the first window only; the second frame leaves it
-    y, x = centre(0, 0, painter.margin)
+    y, x = centre(source, 0, 0)
     assert not np.array_equal(pixels[0][y, x], pixels[1][y, x])
     assert pixels[0][y, x][2] > pixels[0][y, x][0]  # blue under the window
     # output (0, 1) is blank before its frame and filled from it on
-    y, x = centre(0, 1, painter.out_left)
+    y, x = centre(output, 0, 1)
     assert tuple(pixels[0][y, x]) == (255, 255, 255) and tuple(pixels[1][y, x]) != (255, 255, 255)
 
 
@@ -239,7 +245,8 @@ def test_gif_html_and_mp4_files_decode(tmp_path):
     video = animation.save(tmp_path / "a.mp4", seconds_per_frame=0.5)
     reader = imageio_ffmpeg.read_frames(str(video))
     meta = next(reader)
-    assert math.isclose(meta["fps"], 2.0) and sum(1 for _ in reader) == 9
+    # 9 frames, the last repeated to stay 2 s: 3 more at 2 frames per second
+    assert math.isclose(meta["fps"], 2.0) and sum(1 for _ in reader) == 9 + 3
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.gif", "a.html", "a.mp4"]  # no leftovers
 
 

@@ -5,20 +5,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnlab.cli._parser import non_negative_int, non_negative_size, positive_size
+from cnnlab.cli._parser import add_title_argument, non_negative_int, non_negative_size, positive_size
 
-DESCRIPTION = """Animate a sliding window: the input grid with its padding, the kernel window over it (a
-dilated one with its gaps) and the output cell it fills, one frame per output position, with the formula
-and its numbers (what `cnnlab shape` prints) under the frames. Any size is N or HxW.
+DESCRIPTION = """Animate a sliding window: the input grid with its padding, the window over it (a dilated one
+with its gaps), the kernel beside it as its own grid, and the output cell it fills, one frame per output
+position, with the formula and its numbers (what `cnnlab shape` prints) under the frames. Frames are
+landscape, their text readable on a 16:9 slide, and the last one stays 2 s. Any size is N or HxW.
 
   conv        a convolution
   pool        max or mean pooling (--mode), with --ceil-mode
   transposed  a transposed convolution drawn as the lecture builds it: zeros inserted between the inputs,
               the border added, the flipped kernel sliding over that with stride 1
 
---values prints a small integer input and kernel in the cells, and every output number is PyTorch's.
-The file is a GIF (default), an MP4 (needs imageio-ffmpeg) or a self-contained HTML page with a play
-button and a step slider, chosen by the --output suffix; the default name spells the arguments.
+--values prints a small integer input, kernel and bias in the cells, writes each output's running sum
+under the grids (3·1 + 2·2 + ... + 1 = 8; max(...) or mean(...) for pooling), and every output number is
+PyTorch's. --title short (default) names the operation and its sizes; full adds how it is drawn and the
+formula's first line; none leaves the title to the slide.
+The file is a GIF (default), an MP4 (needs imageio-ffmpeg) or a self-contained HTML player, chosen by the
+--output suffix; the default name spells the arguments. The player draws the animation in the page, with
+play, a step slider and sliders for input, kernel, stride, padding and dilation that recompute it (no server).
 
 examples:
   cnnlab animate conv -i 5 -k 3 -s 2 -p 1 --values
@@ -59,10 +64,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if kind == "pool":
             command.add_argument("--mode", choices=("max", "mean"), default="max", help="max or mean pooling")
             command.add_argument("--ceil-mode", action="store_true", help="round up, as ceil_mode=True in PyTorch")
-        command.add_argument("--values", action="store_true", help="print numbers in the cells (PyTorch's outputs)")
-        command.add_argument("--seed", type=non_negative_int, default=0, help="seed of the numbers with --values")
         command.add_argument(
-            "--seconds-per-frame", type=_seconds, default=0.6, metavar="S", help="how long each frame shows"
+            "--values", action="store_true",
+            help="numbers in the cells, a bias, and each output's running sum (PyTorch's outputs)",
+        )  # fmt: skip
+        command.add_argument("--seed", type=non_negative_int, default=0, help="seed of the numbers with --values")
+        add_title_argument(command)
+        command.add_argument(
+            "--seconds-per-frame",
+            type=_seconds,
+            default=0.6,
+            metavar="S",
+            help="how long each frame shows (the last at least 2 s)",
         )
         command.add_argument(
             "--output", "--out", metavar="FILE",
@@ -88,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         args.kind, input=args.input, kernel=args.kernel, stride=args.stride, padding=args.padding,
         dilation=args.dilation, output_padding=getattr(args, "output_padding", 0),
         mode=getattr(args, "mode", "max"), ceil_mode=getattr(args, "ceil_mode", False),
-        values=args.values, seed=args.seed,
+        values=args.values, seed=args.seed, title=args.title,
     )  # fmt: skip
     out = Path(args.output).expanduser() if args.output else Path(f"{animation.name}.gif")
     if out.is_dir():

@@ -7,23 +7,26 @@ transposed convolution is drawn the lecture's way ("adds zeros between the featu
 zeros inserted between the inputs, the border added, and the flipped kernel sliding over that with stride 1.
 Pooling shows max or mean windows, with PyTorch's ceil mode.
 
-With ``values=True`` a small integer input and kernel are printed in the cells, and every output number is
-what ``F.conv2d``, ``F.conv_transpose2d``, ``F.max_pool2d`` or ``F.avg_pool2d`` gives (computed by them).
-Frames are drawn with Pillow (a 9x9 input in well under a second); an animation saves as a GIF, as an MP4
-where imageio's ffmpeg plugin is installed, or as a self-contained HTML page with a play and step slider.
+The kernel is drawn as its own grid beside the input (a dilated one with its gaps; a transposed convolution's
+beside its flipped copy, the one that slides). With ``values=True`` a small integer input, kernel and bias are
+printed in the cells, each frame writes out its running sum (``3·1 + 2·2 + ... + 1 = 8``, :attr:`Animation.sums`),
+and every output number is what ``F.conv2d``, ``F.conv_transpose2d``, ``F.max_pool2d`` or ``F.avg_pool2d``
+gives (computed by them). Frames are landscape and drawn for a slide: every text is at least 18 points once a
+frame is fitted to a 16:9 slide, for inputs up to 9x9 (:meth:`Animation.slide_check`). Frames are drawn with
+Pillow (a 9x9 input in well under a second); an animation saves as a GIF (the last frame held
+:data:`LAST_FRAME_SECONDS`), as an MP4 where imageio's ffmpeg plugin is installed, or as a self-contained HTML
+player (:mod:`cnnlab.viz.animation_page`) that draws it in the page, with sliders for every setting.
 """
 
 from __future__ import annotations
 
-import base64
 import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from cnnlab.errors import SettingError, is_whole_number, path_setting, whole_number
@@ -31,14 +34,22 @@ from cnnlab.files import atomic_output, write_text
 from cnnlab.layers import shapes
 from cnnlab.viz.animation_frames import INPUT, OUTSIDE, PADDING, PALETTE_SIZE, ZERO, FramePainter
 from cnnlab.viz.animation_page import player_frame, player_page
+from cnnlab.viz.animation_sums import RunningSum
+from cnnlab.viz.animation_values import fill_values
+from cnnlab.viz.slide import SlideCheck, TitleMode, title_mode, titled
 
-__all__ = ["CONV_ARITHMETIC", "FORMATS", "KINDS", "MAX_FRAMES", "MAX_GRID", "Animation", "AnimationCase", "animate"]
+__all__ = [
+    "CONV_ARITHMETIC", "FORMATS", "KINDS", "LAST_FRAME_SECONDS", "MAX_FRAMES", "MAX_GRID", "Animation",
+    "AnimationCase", "RunningSum", "animate",
+]  # fmt: skip
 
 KINDS = ("conv", "pool", "transposed")
 FORMATS = ("gif", "mp4", "html")
 # One frame per output position: past these, a picture of the arithmetic stops being readable.
 MAX_FRAMES = 1024
 MAX_GRID = 64
+LAST_FRAME_SECONDS = 2.0
+"""The finished output stays this long (at least) before a GIF or MP4 loops: long enough to read it."""
 
 Pair = tuple[int, int]
 
@@ -52,8 +63,8 @@ class AnimationCase:
     kind: str
     arguments: dict[str, Any]
 
-    def animate(self, values: bool = False) -> Animation:
-        return animate(self.kind, values=values, **self.arguments)
+    def animate(self, values: bool = False, title: TitleMode = "short") -> Animation:
+        return animate(self.kind, values=values, title=title, **self.arguments)
 
 
 def _case(name: str, caption: str, kind: str, **arguments: Any) -> AnimationCase:
@@ -175,8 +186,16 @@ class Animation:
         output_shape: ``(H, W)`` of the output.
         grid_values: with values, what each grid cell holds (padding: 0, or -inf for max pooling); else ``None``.
         kernel: with values, the kernel as it is applied to the grid (flipped for a transposed convolution).
-        outputs: with values, the output, as PyTorch computes it.
+        outputs: with values, the output, as PyTorch computes it (with the bias).
         mode: ``max`` or ``mean`` for pooling.
+        kernel_shape: ``(kh, kw)``, the kernel's (a pooling's window's) size.
+        dilation: ``(dh, dw)``: the kernel is drawn with ``d - 1`` gaps between its cells.
+        original_kernel: with values, a transposed convolution's kernel as PyTorch holds it (``kernel`` is it
+            flipped); else ``None``.
+        bias: with values, a convolution's bias (a small integer PyTorch adds too); else ``None``.
+        sums: with values, per frame, the output cell written out (:class:`RunningSum`); else ``None``.
+        title_mode: ``short`` (the frames' title is the first line of ``title``), ``full`` (all of it, and every
+            line of the formula) or ``none`` (no title, for a slide that has its own).
     """
 
     kind: str
@@ -190,7 +209,28 @@ class Animation:
     kernel: np.ndarray | None = None
     outputs: np.ndarray | None = None
     mode: str = ""
+    kernel_shape: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    original_kernel: np.ndarray | None = None
+    bias: float | None = None
+    sums: list[RunningSum] | None = None
+    title_mode: TitleMode = "short"
+    _painter: FramePainter | None = field(default=None, repr=False)
     _frames: list[Image.Image] | None = field(default=None, repr=False)
+
+    @property
+    def heading(self) -> str:
+        """The title the frames show for :attr:`title_mode` (empty for ``none``)."""
+        return titled(self.title_mode, self.title.splitlines()[0], self.title)
+
+    @property
+    def caption(self) -> str:
+        """The formula lines the frames show: all of :attr:`formula` with a full title or both axes' formulas;
+        otherwise without its first line, which says what the title says."""
+        lines = self.formula.splitlines()
+        if self.title_mode == "full" or self.formula.startswith("height: "):
+            return self.formula
+        return "\n".join(lines[1:])
 
     @property
     def positions(self) -> list[tuple[int, int]]:
@@ -202,18 +242,35 @@ class Animation:
     def frames(self) -> list[Image.Image]:
         """One picture per output position (drawn on first use)."""
         if self._frames is None:
-            self._frames = FramePainter(self).frames()
+            self._painter = FramePainter(self)
+            self._frames = self._painter.frames()
         return self._frames
 
-    def gif(self, seconds_per_frame: float = 0.6) -> bytes:
-        """The animation as GIF bytes, looping."""
+    def slide_check(self) -> SlideCheck:
+        """Every text the frames draw, with its size in pixels, against the frame's size in pixels: what the
+        smallest text becomes once a frame is fitted to a 16:9 slide (``.passes``: at least 18 points)."""
+        self.frames  # noqa: B018 (drawn once; the painter keeps what it drew)
+        assert self._painter is not None
+        width, height = self._painter.size
+        return SlideCheck(width=width, height=height, texts=tuple(self._painter.texts))
+
+    def durations(self, seconds_per_frame: float = 0.6) -> list[int]:
+        """Each frame's time on screen in milliseconds: ``seconds_per_frame``, the last frame at least
+        :data:`LAST_FRAME_SECONDS` (so that the finished output can be read before the loop starts again)."""
         seconds_per_frame = _seconds(seconds_per_frame)
+        each = round(seconds_per_frame * 1000)
+        last = round(max(seconds_per_frame, LAST_FRAME_SECONDS) * 1000)
+        return [each] * (len(self.positions) - 1) + [last]
+
+    def gif(self, seconds_per_frame: float = 0.6) -> bytes:
+        """The animation as GIF bytes, looping, the last frame held :data:`LAST_FRAME_SECONDS`."""
+        durations = self.durations(seconds_per_frame)
         frames = self.frames  # palette images sharing one palette: written as they are
         buffer = io.BytesIO()
         # Pillow writes each frame as its change from the one before, the unchanged pixels in a transparent
         # colour: naming one the palette leaves unused spares it a histogram of every frame to find one.
         frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], loop=0, disposal=1,
-                       duration=round(seconds_per_frame * 1000), transparency=PALETTE_SIZE)  # fmt: skip
+                       duration=durations, transparency=PALETTE_SIZE)  # fmt: skip
         return buffer.getvalue()
 
     def html(self, seconds_per_frame: float = 0.6) -> str:
@@ -257,8 +314,10 @@ class Animation:
                 output_params=["-f", "mp4"],
             )  # fmt: skip
             writer.send(None)
+            # A video has one frame rate: the last frame is repeated to stay LAST_FRAME_SECONDS.
+            repeats = max(1, math.ceil(LAST_FRAME_SECONDS / seconds_per_frame - 1e-9))
             try:
-                for frame in self.frames:
+                for frame in [*self.frames, *[self.frames[-1]] * (repeats - 1)]:
                     writer.send(np.ascontiguousarray(np.asarray(_padded(frame, even))).tobytes())
             finally:
                 writer.close()
@@ -271,52 +330,13 @@ class Animation:
         return f"{self.title}: {len(self.positions)} frames\n{self.formula}"
 
 
-def _png64(frame: Image.Image) -> str:
-    buffer = io.BytesIO()
-    frame.save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def _padded(frame: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The frame in RGB (ffmpeg reads 3 bytes a pixel, not a palette index) on a canvas of ``size``."""
     if frame.size == size:
-        return frame
+        return frame.convert("RGB")
     canvas = Image.new("RGB", size, "white")
     canvas.paste(frame, (0, 0))
     return canvas
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1rem; }}
-pre {{ font-size: 0.85rem; }}
-.controls {{ display: flex; gap: 0.6rem; align-items: center; margin: 0.5rem 0; }}
-input[type=range] {{ width: 20rem; }}
-</style>
-</head><body>
-<h1 style="font-size: 1.1rem">{title}</h1>
-<div id="frames">{images}</div>
-<div class="controls"><button id="play" type="button">Play</button>
-<input id="step" type="range" min="0" max="{last}" value="0" aria-label="output position">
-<span id="at">1 / {count}</span></div>
-<pre>{formula}</pre>
-<script>
-const frames = [...document.querySelectorAll("#frames img")], step = document.getElementById("step");
-const at = document.getElementById("at"), play = document.getElementById("play");
-let timer = null;
-function show(n) {{
-  frames.forEach((f, i) => f.hidden = i !== n);
-  step.value = n;
-  at.textContent = (n + 1) + " / " + frames.length;
-}}
-step.addEventListener("input", () => show(Number(step.value)));
-play.addEventListener("click", () => {{
-  if (timer) {{ clearInterval(timer); timer = null; play.textContent = "Play"; return; }}
-  play.textContent = "Pause";
-  timer = setInterval(() => show((Number(step.value) + 1) % frames.length), {delay});
-}});
-</script></body></html>
-"""
 
 
 def _formula(height: shapes.SizeExplanation, width: shapes.SizeExplanation) -> str:
@@ -338,6 +358,7 @@ def animate(
     ceil_mode: bool = False,
     values: bool = False,
     seed: int = 0,
+    title: TitleMode = "short",
 ) -> Animation:
     """An animation of a convolution, a pooling or a transposed convolution, one frame per output position.
 
@@ -350,17 +371,20 @@ def animate(
         output_padding: a transposed convolution's.
         mode: ``max`` or ``mean`` pooling.
         ceil_mode: pooling's rounding up.
-        values: print a small integer input (0..3; 0..9 for pooling) and kernel (-1..2) in the cells, seeded by
-            ``seed``, and the outputs PyTorch computes from them.
+        values: print a small integer input (0..3; 0..9 for pooling), kernel (-1..2) and bias (-2..2, not 0) in
+            the cells, seeded by ``seed``, the outputs PyTorch computes from them, and each output's running sum.
+        title: ``short`` (the operation and its sizes), ``full`` (with how it is drawn, and the formula's every
+            line) or ``none`` (for a slide with its own title).
 
     Raises:
-        SettingError: an unknown kind or mode, a size that is not a whole number or a pair of them (a bool is
-            not one; NumPy's integers are), a seed below 0, more than :data:`MAX_FRAMES` frames.
+        SettingError: an unknown kind, mode or title, a size that is not a whole number or a pair of them (a bool
+            is not one; NumPy's integers are), a seed below 0, more than :data:`MAX_FRAMES` frames.
         ValueError: a combination PyTorch refuses (the same one line as ``cnnlab shape``).
     """
     if not isinstance(kind, str) or kind not in KINDS:
         raise SettingError(f"<kind> must be one of {', '.join(KINDS)}, got {kind!r}")
     seed = whole_number("seed", seed, minimum=0)
+    shown_title = title_mode(title)  # (``title`` is the operation's title below)
     if mode not in ("max", "mean"):
         raise SettingError(f"<mode> must be max or mean, got {mode!r}")
     i, k = _pair(input, "input"), _pair(kernel, "kernel")
@@ -394,9 +418,10 @@ def animate(
     animation = Animation(
         kind=kind, name=name, title=title, formula=_formula(rows.explanation, cols.explanation), cells=cells,
         windows=windows, output_shape=(len(rows.windows), len(cols.windows)), mode=mode if kind == "pool" else "",
+        kernel_shape=k, dilation=d, title_mode=shown_title,
     )  # fmt: skip
     if values:
-        _fill_values(animation, rows, cols, i, k, s, p, d, op, ceil_mode, seed)
+        fill_values(animation, rows.source, cols.source, i, k, s, p, d, op, ceil_mode, seed)
     return animation
 
 
@@ -425,36 +450,3 @@ def _file_stem(kind: str, mode: str, *, i: Pair, k: Pair, s: Pair, p: Pair, d: P
 
 def _shown(pair: Pair) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
-
-
-def _fill_values(animation: Animation, rows: _Axis, cols: _Axis, i: Pair, k: Pair, s: Pair, p: Pair, d: Pair,
-                 op: Pair, ceil_mode: bool, seed: int) -> None:  # fmt: skip
-    """A small integer input and kernel, the grid as the window sees them, and PyTorch's outputs."""
-    generator = np.random.default_rng(seed)
-    high = 10 if animation.kind == "pool" else 4
-    x = torch.tensor(generator.integers(0, high, size=i), dtype=torch.float64)
-    weight = torch.tensor(generator.integers(-1, 3, size=k), dtype=torch.float64)
-    batch = x[None, None]
-    if animation.kind == "conv":
-        out = F.conv2d(batch, weight[None, None], stride=s, padding=p, dilation=d)
-        applied = weight
-    elif animation.kind == "transposed":
-        out = F.conv_transpose2d(batch, weight[None, None], stride=s, padding=p, output_padding=op, dilation=d)
-        applied = weight.flip(0, 1)  # the transpose is the convolution with the flipped kernel
-    elif animation.mode == "max":
-        out = F.max_pool2d(batch, k, s, p, dilation=d, ceil_mode=ceil_mode)
-        applied = None
-    else:
-        out = F.avg_pool2d(batch, k, s, p, ceil_mode=ceil_mode)
-        applied = None
-    fill = float("-inf") if animation.kind == "pool" and animation.mode == "max" else 0.0
-    grid = np.full(animation.cells.shape, fill, dtype=np.float64)
-    for gy, source_y in enumerate(rows.source):
-        for gx, source_x in enumerate(cols.source):
-            if animation.cells[gy, gx] == INPUT:
-                grid[gy, gx] = float(x[source_y, source_x])
-            elif animation.cells[gy, gx] == ZERO:
-                grid[gy, gx] = 0.0
-    animation.grid_values = grid
-    animation.kernel = None if applied is None else applied.numpy()
-    animation.outputs = out[0, 0].numpy()
