@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from cnnlab.inspection.graph import NetworkGraph
     from cnnlab.inspection.summary import ModelSummary
     from cnnlab.viz.architecture import Drawing
+    from cnnlab.viz.slide import TitleMode
 
 __all__ = ["draw", "summary", "trace_graph"]
 
@@ -67,7 +68,14 @@ def trace_graph(
 
 
 def draw(
-    model: nn.Module | Network, input_size: tuple[int, int, int] | None = None, *, style: str | None = None
+    model: nn.Module | Network,
+    input_size: tuple[int, int, int] | None = None,
+    *,
+    style: str | None = None,
+    open_block: str | None = None,
+    aux: bool = False,
+    title: TitleMode = "short",
+    aspect: float | None = None,
 ) -> Drawing:
     """A drawing of ``model``'s architecture (a registry name, an ``nn.Module`` or a run), every number from the
     same summary as ``cnnlab summary``.
@@ -77,4 +85,4 @@ def draw(
     from cnnlab.viz.architecture import draw as draw_network
 
     resolved, size = network(model, input_size)
-    return draw_network(resolved, size, style=style)
+    return draw_network(resolved, size, style=style, open_block=open_block, aux=aux, title=title, aspect=aspect)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnlab.cli._parser import chw_shape
+from cnnlab.cli._parser import add_aspect_argument, add_title_argument, chw_shape
 
 DESCRIPTION = """Draw a network: RUN_OR_MODEL is a model name from `cnnlab models`, a run directory or a
 checkpoint. Every shape, window and parameter count in the drawing is the one `cnnlab summary` prints.
@@ -22,8 +22,13 @@ The default style is graph for networks whose blocks run three or more branches 
 and blocks for the others. The file is SVG (text stays text: labels can be edited), PNG or PDF, by the
 --output suffix; the default is RUN/pictures/architecture-STYLE.svg, or pictures/MODEL/ for a model name.
 
+Every drawing is sized for a 16:9 slide: its text is at least 18 pt once it fills one (long networks run in
+rows). --aspect 16:9 gives the picture exactly that shape.
+
 examples:
   cnnlab draw lenet5
+  cnnlab draw resnet20 --open downsampling
+  cnnlab draw googlenet --aux --aspect 16:9
   cnnlab draw googlenet --output googlenet.png
   cnnlab draw resnet50 --style graph
   cnnlab draw vgg16 --input 3x32x32 --output vgg16-cifar.pdf"""
@@ -37,13 +42,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=chw_shape, metavar="CxHxW", help="input size (default: the model's)")
     parser.add_argument("--style", choices=("blocks", "graph"), help="blocks or graph (default: by the network)")
     parser.add_argument("--output", "--out", metavar="FILE", help="a .svg, .png or .pdf file")
+    parser.add_argument(
+        "--open", choices=("identity", "downsampling", "none"), dest="open_block",
+        help="which residual block is drawn opened with its shortcut: the first with an identity shortcut "
+             "(default, for networks with residual blocks), the first that down-samples (its 1x1 projection or "
+             "zero-padding shortcut), or none")  # fmt: skip
+    parser.add_argument("--aux", action="store_true",
+                        help="draw the auxiliary classifiers (GoogLeNet's heads on 4a and 4d; graph style)")  # fmt: skip
+    add_title_argument(parser)
+    add_aspect_argument(parser)
     parser.set_defaults(handler=run, prog=parser.prog)
 
 
 def run(args: argparse.Namespace) -> int:
     from cnnlab.api import draw
 
-    drawing = draw(args.subject, args.input, style=args.style)
+    drawing = draw(args.subject, args.input, style=args.style, open_block=args.open_block, aux=args.aux,
+                   title=args.title, aspect=args.aspect)  # fmt: skip
     out = Path(args.output).expanduser() if args.output else _default_out(args.subject, drawing.model, drawing.style)
     if out.is_dir():
         out = out / f"architecture-{drawing.style}.svg"

@@ -191,13 +191,11 @@ def draw(
 
 
 def _opened_title(graph: NetworkGraph, opened: NetworkGraph | None) -> str:
-    """``stage 1: one of 3 residual blocks, identity shortcut``."""
+    """``stage 1: residual block, identity shortcut``."""
     if opened is None:
         return ""
     stage = stage_name(opened.within)
-    count = sum(1 for node in graph.nodes if node.name.startswith(opened.within.rpartition(".")[0] + "."))
-    where = f"{stage}, one of its {count} blocks" if stage and count > 1 else opened.within
-    return f"{block_words(opened)} ({where})"
+    return f"{stage}: {block_words(opened)}" if stage else f"{opened.within}: {block_words(opened)}"
 
 
 def _expanded(whole: NetworkGraph, opened: NetworkGraph | None) -> list[NetworkGraph]:
@@ -212,7 +210,8 @@ def _expanded(whole: NetworkGraph, opened: NetworkGraph | None) -> list[NetworkG
             if opened is not None and opened.block_type == inner.block_type:
                 expanded.append(opened)
             continue
-        expanded.append(inner)
+        if not any(block.width >= 3 for block in expanded):  # one branching block: more would not fit a slide
+            expanded.append(inner)
     return expanded
 
 

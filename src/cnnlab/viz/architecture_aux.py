@@ -30,7 +30,7 @@ def _aux_network(model: nn.Module | str, graph: NetworkGraph) -> nn.Module:
         try:
             with torch.device("meta"):
                 return create_model(model, aux_logits=True)
-        except TypeError:
+        except (TypeError, ValueError):  # no such option: a network without auxiliary heads
             raise SettingError(f"{graph.model} has no auxiliary classifiers to draw") from None
     return copy.deepcopy(model).to("meta")
 
@@ -49,16 +49,23 @@ def with_aux(model: nn.Module | str, whole: NetworkGraph) -> tuple[NetworkGraph,
     heads = _heads(network)
     if not heads or not hasattr(network, "forward_train"):
         raise SettingError(f"{whole.model} has no auxiliary classifiers to draw")
-    producers: dict[int, str] = {}
-    sources: dict[str, str] = {}
-    handles = []
-    for name, module in network.named_children():
-        if name in heads:
-            handles.append(module.register_forward_pre_hook(
-                lambda _m, inputs, name=name: sources.setdefault(name, producers.get(id(inputs[0]), ""))))  # fmt: skip
-        else:
-            handles.append(module.register_forward_hook(
-                lambda _m, _inputs, output, name=name: producers.__setitem__(id(output), name)))  # fmt: skip
+    producers: dict[int, str] = {}  # id of a block's output -> the block
+    sources: dict[str, str] = {}  # head -> the block whose output it reads
+
+    def reads(name: str) -> Any:
+        def hook(_module: nn.Module, inputs: tuple[Any, ...]) -> None:
+            sources.setdefault(name, producers.get(id(inputs[0]), ""))
+
+        return hook
+
+    def gives(name: str) -> Any:
+        def hook(_module: nn.Module, _inputs: tuple[Any, ...], output: Any) -> None:
+            producers[id(output)] = name
+
+        return hook
+
+    handles = [module.register_forward_pre_hook(reads(name)) if name in heads
+               else module.register_forward_hook(gives(name)) for name, module in network.named_children()]  # fmt: skip
     try:
         with torch.no_grad():
             output = network.train().forward_train(torch.empty(2, *whole.input, device="meta"))

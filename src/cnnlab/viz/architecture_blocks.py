@@ -8,14 +8,16 @@ marked with their count, so a CIFAR ResNet is drawn stage by stage.
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from cnnlab.errors import SettingError
 from cnnlab.inspection.graph import GraphNode, NetworkGraph
 from cnnlab.viz.architecture_residual import ResidualDiagram, stage_name
-from cnnlab.viz.architecture_shapes import Shape, draw_shape, shape_of
+from cnnlab.viz.architecture_shapes import Shape, draw_shape, shape_of, text_width
 from cnnlab.viz.architecture_words import (
     BLOCK_WORDS, COLOURS, Titles, node_kind, operation_words, shape_words, then_words,
 )
@@ -121,15 +123,16 @@ def _group_title(graph: NetworkGraph, node: GraphNode) -> str:
 
 
 FONT = 18.0  # points: the slide standard's floor, for a canvas no larger than the slide (see _layout)
-_LINE = FONT * 1.3
+_LINE = FONT * 1.2
 _MARGIN = 12.0
 _ARROW = 34.0  # the shortest arrow between two boxes
 _PAD = 14.0  # between two labels side by side
+_ROW_GAP = 22.0  # between two rows, where the arrow from one to the next turns
 
 
 def _width(text: str, bold: bool = False) -> float:
-    """A line's width in points, a little generous (DejaVu Sans averages 0.55-0.6 em)."""
-    return len(text) * FONT * (0.66 if bold else 0.62)
+    """A line's width in points as matplotlib sets it, with 6% to spare for a browser's sans-serif."""
+    return text_width(text, FONT, bold) * 1.06
 
 
 def _label_lines(box: Box) -> list[tuple[str, bool]]:
@@ -137,20 +140,34 @@ def _label_lines(box: Box) -> list[tuple[str, bool]]:
     words = shape_words(box.shape)
     if box.title in ("INPUT", "OUTPUT") or not box.title:
         return [(box.title, True), (words, False)]
-    kind = "feature maps" if box.is_map else "layer"
-    if len(box.title) <= 3:  # LeNet-5's C1, S2, F6: the paper's words
-        return [(f"{box.title}: {kind}", True), (words, False)]
+    if box.description.startswith("output"):
+        return [(box.title, True), (f"output {words}", False)]
+    if re.fullmatch(r"[A-Z]\d+", box.title):  # LeNet-5's C1, S2, F6: the paper's words
+        return [(f"{box.title}: {'feature maps' if box.is_map else 'layer'}", True), (words, False)]
     return [(box.title, True), (words, False)]
 
 
+def _shorter(words: str) -> str:
+    """``3x3 conv x2`` for ``3x3 convolution x2``: what a long network's arrows say, to fit a slide."""
+    for long, short in (("convolution", "conv"), ("max pooling", "max pool"), ("average pooling", "avg pool"),
+                        ("full connection", "FC"), ("subsampling", "subsample"), ("adaptive", "adapt.")):  # fmt: skip
+        words = words.replace(long, short)
+    return words
+
+
 def _wrap(text: str, width: int = 13) -> list[str]:
-    """Words on lines of at most ``width`` characters (a longer word keeps its own line)."""
+    """Words on lines of at most ``width`` characters (a longer word keeps its own line), a new line after
+    each comma that ends a clause (``7x7 conv,`` over ``stride 2``)."""
     lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += f" {word}"
-        else:
-            lines.append(word)
+    for clause in text.split(", "):
+        start = len(lines)
+        for word in clause.split():
+            if len(lines) > start and len(lines[-1]) + 1 + len(word) <= width:
+                lines[-1] += f" {word}"
+            else:
+                lines.append(word)
+        if len(lines) > start and clause != text.split(", ")[-1]:
+            lines[-1] += ","
     return lines
 
 
@@ -227,23 +244,18 @@ def _place(items: list[_Item], first_row: bool) -> _Row:
     return _Row(items, centres, right + 18, lead)  # + room for the arrow down to the next row
 
 
-def _rows(items: list[_Item], count: int) -> list[_Row]:
-    """``items`` in ``count`` rows of about equal width (fewer when they do not fill them)."""
-    whole = _place(items, True).width
-    rows: list[_Row] = []
-    start = 0
-    for row_index in range(count):
-        end = start + 1
-        target = whole / count
-        while end < len(items) and _place(items[start : end + 1], not rows).width <= target * 1.1:
-            end += 1
-        if row_index == count - 1:
-            end = len(items)
-        rows.append(_place(items[start:end], not rows))
-        start = end
-        if start >= len(items):
-            break
-    return rows
+def _partitions(count: int, rows: int) -> list[tuple[int, ...]]:
+    """Where rows start (after the first), every way for up to 3 rows, an even split beyond."""
+    if rows == 1:
+        return [()]
+    if rows <= 3:
+        return [cut for cut in itertools.combinations(range(1, count), rows - 1)]
+    return [tuple(round(count * index / rows) for index in range(1, rows))]
+
+
+def _rows(items: list[_Item], starts: tuple[int, ...]) -> list[_Row]:
+    bounds = [0, *starts, len(items)]
+    return [_place(items[low:high], index == 0) for index, (low, high) in enumerate(itertools.pairwise(bounds))]
 
 
 @dataclass
@@ -260,10 +272,10 @@ class _Layout:
         return min(slide_w / self.width, slide_h / self.height)
 
 
-def _layout(items: list[_Item], diagram: ResidualDiagram | None, title: str, count: int) -> _Layout:
-    rows = _rows(items, count)
+def _layout(items: list[_Item], diagram: ResidualDiagram | None, title: str, starts: tuple[int, ...]) -> _Layout:
+    rows = _rows(items, starts)
     width = max([row.width for row in rows] + ([diagram.size[0]] if diagram else []))
-    height = sum(row.height for row in rows) + 26 * (len(rows) - 1)
+    height = sum(row.height for row in rows) + _ROW_GAP * (len(rows) - 1)
     height += (diagram.size[1] + 24) if diagram else 0
     height += _LINE * 1.3 if title else 0
     return _Layout(rows, diagram, title, width + 2 * _MARGIN, height + 2 * _MARGIN)
@@ -291,15 +303,18 @@ def blocks_picture(
     sides = [side for box in boxes if box.is_map for side in box.shape[1:]] or [1]
     units = [math.prod(box.shape) for box in boxes if not box.is_map] or [1]
     target = aspect or 16 / 9
-    best: _Layout | None = None
-    for scale in (1.0, 0.8, 0.6):
+    layouts: list[_Layout] = []
+    # the paper's words and the largest boxes if they fit; else shorter words ("conv"), then smaller boxes
+    for short, scale in ((False, 1.0), (True, 1.0), (True, 0.8), (True, 0.65), (True, 0.5)):
         items = [_Item(box, shape_of(box.shape, max(sides), max(units), scale), _label_lines(box),
-                       _wrap(box.operation), f"x{box.repeat}" if box.repeat > 1 else "") for box in boxes]  # fmt: skip
-        layouts = [_layout(items, diagram, title, count) for count in range(1, min(len(items), 5) + 1)]
-        best = max(layouts, key=lambda layout: layout.fit(target))
-        if best.fit(target) >= 1.0:
+                       _wrap(_shorter(box.operation) if short else box.operation, 16 if short else 13),
+                       f"x{box.repeat}" if box.repeat > 1 else "") for box in boxes]  # fmt: skip
+        candidates = [_layout(items, diagram, title, starts) for rows in range(1, min(len(items), 5) + 1)
+                      for starts in _partitions(len(items), rows)]  # fmt: skip
+        layouts.append(max(candidates, key=lambda layout: layout.fit(target)))
+        if layouts[-1].fit(target) >= 1.0:
             break
-    assert best is not None
+    best = max(layouts, key=lambda layout: layout.fit(target)) if layouts[-1].fit(target) < 1.0 else layouts[-1]
     picture = _draw(graph, best, aspect, image)
     picture.about = f"{graph.model} at {'x'.join(map(str, graph.input))}: {len(boxes)} boxes"
     return boxes, picture
@@ -324,7 +339,7 @@ def _draw(graph: NetworkGraph, layout: _Layout, aspect: float | None, image: Any
     previous_end: tuple[float, float] | None = None
     for row in layout.rows:
         previous_end = _draw_row(axes, graph, row, left, top, previous_end, image if previous_end is None else None)
-        top -= row.height + 26
+        top -= row.height + _ROW_GAP
     if layout.diagram is not None:
         layout.diagram.draw(axes, left, top - 8)
     return picture
@@ -357,7 +372,7 @@ def _draw_row(axes: Any, graph: NetworkGraph, row: _Row, left: float, top: float
         end = x0 - 3
         if start is None and previous_end is not None:  # from the row above: down its right side, back, in
             x_start, y_start = previous_end
-            turn = top + 13
+            turn = top + _ROW_GAP / 2
             points = [(x_start, y_start), (x_start + 10, y_start), (x_start + 10, turn), (left + 4, turn),
                       (left + 4, middle), (end, middle)]  # fmt: skip
         elif start is not None:

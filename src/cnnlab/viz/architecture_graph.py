@@ -28,9 +28,10 @@ _CONV_BLOCKS = ("ConvBlock", "BasicConv2d", "SeparableConv2d")
 
 
 def _short(words: str) -> str:
+    """``3x3/2 max pool`` for ``3x3 max pooling, stride 2``: GoogLeNet's Table 1 writes windows so."""
     for long, short in _SHORTER:
         words = words.replace(long, short)
-    return words
+    return re.sub(r"^(\d+x\d+) (.*), stride (\d+)$", r"\1/\3 \2", words)
 
 
 def _label(title: str, *lines: str) -> str:
@@ -66,14 +67,14 @@ def _conv_words(graph: NetworkGraph, node: GraphNode) -> str:
     if not kernels:
         return ""
     stride = max(strides)
-    return f"{', '.join(dict.fromkeys(kernels))} conv" + (f", stride {stride}" if stride > 1 else "")
+    return _short(f"{', '.join(dict.fromkeys(kernels))} conv" + (f", stride {stride}" if stride > 1 else ""))
 
 
 def node_words(graph: NetworkGraph, node: GraphNode, aux: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """A node's bold title and its lines, as a person would write them (``Inception 4a-4e x5``, ``832@14x14``)."""
     shape = shape_words(node.output_shape)
     if node.id in (aux or {}):
-        return "auxiliary classifier", [(aux or {})[node.id], f"output {shape}"]
+        return "aux classifier", [f"output {shape}"]  # its layers' words would widen the row it hangs from
     if node.kind == "function":
         return {"add": "+", "concat": "concat", "multiply": "x"}.get(node.type, node.type), [then_words(node)]
     block = BLOCK_WORDS.get(node.type, "")
@@ -114,8 +115,8 @@ def _node_statement(graph: NetworkGraph, node: GraphNode, prefix: str, aux: dict
         title = _short(operation_words(node)) if node.type not in ("ZeroPadShortcut",) else "subsample, pad with zeros"
         then = then_words(node)
         lines = [then] if then and graph.width < 3 else []
-        if graph.width >= 3 and len(node.output_shape) == 3:
-            lines = [f"{node.output_shape[0]} maps"]
+        if graph.width >= 3 and "conv" in title and len(node.output_shape) == 3:  # one line a branch's layer
+            title = f"{title}, {node.output_shape[0]}"
         label = _label("", title, *lines)
     else:
         title, lines = node_words(graph, node, aux)
@@ -168,7 +169,7 @@ def dot_source(graph: NetworkGraph, expanded: list[NetworkGraph], *, title: str 
 
     target = aspect or 16 / 9
     best, best_fit = "", -1.0
-    for width in (guess * 0.6, guess * 0.8, guess, guess * 1.25, guess * 1.6, guess * 2.0):
+    for width in (guess * 0.5, guess * 0.65, guess * 0.8, guess, guess * 1.25, guess * 1.6, guess * 2.0):
         for beside in (False, True) if expanded else (False,):
             source = _source(graph, expanded, title, aux, width, beside)
             w, h = _svg_size(graphviz.Source(source).pipe(format="svg"))
@@ -182,9 +183,9 @@ def _source(graph: NetworkGraph, expanded: list[NetworkGraph], title: str, aux: 
             beside: bool) -> str:  # fmt: skip
     lines = [
         "digraph architecture {",
-        f'graph [rankdir=TB, nodesep=0.25, ranksep=0.3, fontname="Helvetica", fontsize={FONT}, newrank=true,'
+        f'graph [rankdir=TB, nodesep=0.2, ranksep=0.22, fontname="Helvetica", fontsize={FONT}, newrank=true,'
         ' labelloc=t, margin=0.1];',
-        f'node [fontname="Helvetica", fontsize={FONT}, style="rounded,filled", margin="0.1,0.05"];',
+        f'node [fontname="Helvetica", fontsize={FONT}, style="rounded,filled", margin="0.08,0.03"];',
         'edge [color="#555555", arrowsize=0.8];',
     ]
     if title:
@@ -229,9 +230,13 @@ def _cluster(block: NetworkGraph, index: int) -> list[str]:
         f"subgraph cluster_block{index} {{",
         f'label=<{html.escape(title)}>; color="#777777"; style="rounded,dashed"; labeljust=l;',
     ]
-    lines += [_node_statement(block, node, f"b{index}:", {}, inner=True) for node in block.nodes]
+    # a concatenation is the block's output: no "out" below it (a rank less on the slide)
+    drawn = [node for node in block.nodes if not (node.kind == "output" and block.width >= 3)]
+    lines += [_node_statement(block, node, f"b{index}:", {}, inner=True) for node in drawn]
+    kept = {node.id for node in drawn}
     for edge in block.edges:
-        lines.append(f'"b{index}:{edge.source}" -> "b{index}:{edge.target}";')
+        if edge.target in kept:
+            lines.append(f'"b{index}:{edge.source}" -> "b{index}:{edge.target}";')
     if block.width < 3:  # a residual block: the branch in a row, the shortcut above it
         chain = [n.id for n in block.nodes]
         lines[1] = lines[1].replace("labeljust=l;", "labeljust=l; labelloc=b;")  # the shortcut runs above

@@ -52,17 +52,19 @@ def open_block(graph: NetworkGraph, which: str = "identity") -> NetworkGraph | N
     if which == "none":
         return None
     modules = dict(graph.network.named_modules())
+    without_sum: set[str] = set()  # block types seen to have no sum (a plain net's): not traced again
     for node in graph.nodes:
         module = modules.get(node.name)
         if node.kind != "module" or module is None or not any(True for _ in module.children()):
             continue
         [source] = graph.predecessors(node.id)[:1] or [INPUT]
         same_shape = graph.node(source).output_shape == node.output_shape
-        if same_shape != (which == "identity"):
+        if same_shape != (which == "identity") or node.type in without_sum:
             continue
         inner = trace_graph(graph.network, graph.input, within=node.name).folded()
         add = _add_node(inner)
         if add is None:
+            without_sum.add(node.type)
             continue
         identity = INPUT in inner.predecessors(add.id)
         if identity == (which == "identity"):
@@ -87,7 +89,9 @@ def _short_operation(node: GraphNode) -> str:
 
 
 def _text_width(text: str, font: float) -> float:
-    return len(text) * 0.62 * font
+    from cnnlab.viz.architecture_shapes import text_width
+
+    return text_width(text, font) * 1.06
 
 
 @dataclass

@@ -9,11 +9,12 @@ Every sheet carries a gid (``sheet:C1:3``) so a test counts them in the SVG.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MAX_SHEETS", "Shape", "draw_shape", "shape_of"]
+__all__ = ["MAX_SHEETS", "Shape", "draw_shape", "shape_of", "text_width"]
 
 MAX_SHEETS = 16
 """Feature maps up to this many are drawn one sheet each."""
@@ -37,11 +38,22 @@ class Shape:
         return self.width + self.depth_x, self.height + self.depth_y
 
 
+@functools.cache
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """The width in points of one line of ``text`` in matplotlib's font at ``size`` points."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font = FontProperties(size=size, weight="bold" if bold else "normal")
+    width, _, _ = TextToPath().get_text_width_height_descent(text, font, ismath=False)
+    return float(width)
+
+
 def shape_of(shape: tuple[int, ...], largest_side: int, largest_units: int, scale: float = 1.0) -> Shape:
     """The drawing of a ``(C, H, W)`` map or ``(N,)`` layer, ``scale`` times the usual size."""
     if len(shape) == 3 and shape[1] * shape[2] > 1:
         channels, height, width = shape
-        side = 104 * scale
+        side = 96 * scale
 
         def length(n: int) -> float:
             return 14 * scale + side * math.sqrt(n / largest_side)
