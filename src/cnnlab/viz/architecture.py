@@ -199,7 +199,8 @@ def _opened_title(graph: NetworkGraph, opened: NetworkGraph | None) -> str:
 
 
 def _expanded(whole: NetworkGraph, opened: NetworkGraph | None) -> list[NetworkGraph]:
-    """The blocks the graph style draws opened: ``opened`` for residual ones, one of each other kind."""
+    """The blocks the graph style draws opened: ``opened`` for residual ones, and the first block of three or
+    more branches (an Inception module); one only, as more would not fit a slide."""
     expanded = []
     for name in whole.blocks():
         inner = trace_graph(whole.network, whole.input, within=name).folded()
@@ -210,7 +211,7 @@ def _expanded(whole: NetworkGraph, opened: NetworkGraph | None) -> list[NetworkG
             if opened is not None and opened.block_type == inner.block_type:
                 expanded.append(opened)
             continue
-        if not any(block.width >= 3 for block in expanded):  # one branching block: more would not fit a slide
+        if inner.width >= 3 and not any(block.width >= 3 for block in expanded):  # one: more would not fit
             expanded.append(inner)
     return expanded
 

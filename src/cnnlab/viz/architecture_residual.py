@@ -11,6 +11,7 @@ the shortcut that leaves the block's input above them. Every artist carries a gi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +140,9 @@ class ResidualDiagram:
 
     def _node_lines(self, node: GraphNode) -> list[str]:
         then = then_words(node)
+        if node.id in {n.id for n in self._shortcut()}:  # one line: the shortcut runs in a narrow band
+            words = re.sub(r"^(\d+x\d+) (.*), stride (\d+)$", r"\1/\3 \2", _short_operation(node))
+            return [f"{words}, {then}" if then else words]
         return [_short_operation(node), *([then] if then else [])]
 
     def _node_size(self, node: GraphNode) -> tuple[float, float]:
@@ -162,7 +166,7 @@ class ResidualDiagram:
         after = then_words(self.add)
         x += gap + _text_width(after, self.font) + 6 + _text_width("out", self.font)
         shortcut = self._shortcut()
-        band = max((self._node_size(n)[1] for n in shortcut), default=0.0) + 2 * self.font
+        band = max((self._node_size(n)[1] for n in shortcut), default=0.0) + 1.2 * self.font
         width = max(x, self._title_width())
         if shortcut:  # the shortcut's layers above the branch, centred on it
             centre = (lefts[INPUT] + lefts[self.add.id]) / 2
