@@ -169,13 +169,13 @@ def dot_source(graph: NetworkGraph, expanded: list[NetworkGraph], *, title: str 
 
     target = aspect or 16 / 9
     best, best_fit = "", -1.0
-    for width in (guess * 0.5, guess * 0.65, guess * 0.8, guess, guess * 1.25, guess * 1.6, guess * 2.0):
-        for beside in (False, True) if expanded else (False,):
-            source = _source(graph, expanded, title, aux, width, beside)
-            w, h = _svg_size(graphviz.Source(source).pipe(format="svg"))
-            fit = slide_scale(w, h) if aspect is None else slide_scale(max(w, h * target), max(h, w / target))
-            if fit > best_fit:
-                best, best_fit = source, fit
+    sources = {_source(graph, expanded, title, aux, guess * tenths / 10, beside)
+               for tenths in range(4, 21) for beside in ((False, True) if expanded else (False,))}  # fmt: skip
+    for source in sorted(sources):  # each way of cutting the rows once
+        w, h = _svg_size(graphviz.Source(source).pipe(format="svg"))
+        fit = slide_scale(w, h) if aspect is None else slide_scale(max(w, h * target), max(h, w / target))
+        if fit > best_fit:
+            best, best_fit = source, fit
     return best
 
 
