@@ -72,7 +72,7 @@ def test_slide_flags_open_aspect_title(run, tmp_path):
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing (apt-get install graphviz)")
 def test_aux_draws_googlenets_heads(run, tmp_path):
-    code, out, err = run("draw", "googlenet", "--aux", "--title", "full", "--output", str(tmp_path / "g.svg"))
+    code, _, err = run("draw", "googlenet", "--aux", "--title", "full", "--output", str(tmp_path / "g.svg"))
     assert code == 0, err
     check = read_svg(tmp_path / "g.svg")
     texts = [text.text for text in check.texts]

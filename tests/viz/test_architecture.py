@@ -50,7 +50,6 @@ def test_every_model_is_drawn_with_the_summarys_shapes(model):
     for depth in range(1, 6):
         by_name.update({row.name: row for row in summarize(model, depth=depth).layers})
     every_row = [*summary.layers, *by_name.values()]
-    shapes = {"x".join(map(str, layer.output_shape)) for layer in every_row}
     if drawing.style == "blocks":
         for box in drawing.boxes[1:]:
             node = drawing.graph.node(box.nodes[-1])
@@ -69,7 +68,8 @@ def test_every_model_is_drawn_with_the_summarys_shapes(model):
         assert nodes <= drawn | {text.removeprefix("output ") for text in drawn}
         flattened = {str(math.prod(layer.output_shape)) for layer in every_row}
         assert {_shape_words(node.output_shape) for node in drawing.graph.nodes} <= {
-            _shape_words(layer.output_shape) for layer in every_row} | flattened | {_shape_words(summary.input)}
+            _shape_words(layer.output_shape) for layer in every_row
+        } | flattened | {_shape_words(summary.input)}
         assert any(block.width >= 3 for block in drawing.expanded)  # why it is drawn as a graph
 
 

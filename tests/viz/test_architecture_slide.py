@@ -12,7 +12,9 @@ from cnnlab.viz.slide import read_svg
 from tests.viz.test_architecture import svg_texts
 
 SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing (apt-get install graphviz)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is missing (apt-get install graphviz)"
+)
 
 
 def svg_ids(svg: str) -> set[str]:
@@ -24,9 +26,7 @@ def graphviz_edges(svg: str) -> set[str]:
     """Graphviz's edges, as the <title> of each edge's group says them: ``a->b``."""
     root = ET.fromstring(svg)
     return {
-        "".join(group.find(f"{SVG}title").itertext())
-        for group in root.iter(f"{SVG}g")
-        if group.get("class") == "edge"
+        "".join(group.find(f"{SVG}title").itertext()) for group in root.iter(f"{SVG}g") if group.get("class") == "edge"
     }
 
 
@@ -72,7 +72,7 @@ def test_resnet20_graph_opens_the_identity_block_with_names_a_person_would_write
     assert {f"b0:{INPUT}->b0:add", "b0:layer1.0.conv2->b0:add"} <= graphviz_edges(svg)  # the sum takes x itself
     texts = svg_texts(svg)
     assert "stage 1: residual block, identity shortcut" in texts
-    assert ["stage 1: 3 residual blocks", "16@32x32"] == texts[texts.index("stage 1: 3 residual blocks"):][:2]
+    assert texts[texts.index("stage 1: 3 residual blocks") :][:2] == ["stage 1: 3 residual blocks", "16@32x32"]
     assert not any("layer1" in text or "..." in text for text in texts)
 
 
@@ -92,7 +92,7 @@ def test_lenet5_has_the_papers_sheets_and_the_input_digit():
         assert {i for i in ids if i.startswith(f"sheet:{layer}:")} == {f"sheet:{layer}:{n}" for n in range(1, maps + 1)}
     assert "image:INPUT" in ids and "<image" in svg  # the bundled MNIST digit, in the input's sheet
     texts = svg_texts(svg)
-    assert ["C1: feature maps", "6@28x28"] == texts[texts.index("C1: feature maps"):][:2]
+    assert texts[texts.index("C1: feature maps") :][:2] == ["C1: feature maps", "6@28x28"]
 
 
 @needs_dot
@@ -125,7 +125,9 @@ def test_googlenet_with_aux_fits_16_9():
 @needs_dot
 @pytest.mark.parametrize("style", ["blocks", "graph"])
 def test_titles_short_full_none(style):
-    texts = {mode: svg_texts(cnnlab.draw("resnet20", style=style, title=mode).svg) for mode in ("short", "full", "none")}
+    texts = {
+        mode: svg_texts(cnnlab.draw("resnet20", style=style, title=mode).svg) for mode in ("short", "full", "none")
+    }
     assert texts["short"][0] == "resnet20"
     assert texts["full"][0] == f"resnet20 at 3x32x32, {style} style"
     assert "resnet20" not in texts["none"] and not any("3x32x32" in text for text in texts["none"])

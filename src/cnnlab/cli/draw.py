@@ -47,8 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="which residual block is drawn opened with its shortcut: the first with an identity shortcut "
              "(default, for networks with residual blocks), the first that down-samples (its 1x1 projection or "
              "zero-padding shortcut), or none")  # fmt: skip
-    parser.add_argument("--aux", action="store_true",
-                        help="draw the auxiliary classifiers (GoogLeNet's heads on 4a and 4d; graph style)")  # fmt: skip
+    parser.add_argument(
+        "--aux", action="store_true", help="draw the auxiliary classifiers (GoogLeNet's heads on 4a and 4d)"
+    )
     add_title_argument(parser)
     add_aspect_argument(parser)
     parser.set_defaults(handler=run, prog=parser.prog)

@@ -228,7 +228,7 @@ def _input_image(input_shape: tuple[int, int, int], image: Any | None) -> Any | 
             from cnnlab.data.samples import sample_digit, sample_photo
 
             image = sample_digit()[0] if channels == 1 else sample_photo()[0] if channels == 3 else None
-        except Exception:  # noqa: BLE001 - a drawing is still a drawing without its example input
+        except Exception:  # a drawing is still a drawing without its example input
             return None
         if image is None:
             return None

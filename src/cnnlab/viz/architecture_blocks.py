@@ -19,7 +19,13 @@ from cnnlab.inspection.graph import GraphNode, NetworkGraph
 from cnnlab.viz.architecture_residual import ResidualDiagram, stage_name
 from cnnlab.viz.architecture_shapes import Shape, draw_shape, shape_of, text_width
 from cnnlab.viz.architecture_words import (
-    BLOCK_WORDS, COLOURS, Titles, node_kind, operation_words, shape_words, then_words,
+    BLOCK_WORDS,
+    COLOURS,
+    Titles,
+    node_kind,
+    operation_words,
+    shape_words,
+    then_words,
 )
 
 __all__ = ["Box", "blocks_picture"]
@@ -118,8 +124,6 @@ def _group_title(graph: NetworkGraph, node: GraphNode) -> str:
     if container is None or len(list(container.children())) != node.repeat:
         return ""
     return parent.rpartition(".")[2]
-
-
 
 
 FONT = 18.0  # points: the slide standard's floor, for a canvas no larger than the slide (see _layout)
@@ -249,7 +253,7 @@ def _partitions(count: int, rows: int) -> list[tuple[int, ...]]:
     if rows == 1:
         return [()]
     if rows <= 3:
-        return [cut for cut in itertools.combinations(range(1, count), rows - 1)]
+        return list(itertools.combinations(range(1, count), rows - 1))
     return [tuple(round(count * index / rows) for index in range(1, rows))]
 
 

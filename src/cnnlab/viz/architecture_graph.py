@@ -10,6 +10,7 @@ block with its shortcut into the sum). Every word is 18 points in a drawing size
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import re
 import shutil
@@ -184,7 +185,7 @@ def _source(graph: NetworkGraph, expanded: list[NetworkGraph], title: str, aux: 
     lines = [
         "digraph architecture {",
         f'graph [rankdir=TB, nodesep=0.2, ranksep=0.22, fontname="Helvetica", fontsize={FONT}, newrank=true,'
-        ' labelloc=t, margin=0.1];',
+        " labelloc=t, margin=0.1];",
         f'node [fontname="Helvetica", fontsize={FONT}, style="rounded,filled", margin="0.08,0.03"];',
         'edge [color="#555555", arrowsize=0.8];',
     ]
@@ -209,7 +210,7 @@ def _source(graph: NetworkGraph, expanded: list[NetworkGraph], title: str, aux: 
     else:
         firsts += blocks[:1]
     firsts += blocks[1:]
-    lines += [f"{above} -> {below} [style=invis, weight=100];" for above, below in zip(firsts, firsts[1:])]
+    lines += [f"{above} -> {below} [style=invis, weight=100];" for above, below in itertools.pairwise(firsts)]
     for index, block in enumerate(expanded):
         lines += _cluster(block, index)
     lines.append("}")
@@ -272,4 +273,3 @@ def _svg_size(svg: bytes) -> tuple[float, float]:
     if match is None:
         raise SettingError("dot wrote an SVG without a size")
     return float(match.group(1)), float(match.group(2))
-

@@ -86,8 +86,9 @@ def draw_shape(axes: Any, left: float, bottom: float, shape: Shape, colour: str,
     else:
         _cuboid(axes, Polygon, Rectangle, left, bottom, shape, colour, gid)
     if image is not None:
-        picture = axes.imshow(image, extent=(left, left + shape.width, bottom, bottom + shape.height),
-                              cmap="gray_r" if image.ndim == 2 else None, interpolation="nearest", zorder=3)  # fmt: skip
+        extent = (left, left + shape.width, bottom, bottom + shape.height)
+        picture = axes.imshow(image, extent=extent, cmap="gray_r" if image.ndim == 2 else None,
+                              interpolation="nearest", zorder=3)  # fmt: skip
         picture.set_gid(f"image:{gid}")
         frame = Rectangle((left, bottom), shape.width, shape.height, fill=False, edgecolor="#333", linewidth=0.8,
                           zorder=4)  # fmt: skip
