@@ -5,6 +5,7 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
+import torch
 
 import cnnlab
 from cnnlab.inspection.graph import INPUT
@@ -149,3 +150,18 @@ def test_a_block_that_is_not_there_is_refused():
         cnnlab.draw("lenet5", open_block="downsampling")
     with pytest.raises(ValueError, match="the auxiliary classifiers branch off googlenet: draw them with style"):
         cnnlab.draw("googlenet", style="blocks", aux=True)
+
+
+def test_a_runs_input_shows_its_first_test_image_and_a_name_the_bundled_digit(tmp_path, monkeypatch):
+    from cnnlab.data.datasets import load_dataset
+    from cnnlab.viz import architecture
+    from tests._checkpoints import write_checkpoint
+
+    write_checkpoint(tmp_path / "run" / "best.pt", "lenet5")
+    given = {}
+    real = architecture.draw
+    monkeypatch.setattr(architecture, "draw", lambda *args, **kwargs: given.update(kwargs) or real(*args, **kwargs))
+    assert "image:INPUT" in svg_ids(cnnlab.draw(tmp_path / "run").svg)
+    assert torch.equal(given["image"], load_dataset("mnist5k").test.images[0])
+    cnnlab.draw("lenet5")
+    assert given["image"] is None  # drawn with the bundled digit (see the sheets' test)

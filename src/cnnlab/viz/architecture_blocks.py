@@ -315,9 +315,12 @@ def blocks_picture(
                        f"x{box.repeat}" if box.repeat > 1 else "") for box in boxes]  # fmt: skip
         candidates = [_layout(items, diagram, title, starts) for rows in range(1, min(len(items), 5) + 1)
                       for starts in _partitions(len(items), rows)]  # fmt: skip
-        layouts.append(max(candidates, key=lambda layout: layout.fit(target)))
-        if layouts[-1].fit(target) >= 1.0:
+        fitting = [layout for layout in candidates if layout.fit(target) >= 1.0]
+        if fitting:  # the fewest rows that fit, then no box alone in the last row, then the largest
+            layouts.append(min(fitting, key=lambda layout: (len(layout.rows), len(layout.rows[-1].items) == 1,
+                                                            -layout.fit(target))))  # fmt: skip
             break
+        layouts.append(max(candidates, key=lambda layout: layout.fit(target)))
     best = max(layouts, key=lambda layout: layout.fit(target)) if layouts[-1].fit(target) < 1.0 else layouts[-1]
     picture = _draw(graph, best, aspect, image)
     picture.about = f"{graph.model} at {'x'.join(map(str, graph.input))}: {len(boxes)} boxes"
