@@ -8,15 +8,17 @@ from pathlib import Path
 from cnnlab.cli._parser import add_aspect_argument, add_title_argument, chw_shape
 
 DESCRIPTION = """Draw a network: RUN_OR_MODEL is a model name from `cnnlab models`, a run directory or a
-checkpoint. Every shape, window and parameter count in the drawing is the one `cnnlab summary` prints.
+checkpoint. Every shape and window in the drawing is the one `cnnlab summary` prints.
 
-  blocks  the papers' style (LeNet-5's Fig. 2): feature maps as boxes whose height follows their size and
-          depth their channels, labelled "C1: feature maps 6@28x28", arrows labelled with the operation
-          ("5x5 convolution", "2x2 subsampling", "full connection"); runs of same-shape blocks are one box
-          marked "x3" (a CIFAR ResNet stage by stage)
-  graph   modules as nodes with the output shapes on the edges, runs of same-kind blocks collapsed into one
-          node ("Inception x5"), and one block of each kind drawn expanded beside it (an Inception module's
-          branches and concatenation, a residual block with its shortcut); needs Graphviz's dot
+  blocks  the papers' style (LeNet-5's Fig. 2): feature maps as stacks of sheets (one per map, a box beyond
+          16), the input's sheet showing a digit or photo, labelled "C1: feature maps 6@28x28", arrows
+          labelled with the operation ("5x5 convolution", "2x2 subsampling"); runs of same-shape blocks are
+          one box marked "x3"; a ResNet is drawn stage by stage with one residual block opened below, its
+          shortcut into the sum (--open identity, the default, or downsampling)
+  graph   modules as nodes in rows, each with its output shape, runs of same-kind blocks one node
+          ("Inception 4a-4e x5"), and one block opened beside it (an Inception module's branches and
+          concatenation, a residual block with its shortcut); --aux adds GoogLeNet's auxiliary classifiers;
+          needs Graphviz's dot
 
 The default style is graph for networks whose blocks run three or more branches side by side (Inception)
 and blocks for the others. The file is SVG (text stays text: labels can be edited), PNG or PDF, by the

@@ -1,21 +1,28 @@
-"""Drawings of a network's architecture, every number read from its summary: ``cnnlab.draw``.
+"""Drawings of a network's architecture, every number read from its summary, sized for a slide: ``cnnlab.draw``.
 
 Two styles, from the same :class:`~cnnlab.inspection.graph.NetworkGraph`:
 
-* ``blocks``, the papers' style (LeNet-5's Fig. 2, AlexNet's Fig. 2): the feature maps as boxes left to
-  right, their height following the map's size and their depth its channels, each labelled as LeNet-5's
-  figure is ("C1: feature maps 6@28x28", "F6: layer 84"), the arrows between them labelled with the
-  operation ("5x5 convolution", "2x2 subsampling", "full connection"). Runs of same-shape blocks are one box
-  marked with their count, so a CIFAR ResNet is drawn stage by stage. Drawn with matplotlib.
+* ``blocks``, the papers' style (LeNet-5's Fig. 2, AlexNet's Fig. 2): the feature maps left to right as stacks
+  of sheets, one per map (a cuboid beyond 16), their size following the map's, the input's sheet showing an
+  image (a bundled MNIST digit, a sample photo, or a run's first test image), labelled as LeNet-5's figure is
+  ("C1: feature maps" over "6@28x28"), the arrows labelled with the operation ("5x5 convolution"). Runs of
+  same-shape blocks are one box marked "x3"; a ResNet's stages are "stage 1", "stage 2", and one residual
+  block is drawn opened below them, its shortcut into the sum (the identity one by default). Drawn with
+  matplotlib.
 * ``graph``, for networks whose modules run three or more branches side by side (Inception): modules as
-  nodes, output shapes on the edges, a run of same-kind blocks collapsed into one node marked "x5", and one
-  drawing of each kind of block expanded beside it (an Inception module's four branches and their
-  concatenation; a residual block with its shortcut). Laid out by Graphviz's ``dot``.
+  nodes in rows read left to right, each with its output shape, a run of same-kind blocks one node
+  ("Inception 4a-4e x5", "stage 1: 3 residual blocks"), and one block opened beside or below (an Inception
+  module's branches and their concatenation; a residual block with its shortcut), GoogLeNet's auxiliary
+  classifiers on request. Laid out by Graphviz's ``dot``.
 
+Both are made for a 16:9 slide (``docs/pictures.md``): the text is 18 points in a drawing no larger than the
+slide, long networks run in as many rows as make it largest there, and ``aspect`` pads the drawing to a shape.
 SVG keeps its text as text, so a label can be edited on a slide and a test can read the numbers back. This
 module chooses the style and holds the drawing; each style is drawn in its own module
-(:mod:`~cnnlab.viz.architecture_blocks`, :mod:`~cnnlab.viz.architecture_graph`), from the words and colours
-both share (:mod:`~cnnlab.viz.architecture_words`).
+(:mod:`~cnnlab.viz.architecture_blocks` with :mod:`~cnnlab.viz.architecture_shapes` and
+:mod:`~cnnlab.viz.architecture_residual`, :mod:`~cnnlab.viz.architecture_graph` with
+:mod:`~cnnlab.viz.architecture_aux`), from the words and colours they share
+(:mod:`~cnnlab.viz.architecture_words`).
 """
 
 from __future__ import annotations
