@@ -223,6 +223,16 @@ class _Row:
         return self.label_lines * _LINE + 8 + self.drawing_height + 8 + self.operation_lines * _LINE
 
 
+def _words_centre(items: list[_Item], centres: list[float], index: int) -> float:
+    """Where the words under the arrow into ``items[index]`` are centred: midway along the arrow, which runs
+    from the drawing before (not its ``x3``) to this one's left edge (from the row's left for the first)."""
+    left_edge = centres[index] - items[index].extent / 2
+    if index == 0:
+        return (4 + left_edge - 3) / 2
+    before = items[index - 1]
+    return (centres[index - 1] - before.extent / 2 + before.shape.extent[0] + left_edge) / 2
+
+
 def _place(items: list[_Item], first_row: bool) -> _Row:
     """The centres of a row's boxes, left to right from 0, so that no labels meet."""
     lead = 0.0 if first_row else max(_ARROW + 16, items[0].operation_width + 8)
@@ -235,16 +245,17 @@ def _place(items: list[_Item], first_row: bool) -> _Row:
             before = items[index - 1]
             low = max(low, centres[-1] + (before.extent + item.extent) / 2 + _ARROW,
                       centres[-1] + (before.label_width + item.label_width) / 2 + _PAD)  # fmt: skip
-            # the operation words sit under the arrows: two neighbours must not meet either
-            previous_middle = (centres[-2] + centres[-1]) / 2 if index > 1 else (lead / 2 if lead else -1e9)
-            previous_words = before.operation_width if (index > 1 or lead) else 0.0
-            needed = previous_middle + (previous_words + item.operation_width) / 2 + _PAD
-            low = max(low, 2 * needed - centres[-1])
+        if index > 1 or (index == 1 and lead):
+            # the words under the arrows must not meet either: this arrow's middle moves half as far as the box
+            previous = _words_centre(items, centres, index - 1)
+            needed = previous + (items[index - 1].operation_width + item.operation_width) / 2 + _PAD
+            at_low = _words_centre(items, [*centres, low], index)
+            low += max(0.0, 2 * (needed - at_low))
         centres.append(low)
     last = items[-1]
     right = centres[-1] + max(last.extent, last.label_width) / 2
-    if len(items) > 1:
-        right = max(right, (centres[-2] + centres[-1]) / 2 + last.operation_width / 2)
+    if len(items) > 1 or lead:
+        right = max(right, _words_centre(items, centres, len(items) - 1) + last.operation_width / 2)
     return _Row(items, centres, right + 18, lead)  # + room for the arrow down to the next row
 
 
