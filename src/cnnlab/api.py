@@ -15,11 +15,13 @@ from cnnlab.errors import SettingError
 from cnnlab.subjects import Subject, network
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
     from cnnlab.inspection.graph import NetworkGraph
     from cnnlab.inspection.summary import ModelSummary
     from cnnlab.viz.architecture import Drawing
+    from cnnlab.viz.slide import TitleMode
 
 __all__ = ["draw", "summary", "trace_graph"]
 
@@ -67,14 +69,36 @@ def trace_graph(
 
 
 def draw(
-    model: nn.Module | Network, input_size: tuple[int, int, int] | None = None, *, style: str | None = None
+    model: nn.Module | Network,
+    input_size: tuple[int, int, int] | None = None,
+    *,
+    style: str | None = None,
+    open_block: str | None = None,
+    aux: bool = False,
+    title: TitleMode = "short",
+    aspect: float | None = None,
 ) -> Drawing:
     """A drawing of ``model``'s architecture (a registry name, an ``nn.Module`` or a run), every number from the
     same summary as ``cnnlab summary``.
 
-    See :func:`cnnlab.viz.architecture.draw`, which this calls once the run is resolved.
+    See :func:`cnnlab.viz.architecture.draw`, which this calls once the run is resolved; a run's input shows the
+    first test image of the data it was trained on (where that data is on this machine).
     """
     from cnnlab.viz.architecture import draw as draw_network
 
     resolved, size = network(model, input_size)
-    return draw_network(resolved, size, style=style)
+    image = None if isinstance(resolved, str) or resolved is model else _first_test_image(model)
+    return draw_network(resolved, size, style=style, open_block=open_block, aux=aux, title=title, aspect=aspect,
+                        image=image)  # fmt: skip
+
+
+def _first_test_image(run: Network) -> torch.Tensor | None:
+    """The first test image of the data ``run`` was trained on, or None where that data is not here."""
+    from cnnlab.data.datasets import load_dataset
+    from cnnlab.subjects import trained_model
+
+    config = trained_model(run).config  # type: ignore[arg-type]
+    try:
+        return load_dataset(config.data, config.data_dir).test.images[0]
+    except (ValueError, OSError):  # not downloaded, or moved: the drawing shows a bundled example instead
+        return None

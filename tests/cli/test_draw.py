@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from PIL import Image
 
+from cnnlab.viz.slide import read_svg
 from tests._checkpoints import write_checkpoint
 
 
@@ -44,9 +45,36 @@ def test_input_size_and_pdf(run, tmp_path):
         (["lenet5", "--output", "a.gif"], "drawings are written as svg, png, pdf; --output ends in .gif"),
         (["lenet5", "--style", "boxes"], "argument --style: invalid choice: 'boxes'"),
         (["lenet5", "--input", "3x32x"], "argument --input: expected CxHxW"),
+        (["lenet5", "--aux"], "lenet5 has no auxiliary classifiers to draw"),
+        (["lenet5", "--open", "downsampling"], "lenet5 has no residual block with a downsampling shortcut to open"),
+        (["resnet20", "--open", "sideways"], "argument --open: invalid choice: 'sideways'"),
+        (["lenet5", "--aspect", "0:0"], "argument --aspect: an aspect is WIDTH:HEIGHT"),
+        (["lenet5", "--title", "long"], "argument --title: invalid choice: 'long'"),
+        (["googlenet", "--style", "blocks", "--aux"], "branch off googlenet: draw them with --style graph"),
     ],
 )
 def test_mistakes_are_one_line_and_exit_2(fails, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     assert message in fails("draw", *args)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_slide_flags_open_aspect_title(run, tmp_path):
+    out = tmp_path / "r.svg"
+    code, _, err = run("draw", "resnet20", "--open", "downsampling", "--aspect", "16:9", "--title", "none",
+                       "--output", str(out))  # fmt: skip
+    assert code == 0, err
+    check = read_svg(out)
+    assert check.passes and abs(check.aspect - 16 / 9) < 0.02, check
+    texts = [text.text for text in check.texts]
+    assert "stage 2: residual block, zero-padding shortcut" in texts and "resnet20" not in texts
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing (apt-get install graphviz)")
+def test_aux_draws_googlenets_heads(run, tmp_path):
+    code, _, err = run("draw", "googlenet", "--aux", "--title", "full", "--output", str(tmp_path / "g.svg"))
+    assert code == 0, err
+    check = read_svg(tmp_path / "g.svg")
+    texts = [text.text for text in check.texts]
+    assert texts.count("aux classifier") == 2 and texts[0] == "googlenet at 3x224x224, graph style"
+    assert check.passes and check.aspect > 1, check

@@ -8,13 +8,25 @@ marked with their count, so a CIFAR ResNet is drawn stage by stage.
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from cnnlab.errors import SettingError
 from cnnlab.inspection.graph import GraphNode, NetworkGraph
-from cnnlab.viz.architecture_words import COLOURS, Titles, node_kind, operation_words, shape_words, then_words
+from cnnlab.viz.architecture_residual import ResidualDiagram, stage_name
+from cnnlab.viz.architecture_shapes import Shape, draw_shape, shape_of, text_width
+from cnnlab.viz.architecture_words import (
+    BLOCK_WORDS,
+    COLOURS,
+    Titles,
+    node_kind,
+    operation_words,
+    shape_words,
+    then_words,
+)
 
 __all__ = ["Box", "blocks_picture"]
 
@@ -62,7 +74,8 @@ def _boxes(graph: NetworkGraph) -> list[Box]:
     collapsed = graph.collapsed(same_shape=True)
     titles = Titles()
     members = {node.id: node for node in graph.nodes}
-    boxes = []
+    boxes: list[Box] = []
+    seen_stages: set[str] = set()
     drawn = [node for node in collapsed.nodes if node.kind != "output"]
     for index, node in enumerate(drawn):
         if node.kind == "input":
@@ -73,7 +86,8 @@ def _boxes(graph: NetworkGraph) -> list[Box]:
             first, last = titles(members[node.members[0]]), ""
             for member in node.members[1:]:
                 last = titles(members[member])
-            title = _group_title(graph, node) or f"{first}-{last}"
+            group = _group_title(graph, node)
+            title = stage_name(group) or group or f"{first}-{last}"
         else:
             title = titles(node)
         words = shape_words(node.output_shape)
@@ -84,9 +98,21 @@ def _boxes(graph: NetworkGraph) -> list[Box]:
             description = f"feature maps {words}"
         else:
             description = f"layer {words}"
-        boxes.append(Box(title, node.output_shape, description, operation_words(node), then_words(node),
+        operation = operation_words(node)
+        if node.repeat > 1 and node.type in BLOCK_WORDS:  # a stage: its blocks' kind once, then its stride
+            operation = _stage_operation(boxes[-1].shape, node, first=node.type not in seen_stages)
+            seen_stages.add(node.type)
+        boxes.append(Box(title, node.output_shape, description, operation, then_words(node),
                          node.repeat, node.members or (node.id,)))  # fmt: skip
     return boxes
+
+
+def _stage_operation(before: tuple[int, ...], node: GraphNode, first: bool) -> str:
+    """``residual blocks`` for the first stage, ``stride 2`` for the next ones: no word said three times."""
+    words = [f"{BLOCK_WORDS[node.type]}s"] if first else []
+    if len(before) == 3 and len(node.output_shape) == 3 and node.output_shape[1] and before[1] > node.output_shape[1]:
+        words.append(f"stride {before[1] // node.output_shape[1]}")
+    return ", ".join(words)
 
 
 def _group_title(graph: NetworkGraph, node: GraphNode) -> str:
@@ -100,101 +126,286 @@ def _group_title(graph: NetworkGraph, node: GraphNode) -> str:
     return parent.rpartition(".")[2]
 
 
-_FONT = 9  # points
-_CHAR = 5.6  # pixels per character at that size (DejaVu Sans, on average)
-_LINE = 15  # pixels per line at that size
+FONT = 18.0  # points: the slide standard's floor, for a canvas no larger than the slide (see _layout)
+_LINE = FONT * 1.2
+_MARGIN = 12.0
+_ARROW = 34.0  # the shortest arrow between two boxes
+_PAD = 14.0  # between two labels side by side
+_ROW_GAP = 22.0  # between two rows, where the arrow from one to the next turns
 
 
-def _text_width(text: str, size: float = _FONT) -> float:
-    return max((len(line) for line in text.splitlines()), default=0) * _CHAR * size / _FONT
+def _width(text: str, bold: bool = False) -> float:
+    """A line's width in points as matplotlib sets it, with 6% to spare for a browser's sans-serif."""
+    return text_width(text, FONT, bold) * 1.06
 
 
-def _wrap_operation(box: Box) -> str:
-    """One line per clause: ``11x11 convolution`` over ``stride 4``."""
-    return box.operation.replace(", ", ",\n")
+def _label_lines(box: Box) -> list[tuple[str, bool]]:
+    """The words above a box, as LeNet-5's figure has them: ``C1: feature maps`` over ``6@28x28``."""
+    words = shape_words(box.shape)
+    if box.title in ("INPUT", "OUTPUT") or not box.title:
+        return [(box.title, True), (words, False)]
+    if box.description.startswith("output"):
+        return [(box.title, True), (f"output {words}", False)]
+    if re.fullmatch(r"[A-Z]\d+", box.title):  # LeNet-5's C1, S2, F6: the paper's words
+        return [(f"{box.title}: {'feature maps' if box.is_map else 'layer'}", True), (words, False)]
+    return [(box.title, True), (words, False)]
 
 
-@dataclass(frozen=True)
-class _Geometry:
-    width: float  # front face
+def _shorter(words: str) -> str:
+    """``3x3 conv x2`` for ``3x3 convolution x2``: what a long network's arrows say, to fit a slide."""
+    for long, short in (("convolution", "conv"), ("max pooling", "max pool"), ("average pooling", "avg pool"),
+                        ("full connection", "FC"), ("subsampling", "subsample"), ("adaptive", "adapt.")):  # fmt: skip
+        words = words.replace(long, short)
+    return words
+
+
+def _wrap(text: str, width: int = 13) -> list[str]:
+    """Words on lines of at most ``width`` characters (a longer word keeps its own line), a new line after
+    each comma that ends a clause (``7x7 conv,`` over ``stride 2``)."""
+    lines: list[str] = []
+    for clause in text.split(", "):
+        start = len(lines)
+        for word in clause.split():
+            if len(lines) > start and len(lines[-1]) + 1 + len(word) <= width:
+                lines[-1] += f" {word}"
+            else:
+                lines.append(word)
+        if len(lines) > start and clause != text.split(", ")[-1]:
+            lines[-1] += ","
+    return lines
+
+
+@dataclass
+class _Item:
+    """A box with what the layout needs about it."""
+
+    box: Box
+    shape: Shape
+    labels: list[tuple[str, bool]]
+    operation: list[str]
+    badge: str
+
+    @property
+    def label_width(self) -> float:
+        return max(_width(text, bold) for text, bold in self.labels)
+
+    @property
+    def operation_width(self) -> float:
+        return max((_width(line) for line in self.operation), default=0.0)
+
+    @property
+    def extent(self) -> float:
+        """The horizontal room of the drawing itself, with its ``x3``."""
+        return self.shape.extent[0] + (_width(self.badge, True) + 4 if self.badge else 0)
+
+
+@dataclass
+class _Row:
+    items: list[_Item]
+    centres: list[float]
+    width: float
+    lead: float  # room before the first box for the arrow that comes from the row above
+
+    @property
+    def label_lines(self) -> int:
+        return max(len(item.labels) for item in self.items)
+
+    @property
+    def operation_lines(self) -> int:
+        return max((len(item.operation) for item in self.items), default=0)
+
+    @property
+    def drawing_height(self) -> float:
+        return max(item.shape.extent[1] for item in self.items)
+
+    @property
+    def height(self) -> float:
+        return self.label_lines * _LINE + 8 + self.drawing_height + 8 + self.operation_lines * _LINE
+
+
+def _words_centre(items: list[_Item], centres: list[float], index: int) -> float:
+    """Where the words under the arrow into ``items[index]`` are centred: midway along the arrow, which runs
+    from the drawing before (not its ``x3``) to this one's left edge (from the row's left for the first)."""
+    left_edge = centres[index] - items[index].extent / 2
+    if index == 0:
+        return (4 + left_edge - 3) / 2
+    before = items[index - 1]
+    return (centres[index - 1] - before.extent / 2 + before.shape.extent[0] + left_edge) / 2
+
+
+def _place(items: list[_Item], first_row: bool) -> _Row:
+    """The centres of a row's boxes, left to right from 0, so that no labels meet."""
+    lead = 0.0 if first_row else max(_ARROW + 16, items[0].operation_width + 8)
+    centres: list[float] = []
+    for index, item in enumerate(items):
+        low = lead + max(item.extent, item.label_width) / 2
+        if index == 0 and lead:
+            low = max(low, lead + item.extent / 2)
+        if index:
+            before = items[index - 1]
+            low = max(low, centres[-1] + (before.extent + item.extent) / 2 + _ARROW,
+                      centres[-1] + (before.label_width + item.label_width) / 2 + _PAD)  # fmt: skip
+        if index > 1 or (index == 1 and lead):
+            # the words under the arrows must not meet either: this arrow's middle moves half as far as the box
+            previous = _words_centre(items, centres, index - 1)
+            needed = previous + (items[index - 1].operation_width + item.operation_width) / 2 + _PAD
+            at_low = _words_centre(items, [*centres, low], index)
+            low += max(0.0, 2 * (needed - at_low))
+        centres.append(low)
+    last = items[-1]
+    right = centres[-1] + max(last.extent, last.label_width) / 2
+    if len(items) > 1 or lead:
+        right = max(right, _words_centre(items, centres, len(items) - 1) + last.operation_width / 2)
+    return _Row(items, centres, right + 18, lead)  # + room for the arrow down to the next row
+
+
+def _partitions(count: int, rows: int) -> list[tuple[int, ...]]:
+    """Where rows start (after the first), every way for up to 3 rows, an even split beyond."""
+    if rows == 1:
+        return [()]
+    if rows <= 3:
+        return list(itertools.combinations(range(1, count), rows - 1))
+    return [tuple(round(count * index / rows) for index in range(1, rows))]
+
+
+def _rows(items: list[_Item], starts: tuple[int, ...]) -> list[_Row]:
+    bounds = [0, *starts, len(items)]
+    return [_place(items[low:high], index == 0) for index, (low, high) in enumerate(itertools.pairwise(bounds))]
+
+
+@dataclass
+class _Layout:
+    rows: list[_Row]
+    diagram: ResidualDiagram | None
+    title: str
+    width: float
     height: float
-    depth_x: float  # the offset of the back face: the channels
-    depth_y: float
+
+    def fit(self, aspect: float) -> float:
+        """How much the layout is enlarged when fitted to a picture of ``aspect`` on a 16:9 slide."""
+        slide_w, slide_h = (960.0, 960.0 / aspect) if aspect >= 16 / 9 else (540.0 * aspect, 540.0)
+        return min(slide_w / self.width, slide_h / self.height)
 
 
-def _geometry(box: Box, largest_side: int, largest_units: int) -> _Geometry:
-    if box.is_map:
-        channels, height, width = box.shape
-        depth = 3 + 6 * math.log2(max(channels, 1))
-        return _Geometry(16 + 124 * math.sqrt(width / largest_side), 16 + 124 * math.sqrt(height / largest_side),
-                         depth * 0.75, depth * 0.45)  # fmt: skip
-    units = math.prod(box.shape)
-    height = 30 + 100 * math.log10(units + 1) / math.log10(largest_units + 1)
-    return _Geometry(11, height, 4, 2.5)
+def _layout(items: list[_Item], diagram: ResidualDiagram | None, title: str, starts: tuple[int, ...]) -> _Layout:
+    rows = _rows(items, starts)
+    width = max([row.width for row in rows] + ([diagram.size[0]] if diagram else []))
+    height = sum(row.height for row in rows) + _ROW_GAP * (len(rows) - 1)
+    height += (diagram.size[1] + 24) if diagram else 0
+    height += _LINE * 1.3 if title else 0
+    return _Layout(rows, diagram, title, width + 2 * _MARGIN, height + 2 * _MARGIN)
 
 
-def blocks_picture(graph: NetworkGraph) -> tuple[list[Box], Any]:
+def blocks_picture(
+    graph: NetworkGraph,
+    *,
+    opened: NetworkGraph | None = None,
+    opened_title: str = "",
+    title: str = "",
+    aspect: float | None = None,
+    image: Any | None = None,
+) -> tuple[list[Box], Any]:
     """The boxes of ``graph`` (folded, a chain) and the matplotlib figure that draws them.
+
+    The boxes run left to right in as many rows as make the text largest on a 16:9 slide (or a picture of
+    ``aspect``, which the canvas then takes), with ``opened``, a residual block, drawn below them.
 
     Raises:
         ValueError: ``graph`` branches (the blocks style draws a chain).
     """
-    from matplotlib.patches import FancyArrowPatch, Polygon, Rectangle
-
-    from cnnlab.viz.figure import new_picture
-
     boxes = _boxes(graph)
+    diagram = ResidualDiagram(opened, opened_title, FONT) if opened is not None else None
     sides = [side for box in boxes if box.is_map for side in box.shape[1:]] or [1]
     units = [math.prod(box.shape) for box in boxes if not box.is_map] or [1]
-    shapes = [_geometry(box, max(sides), max(units)) for box in boxes]
-    operations = [_wrap_operation(box) for box in boxes]
-    thens = [box.then for box in boxes]
-    margin, title_band, operation_band = 24, 40, 12 + _LINE * max(o.count("\n") + 2 for o in operations)
-    tallest = max(g.height + g.depth_y for g in shapes)
-    # Left to right: each box's slot is as wide as its shape or its labels; the gap before it fits its arrow's words.
-    lefts, x = [], float(margin)
-    for index, (box, shape) in enumerate(zip(boxes, shapes, strict=True)):
-        if index:
-            words = max(_text_width(operations[index]), _text_width(thens[index], 8))
-            x += max(46.0, words + 14 - 0.0)
-        label = max(_text_width(box.title, 10), _text_width(box.description))
-        extent = shape.width + shape.depth_x
-        lefts.append(x + max(0.0, (label - extent) / 2))
-        x += max(extent, label)
-    width = x + margin
-    height = margin + title_band + tallest + operation_band + margin
-    picture = new_picture(width, height)
+    target = aspect or 16 / 9
+    layouts: list[_Layout] = []
+    # the paper's words and the largest boxes if they fit; else shorter words ("conv"), then smaller boxes
+    for short, scale in ((False, 1.0), (True, 1.0), (True, 0.8), (True, 0.65), (True, 0.5)):
+        items = [_Item(box, shape_of(box.shape, max(sides), max(units), scale), _label_lines(box),
+                       _wrap(_shorter(box.operation) if short else box.operation, 16 if short else 13),
+                       f"x{box.repeat}" if box.repeat > 1 else "") for box in boxes]  # fmt: skip
+        candidates = [_layout(items, diagram, title, starts) for rows in range(1, min(len(items), 5) + 1)
+                      for starts in _partitions(len(items), rows)]  # fmt: skip
+        fitting = [layout for layout in candidates if layout.fit(target) >= 1.0]
+        if fitting:  # the fewest rows that fit, then no box alone in the last row, then the largest
+            layouts.append(min(fitting, key=lambda layout: (len(layout.rows), len(layout.rows[-1].items) == 1,
+                                                            -layout.fit(target))))  # fmt: skip
+            break
+        layouts.append(max(candidates, key=lambda layout: layout.fit(target)))
+    best = max(layouts, key=lambda layout: layout.fit(target)) if layouts[-1].fit(target) < 1.0 else layouts[-1]
+    picture = _draw(graph, best, aspect, image)
+    picture.about = f"{graph.model} at {'x'.join(map(str, graph.input))}: {len(boxes)} boxes"
+    return boxes, picture
+
+
+def _draw(graph: NetworkGraph, layout: _Layout, aspect: float | None, image: Any | None) -> Any:
+    from cnnlab.viz.figure import Picture
+
+    width, height = layout.width, layout.height
+    if aspect:  # the canvas takes the shape asked for; the drawing stays in its middle
+        width, height = max(width, height * aspect), max(height, width / aspect)
+    picture = Picture(figsize=(width / 72, height / 72), dpi=100)
     axes = picture.add_axes((0, 0, 1, 1))
     axes.set_xlim(0, width)
     axes.set_ylim(0, height)
     axes.axis("off")
-    middle = margin + operation_band + tallest / 2
-    top_line = middle + tallest / 2 + 8
-    bottom_line = middle - tallest / 2 - 8
-    for index, (box, shape, left) in enumerate(zip(boxes, shapes, lefts, strict=True)):
-        colour = COLOURS[_box_kind(graph, box)]
-        bottom = middle - shape.height / 2 - shape.depth_y / 2
-        _cuboid(axes, Rectangle, Polygon, left, bottom, shape, colour)
-        centre = left + (shape.width + shape.depth_x) / 2
-        axes.text(centre, top_line + 15, box.title, ha="center", va="bottom", fontsize=10, fontweight="bold")
-        axes.text(centre, top_line, box.description, ha="center", va="bottom", fontsize=_FONT)
-        if box.repeat > 1:
-            axes.text(left + shape.width + shape.depth_x + 2, bottom + shape.height + shape.depth_y, f"x{box.repeat}",
-                      ha="left", va="top", fontsize=10, fontweight="bold", color="#54278f")  # fmt: skip
-        if index == 0:
-            continue
-        previous_right = lefts[index - 1] + shapes[index - 1].width
-        start, end = previous_right + shapes[index - 1].depth_x + 3, left - 3
-        axes.add_patch(FancyArrowPatch((start, middle), (end, middle), arrowstyle="-|>", mutation_scale=10,
-                                       color="#444", linewidth=1))  # fmt: skip
-        between = (previous_right + shapes[index - 1].depth_x + left) / 2
-        axes.text(between, bottom_line, operations[index], ha="center", va="top", fontsize=_FONT)
-        if thens[index]:
-            lines = operations[index].count("\n") + 1
-            axes.text(between, bottom_line - _LINE * lines, f"then {thens[index]}", ha="center", va="top",
-                      fontsize=8, color="#666")  # fmt: skip
-    picture.about = f"{graph.model} at {'x'.join(map(str, graph.input))}: {len(boxes)} boxes"
-    return boxes, picture
+    left = _MARGIN + (width - layout.width) / 2
+    top = height - _MARGIN - (height - layout.height) / 2
+    if layout.title:
+        axes.text(width / 2, top, layout.title, ha="center", va="top", fontsize=FONT * 1.15, fontweight="bold")
+        top -= _LINE * 1.3
+    previous_end: tuple[float, float] | None = None
+    for row in layout.rows:
+        previous_end = _draw_row(axes, graph, row, left, top, previous_end, image if previous_end is None else None)
+        top -= row.height + _ROW_GAP
+    if layout.diagram is not None:
+        layout.diagram.draw(axes, left, top - 8)
+    return picture
+
+
+def _draw_row(axes: Any, graph: NetworkGraph, row: _Row, left: float, top: float,
+              previous_end: tuple[float, float] | None, image: Any | None) -> tuple[float, float]:  # fmt: skip
+    """Draw one row under ``top`` (``image`` on its first box's front); returns where the arrow to the next row
+    leaves."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path
+
+    middle = top - row.label_lines * _LINE - 8 - row.drawing_height / 2
+    label_top = top
+    operation_top = middle - row.drawing_height / 2 - 8
+    rights: list[float] = []
+    for index, (item, centre) in enumerate(zip(row.items, row.centres, strict=True)):
+        shape = item.shape
+        x0 = left + centre - item.extent / 2
+        bottom = middle - shape.extent[1] / 2
+        gid = item.box.title.replace(" ", "_")
+        draw_shape(axes, x0, bottom, shape, COLOURS[_box_kind(graph, item.box)], gid, None if index else image)
+        for line, (text, bold) in enumerate(item.labels):
+            axes.text(left + centre, label_top - line * _LINE, text, ha="center", va="top", fontsize=FONT,
+                      fontweight="bold" if bold else "normal")  # fmt: skip
+        if item.badge:
+            axes.text(x0 + shape.extent[0] + 4, bottom, item.badge, ha="left", va="bottom",
+                      fontsize=FONT, fontweight="bold", color="#54278f")  # fmt: skip
+        start = rights[-1] if rights else None
+        end = x0 - 3
+        if start is None and previous_end is not None:  # from the row above: down its right side, back, in
+            x_start, y_start = previous_end
+            turn = top + _ROW_GAP / 2
+            points = [(x_start, y_start), (x_start + 10, y_start), (x_start + 10, turn), (left + 4, turn),
+                      (left + 4, middle), (end, middle)]  # fmt: skip
+        elif start is not None:
+            points = [(start, middle), (end, middle)]
+        else:
+            points = []
+        if points:
+            codes = [Path.MOVETO] + [Path.LINETO] * (len(points) - 1)
+            axes.add_patch(FancyArrowPatch(path=Path(points, codes), arrowstyle="-|>", mutation_scale=14,
+                                           color="#444", linewidth=1.2))  # fmt: skip
+            words_x = (points[-2][0] + end) / 2
+            for line, text in enumerate(item.operation):
+                axes.text(words_x, operation_top - line * _LINE, text, ha="center", va="top", fontsize=FONT)
+        rights.append(x0 + shape.extent[0] + 3)
+    return rights[-1], middle
 
 
 def _box_kind(graph: NetworkGraph, box: Box) -> str:
@@ -204,22 +415,3 @@ def _box_kind(graph: NetworkGraph, box: Box) -> str:
     if not box.is_map and node.kind != "input":
         return "vector"
     return node_kind(node)
-
-
-def _cuboid(axes: Any, rectangle: Any, polygon: Any, left: float, bottom: float, g: _Geometry, colour: str) -> None:
-    """A box seen from the front, a little from above and the right: front, top and side faces."""
-    from matplotlib.colors import to_rgb
-
-    red, green, blue = to_rgb(colour)
-
-    def shade(factor: float) -> tuple[float, float, float]:
-        return (red * factor, green * factor, blue * factor)
-
-    right, top = left + g.width, bottom + g.height
-    edge = {"edgecolor": "#333", "linewidth": 0.8}
-    dx, dy = g.depth_x, g.depth_y
-    axes.add_patch(polygon([(left, top), (left + dx, top + dy), (right + dx, top + dy), (right, top)],
-                           facecolor=shade(0.92), **edge))  # fmt: skip
-    axes.add_patch(polygon([(right, bottom), (right + dx, bottom + dy), (right + dx, top + dy), (right, top)],
-                           facecolor=shade(0.8), **edge))  # fmt: skip
-    axes.add_patch(rectangle((left, bottom), g.width, g.height, facecolor=colour, **edge))

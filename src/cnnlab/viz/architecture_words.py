@@ -13,7 +13,16 @@ from collections import Counter
 
 from cnnlab.inspection.graph import GraphNode
 
-__all__ = ["COLOURS", "CONVOLUTIONS", "Titles", "node_kind", "operation_words", "shape_words", "then_words"]
+__all__ = [
+    "BLOCK_WORDS",
+    "COLOURS",
+    "CONVOLUTIONS",
+    "Titles",
+    "node_kind",
+    "operation_words",
+    "shape_words",
+    "then_words",
+]
 
 # How an arrow into a box names the operation, by module type (a window's kernel and stride are added).
 CONVOLUTIONS = {"Conv2d": "convolution", "SparseConv2d": "convolution", "CoveringConv2d": "convolution",
@@ -22,7 +31,13 @@ _POOLINGS = {"TrainableSubsampling": "subsampling", "MaxPool2d": "max pooling", 
              "LPPool2d": "Lp pooling", "max_pool2d": "max pooling", "avg_pool2d": "average pooling"}  # fmt: skip
 _GLOBAL_POOLINGS = ("AdaptiveAvgPool2d", "GlobalAvgPool2d", "adaptive_avg_pool2d", "AdaptiveMaxPool2d")
 _CONNECTIONS = {"Linear": "full connection", "EuclideanRBF": "Gaussian connections"}
-_BLOCK_WORDS = {"BasicBlock": "residual block", "Bottleneck": "bottleneck block", "Inception": "Inception module"}
+BLOCK_WORDS = {
+    "BasicBlock": "residual block",
+    "Bottleneck": "bottleneck block",
+    "Inception": "Inception module",
+    "BNInceptionModule": "Inception module",
+    **{f"Inception{kind}": "Inception module" for kind in "ABCDE"},
+}
 _SHORT_NAMES = {"LocalResponseNorm2d": "LRN", "LocalResponseNorm": "LRN", "BatchNorm2d": "BN", "BatchNorm1d": "BN",
                 "ScaledTanh": "tanh", "Dropout": "dropout", "Dropout2d": "dropout", "Flatten": "flatten"}  # fmt: skip
 COLOURS = {"input": "#e0e0e0", "conv": "#9ecae1", "pool": "#a1d99b", "local": "#fdd0a2", "block": "#bcbddc",
@@ -50,9 +65,9 @@ def operation_words(node: GraphNode) -> str:
     elif node.type in _CONNECTIONS:
         words = _CONNECTIONS[node.type]
     else:
-        words = _BLOCK_WORDS.get(node.type, node.type)
+        words = BLOCK_WORDS.get(node.type, node.type)
         if node.repeat > 1:
-            return f"{node.repeat} {words}s" if node.type in _BLOCK_WORDS else f"{words} x{node.repeat}"
+            return f"{node.repeat} {words}s" if node.type in BLOCK_WORDS else f"{words} x{node.repeat}"
         return words
     return f"{words} x{node.repeat}" if node.repeat > 1 else words
 
