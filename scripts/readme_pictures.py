@@ -11,8 +11,11 @@ the pictures to ``docs/images/``:
                                      (the command draws all three methods and prints each rank correlation)
     degradation.png                  plain-20/56 against ResNet-20/56: training and validation error
     learned-features.png             LeCun et al. 1998's Figure 9 on the bundled digits, beside the paper's numbers
-    lenet5-architecture.png          LeNet-5 drawn as its paper's Fig. 2, every number from its summary
-    googlenet-architecture.png       GoogLeNet as a graph, its Inception stacks collapsed, one module expanded
+    lenet5-architecture.png          LeNet-5 drawn as its paper's Fig. 2: stacked sheets, the digit, every number
+                                     from its summary
+    resnet20-architecture.png        ResNet-20 stage by stage, its identity block opened: the shortcut into the +
+    googlenet-architecture.png       GoogLeNet as a graph in rows, its Inception stacks collapsed, one module
+                                     opened, its two auxiliary classifiers
     conv-padding-strides.gif         a 3x3 convolution, stride 2, padding 1, PyTorch's numbers in the cells
     transposed-padding-strides.gif   its transposed counterpart, as zero insertion
     dilation.gif                     a 3x3 kernel with dilation 2
@@ -60,7 +63,8 @@ PICTURES = {
         ["experiment", "learned-features", "--out", "{out}/learned-features"],
     ),
     "lenet5-architecture.png": ("lenet5.png", ["draw", "lenet5", "--out", "{out}/lenet5.png"]),
-    "googlenet-architecture.png": ("googlenet.png", ["draw", "googlenet", "--out", "{out}/googlenet.png"]),
+    "resnet20-architecture.png": ("resnet20.png", ["draw", "resnet20", "--out", "{out}/resnet20.png"]),
+    "googlenet-architecture.png": ("googlenet.png", ["draw", "googlenet", "--aux", "--out", "{out}/googlenet.png"]),
     "conv-padding-strides.gif": ("c.gif", shlex.split("animate conv -i 5 -k 3 -s 2 -p 1 --values --out {out}/c.gif")),
     "transposed-padding-strides.gif": (
         "t.gif", shlex.split("animate transposed -i 3 -k 3 -s 2 -p 1 --values --out {out}/t.gif")),
