@@ -229,6 +229,17 @@ def test_the_verdicts_line_takes_at_most_three_lines(drawn):
     assert figure._suptitle is not None and 1 <= len(figure._suptitle.get_text().splitlines()) <= 3
 
 
+def test_no_panel_touches_the_verdicts_line(drawn):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    name, figure, _ = drawn
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    bottom = figure._suptitle.get_window_extent(renderer).y0
+    for axis in figure.axes:
+        top = axis.get_tightbbox(renderer).y1
+        assert top <= bottom - 4, f"{name}: {axis.get_title()!r} reaches {top - bottom:+.0f} px into the verdict's line"
+
+
 def _accuracy_axes(figure):
     """The axes of accuracies and errors in percent; a difference (points) is signed, and a log scale says so."""
     return [axis for axis in figure.axes if "(%" in axis.get_ylabel() and axis.get_yscale() == "linear"]

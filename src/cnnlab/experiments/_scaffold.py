@@ -279,7 +279,24 @@ def finish(figure: Picture, held: bool | None = None, condition: str = "") -> Pi
     if condition:
         caption(figure, held, condition)
     figure.tight_layout(pad=0.3)
+    _clear_of_the_caption(figure)
     return figure
+
+
+def _clear_of_the_caption(figure: Picture, gap_px: float = 8) -> None:
+    """Lay the panels out again below the verdict's line where ``tight_layout`` left their titles touching it
+    (it counts the line's height but no gap under it)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    title = figure._suptitle
+    if title is None or not title.get_text():
+        return
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    bottom = title.get_window_extent(renderer).y0
+    tops = [axis.get_tightbbox(renderer).y1 for axis in figure.axes if axis.get_visible()]
+    if tops and max(tops) > bottom - gap_px:
+        # tight_layout keeps the line's own height free above the rect: the rect only needs to leave the gap.
+        figure.tight_layout(pad=0.3, rect=(0, 0, 1, 1 - (max(tops) - bottom + gap_px) / figure.bbox.height))
 
 
 def compact(value: float) -> str:

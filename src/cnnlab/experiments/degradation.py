@@ -194,7 +194,8 @@ def draw_degradation(networks: dict[str, dict[str, Any]], title: str, held: bool
         bars.annotate(f"{finals[index]:.1f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
                       va="bottom", xytext=(0, 2), textcoords="offset points",
                       bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})  # fmt: skip
-    paper = [(index, PAPER_TRAIN_ERROR[n]) for index, n in enumerate(names) if n in PAPER_TRAIN_ERROR]
+    # The paper's marks sit at the bars' right edge, clear of the number written on a bar of 0 %.
+    paper = [(index + 0.3, PAPER_TRAIN_ERROR[n]) for index, n in enumerate(names) if n in PAPER_TRAIN_ERROR]
     bars.scatter(*zip(*paper, strict=True), marker="D", s=50, facecolors="none", edgecolors="k", linewidths=1.5,
                  zorder=4)  # fmt: skip
     bars.set_xticks(range(len(names)), [networks[n]["label"] for n in names], rotation=30, ha="right",

@@ -165,7 +165,7 @@ def _methods_panel(axis: Any, methods: list[dict[str, Any]], runs: dict[str, lis
     axis.set(xlabel="test error (%)", title="ours (bars), Figure 9 (diamonds)")
     axis.grid(alpha=0.3, axis="x")
     handles = [axis.bar(0, 0, color=colour, label=kind) for kind, colour in KIND_COLOURS.items()]
-    axis.legend(handles=handles, loc="upper right")
+    axis.legend(handles=handles, loc="lower right")  # the short bars of the learned networks leave it free
 
 
 def _filters_panel(figure: Any, cell: Any, filters: dict[str, torch.Tensor]) -> None:
