@@ -9,7 +9,10 @@ frames draw at their pixel sizes, where the library has it.
 ``--src DIR`` runs the commands with another checkout's sources (``--src /work/base/src``: the same table
 before a change), while the SVGs are read by this checkout's ``read_svg``. Run from the repository root:
 
-    .venv/bin/python scripts/slide_fonts.py [--src DIR] [--markdown] [--only WORD...]
+    .venv/bin/python scripts/slide_fonts.py [--src DIR] [--markdown] [--only WORD...] [--experiments]
+
+``--experiments`` adds the fourteen experiments, each run with one seed for one epoch (several minutes): their
+figures' layout does not depend on how long they trained.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ COMMANDS = [
     ("draw resnet20", "draw resnet20 --output {out}/x.svg", "x.svg"),
     ("draw resnet20 --style graph", "draw resnet20 --style graph --output {out}/x.svg", "x.svg"),
     ("draw googlenet", "draw googlenet --output {out}/x.svg", "x.svg"),
+    ("draw googlenet --aux", "draw googlenet --aux --output {out}/x.svg", "x.svg"),
+    ("draw resnet20 --open downsampling", "draw resnet20 --open downsampling --output {out}/x.svg", "x.svg"),
+    ("draw resnet50", "draw resnet50 --output {out}/x.svg", "x.svg"),
     ("draw alexnet", "draw alexnet --output {out}/x.svg", "x.svg"),
     ("draw vgg16", "draw vgg16 --output {out}/x.svg", "x.svg"),
     ("show feature-maps RUN --layers c1 c3", "show feature-maps {run} --layers c1 c3 --format svg --out {out}",
@@ -46,6 +52,12 @@ COMMANDS = [
      "--format svg --out {out}", "*.svg"),
     ("show curves RUN", "show curves {run} --format svg --out {out}", "*.svg"),
     ("show confusion RUN", "show confusion {run} --format svg --out {out}", "*.svg"),
+]  # fmt: skip
+
+# The experiments at their smallest (one seed, one epoch): each writes NAME.svg beside NAME.png (--experiments).
+EXPERIMENTS = [
+    "learned-features", "locality", "weights", "data-efficiency", "equivariance", "pooling", "upsampling",
+    "lenet-connectivity", "relu", "regularisation", "factorisation", "global-pooling", "auxiliary", "degradation",
 ]  # fmt: skip
 
 # Animations: (row, cnnlab.animate's arguments). Their frames are Pillow's, read by Animation.slide_check().
@@ -112,7 +124,7 @@ def _animation_row(name: str, arguments: dict[str, object], environment: dict[st
     from cnnlab.viz.slide import SlideCheck, SvgText
 
     width, height, size, text = answer
-    check = SlideCheck(width, height, (SvgText(text, size),) if size else ())
+    check = SlideCheck(width, height, (SvgText(text, size),) if size else (), unit="px")
     return {
         "command": name,
         "file": "frames",
@@ -124,12 +136,15 @@ def _animation_row(name: str, arguments: dict[str, object], environment: dict[st
     }
 
 
-def measure(src: Path | None, only: list[str]) -> list[dict[str, object]]:
+def measure(src: Path | None, only: list[str], experiments: bool = False) -> list[dict[str, object]]:
     environment = _environment(src)
     rows = []
+    smallest = "--seeds 0 --epochs 1 --out {out}"
+    commands = COMMANDS + [(f"experiment {name}", f"experiment {name} {smallest}", f"{name}.svg")
+                           for name in (EXPERIMENTS if experiments else [])]  # fmt: skip
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
-        chosen = [entry for entry in COMMANDS if not only or any(word in entry[0] for word in only)]
+        chosen = [entry for entry in commands if not only or any(word in entry[0] for word in only)]
         run = _train(environment, folder) if any("{run}" in arguments for _, arguments, _ in chosen) else None
         for index, (name, arguments, pattern) in enumerate(chosen):
             out = folder / f"out{index}"
@@ -179,8 +194,9 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     parser.add_argument("--only", nargs="+", default=[], metavar="WORD", help="only the commands containing a word")
+    parser.add_argument("--experiments", action="store_true", help="the 14 experiments too (1 seed, 1 epoch: minutes)")
     args = parser.parse_args()
-    rows = measure(args.src, args.only)
+    rows = measure(args.src, args.only, args.experiments)
     print(_table(rows, args.markdown))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

@@ -252,7 +252,7 @@ class Animation:
         self.frames  # noqa: B018 (drawn once; the painter keeps what it drew)
         assert self._painter is not None
         width, height = self._painter.size
-        return SlideCheck(width=width, height=height, texts=tuple(self._painter.texts))
+        return SlideCheck(width=width, height=height, texts=tuple(self._painter.texts), unit="px")
 
     def durations(self, seconds_per_frame: float = 0.6) -> list[int]:
         """Each frame's time on screen in milliseconds: ``seconds_per_frame``, the last frame at least

@@ -115,11 +115,14 @@ class SlideCheck:
     Attributes:
         width, height: the picture's size in points (its ``width``/``height`` attributes, or its viewBox).
         texts: every run of text, in document order, with its drawn size in points.
+        unit: what ``width``, ``height`` and the sizes are measured in: ``pt`` for an SVG, ``px`` for a raster
+            picture whose texts were drawn at pixel sizes (an animation's frames). Only their ratios matter.
     """
 
     width: float
     height: float
     texts: tuple[SvgText, ...]
+    unit: str = "pt"
 
     @property
     def aspect(self) -> float:
@@ -156,7 +159,7 @@ class SlideCheck:
         words = "no text" if smallest is None else f"smallest text {self.smallest_on_slide:.1f} pt ({smallest.text!r})"
         verdict = "passes" if self.passes else f"below {MIN_FONT_PT:g} pt"
         return [
-            f"{self.width:.0f} x {self.height:.0f} pt (aspect {self.aspect:.2f}), on a 16:9 slide: {words}, {verdict}"
+            f"{self.width:.0f} x {self.height:.0f} {self.unit} (aspect {self.aspect:.2f}), on a 16:9 slide: {words}, {verdict}"
         ]
 
     def __str__(self) -> str:
