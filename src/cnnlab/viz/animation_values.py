@@ -9,7 +9,7 @@ the picture draws, so that the tests can hold one against the other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -18,8 +18,22 @@ import torch.nn.functional as F
 from cnnlab.viz.animation_frames import INPUT, OUTSIDE, ZERO
 from cnnlab.viz.animation_sums import RunningSum
 
-if TYPE_CHECKING:
-    from cnnlab.viz.animation import Animation
+
+class Animation(Protocol):
+    """What :func:`fill_values` reads and fills of a :class:`cnnlab.viz.animation.Animation` (a protocol, so that
+    this module, which the animation imports, does not import it back)."""
+
+    kind: str
+    mode: str
+    cells: np.ndarray
+    windows: list[list[tuple[int, int]]]
+    grid_values: np.ndarray | None
+    kernel: np.ndarray | None
+    original_kernel: np.ndarray | None
+    bias: float | None
+    outputs: np.ndarray | None
+    sums: list[RunningSum] | None
+
 
 __all__ = ["fill_values"]
 
