@@ -6,7 +6,7 @@ cell's running sum and the formula. Every text is drawn at :data:`TEXT_PX` or a 
 a canvas sized so that it stays at least 18 points once the frame fills a 16:9 slide (up to 9x9 inputs).
 Each distinct cell (a padding cell, a cell in the window, an output at its moment) is drawn once with Pillow
 as a tile of palette indices and pasted where it is needed, so that a frame costs array copies, not drawing;
-colours are mapped to the palette exactly (:class:`_Indexer`), so that white stays white in a GIF with
+colours are mapped to the palette exactly (:mod:`cnnlab.viz.animation_palette`), so that white stays white in a GIF with
 transparency. Lines of text break between formulas, never inside one (:mod:`cnnlab.viz.animation_sums`).
 """
 
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
+from cnnlab.viz.animation_palette import PALETTE_SIZE, Indexer, nearest, palette_image, paste, snapped
 from cnnlab.viz.animation_sums import RunningSum, formula_pieces, number_text, wrap_pieces
 from cnnlab.viz.slide import SvgText
 
@@ -31,7 +32,6 @@ INPUT, PADDING, ZERO, OUTSIDE = "input", "padding", "zero", "outside"
 _COLOURS = {INPUT: "#dbe9f6", PADDING: "#ececec", ZERO: "#fff3c4", OUTSIDE: "#ffffff"}
 WINDOW_EDGE = (31, 119, 180)
 KERNEL_FILL = "#9ec4df"  # the window's blue over white: the kernel grid reads as the window's weights
-PALETTE_SIZE = 64  # colours of the frames (the cells' few, and their text's antialiasing); index 64 stays unused
 # An output cell before, at and after its frame: its fill and its number's colour.
 EMPTY, NOW, DONE = "empty", "now", "done"
 _OUTPUT_STATES = {EMPTY: ("#ffffff", "#222"), NOW: ("#2ca25f", "#fff"), DONE: ("#c7e9c0", "#222")}
@@ -72,58 +72,6 @@ class Slide(Protocol):
     def positions(self) -> list[tuple[int, int]]:
         """The output position of each frame, row by row."""
         ...
-
-
-def _nearest(palette: Image.Image, colour: tuple[int, int, int]) -> int:
-    entries = np.array(palette.getpalette()[: 3 * 256], dtype=np.int32).reshape(-1, 3)
-    return int(((entries - np.array(colour)) ** 2).sum(axis=1).argmin())
-
-
-def _snapped(palette: Image.Image, colours: list[tuple[int, ...]]) -> Image.Image:
-    """The palette with its entry nearest each of ``colours`` set to it exactly: white stays white."""
-    entries = np.array(palette.getpalette()[: 3 * PALETTE_SIZE], dtype=np.int32).reshape(-1, 3)
-    taken: set[int] = set()
-    for colour in dict.fromkeys(colour[:3] for colour in colours):  # each once, in order
-        distances = ((entries - np.array(colour)) ** 2).sum(axis=1)
-        distances[list(taken)] = np.iinfo(np.int32).max
-        index = int(distances.argmin())
-        entries[index] = colour
-        taken.add(index)
-    palette.putpalette(entries.astype(np.uint8).reshape(-1).tolist())
-    return palette
-
-
-class _Indexer:
-    """An RGB picture as indices of the palette entry nearest each pixel's colour, exactly.
-
-    (Pillow's own mapping looks colours up in a coarse cache, which can send white to a near-white.)
-    """
-
-    def __init__(self, palette: Image.Image) -> None:
-        self.entries = np.array(palette.getpalette()[: 3 * PALETTE_SIZE], dtype=np.int32).reshape(-1, 3)
-        self.known: dict[int, int] = {}
-
-    def __call__(self, image: Image.Image) -> np.ndarray:
-        pixels = np.asarray(image.convert("RGB"), dtype=np.int32)
-        packed = (pixels[..., 0] << 16) | (pixels[..., 1] << 8) | pixels[..., 2]
-        colours, inverse = np.unique(packed, return_inverse=True)
-        for colour in colours.tolist():
-            if colour not in self.known:
-                rgb = np.array([colour >> 16, (colour >> 8) & 255, colour & 255])
-                self.known[colour] = int(((self.entries - rgb) ** 2).sum(axis=1).argmin())
-        lookup = np.array([self.known[colour] for colour in colours.tolist()], dtype=np.uint8)
-        return lookup[inverse.reshape(packed.shape)]
-
-
-def _paste(frame: np.ndarray, box: tuple[int, int, int, int], tile: np.ndarray) -> None:
-    left, top = box[0], box[1]
-    frame[top : top + tile.shape[0], left : left + tile.shape[1]] = tile
-
-
-def _palette_image(indexed: np.ndarray, palette: Image.Image) -> Image.Image:
-    image = Image.fromarray(indexed, mode="P")
-    image.putpalette(palette.getpalette())
-    return image
 
 
 TEXT_PX = 20
@@ -345,9 +293,9 @@ class FramePainter:
         """
         base = self._still()
         palette = self._palette(base)
-        to_index = _Indexer(palette)
+        to_index = Indexer(palette)
         indexed = to_index(base)
-        blue = _nearest(palette, WINDOW_EDGE)
+        blue = nearest(palette, WINDOW_EDGE)
         greys = to_index(Image.fromarray(np.repeat(np.arange(256, dtype=np.uint8), 3).reshape(1, 256, 3)))[0]
         tiles: dict[tuple[Any, ...], np.ndarray] = {}
 
@@ -367,16 +315,16 @@ class FramePainter:
             self._span(frame, window, blue)
             for gy, gx in window:
                 box = source.box(gy, gx)
-                _paste(frame, box, tile(("window", gy, gx), box, self._window_cell))
+                paste(frame, box, tile(("window", gy, gx), box, self._window_cell))
             box = output.box(y, x)
             value = None if self.a.outputs is None else float(self.a.outputs[y, x])
             now = tile(("now", y, x), box, lambda pen, at, v=value: self._output_cell(pen, at, v, NOW))
             done = tile(("done", y, x), box, lambda pen, at, v=value: self._output_cell(pen, at, v, DONE))
-            _paste(frame, box, now)
+            paste(frame, box, now)
             if self.sum_lines:
                 self._running_sum(frame, self.sum_lines[n], greys)
-            frames.append(_palette_image(frame, palette))
-            _paste(indexed, box, done)
+            frames.append(palette_image(frame, palette))
+            paste(indexed, box, done)
         return frames
 
     def _running_sum(self, frame: np.ndarray, lines: list[str], greys: np.ndarray) -> None:
@@ -445,7 +393,7 @@ class FramePainter:
         thinned = Image.fromarray(np.asarray(both)[::2, ::2])
         palette = thinned.quantize(colors=PALETTE_SIZE, method=Image.Quantize.MEDIANCUT)
         exact = [*_COLOURS.values(), KERNEL_FILL, *(fill for fill, _ in _OUTPUT_STATES.values())]
-        return _snapped(palette, [(255, 255, 255), WINDOW_EDGE, *map(ImageColor.getrgb, exact)])
+        return snapped(palette, [(255, 255, 255), WINDOW_EDGE, *map(ImageColor.getrgb, exact)])
 
     def _span(self, frame: np.ndarray, window: list[tuple[int, int]], colour: int) -> None:
         """The outline of the whole window, the gaps of a dilation included (2 pixels, as the cells')."""

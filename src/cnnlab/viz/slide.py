@@ -159,7 +159,8 @@ class SlideCheck:
         words = "no text" if smallest is None else f"smallest text {self.smallest_on_slide:.1f} pt ({smallest.text!r})"
         verdict = "passes" if self.passes else f"below {MIN_FONT_PT:g} pt"
         return [
-            f"{self.width:.0f} x {self.height:.0f} {self.unit} (aspect {self.aspect:.2f}), on a 16:9 slide: {words}, {verdict}"
+            f"{self.width:.0f} x {self.height:.0f} {self.unit} (aspect {self.aspect:.2f}), "
+            f"on a 16:9 slide: {words}, {verdict}"
         ]
 
     def __str__(self) -> str:
