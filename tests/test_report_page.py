@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 
 import pytest
 
 from cnnlab.report import SECTIONS
 from cnnlab.run import Run
+from tests._browser import chromium
 from tests._report_runs import train_lenet5
 
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
 
@@ -61,15 +60,8 @@ def test_the_curves_caption_names_validation_only_when_the_run_has_it(pages):
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed: `.ci/run` installs Debian's chromium (apt-get install chromium)")
-    playwright = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright's Python package: pip install playwright"
-    )
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 BOXES = """() => Object.fromEntries([...document.querySelectorAll("main > section")].map((s) => {

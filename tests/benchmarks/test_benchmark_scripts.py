@@ -5,12 +5,13 @@ Smoke tests only: the numbers depend on the machine and its load, so nothing her
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests._browser import CHROMIUM
 
 # Slow: each test runs a benchmark in a process of its own (2-12 s on 2 busy cores).
 pytestmark = pytest.mark.slow
@@ -30,7 +31,6 @@ def _run(script: str, *args: str) -> str:
 
 
 SCRIPTS = ["main_job.py", "pipeline.py", "lab.py", "lab_load.py", "animate.py", "notebook.py", "publish.py"]
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

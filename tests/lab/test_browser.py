@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -21,8 +20,7 @@ from PIL import Image
 
 from cnnlab.subjects import trained_model
 from scripts.lab_screenshot import ARGS, draw_digit, wait_settled
-
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+from tests._browser import CHROMIUM
 
 pytestmark = [
     pytest.mark.slow,  # a headless Chromium, and the LeNet-5 that lab_run trains

@@ -9,7 +9,6 @@ directory otherwise), as ``lab-saliency-*.png``.
 import base64
 import io
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ from PIL import Image
 
 import cnnlab
 from scripts.lab_screenshot import ARGS, draw_digit, wait_settled
-
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+from tests._browser import CHROMIUM
 
 pytestmark = [
     pytest.mark.slow,  # a headless Chromium, and the LeNet-5 that lab_run trains

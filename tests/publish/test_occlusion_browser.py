@@ -24,7 +24,8 @@ from cnnlab.publish.page import publish
 from cnnlab.run import train
 from cnnlab.subjects import trained_model
 from scripts.lab_screenshot import ARGS, draw_digit, wait_settled
-from tests.publish.test_page_browser import CHROMIUM, Opened
+from tests._browser import CHROMIUM
+from tests.publish.test_page_browser import Opened
 
 pytestmark = [
     pytest.mark.slow,  # trains a LeNet-5 and opens a headless Chromium

@@ -15,7 +15,6 @@ import base64
 import io
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +28,12 @@ from cnnlab.inspection.feature_maps import field_box, map_layers
 from cnnlab.publish import to_program
 from cnnlab.publish.page import publish
 from cnnlab.training.trained import TrainedModel, untrained_model
-from scripts.lab_screenshot import ARGS, draw_digit, wait_settled
+from scripts.lab_screenshot import draw_digit, wait_settled
+from tests._browser import NEEDS_CHROMIUM, chromium
 
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
 STATIC = Path(__file__).resolve().parents[2] / "src" / "cnnlab" / "publish" / "static"
 
-pytestmark = [
-    pytest.mark.slow,  # a headless Chromium
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="Chromium is not installed: `.ci/run` installs Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 # ---------------------------------------------------------------------------------------------------------------
 # The browser
@@ -62,13 +55,8 @@ def pages(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright's Python package: pip install playwright"
-    )
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 class Opened:

@@ -1,7 +1,6 @@
 """The script that draws the README's picture of a published page runs end to end (one epoch of training)."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from scripts.publish_screenshot import HEIGHT
+from tests._browser import CHROMIUM
 from tests._pictures import check_picture
-
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
 
 pytestmark = [
     pytest.mark.slow,  # trains LeNet-5 for an epoch and opens the page in headless Chromium

@@ -10,7 +10,6 @@ test fails if one was attempted, or if the console shows an error.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +19,15 @@ import torch.nn.functional as F
 
 from cnnlab.layers import shapes
 from cnnlab.viz.animation import animate
-from scripts.lab_screenshot import ARGS
+from tests._browser import NEEDS_CHROMIUM, chromium
 
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
-
-pytestmark = [
-    pytest.mark.slow,  # a headless Chromium
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="Chromium is not installed: `.ci/run` installs Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright's Python package: pip install playwright"
-    )
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
