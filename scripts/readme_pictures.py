@@ -36,6 +36,8 @@ script prints its smallest text in points once it fills a 16:9 slide. It fails i
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import shlex
 import shutil
 import tempfile
@@ -81,10 +83,14 @@ ANIMATIONS = {
 }  # fmt: skip
 
 
-def run(*args: str) -> None:
-    print("$ cnnlab", " ".join(args))
-    if cnnlab(list(args)) != 0:
-        raise SystemExit(f"cnnlab {' '.join(args)} failed")
+def run(*args: str, quiet: bool = False) -> None:
+    """``cnnlab ARGS``, shown and with its output, or with neither when ``quiet`` (a picture drawn again as SVG
+    to be measured: its output would repeat the first one's)."""
+    if not quiet:
+        print("$ cnnlab", " ".join(args))
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        if cnnlab(list(args)) != 0:
+            raise SystemExit(f"cnnlab {' '.join(args)} failed")
 
 
 def _drawn_by(name: str) -> str:
@@ -108,13 +114,12 @@ def slide_check(name: str, command: list[str], drawn: Path, work: Path) -> Slide
     """``name`` read back against the slide standard, from the SVG its command writes."""
     if name in ANIMATIONS:
         return cnnlab_library.animate(**ANIMATIONS[name]).slide_check()  # type: ignore[arg-type]
-    twin = svg_twin(command, work / f"svg-{name}")
+    folder = work / "svg" / Path(name).stem
+    twin = svg_twin(command, folder)
     if twin is None:
         return read_svg(drawn.with_suffix(".svg"))
-    run(*twin)
-    written = sorted((work / f"svg-{name}").rglob(f"{Path(drawn.name).stem}.svg")) or sorted(
-        (work / f"svg-{name}").rglob("*.svg")
-    )
+    run(*twin, quiet=True)
+    written = sorted(folder.rglob(f"{Path(drawn.name).stem}.svg")) or sorted(folder.rglob("*.svg"))
     return read_svg(written[0])
 
 

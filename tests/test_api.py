@@ -222,7 +222,10 @@ def test_rich_display_is_plain_well_formed_html_with_the_key_numbers(snippet):
 def test_draw_and_animate_as_the_snippet_calls_them(snippet):
     namespace, folder = snippet
     boxes = cnnlab.draw("lenet5").boxes
-    assert (folder / "lenet5.svg").read_text().count("feature maps 6@28x28") == 1 and len(boxes) == 8
+    drawn = (folder / "lenet5.svg").read_text()
+    assert drawn.count("C1: feature maps") == 1 and drawn.count("6@28x28") == 1 and len(boxes) == 8
     movie = namespace["movie"]
     assert isinstance(movie, cnnlab.Animation) and len(movie.frames) == 9 and movie.outputs.shape == (3, 3)
-    assert movie._repr_html_().startswith('<figure><img src="data:image/gif;base64,')
+    shown = movie._repr_html_()  # Jupyter shows the player, its settings those of the snippet's call
+    assert shown.startswith("<iframe srcdoc=")
+    assert '"kind":"conv","input":[5,5],"kernel":[3,3],"stride":[2,2],"padding":[1,1]' in html.unescape(shown)
