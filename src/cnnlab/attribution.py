@@ -36,6 +36,7 @@ from cnnlab.data.preprocess import ImageSource
 from cnnlab.errors import SettingError, is_whole_number, path_setting, text_setting, whole_number
 from cnnlab.inspection import saliency as methods
 from cnnlab.inspection.feature_maps import MapLayer, map_layers
+from cnnlab.inspection.saliency import correlation_words
 from cnnlab.subjects import Subject
 from cnnlab.subjects import trained_model as subject
 from cnnlab.viz.figure import Picture, png_bytes
@@ -246,21 +247,6 @@ class Saliency:
 def _p(probability: float) -> str:
     """A probability in a title: two decimals, or one significant digit below 0.01 (``0.004``, not ``0.00``)."""
     return f"{probability:.2f}" if probability >= 0.01 or probability == 0 else f"{probability:.1g}"
-
-
-def correlation_words(rho: float) -> str:
-    """What a rank correlation between a map and its random twin's says, in a phrase: ``low`` (below 0.3 in
-    size) passes Adebayo et al.'s check, ``high`` (0.6 and above) fails it. The published page words it the same
-    (``occlusion.js``)."""
-    if math.isnan(rho):
-        return "undefined (a map is constant)"
-    if rho <= -0.3:
-        return "negative: random weights rank the pixels the other way round, so the map is not theirs"
-    if rho < 0.3:
-        return "low: the map depends on what the network learned"
-    if rho < 0.6:
-        return "moderate: part of the map would be there without training"
-    return "high: the map would look much the same with random weights; it shows the image and the architecture"
 
 
 def _method(method: object) -> str:

@@ -29,7 +29,7 @@ from cnnlab.publish import to_program
 from cnnlab.publish.page import publish
 from cnnlab.training.trained import TrainedModel, untrained_model
 from scripts.lab_screenshot import draw_digit, wait_settled
-from tests._browser import NEEDS_CHROMIUM, chromium
+from tests._browser import NEEDS_CHROMIUM, OpenedPage, chromium
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "cnnlab" / "publish" / "static"
 
@@ -59,34 +59,7 @@ def browser():
         yield launched
 
 
-class Opened:
-    """A page opened from disk, with what it tried to reach and what it said on the console."""
-
-    def __init__(self, browser: Any, path: Path, width: int = 1400) -> None:
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.page = browser.new_page(viewport={"width": width, "height": 1000})
-        self.page.route("**/*", self._route)
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.goto(path.as_uri())
-        self.page.wait_for_selector("body[data-ready=true]", state="attached")
-
-    def _route(self, route: Any) -> None:
-        url = route.request.url
-        if url.split(":", 1)[0] in ("file", "data", "blob"):
-            route.continue_()
-        else:
-            self.blocked.append(url)
-            route.abort()
-
-    def check_clean(self) -> None:
-        assert self.blocked == [], f"the page tried to reach {self.blocked}"
-        assert self.errors == [], self.errors
-
-    def close(self) -> None:
-        self.check_clean()
-        self.page.close()
+Opened = OpenedPage  # a page opened from disk (tests/_browser.py)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from cnnlab.layers import shapes
 from cnnlab.viz.animation import animate
-from tests._browser import NEEDS_CHROMIUM, chromium
+from tests._browser import NEEDS_CHROMIUM, OpenedPage, chromium
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -39,31 +39,11 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     return {"conv": conv, "pool": pool, "transposed": transposed.save(folder / "transposed.html")}
 
 
-class Opened:
-    """A page opened from disk, with what it tried to reach and what it said on the console."""
+class Opened(OpenedPage):
+    """The player opened from disk at a slide's size, with its sliders and the numbers it shows."""
 
     def __init__(self, browser: Any, path: Path, width: int = 1280, height: int = 720) -> None:
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.page = browser.new_page(viewport={"width": width, "height": height})
-        self.page.route("**/*", self._route)
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.goto(path.as_uri())
-        self.page.wait_for_selector("body[data-ready=true]", state="attached")
-
-    def _route(self, route: Any) -> None:
-        url = route.request.url
-        if url.split(":", 1)[0] in ("file", "data"):
-            route.continue_()
-        else:
-            self.blocked.append(url)
-            route.abort()
-
-    def close(self) -> None:
-        assert self.blocked == [], f"the page tried to reach {self.blocked}"
-        assert self.errors == [], self.errors
-        self.page.close()
+        super().__init__(browser, path, width, height)
 
     def slide(self, name: str, value: int, axis: int = 0) -> None:
         """Move a slider as a person does (the browser fires its input event)."""

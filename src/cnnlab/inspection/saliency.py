@@ -45,6 +45,7 @@ __all__ = [
     "cam_layers",
     "check_cam_layer",
     "class_scores",
+    "correlation_words",
     "default_cam_layer",
     "default_occlusion",
     "grad_cam",
@@ -278,3 +279,18 @@ def randomised_twin(model: nn.Module, build: Any, seed: int) -> nn.Module:
                 if callable(reset):
                     reset()
     return twin.eval()
+
+
+def correlation_words(rho: float) -> str:
+    """What a rank correlation between a map and its random twin's says, in a phrase: ``low`` (below 0.3 in
+    size) passes Adebayo et al.'s check, ``high`` (0.6 and above) fails it. The published page words it the same
+    (``occlusion.js``)."""
+    if math.isnan(rho):
+        return "undefined (a map is constant)"
+    if rho <= -0.3:
+        return "negative: random weights rank the pixels the other way round, so the map is not theirs"
+    if rho < 0.3:
+        return "low: the map depends on what the network learned"
+    if rho < 0.6:
+        return "moderate: part of the map would be there without training"
+    return "high: the map would look much the same with random weights; it shows the image and the architecture"
