@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import datetime
 import html
-import json
 import os
 import re
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from cnnlab.publish.program import Program, to_program
 from cnnlab.run_directory import RunDirectory
 from cnnlab.subjects import Subject, trained_model
 from cnnlab.training.trained import TrainedModel
+from cnnlab.viz.embed import element_text, script_json
 
 __all__ = ["MAX_PAGE_BYTES", "PAGE_FORMAT", "TWIN_MAX_PARAMETERS", "PublishedPage", "page_bytes", "publish"]
 
@@ -315,27 +315,12 @@ def page_data(
     }
 
 
-def script_json(data: Any) -> str:
-    """``data`` as JSON that a ``<script>`` element holds as written: ``<``, ``>`` and ``&`` as ``\\u`` escapes (no
-    ``</script>`` or ``<!--`` can end or bend the element, as Django's ``json_script`` does it), and U+2028/U+2029
-    escaped too (line ends to older JavaScript)."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for character, escape in _JSON_ESCAPES.items():
-        text = text.replace(character, escape)
-    return text
-
-
-_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
 def _script(path: Path) -> str:
-    """A script's text for a ``<script>`` element (``</script`` within a string or regex stays the same text)."""
-    return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+    return element_text(path, "script")
 
 
 def _style(path: Path) -> str:
-    """A style sheet's text for a ``<style>`` element."""
-    return path.read_text(encoding="utf-8").replace("</style", "<\\/style")
+    return element_text(path, "style")
 
 
 def assemble(template: str, data: dict[str, Any]) -> str:

@@ -13,13 +13,14 @@ the animation's own settings and, when it was made with ``values=True``, its own
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from cnnlab.viz.embed import element_text, script_json
 
 __all__ = ["PageSettings", "page_data", "page_settings", "player_frame", "player_page"]
 
@@ -28,7 +29,6 @@ STATIC = Path(__file__).parent / "static"
 FRAME_HEIGHT_PX = 720
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Z]+)\}\}")
-_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _KIND_WORDS = {"conv": "conv", "transposed": "transposed", "maxpool": "pool", "meanpool": "pool"}
 _TITLES = {"conv": "Convolution", "transposed": "Transposed convolution", "pool": "{mode} pooling"}
 Pair = tuple[int, int]
@@ -133,16 +133,8 @@ def _title(settings: PageSettings) -> str:
     return _TITLES[settings.kind].format(mode=settings.mode.capitalize())
 
 
-def _script_json(data: dict[str, Any]) -> str:
-    """JSON that cannot end its ``<script>`` element (``</script>``, ``<!--``), as Django's ``json_script``."""
-    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-    for character, escape in _JSON_ESCAPES.items():
-        text = text.replace(character, escape)
-    return text
-
-
-def _static(name: str, closing: str) -> str:
-    return (STATIC / name).read_text(encoding="utf-8").replace(f"</{closing}", f"<\\/{closing}")
+def _static(name: str, element: str) -> str:
+    return element_text(STATIC / name, element)
 
 
 def player_page(animation: Animated, seconds_per_frame: float = 0.6) -> str:
@@ -153,7 +145,7 @@ def player_page(animation: Animated, seconds_per_frame: float = 0.6) -> str:
         "CSS": _static("animation_player.css", "style"),
         "ARITHMETIC": _static("animation_arithmetic.js", "script"),
         "PLAYER": _static("animation_player.js", "script"),
-        "DATA": _script_json(data),
+        "DATA": script_json(data),
     }
     template = (STATIC / "animation_player.html").read_text(encoding="utf-8")
     # One pass: a part that happens to hold a placeholder's text stays as it is.
